@@ -1,0 +1,135 @@
+// Package iamd holds the domain of an AWS-compatible access-key service:
+// users, access keys and callers, the Store interface every backend
+// implements, and Service, the rules that sit above the store (key format,
+// the two-key limit, authorization, last-used tracking, secrets sealed at rest).
+//
+// It depends on the standard library only. Wire protocols (Query/XML, JSON 1.1)
+// and storage engines are packages around it.
+package iamd
+
+import (
+	"strings"
+	"time"
+)
+
+// MaxAccessKeysPerOwner is AWS's quota: two access keys per user, Active or
+// Inactive alike.
+const MaxAccessKeysPerOwner = 2
+
+// Tag is a user tag.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// User is an IAM user.
+type User struct {
+	ID        string // AIDA…
+	Name      string // as created; unique case-insensitively
+	Path      string // "/" or "/a/b/"
+	CreatedAt time.Time
+	Tags      []Tag
+}
+
+// ARN returns arn:aws:iam::<account>:user<path><name>.
+func (u *User) ARN(account string) string {
+	return "arn:aws:iam::" + account + ":user" + u.Path + u.Name
+}
+
+// FoldName is the key under which names are unique: IAM names are ASCII
+// (the pattern [\w+=,.@-]), so lower-casing ASCII is the whole rule.
+func FoldName(name string) string { return strings.ToLower(name) }
+
+// KeyStatus is an access key's status.
+type KeyStatus string
+
+const (
+	StatusActive   KeyStatus = "Active"
+	StatusInactive KeyStatus = "Inactive"
+)
+
+// OwnerKind says who an access key belongs to.
+type OwnerKind int
+
+const (
+	OwnerUser OwnerKind = iota
+	OwnerRoot
+)
+
+// Owner names the holder of access keys: an IAM user by name, or the root.
+type Owner struct {
+	Kind     OwnerKind
+	UserName string // for OwnerUser; matched case-insensitively
+}
+
+// RootOwner is the account's root user.
+var RootOwner = Owner{Kind: OwnerRoot}
+
+// UserOwner is the IAM user with the given name.
+func UserOwner(name string) Owner { return Owner{Kind: OwnerUser, UserName: name} }
+
+// AccessKey is a long-term credential. SealedSecret is the secret encrypted
+// with the service's Sealer; the plaintext lives only in memory.
+type AccessKey struct {
+	ID           string // AKIA…
+	Owner        Owner  // UserName filled with the stored spelling
+	UserID       string // AIDA… for OwnerUser
+	Status       KeyStatus
+	CreatedAt    time.Time
+	SealedSecret []byte
+	LastUsed     LastUsed
+}
+
+// LastUsed is when and where a key last authenticated a request.
+// The zero value means never.
+type LastUsed struct {
+	At      time.Time
+	Region  string
+	Service string
+}
+
+// KeyUse is one recorded use of a key, as flushed to the store.
+type KeyUse struct {
+	AccessKeyID string
+	LastUsed
+}
+
+// Credential is what authentication needs for a key: the key and its
+// owner. User is nil for the root.
+type Credential struct {
+	Key  AccessKey
+	User *User
+}
+
+// CallerKind says what sort of principal signed a request.
+type CallerKind int
+
+const (
+	CallerRoot CallerKind = iota
+	CallerUser
+)
+
+// Caller is an authenticated principal.
+type Caller struct {
+	Kind        CallerKind
+	Account     string
+	AccessKeyID string
+	User        *User // for CallerUser
+}
+
+// ARN is the caller's ARN as GetCallerIdentity answers it.
+func (c *Caller) ARN() string {
+	if c.Kind == CallerUser {
+		return c.User.ARN(c.Account)
+	}
+	return "arn:aws:iam::" + c.Account + ":root"
+}
+
+// UserID is the caller's unique ID: the user's AIDA… ID, or the account ID
+// for the root.
+func (c *Caller) UserID() string {
+	if c.Kind == CallerUser {
+		return c.User.ID
+	}
+	return c.Account
+}

@@ -1,0 +1,471 @@
+package iamd
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config configures a Service.
+type Config struct {
+	Store   Store
+	Sealer  *Sealer
+	Account Account // recorded on first start; the store's recorded one wins
+	// Now and Rand default to the real clock and crypto/rand.
+	Now  func() time.Time
+	Rand io.Reader
+	// CredentialTTL bounds how long a credential is served from memory
+	// before it is read again from the store (default 10s). Changes made
+	// through this Service take effect at once.
+	CredentialTTL time.Duration
+	// FlushInterval is how often key uses are written to the store
+	// (default 1s): one batched write, never one per request.
+	FlushInterval time.Duration
+	Logger        *slog.Logger
+}
+
+// Service is the rules of iamd above the store.
+type Service struct {
+	store   Store
+	sealer  *Sealer
+	account Account
+	now     func() time.Time
+	rand    io.Reader
+	ttl     time.Duration
+	log     *slog.Logger
+
+	creds sync.Map // access key ID → *CachedCredential
+
+	usesMu sync.Mutex
+	uses   map[string]LastUsed // not yet flushed
+
+	flushEvery time.Duration
+	stop       chan struct{}
+	done       chan struct{}
+	closeOnce  sync.Once
+}
+
+// NewService opens the service on cfg.Store: it initializes the store and
+// starts the background flush of key uses. Close stops it.
+func NewService(ctx context.Context, cfg Config) (*Service, error) {
+	s := &Service{
+		store:      cfg.Store,
+		sealer:     cfg.Sealer,
+		now:        cfg.Now,
+		rand:       cfg.Rand,
+		ttl:        cfg.CredentialTTL,
+		log:        cfg.Logger,
+		uses:       make(map[string]LastUsed),
+		flushEvery: cfg.FlushInterval,
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.ttl <= 0 {
+		s.ttl = 10 * time.Second
+	}
+	if s.flushEvery <= 0 {
+		s.flushEvery = time.Second
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	acct := cfg.Account
+	if acct.CreatedAt.IsZero() {
+		acct.CreatedAt = s.now().UTC().Truncate(time.Millisecond)
+	}
+	acct, err := s.store.Init(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	s.account = acct
+	go s.flushLoop()
+	return s, nil
+}
+
+// Account returns the account the service serves.
+func (s *Service) Account() Account { return s.account }
+
+// Close writes pending key uses and stops the background work. It does not
+// close the store.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.done
+	return nil
+}
+
+func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// ---- users ----
+
+// CreateUser creates an IAM user. Its name and path are already valid.
+func (s *Service) CreateUser(ctx context.Context, c *Caller, name, path string, tags []Tag) (*User, error) {
+	if err := s.authorize(c, "iam:CreateUser", Owner{UserName: name}); err != nil {
+		return nil, err
+	}
+	id, err := NewUserID(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		path = "/"
+	}
+	u := &User{ID: id, Name: name, Path: path, CreatedAt: s.timestamp(), Tags: tags}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// GetUser returns the named user, or the caller's own when name is "". For
+// the root it returns a User whose ID is the account and Name is "".
+func (s *Service) GetUser(ctx context.Context, c *Caller, name string) (*User, error) {
+	owner := s.ownerFor(c, name)
+	if err := s.authorize(c, "iam:GetUser", owner); err != nil {
+		return nil, err
+	}
+	if owner.Kind == OwnerRoot {
+		return &User{ID: s.account.ID, CreatedAt: s.account.CreatedAt}, nil
+	}
+	return s.store.GetUser(ctx, owner.UserName)
+}
+
+// ListUsers lists users whose path starts with pathPrefix.
+func (s *Service) ListUsers(ctx context.Context, c *Caller, pathPrefix string, p Page) ([]*User, string, error) {
+	if err := s.authorize(c, "iam:ListUsers", Owner{}); err != nil {
+		return nil, "", err
+	}
+	if pathPrefix == "" {
+		pathPrefix = "/"
+	}
+	return s.store.ListUsers(ctx, pathPrefix, p)
+}
+
+// DeleteUser deletes a user that has no access keys.
+func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error {
+	if err := s.authorize(c, "iam:DeleteUser", UserOwner(name)); err != nil {
+		return err
+	}
+	return s.store.DeleteUser(ctx, name)
+}
+
+// ---- access keys ----
+
+// CreateAccessKey creates an Active key for the named user, or for the
+// caller when userName is "". It returns the key and its secret; the secret
+// is never available again.
+func (s *Service) CreateAccessKey(ctx context.Context, c *Caller, userName string) (*AccessKey, string, error) {
+	owner := s.ownerFor(c, userName)
+	if err := s.authorize(c, "iam:CreateAccessKey", owner); err != nil {
+		return nil, "", err
+	}
+	return s.newKey(ctx, owner, "", "")
+}
+
+// newKey creates a key for owner; id and secret are generated when "".
+func (s *Service) newKey(ctx context.Context, owner Owner, id, secret string) (*AccessKey, string, error) {
+	var err error
+	if id == "" {
+		if id, err = NewAccessKeyID(s.rand); err != nil {
+			return nil, "", err
+		}
+	}
+	if secret == "" {
+		if secret, err = NewSecret(s.rand); err != nil {
+			return nil, "", err
+		}
+	}
+	sealed, err := s.sealer.Seal(id, []byte(secret))
+	if err != nil {
+		return nil, "", err
+	}
+	k := &AccessKey{ID: id, Owner: owner, Status: StatusActive, CreatedAt: s.timestamp(), SealedSecret: sealed}
+	if err := s.store.CreateAccessKey(ctx, k, MaxAccessKeysPerOwner); err != nil {
+		return nil, "", err
+	}
+	return k, secret, nil
+}
+
+// ListAccessKeys lists the keys of the named user, or of the caller.
+func (s *Service) ListAccessKeys(ctx context.Context, c *Caller, userName string, p Page) ([]*AccessKey, string, error) {
+	owner := s.ownerFor(c, userName)
+	if err := s.authorize(c, "iam:ListAccessKeys", owner); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListAccessKeys(ctx, owner, p)
+}
+
+// UpdateAccessKey makes a key Active or Inactive. The change is seen by the
+// next request this node authenticates.
+func (s *Service) UpdateAccessKey(ctx context.Context, c *Caller, userName, id string, status KeyStatus) error {
+	owner := s.ownerFor(c, userName)
+	if err := s.authorize(c, "iam:UpdateAccessKey", owner); err != nil {
+		return err
+	}
+	err := s.store.UpdateAccessKey(ctx, owner, id, status)
+	s.creds.Delete(id)
+	return err
+}
+
+// DeleteAccessKey deletes a key. The next request signed with it is refused.
+func (s *Service) DeleteAccessKey(ctx context.Context, c *Caller, userName, id string) error {
+	owner := s.ownerFor(c, userName)
+	if err := s.authorize(c, "iam:DeleteAccessKey", owner); err != nil {
+		return err
+	}
+	err := s.store.DeleteAccessKey(ctx, owner, id)
+	s.creds.Delete(id)
+	return err
+}
+
+// GetAccessKeyLastUsed returns the key's owner and its last use, including
+// uses not yet flushed to the store.
+func (s *Service) GetAccessKeyLastUsed(ctx context.Context, c *Caller, id string) (Owner, LastUsed, error) {
+	cred, err := s.store.GetCredential(ctx, id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) && c.Kind != CallerRoot {
+			// A user may ask only about its own keys; do not tell it
+			// whether someone else's key exists.
+			return Owner{}, LastUsed{}, s.denied(c, "iam:GetAccessKeyLastUsed", UserOwner(c.User.Name))
+		}
+		return Owner{}, LastUsed{}, err
+	}
+	if err := s.authorize(c, "iam:GetAccessKeyLastUsed", cred.Key.Owner); err != nil {
+		return Owner{}, LastUsed{}, err
+	}
+	lu := cred.Key.LastUsed
+	s.usesMu.Lock()
+	if p, ok := s.uses[id]; ok && p.At.After(lu.At) {
+		lu = p
+	}
+	s.usesMu.Unlock()
+	return cred.Key.Owner, lu, nil
+}
+
+// AccessKeyAccount returns the account a key belongs to (STS
+// GetAccessKeyInfo). InvalidInput if iamd did not issue it.
+func (s *Service) AccessKeyAccount(ctx context.Context, c *Caller, id string) (string, error) {
+	if _, err := s.store.GetCredential(ctx, id); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return "", Errorf(InvalidInput, "The access key %s was not issued by this service.", id)
+		}
+		return "", err
+	}
+	return s.account.ID, nil
+}
+
+// ---- root bootstrap ----
+
+// EnsureRootKey makes sure the root has the key id with secret, creating it
+// if missing. A key of that ID that exists for someone else is an error;
+// one that exists for the root gets the given secret and is made Active.
+func (s *Service) EnsureRootKey(ctx context.Context, id, secret string) error {
+	cred, err := s.store.GetCredential(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		_, _, err = s.newKey(ctx, RootOwner, id, secret)
+		return err
+	case err != nil:
+		return err
+	case cred.Key.Owner.Kind != OwnerRoot:
+		return Errorf(Conflict, "access key %s belongs to user %s, not to the root", id, cred.Key.Owner.UserName)
+	}
+	have, err := s.sealer.Open(id, cred.Key.SealedSecret)
+	if err != nil {
+		return Errorf(Internal, "the root key %s does not decrypt with this master key", id)
+	}
+	if string(have) != secret || cred.Key.Status != StatusActive {
+		return Errorf(Conflict, "the root key %s exists with another secret or is Inactive; delete it first", id)
+	}
+	return nil
+}
+
+// BootstrapRoot creates a root key when the root has none, returning it and
+// its secret; it returns nil when the root already has a key.
+func (s *Service) BootstrapRoot(ctx context.Context) (*AccessKey, string, error) {
+	keys, _, err := s.store.ListAccessKeys(ctx, RootOwner, Page{MaxItems: 1})
+	if err != nil || len(keys) > 0 {
+		return nil, "", err
+	}
+	return s.newKey(ctx, RootOwner, "", "")
+}
+
+// DeleteRootKey removes a root key; used to undo a bootstrap that could
+// not be written out.
+func (s *Service) DeleteRootKey(ctx context.Context, id string) error {
+	s.creds.Delete(id)
+	return s.store.DeleteAccessKey(ctx, RootOwner, id)
+}
+
+// ---- ownership and authorization ----
+
+// ownerFor resolves an optional user name: "" means the caller itself.
+func (s *Service) ownerFor(c *Caller, userName string) Owner {
+	if userName != "" {
+		return UserOwner(userName)
+	}
+	if c.Kind == CallerUser {
+		return UserOwner(c.User.Name)
+	}
+	return RootOwner
+}
+
+// selfService lists what an IAM user may do to its own keys until identity
+// policies exist.
+var selfService = map[string]bool{
+	"iam:CreateAccessKey":      true,
+	"iam:ListAccessKeys":       true,
+	"iam:UpdateAccessKey":      true,
+	"iam:DeleteAccessKey":      true,
+	"iam:GetAccessKeyLastUsed": true,
+}
+
+// authorize decides whether c may perform action on target. The root may do
+// everything; an IAM user may manage its own access keys and nothing else
+// (STS calls are not routed here).
+func (s *Service) authorize(c *Caller, action string, target Owner) error {
+	if c.Kind == CallerRoot {
+		return nil
+	}
+	if selfService[action] && target.Kind == OwnerUser && FoldName(target.UserName) == FoldName(c.User.Name) {
+		return nil
+	}
+	return s.denied(c, action, target)
+}
+
+func (s *Service) denied(c *Caller, action string, target Owner) error {
+	resource := "arn:aws:iam::" + s.account.ID + ":user/" + target.UserName
+	if target.Kind == OwnerRoot {
+		resource = "arn:aws:iam::" + s.account.ID + ":root"
+	}
+	return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
+		c.ARN(), action, resource, action)
+}
+
+// ---- authentication support ----
+
+// CachedCredential is a credential as authentication uses it: the caller it
+// stands for, its status and its plaintext secret, with a slot for the
+// signing key derived for the last scope it signed with.
+type CachedCredential struct {
+	Caller Caller
+	Status KeyStatus
+	Secret []byte
+	loaded time.Time
+
+	mu       sync.Mutex
+	scope    string
+	scopeKey []byte
+}
+
+// DerivedKey returns the value derive computes for scope, computing it only
+// when the scope differs from the last one asked for.
+func (c *CachedCredential) DerivedKey(scope string, derive func() []byte) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.scope != scope || c.scopeKey == nil {
+		c.scopeKey, c.scope = derive(), strings.Clone(scope)
+	}
+	return c.scopeKey
+}
+
+// Credential returns the credential for an access key ID, from memory when
+// fresh. NotFound if there is no such key; Inactive keys are returned with
+// their status so that the caller can refuse them.
+func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential, error) {
+	if v, ok := s.creds.Load(id); ok {
+		cc := v.(*CachedCredential)
+		if s.now().Sub(cc.loaded) < s.ttl {
+			return cc, nil
+		}
+	}
+	cred, err := s.store.GetCredential(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := s.sealer.Open(id, cred.Key.SealedSecret)
+	if err != nil {
+		return nil, &Error{Kind: Internal, Message: "cannot decrypt the secret of " + id, Err: err}
+	}
+	cc := &CachedCredential{
+		Caller: Caller{Kind: CallerRoot, Account: s.account.ID, AccessKeyID: id},
+		Status: cred.Key.Status,
+		Secret: secret,
+		loaded: s.now(),
+	}
+	if cred.User != nil {
+		cc.Caller.Kind, cc.Caller.User = CallerUser, cred.User
+	}
+	s.creds.Store(id, cc)
+	return cc, nil
+}
+
+// RecordUse notes that key id authenticated a request for service in region.
+// It only touches memory; uses are flushed to the store in batches.
+func (s *Service) RecordUse(id, region, service string) {
+	now := s.now().UTC().Truncate(time.Second)
+	s.usesMu.Lock()
+	p, ok := s.uses[id]
+	if !ok || !p.At.Equal(now) || p.Region != region || p.Service != service {
+		s.uses[id] = LastUsed{At: now, Region: region, Service: service}
+	}
+	s.usesMu.Unlock()
+}
+
+// FlushUses writes pending key uses to the store in one batch.
+func (s *Service) FlushUses(ctx context.Context) error {
+	s.usesMu.Lock()
+	if len(s.uses) == 0 {
+		s.usesMu.Unlock()
+		return nil
+	}
+	batch := make([]KeyUse, 0, len(s.uses))
+	for id, lu := range s.uses {
+		batch = append(batch, KeyUse{AccessKeyID: id, LastUsed: lu})
+	}
+	s.uses = make(map[string]LastUsed, len(batch))
+	s.usesMu.Unlock()
+	if err := s.store.RecordKeyUse(ctx, batch); err != nil {
+		// Put them back unless a newer use arrived meanwhile.
+		s.usesMu.Lock()
+		for _, u := range batch {
+			if p, ok := s.uses[u.AccessKeyID]; !ok || p.At.Before(u.At) {
+				s.uses[u.AccessKeyID] = u.LastUsed
+			}
+		}
+		s.usesMu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (s *Service) flushLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := s.FlushUses(context.Background()); err != nil {
+				s.log.Warn("recording key use failed; will retry", "err", err)
+			}
+		case <-s.stop:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := s.FlushUses(ctx); err != nil {
+				s.log.Warn("recording key use at shutdown failed", "err", err)
+			}
+			cancel()
+			return
+		}
+	}
+}

@@ -1,0 +1,492 @@
+// Package sqlite implements iamd.Store on an embedded SQLite database
+// (modernc.org/sqlite, pure Go). Writes go through one connection in WAL mode
+// with synchronous=FULL, so a method that returns nil has its commit on disk;
+// reads use a separate pool and never wait for writes.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"iamd"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is an iamd.Store backed by one SQLite file.
+type Store struct {
+	w *sql.DB // one connection: writes are serialized
+	r *sql.DB // readers
+}
+
+var _ iamd.Store = (*Store)(nil)
+
+// Options tune durability.
+type Options struct {
+	// Synchronous is SQLite's synchronous pragma: "FULL" (default) fsyncs
+	// every commit; "NORMAL" survives a process crash but may lose the last
+	// commits on power loss.
+	Synchronous string
+}
+
+// Open opens (creating if needed) the database at path and migrates it.
+func Open(path string, opt Options) (*Store, error) {
+	sync := strings.ToUpper(opt.Synchronous)
+	if sync == "" {
+		sync = "FULL"
+	}
+	if sync != "FULL" && sync != "NORMAL" {
+		return nil, fmt.Errorf("sqlite: synchronous must be FULL or NORMAL, not %q", opt.Synchronous)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn+"&mode=ro")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s := &Store{w: w, r: r}
+	if err := s.migrate(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// SchemaVersion is the newest schema this build knows.
+func SchemaVersion() int {
+	n, _ := migrationFiles()
+	return len(n)
+}
+
+func migrationFiles() ([]string, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	sort.Strings(names)
+	return names, err
+}
+
+// migrate applies the embedded migrations newer than the database's
+// user_version, and refuses a database newer than this build.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := migrationFiles()
+	if err != nil {
+		return err
+	}
+	var have int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return fmt.Errorf("sqlite: reading schema version: %w", err)
+	}
+	if have > len(names) {
+		return fmt.Errorf("sqlite: database schema version %d is newer than this iamd knows (%d); upgrade iamd", have, len(names))
+	}
+	for i := have; i < len(names); i++ {
+		body, err := migrations.ReadFile(names[i])
+		if err != nil {
+			return err
+		}
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %s: %w", names[i], err)
+		}
+		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write runs fn in one write transaction and commits it.
+func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return dbErr(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return dbErr(err)
+	}
+	return dbErr(tx.Commit())
+}
+
+// dbErr maps driver errors to domain kinds by SQLite result code.
+func dbErr(err error) error {
+	if err == nil || iamd.KindOf(err) != iamd.Internal {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL:
+			return &iamd.Error{Kind: iamd.Unavailable, Message: "The database is unavailable.", Err: err}
+		}
+	}
+	return err
+}
+
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// Init records the account on first use.
+func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO meta(k, v) VALUES ('account_id', ?), ('account_created_at', ?) ON CONFLICT(k) DO NOTHING`,
+			a.ID, strconv.FormatInt(ms(a.CreatedAt), 10))
+		return err
+	})
+	if err != nil {
+		return iamd.Account{}, err
+	}
+	var id, created string
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT v FROM meta WHERE k='account_id'), (SELECT v FROM meta WHERE k='account_created_at')`).Scan(&id, &created); err != nil {
+		return iamd.Account{}, dbErr(err)
+	}
+	c, err := strconv.ParseInt(created, 10, 64)
+	if err != nil {
+		return iamd.Account{}, fmt.Errorf("sqlite: corrupt account_created_at %q", created)
+	}
+	return iamd.Account{ID: id, CreatedAt: fromMS(c)}, nil
+}
+
+// ---- users ----
+
+const userCols = `id, name, path, created_at, tags`
+
+func scanUser(sc interface{ Scan(...any) error }) (*iamd.User, error) {
+	var u iamd.User
+	var created int64
+	var tags string
+	if err := sc.Scan(&u.ID, &u.Name, &u.Path, &created, &tags); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = fromMS(created)
+	if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
+		return nil, fmt.Errorf("sqlite: corrupt tags of user %s: %w", u.ID, err)
+	}
+	return &u, nil
+}
+
+func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
+	tags, err := json.Marshal(u.Tags)
+	if err != nil {
+		return err
+	}
+	if u.Tags == nil {
+		tags = []byte("[]")
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users(`+userCols+`, name_fold) VALUES (?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Name, u.Path, ms(u.CreatedAt), string(tags), iamd.FoldName(u.Name))
+		if isUnique(err) {
+			return iamd.UserExists(u.Name)
+		}
+		return err
+	})
+	return err
+}
+
+func (s *Store) GetUser(ctx context.Context, name string) (*iamd.User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name_fold = ?`, iamd.FoldName(name)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, iamd.UserNotFound(name)
+	}
+	return u, dbErr(err)
+}
+
+func encodeMarker(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeMarker(m string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(m)
+	if err != nil || len(b) == 0 {
+		return "", iamd.BadMarker()
+	}
+	return string(b), nil
+}
+
+func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) ([]*iamd.User, string, error) {
+	after := ""
+	if p.Marker != "" {
+		var err error
+		if after, err = decodeMarker(p.Marker); err != nil {
+			return nil, "", err
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+`, name_fold FROM users
+		WHERE name_fold > ? AND substr(path, 1, ?) = ? ORDER BY name_fold LIMIT ?`,
+		after, len(pathPrefix), pathPrefix, p.MaxItems+1)
+	if err != nil {
+		return nil, "", dbErr(err)
+	}
+	defer rows.Close()
+	var out []*iamd.User
+	var folds []string
+	for rows.Next() {
+		var u iamd.User
+		var created int64
+		var tags, fold string
+		if err := rows.Scan(&u.ID, &u.Name, &u.Path, &created, &tags, &fold); err != nil {
+			return nil, "", dbErr(err)
+		}
+		u.CreatedAt = fromMS(created)
+		if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
+			return nil, "", err
+		}
+		out = append(out, &u)
+		folds = append(folds, fold)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", dbErr(err)
+	}
+	next := ""
+	if len(out) > p.MaxItems {
+		out = out[:p.MaxItems]
+		next = encodeMarker(folds[p.MaxItems-1])
+	}
+	return out, next, nil
+}
+
+func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var id string
+		var keys int
+		err := tx.QueryRowContext(ctx, `SELECT id, (SELECT count(*) FROM access_keys WHERE owner_kind = 0 AND user_id = users.id) FROM users WHERE name_fold = ?`,
+			iamd.FoldName(name)).Scan(&id, &keys)
+		if errors.Is(err, sql.ErrNoRows) {
+			return iamd.UserNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		if keys > 0 {
+			return iamd.UserHasKeys()
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		return err
+	})
+}
+
+// ---- access keys ----
+
+// ownerID resolves an owner to (kind, user_id) inside tx, filling the user's
+// stored spelling. The root has user_id NULL.
+func ownerID(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, o *iamd.Owner) (int, sql.NullString, error) {
+	if o.Kind == iamd.OwnerRoot {
+		return 1, sql.NullString{}, nil
+	}
+	var id, name string
+	err := q.QueryRowContext(ctx, `SELECT id, name FROM users WHERE name_fold = ?`, iamd.FoldName(o.UserName)).Scan(&id, &name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, sql.NullString{}, iamd.UserNotFound(o.UserName)
+	}
+	if err != nil {
+		return 0, sql.NullString{}, err
+	}
+	o.UserName = name
+	return 0, sql.NullString{String: id, Valid: true}, nil
+}
+
+func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit int) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		kind, uid, err := ownerID(ctx, tx, &k.Owner)
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM access_keys WHERE owner_kind = ? AND user_id IS ?`, kind, uid).Scan(&n); err != nil {
+			return err
+		}
+		if n >= limit {
+			return iamd.KeyLimit(limit)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO access_keys(id, owner_kind, user_id, status, created_at, secret) VALUES (?, ?, ?, ?, ?, ?)`,
+			k.ID, kind, uid, string(k.Status), ms(k.CreatedAt), k.SealedSecret)
+		if isUnique(err) {
+			return iamd.Errorf(iamd.Conflict, "Access key %s already exists.", k.ID)
+		}
+		k.UserID = uid.String
+		return err
+	})
+}
+
+func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential, error) {
+	var c iamd.Credential
+	var kind int
+	var created int64
+	var luAt sql.NullInt64
+	var luRegion, luService, uid, uname, upath, utags sql.NullString
+	var ucreated sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT k.owner_kind, k.status, k.created_at, k.secret, k.last_used_at, k.last_used_region, k.last_used_service,
+			u.id, u.name, u.path, u.created_at, u.tags
+		FROM access_keys k LEFT JOIN users u ON u.id = k.user_id WHERE k.id = ?`, id).Scan(
+		&kind, &c.Key.Status, &created, &c.Key.SealedSecret, &luAt, &luRegion, &luService,
+		&uid, &uname, &upath, &ucreated, &utags)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, iamd.KeyNotFound(id)
+	}
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	c.Key.ID = id
+	c.Key.CreatedAt = fromMS(created)
+	if luAt.Valid {
+		c.Key.LastUsed = iamd.LastUsed{At: fromMS(luAt.Int64), Region: luRegion.String, Service: luService.String}
+	}
+	if kind == 1 {
+		c.Key.Owner = iamd.RootOwner
+		return &c, nil
+	}
+	u := &iamd.User{ID: uid.String, Name: uname.String, Path: upath.String, CreatedAt: fromMS(ucreated.Int64)}
+	if err := json.Unmarshal([]byte(utags.String), &u.Tags); err != nil {
+		return nil, err
+	}
+	c.User = u
+	c.Key.Owner = iamd.UserOwner(u.Name)
+	c.Key.UserID = u.ID
+	return &c, nil
+}
+
+func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Page) ([]*iamd.AccessKey, string, error) {
+	var afterAt int64 = -1
+	afterID := ""
+	if p.Marker != "" {
+		m, err := decodeMarker(p.Marker)
+		if err != nil {
+			return nil, "", err
+		}
+		at, id, ok := strings.Cut(m, "/")
+		if afterAt, err = strconv.ParseInt(at, 10, 64); !ok || err != nil {
+			return nil, "", iamd.BadMarker()
+		}
+		afterID = id
+	}
+	kind, uid, err := ownerID(ctx, s.r, &owner)
+	if err != nil {
+		return nil, "", dbErr(err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, status, created_at FROM access_keys
+		WHERE owner_kind = ? AND user_id IS ? AND (created_at > ? OR (created_at = ? AND id > ?))
+		ORDER BY created_at, id LIMIT ?`, kind, uid, afterAt, afterAt, afterID, p.MaxItems+1)
+	if err != nil {
+		return nil, "", dbErr(err)
+	}
+	defer rows.Close()
+	var out []*iamd.AccessKey
+	for rows.Next() {
+		k := &iamd.AccessKey{Owner: owner, UserID: uid.String}
+		var created int64
+		if err := rows.Scan(&k.ID, &k.Status, &created); err != nil {
+			return nil, "", dbErr(err)
+		}
+		k.CreatedAt = fromMS(created)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", dbErr(err)
+	}
+	next := ""
+	if len(out) > p.MaxItems {
+		out = out[:p.MaxItems]
+		last := out[len(out)-1]
+		next = encodeMarker(strconv.FormatInt(ms(last.CreatedAt), 10) + "/" + last.ID)
+	}
+	return out, next, nil
+}
+
+// changeKey runs stmt (with the key ID and owner as its last arguments)
+// and reports NotFound when no key of that owner matched.
+func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, id, stmt string, args ...any) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		kind, uid, err := ownerID(ctx, tx, &owner)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, stmt, append(args, id, kind, uid)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				err = iamd.KeyNotFound(id)
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string, status iamd.KeyStatus) error {
+	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = ? WHERE id = ? AND owner_kind = ? AND user_id IS ?`, string(status))
+}
+
+func (s *Store) DeleteAccessKey(ctx context.Context, owner iamd.Owner, id string) error {
+	return s.changeKey(ctx, owner, id, `DELETE FROM access_keys WHERE id = ? AND owner_kind = ? AND user_id IS ?`)
+}
+
+func (s *Store) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
+	if len(uses) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE access_keys SET last_used_at = ?, last_used_region = ?, last_used_service = ?
+			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, u := range uses {
+			at := ms(u.At)
+			if _, err := st.ExecContext(ctx, at, u.Region, u.Service, u.AccessKeyID, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,381 @@
+// Package storetest is the conformance suite every iamd.Store must pass.
+// A backend's test calls Run with a function that returns a new, empty store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"iamd"
+)
+
+// Run runs the whole suite. open must return a new empty store; Run closes it.
+func Run(t *testing.T, open func(t *testing.T) iamd.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s iamd.Store)
+	}{
+		{"Init", testInit},
+		{"Users", testUsers},
+		{"UserNamesFoldCase", testUserNamesFoldCase},
+		{"ListUsersPaging", testListUsersPaging},
+		{"ListUsersPathPrefix", testListUsersPathPrefix},
+		{"AccessKeys", testAccessKeys},
+		{"RootKeys", testRootKeys},
+		{"KeyOwnership", testKeyOwnership},
+		{"KeyLimitConcurrent", testKeyLimitConcurrent},
+		{"DeleteUserWithKeys", testDeleteUserWithKeys},
+		{"ListAccessKeysPaging", testListAccessKeysPaging},
+		{"RecordKeyUse", testRecordKeyUse},
+		{"BadMarker", testBadMarker},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			ctx := context.Background()
+			if _, err := s.Init(ctx, iamd.Account{ID: "123456789012", CreatedAt: ts(0)}); err != nil {
+				t.Fatalf("Init: %v", err)
+			}
+			tt.fn(t, s)
+		})
+	}
+}
+
+var ctx = context.Background()
+
+func ts(sec int) time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(sec) * time.Millisecond) }
+
+func mustUser(t *testing.T, s iamd.Store, name, path string) *iamd.User {
+	t.Helper()
+	u := &iamd.User{ID: "AIDA" + fmt.Sprintf("%017d", len(name)*1000+int(name[0])) + name, Name: name, Path: path, CreatedAt: ts(1)}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser(%q): %v", name, err)
+	}
+	return u
+}
+
+var keySeq int
+var keySeqMu sync.Mutex
+
+func newKey(owner iamd.Owner, at int) *iamd.AccessKey {
+	keySeqMu.Lock()
+	keySeq++
+	n := keySeq
+	keySeqMu.Unlock()
+	return &iamd.AccessKey{ID: fmt.Sprintf("AKIATEST%012d", n), Owner: owner, Status: iamd.StatusActive, CreatedAt: ts(at), SealedSecret: []byte{1, 2, 3, byte(n)}}
+}
+
+func wantKind(t *testing.T, what string, err error, target *iamd.Error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: got %v, want kind %v", what, err, target.Kind)
+	}
+}
+
+func testInit(t *testing.T, s iamd.Store) {
+	a, err := s.Init(ctx, iamd.Account{ID: "999999999999", CreatedAt: ts(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID != "123456789012" || !a.CreatedAt.Equal(ts(0)) {
+		t.Fatalf("second Init returned %+v, want the first account kept", a)
+	}
+}
+
+func testUsers(t *testing.T, s iamd.Store) {
+	u := &iamd.User{ID: "AIDAAAAAAAAAAAAAAAAAA", Name: "Bob", Path: "/eng/", CreatedAt: ts(1234), Tags: []iamd.Tag{{Key: "team", Value: "a"}}}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetUser(ctx, "Bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != u.ID || got.Name != "Bob" || got.Path != "/eng/" || !got.CreatedAt.Equal(u.CreatedAt) || len(got.Tags) != 1 || got.Tags[0] != u.Tags[0] {
+		t.Fatalf("GetUser = %+v, want %+v", got, u)
+	}
+	_, err = s.GetUser(ctx, "alice")
+	wantKind(t, "GetUser(alice)", err, iamd.ErrNotFound)
+	wantKind(t, "DeleteUser(alice)", s.DeleteUser(ctx, "alice"), iamd.ErrNotFound)
+	if err := s.DeleteUser(ctx, "Bob"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetUser(ctx, "Bob")
+	wantKind(t, "GetUser after delete", err, iamd.ErrNotFound)
+}
+
+func testUserNamesFoldCase(t *testing.T, s iamd.Store) {
+	mustUser(t, s, "Bob", "/")
+	err := s.CreateUser(ctx, &iamd.User{ID: "AIDABBBBBBBBBBBBBBBBB", Name: "BOB", Path: "/", CreatedAt: ts(2)})
+	wantKind(t, "CreateUser(BOB)", err, iamd.ErrAlreadyExists)
+	got, err := s.GetUser(ctx, "bOb")
+	if err != nil {
+		t.Fatalf("GetUser(bOb): %v", err)
+	}
+	if got.Name != "Bob" {
+		t.Fatalf("stored spelling = %q, want Bob", got.Name)
+	}
+}
+
+func listAllUsers(t *testing.T, s iamd.Store, prefix string, max int) []string {
+	t.Helper()
+	var names []string
+	marker := ""
+	for i := 0; ; i++ {
+		if i > 1000 {
+			t.Fatal("paging does not end")
+		}
+		us, next, err := s.ListUsers(ctx, prefix, iamd.Page{Marker: marker, MaxItems: max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(us) > max {
+			t.Fatalf("page of %d > MaxItems %d", len(us), max)
+		}
+		for _, u := range us {
+			names = append(names, u.Name)
+		}
+		if next == "" {
+			return names
+		}
+		marker = next
+	}
+}
+
+func testListUsersPaging(t *testing.T, s iamd.Store) {
+	// Byte order of the folded names: "_" (0x5F) sorts after digits and
+	// before letters; "a" == "A".
+	for _, n := range []string{"zed", "Alice", "bob", "_x", "9lives", "Carol", "a.b", "a-b", "dave"} {
+		mustUser(t, s, n, "/")
+	}
+	want := []string{"9lives", "_x", "a-b", "a.b", "Alice", "bob", "Carol", "dave", "zed"}
+	for _, max := range []int{1, 2, 4, 100} {
+		got := listAllUsers(t, s, "/", max)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("MaxItems %d: %v, want %v", max, got, want)
+		}
+	}
+	// A user added behind the marker is not returned twice; one added ahead is seen.
+	us, next, err := s.ListUsers(ctx, "/", iamd.Page{MaxItems: 3})
+	if err != nil || len(us) != 3 || next == "" {
+		t.Fatalf("first page: %d users, next %q, err %v", len(us), next, err)
+	}
+	mustUser(t, s, "0first", "/")
+	mustUser(t, s, "yan", "/")
+	rest := []string{}
+	for next != "" {
+		var page []*iamd.User
+		page, next, err = s.ListUsers(ctx, "/", iamd.Page{Marker: next, MaxItems: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page {
+			rest = append(rest, u.Name)
+		}
+	}
+	if fmt.Sprint(rest) != fmt.Sprint([]string{"a.b", "Alice", "bob", "Carol", "dave", "yan", "zed"}) {
+		t.Fatalf("pages after concurrent inserts: %v", rest)
+	}
+}
+
+func testListUsersPathPrefix(t *testing.T, s iamd.Store) {
+	mustUser(t, s, "a", "/team-a/")
+	mustUser(t, s, "b", "/team-a/ops/")
+	mustUser(t, s, "c", "/team-b/")
+	mustUser(t, s, "d", "/")
+	for prefix, want := range map[string]string{
+		"/":            "[a b c d]",
+		"/team-a/":     "[a b]",
+		"/team-a/ops/": "[b]",
+		"/team-":       "[a b c]",
+		"/nobody/":     "[]",
+	} {
+		if got := fmt.Sprint(listAllUsers(t, s, prefix, 1)); got != want {
+			t.Errorf("prefix %q: %s, want %s", prefix, got, want)
+		}
+	}
+}
+
+func testAccessKeys(t *testing.T, s iamd.Store) {
+	u := mustUser(t, s, "Bob", "/")
+	k := newKey(iamd.UserOwner("bob"), 10)
+	if err := s.CreateAccessKey(ctx, k, 2); err != nil {
+		t.Fatal(err)
+	}
+	if k.Owner.UserName != "Bob" || k.UserID != u.ID {
+		t.Fatalf("CreateAccessKey filled owner %+v / %q, want the stored Bob %s", k.Owner, k.UserID, u.ID)
+	}
+	c, err := s.GetCredential(ctx, k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.User == nil || c.User.ID != u.ID || c.User.Name != "Bob" || c.Key.Status != iamd.StatusActive ||
+		string(c.Key.SealedSecret) != string(k.SealedSecret) || !c.Key.CreatedAt.Equal(k.CreatedAt) || !c.Key.LastUsed.At.IsZero() {
+		t.Fatalf("GetCredential = %+v", c)
+	}
+	if err := s.UpdateAccessKey(ctx, iamd.UserOwner("BOB"), k.ID, iamd.StatusInactive); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.GetCredential(ctx, k.ID); c.Key.Status != iamd.StatusInactive {
+		t.Fatalf("status after update = %s", c.Key.Status)
+	}
+	wantKind(t, "CreateAccessKey(nobody)", s.CreateAccessKey(ctx, newKey(iamd.UserOwner("nobody"), 1), 2), iamd.ErrNotFound)
+	_, _, err = s.ListAccessKeys(ctx, iamd.UserOwner("nobody"), iamd.Page{MaxItems: 10})
+	wantKind(t, "ListAccessKeys(nobody)", err, iamd.ErrNotFound)
+	wantKind(t, "UpdateAccessKey(unknown key)", s.UpdateAccessKey(ctx, iamd.UserOwner("Bob"), "AKIANOSUCHKEY0000000", iamd.StatusActive), iamd.ErrNotFound)
+	if err := s.DeleteAccessKey(ctx, iamd.UserOwner("Bob"), k.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetCredential(ctx, k.ID)
+	wantKind(t, "GetCredential after delete", err, iamd.ErrNotFound)
+	wantKind(t, "DeleteAccessKey twice", s.DeleteAccessKey(ctx, iamd.UserOwner("Bob"), k.ID), iamd.ErrNotFound)
+}
+
+func testRootKeys(t *testing.T, s iamd.Store) {
+	mustUser(t, s, "Bob", "/")
+	for i := 0; i < 2; i++ {
+		if err := s.CreateAccessKey(ctx, newKey(iamd.RootOwner, i), 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantKind(t, "third root key", s.CreateAccessKey(ctx, newKey(iamd.RootOwner, 3), 2), iamd.ErrLimitExceeded)
+	// The root's keys do not count against a user's, and vice versa.
+	if err := s.CreateAccessKey(ctx, newKey(iamd.UserOwner("Bob"), 4), 2); err != nil {
+		t.Fatal(err)
+	}
+	keys, _, err := s.ListAccessKeys(ctx, iamd.RootOwner, iamd.Page{MaxItems: 10})
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("root keys: %d, %v", len(keys), err)
+	}
+	c, err := s.GetCredential(ctx, keys[0].ID)
+	if err != nil || c.User != nil || c.Key.Owner.Kind != iamd.OwnerRoot {
+		t.Fatalf("root credential %+v, %v", c, err)
+	}
+}
+
+func testKeyOwnership(t *testing.T, s iamd.Store) {
+	mustUser(t, s, "Bob", "/")
+	mustUser(t, s, "Alice", "/")
+	k := newKey(iamd.UserOwner("Bob"), 1)
+	if err := s.CreateAccessKey(ctx, k, 2); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "update via another user", s.UpdateAccessKey(ctx, iamd.UserOwner("Alice"), k.ID, iamd.StatusInactive), iamd.ErrNotFound)
+	wantKind(t, "delete via another user", s.DeleteAccessKey(ctx, iamd.UserOwner("Alice"), k.ID), iamd.ErrNotFound)
+	wantKind(t, "delete via root", s.DeleteAccessKey(ctx, iamd.RootOwner, k.ID), iamd.ErrNotFound)
+	if c, err := s.GetCredential(ctx, k.ID); err != nil || c.Key.Status != iamd.StatusActive {
+		t.Fatalf("key changed through another owner: %+v %v", c, err)
+	}
+}
+
+func testKeyLimitConcurrent(t *testing.T, s iamd.Store) {
+	mustUser(t, s, "Bob", "/")
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.CreateAccessKey(ctx, newKey(iamd.UserOwner("Bob"), i), 2)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, iamd.ErrLimitExceeded):
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 2 {
+		t.Fatalf("%d of %d concurrent creates succeeded, want exactly 2", ok, n)
+	}
+	keys, _, err := s.ListAccessKeys(ctx, iamd.UserOwner("Bob"), iamd.Page{MaxItems: 100})
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("listed %d keys, %v", len(keys), err)
+	}
+}
+
+func testDeleteUserWithKeys(t *testing.T, s iamd.Store) {
+	mustUser(t, s, "Bob", "/")
+	k := newKey(iamd.UserOwner("Bob"), 1)
+	if err := s.CreateAccessKey(ctx, k, 2); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "DeleteUser with keys", s.DeleteUser(ctx, "bob"), iamd.ErrConflict)
+	if _, err := s.GetUser(ctx, "Bob"); err != nil {
+		t.Fatalf("user gone after refused delete: %v", err)
+	}
+	if err := s.DeleteAccessKey(ctx, iamd.UserOwner("Bob"), k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testListAccessKeysPaging(t *testing.T, s iamd.Store) {
+	mustUser(t, s, "Bob", "/")
+	a, b := newKey(iamd.UserOwner("Bob"), 20), newKey(iamd.UserOwner("Bob"), 10)
+	for _, k := range []*iamd.AccessKey{a, b} {
+		if err := s.CreateAccessKey(ctx, k, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p1, next, err := s.ListAccessKeys(ctx, iamd.UserOwner("Bob"), iamd.Page{MaxItems: 1})
+	if err != nil || len(p1) != 1 || p1[0].ID != b.ID || next == "" {
+		t.Fatalf("page 1: %v next %q err %v (want the older key %s first)", p1, next, err, b.ID)
+	}
+	if p1[0].Owner.UserName != "Bob" || p1[0].Status != iamd.StatusActive {
+		t.Fatalf("listed key %+v", p1[0])
+	}
+	p2, next, err := s.ListAccessKeys(ctx, iamd.UserOwner("Bob"), iamd.Page{Marker: next, MaxItems: 1})
+	if err != nil || len(p2) != 1 || p2[0].ID != a.ID || next != "" {
+		t.Fatalf("page 2: %v next %q err %v", p2, next, err)
+	}
+}
+
+func testRecordKeyUse(t *testing.T, s iamd.Store) {
+	mustUser(t, s, "Bob", "/")
+	k := newKey(iamd.UserOwner("Bob"), 1)
+	if err := s.CreateAccessKey(ctx, k, 2); err != nil {
+		t.Fatal(err)
+	}
+	uses := []iamd.KeyUse{
+		{AccessKeyID: k.ID, LastUsed: iamd.LastUsed{At: ts(5000), Region: "us-east-1", Service: "iam"}},
+		{AccessKeyID: "AKIAGONE000000000000", LastUsed: iamd.LastUsed{At: ts(5000), Region: "x", Service: "y"}},
+	}
+	if err := s.RecordKeyUse(ctx, uses); err != nil {
+		t.Fatal(err)
+	}
+	// An older use recorded later (another node's stale batch) does not win.
+	if err := s.RecordKeyUse(ctx, []iamd.KeyUse{{AccessKeyID: k.ID, LastUsed: iamd.LastUsed{At: ts(1000), Region: "eu-west-1", Service: "sts"}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.GetCredential(ctx, k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (iamd.LastUsed{At: ts(5000), Region: "us-east-1", Service: "iam"}); !c.Key.LastUsed.At.Equal(want.At) || c.Key.LastUsed.Region != want.Region || c.Key.LastUsed.Service != want.Service {
+		t.Fatalf("last used = %+v, want %+v", c.Key.LastUsed, want)
+	}
+}
+
+func testBadMarker(t *testing.T, s iamd.Store) {
+	mustUser(t, s, "Bob", "/")
+	for _, m := range []string{"!!!", "%%", "\x00"} {
+		_, _, err := s.ListUsers(ctx, "/", iamd.Page{Marker: m, MaxItems: 10})
+		wantKind(t, "ListUsers marker "+m, err, iamd.ErrInvalid)
+		_, _, err = s.ListAccessKeys(ctx, iamd.UserOwner("Bob"), iamd.Page{Marker: m, MaxItems: 10})
+		wantKind(t, "ListAccessKeys marker "+m, err, iamd.ErrInvalid)
+	}
+}
