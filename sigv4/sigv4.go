@@ -1,0 +1,562 @@
+// Package sigv4 verifies AWS Signature Version 4 on incoming HTTP requests,
+// in the Authorization-header and the presigned (query-string) forms.
+//
+// It is pure: the clock, the accepted regions and the lookup of an access
+// key's signing key are injected, so it can be used by any Go service.
+// Checks run in the order AWS's services apply them, which decides the error
+// a client sees: authentication present, well-formed, known key, scope and
+// clock, signature.
+package sigv4
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	algorithm  = "AWS4-HMAC-SHA256"
+	terminator = "aws4_request"
+	amzDate    = "20060102T150405Z"
+	// MaxExpires is the longest a presigned URL may be valid, in seconds.
+	MaxExpires = 7 * 24 * 3600
+	// EmptySHA256 is the hex SHA-256 of an empty payload.
+	EmptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+)
+
+// Error codes, as AWS's Query and JSON services return them.
+const (
+	CodeMissingAuth       = "MissingAuthenticationToken" // 403
+	CodeIncomplete        = "IncompleteSignature"        // 400
+	CodeInvalidToken      = "InvalidClientTokenId"       // 403
+	CodeSignatureMismatch = "SignatureDoesNotMatch"      // 403
+	CodeExpired           = "RequestExpired"             // 400
+)
+
+// Error is a verification failure. Its message never contains a secret.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Status is the HTTP status AWS answers the error with.
+func (e *Error) Status() int {
+	switch e.Code {
+	case CodeIncomplete, CodeExpired:
+		return http.StatusBadRequest
+	}
+	return http.StatusForbidden
+}
+
+func errorf(code, msg string) *Error { return &Error{Code: code, Message: msg} }
+
+// MismatchMessage is AWS's text for a wrong signature.
+const MismatchMessage = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+
+// Auth is the parsed signature of a request.
+type Auth struct {
+	AccessKeyID   string
+	Date          string // scope date, YYYYMMDD
+	Region        string
+	Service       string
+	Scope         string // date/region/service/aws4_request
+	AmzDate       string // YYYYMMDDTHHMMSSZ
+	Time          time.Time
+	SignedHeaders string // as sent: lowercase names joined by ';'
+	Signature     string
+	SecurityToken string
+	Presigned     bool
+	Expires       int // seconds; presigned only, 0 when absent
+}
+
+// SigningKey derives the SigV4 signing key for a scope from a secret.
+func SigningKey(secret []byte, date, region, service string) []byte {
+	k := make([]byte, 0, 4+len(secret))
+	k = append(append(k, "AWS4"...), secret...)
+	k = hmacSum(k, date)
+	k = hmacSum(k, region)
+	k = hmacSum(k, service)
+	return hmacSum(k, terminator)
+}
+
+func hmacSum(key []byte, data string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(data))
+	return h.Sum(nil)
+}
+
+// Parse extracts the signature parameters from r without checking them.
+func Parse(r *http.Request) (*Auth, error) {
+	header := r.Header.Get("Authorization")
+	q := r.URL.Query()
+	inQuery := q.Has("X-Amz-Algorithm")
+	switch {
+	case header == "" && !inQuery:
+		return nil, errorf(CodeMissingAuth, "Request is missing Authentication Token")
+	case header != "" && inQuery:
+		return nil, errorf(CodeIncomplete, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified")
+	}
+	a := &Auth{}
+	var cred string
+	if inQuery {
+		a.Presigned = true
+		if alg := q.Get("X-Amz-Algorithm"); alg != algorithm {
+			return nil, errorf(CodeIncomplete, "Unsupported AWS 'algorithm': '"+clip(alg)+"'")
+		}
+		cred, a.SignedHeaders, a.Signature = q.Get("X-Amz-Credential"), q.Get("X-Amz-SignedHeaders"), q.Get("X-Amz-Signature")
+		a.AmzDate, a.SecurityToken = q.Get("X-Amz-Date"), q.Get("X-Amz-Security-Token")
+		var missing []string
+		for _, p := range [][2]string{{"X-Amz-Credential", cred}, {"X-Amz-SignedHeaders", a.SignedHeaders}, {"X-Amz-Signature", a.Signature}, {"X-Amz-Date", a.AmzDate}} {
+			if p[1] == "" {
+				missing = append(missing, p[0])
+			}
+		}
+		if len(missing) > 0 {
+			return nil, errorf(CodeIncomplete, "AWS query-string parameters must include "+strings.Join(missing, ", ")+". Re-examine the query-string parameters.")
+		}
+		if e := q.Get("X-Amz-Expires"); e != "" {
+			n, err := strconv.Atoi(e)
+			if err != nil || n < 1 || n > MaxExpires {
+				return nil, errorf(CodeIncomplete, "X-Amz-Expires must be a whole number of seconds from 1 to 604800.")
+			}
+			a.Expires = n
+		}
+	} else {
+		alg, rest, _ := strings.Cut(header, " ")
+		if alg != algorithm {
+			return nil, errorf(CodeIncomplete, "Unsupported AWS 'algorithm': '"+clip(alg)+"'")
+		}
+		for _, part := range strings.Split(rest, ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok {
+				return nil, errorf(CodeIncomplete, "Authorization header requires each component to be of the form key=value.")
+			}
+			switch k {
+			case "Credential":
+				cred = v
+			case "SignedHeaders":
+				a.SignedHeaders = v
+			case "Signature":
+				a.Signature = v
+			}
+		}
+		var missing []string
+		for _, p := range [][2]string{{"Credential", cred}, {"Signature", a.Signature}, {"SignedHeaders", a.SignedHeaders}} {
+			if p[1] == "" {
+				missing = append(missing, "Authorization header requires '"+p[0]+"' parameter.")
+			}
+		}
+		a.AmzDate = r.Header.Get("X-Amz-Date")
+		if a.AmzDate == "" {
+			if d := r.Header.Get("Date"); d != "" {
+				if t, err := http.ParseTime(d); err == nil {
+					a.AmzDate = t.UTC().Format(amzDate)
+				} else {
+					return nil, errorf(CodeIncomplete, "Date must be in ISO-8601 'basic format' or RFC 1123.")
+				}
+			} else {
+				missing = append(missing, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+			}
+		}
+		if len(missing) > 0 {
+			return nil, errorf(CodeIncomplete, strings.Join(missing, " ")+" Authorization="+clip(header))
+		}
+		a.SecurityToken = r.Header.Get("X-Amz-Security-Token")
+	}
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 || parts[0] == "" {
+		return nil, errorf(CodeIncomplete, "Credential should have exactly 5 slash-delimited elements, e.g. keyID/date/region/service/term, got '"+clip(cred)+"'")
+	}
+	a.AccessKeyID, a.Date, a.Region, a.Service = parts[0], parts[1], parts[2], parts[3]
+	a.Scope = cred[len(parts[0])+1:]
+	if parts[4] != terminator {
+		return nil, errorf(CodeSignatureMismatch, "Credential should be scoped with a valid terminator: 'aws4_request', not '"+clip(parts[4])+"'. ")
+	}
+	t, err := time.Parse(amzDate, a.AmzDate)
+	if err != nil {
+		return nil, errorf(CodeIncomplete, "X-Amz-Date must be in the ISO-8601 basic format YYYYMMDD'T'HHMMSS'Z'.")
+	}
+	a.Time = t
+	if len(a.Signature) != 64 || !isLowerHex(a.Signature) {
+		return nil, errorf(CodeIncomplete, "Signature must be 64 lowercase hexadecimal characters.")
+	}
+	if !headerListed(a.SignedHeaders, "host") {
+		return nil, errorf(CodeSignatureMismatch, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+	}
+	if !a.Presigned && r.Header.Get("X-Amz-Date") != "" && !headerListed(a.SignedHeaders, "x-amz-date") {
+		return nil, errorf(CodeSignatureMismatch, "'X-Amz-Date' must be a 'SignedHeader' when it carries the request's date.")
+	}
+	return a, nil
+}
+
+// clip shortens client-supplied text that is echoed in an error.
+func clip(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func headerListed(list, name string) bool {
+	for list != "" {
+		var h string
+		h, list, _ = strings.Cut(list, ";")
+		if h == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Verifier checks signed requests.
+type Verifier struct {
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// MaxSkew is the allowed clock difference (default 15 minutes).
+	MaxSkew time.Duration
+	// Region reports whether a scope's region is accepted; nil accepts any.
+	Region func(string) bool
+}
+
+// KeyFunc returns the signing key for a's access key and scope, or an error
+// (for example an *Error with CodeInvalidToken) when the key is unknown or
+// may not be used. Derive it with SigningKey; it may be cached per scope.
+type KeyFunc func(a *Auth) ([]byte, error)
+
+// Verify checks the signature of r, whose body is body, for service. It
+// returns the parsed Auth on success, an *Error from this package, or the
+// error key returned.
+func (v *Verifier) Verify(r *http.Request, body []byte, service string, key KeyFunc) (*Auth, error) {
+	a, err := Parse(r)
+	if err != nil {
+		return nil, err
+	}
+	signingKey, err := key(a)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkScope(a, service); err != nil {
+		return nil, err
+	}
+	payload, err := payloadHash(r, body, a)
+	if err != nil {
+		return nil, err
+	}
+	if !Check(r, a, payload, signingKey) {
+		return nil, errorf(CodeSignatureMismatch, MismatchMessage)
+	}
+	return a, nil
+}
+
+// Check reports whether a's signature is right for r with the given payload
+// hash and signing key. It compares in constant time. A presigned request may
+// carry its session token outside the signature (the "token added after
+// signing" convention of STS presigners); that form is tried second.
+func Check(r *http.Request, a *Auth, payloadHash string, signingKey []byte) bool {
+	if check(r, a, payloadHash, signingKey, false) {
+		return true
+	}
+	return a.Presigned && a.SecurityToken != "" && check(r, a, payloadHash, signingKey, true)
+}
+
+func (v *Verifier) checkScope(a *Auth, service string) error {
+	if a.Date != a.AmzDate[:8] {
+		return errorf(CodeSignatureMismatch, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '"+clip(a.Date)+"' != '"+a.AmzDate[:8]+"', from '"+a.AmzDate+"'.")
+	}
+	if a.Service != service {
+		return errorf(CodeSignatureMismatch, "Credential should be scoped to correct service: '"+service+"'. ")
+	}
+	if v.Region != nil && !v.Region(a.Region) {
+		return errorf(CodeSignatureMismatch, "Credential should be scoped to a valid region, not '"+clip(a.Region)+"'. ")
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	skew := v.MaxSkew
+	if skew == 0 {
+		skew = 15 * time.Minute
+	}
+	t := now().UTC()
+	mins := strconv.Itoa(int(skew/time.Minute)) + " min."
+	if a.Time.After(t.Add(skew)) {
+		return errorf(CodeSignatureMismatch, "Signature not yet current: "+a.AmzDate+" is still later than "+t.Add(skew).Format(amzDate)+" ("+t.Format(amzDate)+" + "+mins+")")
+	}
+	if a.Presigned {
+		if a.Expires > 0 {
+			if t.After(a.Time.Add(time.Duration(a.Expires) * time.Second)) {
+				return errorf(CodeExpired, "Request has expired: "+a.AmzDate+" plus "+strconv.Itoa(a.Expires)+" seconds is earlier than "+t.Format(amzDate)+".")
+			}
+			return nil
+		}
+		// Without X-Amz-Expires a presigned request is held to the skew window.
+	}
+	if a.Time.Before(t.Add(-skew)) {
+		return errorf(CodeSignatureMismatch, "Signature expired: "+a.AmzDate+" is now earlier than "+t.Add(-skew).Format(amzDate)+" ("+t.Format(amzDate)+" - "+mins+")")
+	}
+	return nil
+}
+
+// payloadHash returns the hex SHA-256 of body, checked against the
+// X-Amz-Content-Sha256 header when the client sent one.
+func payloadHash(r *http.Request, body []byte, a *Auth) (string, error) {
+	var sum [sha256.Size]byte
+	if len(body) == 0 {
+		sum = emptySum
+	} else {
+		sum = sha256.Sum256(body)
+	}
+	got := hex.EncodeToString(sum[:])
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && !a.Presigned {
+		if h != got {
+			return "", errorf(CodeSignatureMismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+		}
+	}
+	return got, nil
+}
+
+var emptySum = sha256.Sum256(nil)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func check(r *http.Request, a *Auth, payloadHash string, signingKey []byte, skipToken bool) bool {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	creq := canonicalRequest((*bp)[:0], r, a, payloadHash, skipToken)
+	crHash := sha256.Sum256(creq)
+
+	sts := creq[len(creq):] // reuse the tail of the buffer
+	sts = append(sts, algorithm+"\n"...)
+	sts = append(sts, a.AmzDate...)
+	sts = append(sts, '\n')
+	sts = append(sts, a.Scope...)
+	sts = append(sts, '\n')
+	sts = hex.AppendEncode(sts, crHash[:])
+	*bp = sts[:0]
+
+	mac := hmac.New(sha256.New, signingKey)
+	mac.Write(sts)
+	var sig [sha256.Size]byte
+	var want [2 * sha256.Size]byte
+	hex.Encode(want[:], mac.Sum(sig[:0]))
+	return hmac.Equal(want[:], []byte(a.Signature))
+}
+
+// CanonicalRequest appends the SigV4 canonical request of r to dst.
+func CanonicalRequest(dst []byte, r *http.Request, a *Auth, payloadHash string) []byte {
+	return canonicalRequest(dst, r, a, payloadHash, false)
+}
+
+func canonicalRequest(dst []byte, r *http.Request, a *Auth, payloadHash string, skipToken bool) []byte {
+	dst = append(dst, r.Method...)
+	dst = append(dst, '\n')
+	dst = appendCanonicalURI(dst, rawPath(r))
+	dst = append(dst, '\n')
+	dst = appendCanonicalQuery(dst, r.URL.RawQuery, a.Presigned, skipToken)
+	dst = append(dst, '\n')
+	list := a.SignedHeaders
+	for list != "" {
+		var name string
+		name, list, _ = strings.Cut(list, ";")
+		dst = append(dst, name...)
+		dst = append(dst, ':')
+		dst = appendHeaderValue(dst, r, name)
+		dst = append(dst, '\n')
+	}
+	dst = append(dst, '\n')
+	dst = append(dst, a.SignedHeaders...)
+	dst = append(dst, '\n')
+	return append(dst, payloadHash...)
+}
+
+func rawPath(r *http.Request) string {
+	p := r.RequestURI
+	if p == "" || p[0] != '/' {
+		p = r.URL.EscapedPath()
+	}
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// appendCanonicalURI normalizes the path as non-S3 services do (dot
+// segments removed, empty segments collapsed) and URI-encodes each segment
+// of it as sent, so an escaped path is escaped again, as the SDKs do.
+func appendCanonicalURI(dst []byte, p string) []byte {
+	if p == "/" || p == "" {
+		return append(dst, '/')
+	}
+	var segs []string
+	for _, s := range strings.Split(p, "/") {
+		switch s {
+		case "", ".":
+		case "..":
+			if len(segs) > 0 {
+				segs = segs[:len(segs)-1]
+			}
+		default:
+			segs = append(segs, s)
+		}
+	}
+	dst = append(dst, '/')
+	for i, s := range segs {
+		if i > 0 {
+			dst = append(dst, '/')
+		}
+		dst = appendEscape(dst, s)
+	}
+	if len(segs) > 0 && strings.HasSuffix(p, "/") {
+		dst = append(dst, '/')
+	}
+	return dst
+}
+
+const hexUpper = "0123456789ABCDEF"
+
+// appendEscape URI-encodes s with the RFC 3986 unreserved set.
+func appendEscape(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', hexUpper[c>>4], hexUpper[c&15])
+		}
+	}
+	return dst
+}
+
+type queryPair struct{ k, v []byte }
+
+// appendCanonicalQuery decodes each pair of the raw query and re-encodes it,
+// sorted by key then value; X-Amz-Signature is left out of presigned requests.
+func appendCanonicalQuery(dst []byte, raw string, presigned, skipToken bool) []byte {
+	if raw == "" {
+		return dst
+	}
+	var pairs []queryPair
+	var scratch []byte
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		dk, dv := unescape(k), unescape(v)
+		if presigned && dk == "X-Amz-Signature" || skipToken && dk == "X-Amz-Security-Token" {
+			continue
+		}
+		start := len(scratch)
+		scratch = appendEscape(scratch, dk)
+		mid := len(scratch)
+		scratch = appendEscape(scratch, dv)
+		pairs = append(pairs, queryPair{k: scratch[start:mid:mid], v: scratch[mid:len(scratch):len(scratch)]})
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		if c := strings.Compare(string(pairs[i].k), string(pairs[j].k)); c != 0 {
+			return c < 0
+		}
+		return string(pairs[i].v) < string(pairs[j].v)
+	})
+	for i, p := range pairs {
+		if i > 0 {
+			dst = append(dst, '&')
+		}
+		dst = append(dst, p.k...)
+		dst = append(dst, '=')
+		dst = append(dst, p.v...)
+	}
+	return dst
+}
+
+// unescape decodes %XX and '+' (as a space, as url.Values.Encode sends
+// it); a malformed escape is kept literally, which makes the signature fail.
+func unescape(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// appendHeaderValue appends the canonical value of header name: values
+// trimmed, inner runs of white space collapsed, repeats joined by ','.
+func appendHeaderValue(dst []byte, r *http.Request, name string) []byte {
+	if name == "host" {
+		return appendTrimmed(dst, r.Host)
+	}
+	vals := r.Header[http.CanonicalHeaderKey(name)]
+	if len(vals) == 0 && name == "content-length" && r.ContentLength >= 0 {
+		return strconv.AppendInt(dst, r.ContentLength, 10)
+	}
+	for i, v := range vals {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendTrimmed(dst, v)
+	}
+	return dst
+}
+
+func appendTrimmed(dst []byte, v string) []byte {
+	v = strings.TrimSpace(v)
+	space := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			space = true
+			continue
+		}
+		if space {
+			dst = append(dst, ' ')
+			space = false
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
