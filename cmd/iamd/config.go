@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Config is how iamd serve is started. Secrets are tagged so that no dump
+// of the config prints them.
+type Config struct {
+	Addr       string
+	DataDir    string
+	DB         string
+	AccountID  string
+	Region     string
+	Regions    string // extra accepted signing regions, comma-separated, or "*"
+	LogFormat  string // text or json
+	Durability string // full or normal
+
+	RootAccessKeyID     string
+	RootSecretAccessKey string `json:"-"`
+	MasterKey           string `json:"-"`
+
+	// Tests only.
+	CredentialTTL time.Duration
+	FlushInterval time.Duration
+}
+
+var (
+	reAccount = regexp.MustCompile(`^[0-9]{12}$`)
+	reRegion  = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+)
+
+// ParseConfig reads flags, each defaulting to its environment variable.
+func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c Config
+	fs := flag.NewFlagSet("iamd serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.Addr, "addr", env("IAMD_ADDR", "127.0.0.1:8600"), "listen address (IAMD_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", env("IAMD_DATA_DIR", "./iamd-data"), "data directory: database, master key, root credentials (IAMD_DATA_DIR)")
+	fs.StringVar(&c.DB, "db", env("IAMD_DB", ""), "database; empty means the SQLite file in the data dir (IAMD_DB)")
+	fs.StringVar(&c.AccountID, "account-id", env("IAMD_ACCOUNT_ID", ""), "12-digit account ID; generated on first start when empty (IAMD_ACCOUNT_ID)")
+	fs.StringVar(&c.Region, "region", env("IAMD_REGION", "us-east-1"), "region iamd is in and accepts signatures for (IAMD_REGION)")
+	fs.StringVar(&c.Regions, "regions", env("IAMD_REGIONS", ""), "more signing regions to accept, comma-separated, or * for any (IAMD_REGIONS)")
+	fs.StringVar(&c.LogFormat, "log-format", env("IAMD_LOG_FORMAT", "text"), "log format: text or json (IAMD_LOG_FORMAT)")
+	fs.StringVar(&c.Durability, "durability", env("IAMD_DURABILITY", "full"), "full: every write is fsynced before it is acknowledged; normal: survives a crash of iamd but not of the machine (IAMD_DURABILITY)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "usage: iamd serve [flags]")
+			fs.PrintDefaults()
+			return c, errHelp
+		}
+		return c, fmt.Errorf("%v (iamd serve -h lists the flags)", err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (iamd serve -h lists the flags)", fs.Arg(0))
+	}
+	c.RootAccessKeyID = getenv("IAMD_ROOT_ACCESS_KEY_ID")
+	c.RootSecretAccessKey = getenv("IAMD_ROOT_SECRET_ACCESS_KEY")
+	c.MasterKey = getenv("IAMD_MASTER_KEY")
+	return c, c.Validate()
+}
+
+// Validate checks the config without touching the disk or network.
+func (c *Config) Validate() error {
+	switch {
+	case c.AccountID != "" && !reAccount.MatchString(c.AccountID):
+		return fmt.Errorf("--account-id must be 12 digits, not %q", c.AccountID)
+	case !reRegion.MatchString(c.Region):
+		return fmt.Errorf("--region %q is not a region name", c.Region)
+	case c.DataDir == "":
+		return errors.New("--data-dir must not be empty")
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	case c.Durability != "full" && c.Durability != "normal":
+		return fmt.Errorf("--durability must be full or normal, not %q", c.Durability)
+	case (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == ""):
+		return errors.New("set both IAMD_ROOT_ACCESS_KEY_ID and IAMD_ROOT_SECRET_ACCESS_KEY, or neither")
+	}
+	if c.RootAccessKeyID != "" {
+		if !regexp.MustCompile(`^[A-Z0-9]{16,128}$`).MatchString(c.RootAccessKeyID) {
+			return errors.New("IAMD_ROOT_ACCESS_KEY_ID must be 16 to 128 characters of A-Z and 0-9")
+		}
+		if len(c.RootSecretAccessKey) < 16 || len(c.RootSecretAccessKey) > 128 {
+			return errors.New("IAMD_ROOT_SECRET_ACCESS_KEY must be 16 to 128 characters")
+		}
+	}
+	for _, r := range strings.Split(c.Regions, ",") {
+		if r = strings.TrimSpace(r); r != "" && r != "*" && !reRegion.MatchString(r) {
+			return fmt.Errorf("--regions: %q is not a region name", r)
+		}
+	}
+	return nil
+}
+
+// regionFilter returns the accepted-region check, nil for any region.
+func (c *Config) regionFilter() func(string) bool {
+	ok := map[string]bool{c.Region: true}
+	for _, r := range strings.Split(c.Regions, ",") {
+		r = strings.TrimSpace(r)
+		if r == "*" {
+			return nil
+		}
+		if r != "" {
+			ok[r] = true
+		}
+	}
+	return func(r string) bool { return ok[r] }
+}

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"iamd"
+	"iamd/server"
+	"iamd/sqlite"
+)
+
+// Main is a running iamd: the wiring of store, service and server.
+type Main struct {
+	cfg    Config
+	log    *slog.Logger
+	store  iamd.Store
+	svc    *iamd.Service
+	http   *http.Server
+	ln     net.Listener
+	served chan error
+}
+
+// NewMain returns a Main for cfg that logs to logOut.
+func NewMain(cfg Config, logOut io.Writer) *Main {
+	var h slog.Handler = slog.NewTextHandler(logOut, nil)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(logOut, nil)
+	}
+	return &Main{cfg: cfg, log: slog.New(h)}
+}
+
+// Addr is the address the server listens on, once started.
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Account is the account iamd serves.
+func (m *Main) Account() iamd.Account { return m.svc.Account() }
+
+// Start opens the data dir and store, makes sure the root has credentials,
+// and starts serving. On error everything opened is closed again.
+func (m *Main) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	c := m.cfg
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	dbPath := filepath.Join(c.DataDir, "iamd.db")
+	switch {
+	case c.DB == "":
+	case strings.HasPrefix(c.DB, "sqlite:"):
+		dbPath = strings.TrimPrefix(strings.TrimPrefix(c.DB, "sqlite:"), "//")
+	default:
+		return fmt.Errorf("--db %q: only SQLite (empty, or sqlite:PATH) is supported", redactDSN(c.DB))
+	}
+	_, statErr := os.Stat(dbPath)
+	key, err := loadMasterKey(c.MasterKey, filepath.Join(c.DataDir, "master.key"), statErr == nil)
+	if err != nil {
+		return err
+	}
+	sealer, err := iamd.NewSealer(key)
+	if err != nil {
+		return err
+	}
+	sync := "FULL"
+	if c.Durability == "normal" {
+		sync = "NORMAL"
+	}
+	st, err := sqlite.Open(dbPath, sqlite.Options{Synchronous: sync})
+	if err != nil {
+		return fmt.Errorf("database %s: %w", dbPath, err)
+	}
+	m.store = st
+	account := c.AccountID
+	if account == "" {
+		account = randomAccount()
+	}
+	m.svc, err = iamd.NewService(ctx, iamd.Config{
+		Store: st, Sealer: sealer, Account: iamd.Account{ID: account}, Logger: m.log,
+		CredentialTTL: c.CredentialTTL, FlushInterval: c.FlushInterval,
+	})
+	if err != nil {
+		return fmt.Errorf("database %s: %w", dbPath, err)
+	}
+	if c.AccountID != "" && m.svc.Account().ID != c.AccountID {
+		return fmt.Errorf("the data in %s belongs to account %s, not --account-id %s", c.DataDir, m.svc.Account().ID, c.AccountID)
+	}
+	if err := m.rootCredentials(ctx); err != nil {
+		return err
+	}
+	m.ln, err = net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.http = &http.Server{
+		Handler: server.New(server.Config{
+			Service: m.svc, Regions: c.regionFilter(), Logger: m.log,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.http.Serve(m.ln) }()
+	m.log.Info("iamd listening", "addr", m.Addr(), "account", m.svc.Account().ID, "region", c.Region, "data_dir", c.DataDir)
+	return nil
+}
+
+// Close stops serving, waits for requests in flight, flushes key uses and
+// closes the store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, m.http.Shutdown(ctx))
+		cancel()
+		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.http = nil
+	} else if m.ln != nil {
+		m.ln.Close()
+	}
+	if m.svc != nil {
+		errs = append(errs, m.svc.Close())
+		m.svc = nil
+	}
+	if m.store != nil {
+		errs = append(errs, m.store.Close())
+		m.store = nil
+	}
+	return errors.Join(errs...)
+}
+
+// rootCredentials gives the root its key from the environment, or on first
+// start generates one and writes it to <data-dir>/root-credentials.
+func (m *Main) rootCredentials(ctx context.Context) error {
+	c := m.cfg
+	if c.RootAccessKeyID != "" {
+		if err := m.svc.EnsureRootKey(ctx, c.RootAccessKeyID, c.RootSecretAccessKey); err != nil {
+			return fmt.Errorf("root credentials from IAMD_ROOT_ACCESS_KEY_ID: %w", err)
+		}
+		m.log.Info("root credentials from the environment", "access_key_id", c.RootAccessKeyID)
+		return nil
+	}
+	path := filepath.Join(c.DataDir, "root-credentials")
+	k, secret, err := m.svc.BootstrapRoot(ctx)
+	if err != nil {
+		return fmt.Errorf("root credentials: %w", err)
+	}
+	if k == nil {
+		m.log.Info("root credentials", "file", path, "access_key_id", credentialsFileKeyID(path))
+		return nil
+	}
+	doc := "[default]\naws_access_key_id = " + k.ID + "\naws_secret_access_key = " + secret + "\n"
+	if err := writeFileAtomic(path, []byte(doc), 0o600); err != nil {
+		if derr := m.svc.DeleteRootKey(ctx, k.ID); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		return fmt.Errorf("writing root credentials: %w", err)
+	}
+	m.log.Info("root credentials", "file", path, "access_key_id", k.ID)
+	return nil
+}
+
+// credentialsFileKeyID reads the key ID (never the secret) from a
+// shared-credentials file, or says it is missing.
+func credentialsFileKeyID(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "(file missing; the root's keys are in the database)"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok && strings.TrimSpace(k) == "aws_access_key_id" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "(none in file)"
+}
+
+// loadMasterKey returns the 32-byte master key from IAMD_MASTER_KEY (base64
+// or hex), or from path, creating path when no database exists yet.
+func loadMasterKey(fromEnv, path string, dbExists bool) ([]byte, error) {
+	if fromEnv != "" {
+		k, err := decodeKey(fromEnv)
+		if err != nil {
+			return nil, fmt.Errorf("IAMD_MASTER_KEY: %w", err)
+		}
+		return k, nil
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := decodeKey(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("master key %s: %w", path, err)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if dbExists {
+		return nil, fmt.Errorf("master key %s is missing but the database exists: restore the key or set IAMD_MASTER_KEY", path)
+	}
+	k := make([]byte, iamd.MasterKeySize)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return k, nil
+}
+
+func decodeKey(s string) ([]byte, error) {
+	if k, err := base64.StdEncoding.DecodeString(s); err == nil && len(k) == iamd.MasterKeySize {
+		return k, nil
+	}
+	if k, err := hex.DecodeString(s); err == nil && len(k) == iamd.MasterKeySize {
+		return k, nil
+	}
+	return nil, errors.New("must be 32 bytes in base64 or hex")
+}
+
+// writeFileAtomic writes data to path through a synced temporary file, so
+// a crash leaves either the old file or the whole new one.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// randomAccount returns 12 random digits, not starting with 0.
+func randomAccount() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(9e11))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return fmt.Sprintf("%012d", n.Int64()+1e11)
+}
+
+// redactDSN hides a password in a connection string.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if j := strings.LastIndex(dsn, "@"); j > i {
+			return dsn[:i+3] + "…@" + dsn[j+1:]
+		}
+	}
+	return dsn
+}

@@ -1,0 +1,46 @@
+// Command iamd is a self-hosted, AWS-compatible access-key service.
+//
+//	iamd serve [flags]
+//
+// Every flag also reads an environment variable; see README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		if !errors.Is(err, errHelp) {
+			fmt.Fprintln(os.Stderr, "iamd:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+var errHelp = errors.New("help")
+
+func run(args []string, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "serve" {
+		fmt.Fprintln(stderr, "usage: iamd serve [flags]   (iamd serve -h lists the flags)")
+		return errHelp
+	}
+	cfg, err := ParseConfig(args[1:], os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain(cfg, stderr)
+	if err := m.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return m.Close()
+}

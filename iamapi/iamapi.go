@@ -1,0 +1,277 @@
+// Package iamapi serves IAM's actions over the Query protocol: it decodes
+// and validates parameters against botocore's IAM model, calls the domain
+// Service, and shapes results and errors as IAM does.
+package iamapi
+
+import (
+	"context"
+	"net/http"
+
+	"iamd"
+	"iamd/awsquery"
+)
+
+// Version is the IAM API version.
+const Version = "2010-05-08"
+
+// API is IAM's action table bound to a Service.
+type API struct {
+	svc     *iamd.Service
+	actions map[string]action
+}
+
+type action func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error)
+
+// New returns the IAM API for svc.
+func New(svc *iamd.Service) *API {
+	a := &API{svc: svc}
+	a.actions = map[string]action{
+		"CreateUser":           a.createUser,
+		"GetUser":              a.getUser,
+		"ListUsers":            a.listUsers,
+		"DeleteUser":           a.deleteUser,
+		"CreateAccessKey":      a.createAccessKey,
+		"ListAccessKeys":       a.listAccessKeys,
+		"UpdateAccessKey":      a.updateAccessKey,
+		"DeleteAccessKey":      a.deleteAccessKey,
+		"GetAccessKeyLastUsed": a.getAccessKeyLastUsed,
+	}
+	return a
+}
+
+// Has reports whether the API implements action.
+func (a *API) Has(action string) bool { _, ok := a.actions[action]; return ok }
+
+// Do runs action for caller. The result is nil for actions with no output.
+func (a *API) Do(ctx context.Context, c *iamd.Caller, action string, p awsquery.Params) (any, error) {
+	fn, ok := a.actions[action]
+	if !ok {
+		return nil, &awsquery.Error{Status: http.StatusBadRequest, Code: "InvalidAction", Message: "Could not find operation " + clip(action) + " for version " + Version}
+	}
+	return fn(ctx, c, p)
+}
+
+// ---- wire shapes ----
+
+type tag struct {
+	Key   string
+	Value string
+}
+
+type user struct {
+	Path       string `xml:",omitempty"`
+	UserName   string `xml:",omitempty"`
+	UserId     string
+	Arn        string
+	CreateDate string
+	Tags       *tags `xml:",omitempty"`
+}
+
+// tags is a wrapper so that a user without tags has no <Tags> element.
+type tags struct {
+	Member []tag `xml:"member"`
+}
+
+func (a *API) user(u *iamd.User, withTags bool) user {
+	out := user{Path: u.Path, UserName: u.Name, UserId: u.ID, Arn: u.ARN(a.svc.Account().ID), CreateDate: awsquery.Timestamp(u.CreatedAt)}
+	if u.Name == "" { // the root
+		out.Arn = "arn:aws:iam::" + a.svc.Account().ID + ":root"
+	}
+	if withTags && len(u.Tags) > 0 {
+		out.Tags = &tags{}
+		for _, t := range u.Tags {
+			out.Tags.Member = append(out.Tags.Member, tag(t))
+		}
+	}
+	return out
+}
+
+type accessKey struct {
+	UserName        string `xml:",omitempty"`
+	AccessKeyId     string
+	Status          string
+	SecretAccessKey string `xml:",omitempty"`
+	CreateDate      string
+}
+
+type userResult struct {
+	User user
+}
+
+type listUsersResult struct {
+	Users       []user `xml:"Users>member"`
+	IsTruncated bool
+	Marker      string `xml:",omitempty"`
+}
+
+type createAccessKeyResult struct {
+	AccessKey accessKey
+}
+
+type listAccessKeysResult struct {
+	AccessKeyMetadata []accessKey `xml:"AccessKeyMetadata>member"`
+	IsTruncated       bool
+	Marker            string `xml:",omitempty"`
+}
+
+type lastUsed struct {
+	LastUsedDate string `xml:",omitempty"`
+	ServiceName  string
+	Region       string
+}
+
+type getAccessKeyLastUsedResult struct {
+	UserName          string `xml:",omitempty"`
+	AccessKeyLastUsed lastUsed
+}
+
+// ---- actions ----
+
+func (a *API) createUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.userName(true, 64)
+	path := v.str("Path", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
+	tags := v.tags()
+	if v.err != nil {
+		return nil, v.err
+	}
+	if _, ok := p["PermissionsBoundary"]; ok {
+		return nil, iamd.Errorf(iamd.InvalidInput, "Permissions boundaries are not supported.")
+	}
+	u, err := a.svc.CreateUser(ctx, c, name, path, tags)
+	if err != nil {
+		return nil, err
+	}
+	return userResult{a.user(u, true)}, nil
+}
+
+func (a *API) getUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.userName(false, 128)
+	if v.err != nil {
+		return nil, v.err
+	}
+	u, err := a.svc.GetUser(ctx, c, name)
+	if err != nil {
+		return nil, err
+	}
+	return userResult{a.user(u, true)}, nil
+}
+
+func (a *API) listUsers(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	prefix := v.str("PathPrefix", false, 1, 512, rePrefix, `\u002F[\u0021-\u007F]*`)
+	page := v.page()
+	if v.err != nil {
+		return nil, v.err
+	}
+	users, next, err := a.svc.ListUsers(ctx, c, prefix, page)
+	if err != nil {
+		return nil, err
+	}
+	out := listUsersResult{Users: make([]user, 0, len(users)), IsTruncated: next != "", Marker: next}
+	for _, u := range users {
+		out.Users = append(out.Users, a.user(u, false))
+	}
+	return out, nil
+}
+
+func (a *API) deleteUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.userName(true, 128)
+	if v.err != nil {
+		return nil, v.err
+	}
+	return nil, a.svc.DeleteUser(ctx, c, name)
+}
+
+func (a *API) createAccessKey(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.userName(false, 128)
+	if v.err != nil {
+		return nil, v.err
+	}
+	k, secret, err := a.svc.CreateAccessKey(ctx, c, name)
+	if err != nil {
+		return nil, err
+	}
+	return createAccessKeyResult{accessKey{
+		UserName: k.Owner.UserName, AccessKeyId: k.ID, Status: string(k.Status),
+		SecretAccessKey: secret, CreateDate: awsquery.Timestamp(k.CreatedAt),
+	}}, nil
+}
+
+func (a *API) listAccessKeys(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.userName(false, 128)
+	page := v.page()
+	if v.err != nil {
+		return nil, v.err
+	}
+	keys, next, err := a.svc.ListAccessKeys(ctx, c, name, page)
+	if err != nil {
+		return nil, err
+	}
+	out := listAccessKeysResult{AccessKeyMetadata: make([]accessKey, 0, len(keys)), IsTruncated: next != "", Marker: next}
+	for _, k := range keys {
+		out.AccessKeyMetadata = append(out.AccessKeyMetadata, accessKey{
+			UserName: k.Owner.UserName, AccessKeyId: k.ID, Status: string(k.Status), CreateDate: awsquery.Timestamp(k.CreatedAt),
+		})
+	}
+	return out, nil
+}
+
+func (a *API) status(v *validator) iamd.KeyStatus {
+	s := v.str("Status", true, 0, 64, nil, "")
+	switch s {
+	case "Active", "Inactive":
+		return iamd.KeyStatus(s)
+	case "Expired":
+		if v.err == nil {
+			v.err = iamd.Errorf(iamd.InvalidInput, "Status Expired cannot be set; use Active or Inactive.")
+		}
+	default:
+		if v.err == nil {
+			v.fail("Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive, Expired]", clip(s))
+		}
+	}
+	return ""
+}
+
+func (a *API) updateAccessKey(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.userName(false, 128)
+	id := v.accessKeyID()
+	status := a.status(&v)
+	if v.err != nil {
+		return nil, v.err
+	}
+	return nil, a.svc.UpdateAccessKey(ctx, c, name, id, status)
+}
+
+func (a *API) deleteAccessKey(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.userName(false, 128)
+	id := v.accessKeyID()
+	if v.err != nil {
+		return nil, v.err
+	}
+	return nil, a.svc.DeleteAccessKey(ctx, c, name, id)
+}
+
+func (a *API) getAccessKeyLastUsed(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	id := v.accessKeyID()
+	if v.err != nil {
+		return nil, v.err
+	}
+	owner, lu, err := a.svc.GetAccessKeyLastUsed(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	out := getAccessKeyLastUsedResult{UserName: owner.UserName, AccessKeyLastUsed: lastUsed{ServiceName: "N/A", Region: "N/A"}}
+	if !lu.At.IsZero() {
+		out.AccessKeyLastUsed = lastUsed{LastUsedDate: awsquery.Timestamp(lu.At), ServiceName: lu.Service, Region: lu.Region}
+	}
+	return out, nil
+}

@@ -1,0 +1,260 @@
+// Package server is iamd's http.Handler: it assigns request IDs, bounds
+// bodies, authenticates every request with SigV4, routes it to the service
+// it names, and answers errors in that service's own envelope.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"iamd"
+	"iamd/awsquery"
+	"iamd/iamapi"
+	"iamd/sigv4"
+	"iamd/stsapi"
+)
+
+// DefaultMaxBody is the largest request body accepted, in bytes.
+const DefaultMaxBody = 1 << 20
+
+// Config configures a Server.
+type Config struct {
+	Service *iamd.Service
+	// Regions reports whether a signing region is accepted; nil accepts any.
+	Regions func(string) bool
+	Now     func() time.Time
+	Logger  *slog.Logger
+	MaxBody int64
+}
+
+// Server serves IAM and STS (Query) on one endpoint.
+type Server struct {
+	svc      *iamd.Service
+	verifier sigv4.Verifier
+	log      *slog.Logger
+	maxBody  int64
+	iam      *iamapi.API
+	sts      *stsapi.API
+}
+
+// New returns a Server.
+func New(cfg Config) *Server {
+	s := &Server{
+		svc:      cfg.Service,
+		verifier: sigv4.Verifier{Now: cfg.Now, Region: cfg.Regions},
+		log:      cfg.Logger,
+		maxBody:  cfg.MaxBody,
+		iam:      iamapi.New(cfg.Service),
+		sts:      stsapi.New(cfg.Service),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBody
+	}
+	return s
+}
+
+// queryService is one Query-protocol service.
+type queryService struct {
+	name      string // SigV4 service name
+	namespace string
+	api       interface {
+		Do(ctx context.Context, c *iamd.Caller, action string, p awsquery.Params) (any, error)
+		Has(action string) bool
+	}
+	errorResponse func(error) (int, string, string, bool)
+}
+
+func (s *Server) services() (iam, sts queryService) {
+	return queryService{"iam", awsquery.NamespaceIAM, s.iam, iamapi.ErrorResponse},
+		queryService{"sts", awsquery.NamespaceSTS, s.sts, stsapi.ErrorResponse}
+}
+
+// logEntry collects what the access log line says about a request.
+type logEntry struct {
+	service, action, accessKeyID string
+	status                       int
+	err                          error // logged only for server-side failures
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := newRequestID()
+	e := &logEntry{}
+	defer func() {
+		if p := recover(); p != nil {
+			// The panic value may hold request data; log only where it happened.
+			s.log.Error("panic serving request", "request_id", id, "stack", string(debug.Stack()))
+			s.writeQueryError(w, queryService{namespace: awsquery.NamespaceIAM, errorResponse: iamapi.ErrorResponse}, errors.New("panic"), id, e)
+		}
+		attrs := []any{"request_id", id, "method", r.Method, "service", e.service, "action", e.action,
+			"status", e.status, "access_key_id", e.accessKeyID, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+		if e.status >= 500 && e.err != nil {
+			attrs = append(attrs, "err", e.err.Error())
+			s.log.Error("request", attrs...)
+			return
+		}
+		s.log.Info("request", attrs...)
+	}()
+	s.serveQuery(w, r, id, e)
+}
+
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e *logEntry) {
+	iam, sts := s.services()
+	svc := iam // the envelope for errors found before the service is known
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusMethodNotAllowed, Code: "InvalidAction", Message: "Only GET and POST are supported."}, id, e)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Message: "The request body is larger than the limit of " + strconv.FormatInt(s.maxBody, 10) + " bytes."}, id, e)
+			return
+		}
+		s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusBadRequest, Code: "MalformedQueryString", Message: "The request body could not be read."}, id, e)
+		return
+	}
+	if len(body) > 0 {
+		if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/x-www-form-urlencoded" {
+			s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusUnsupportedMediaType, Code: "InvalidParameterValue", Message: "The request body must be application/x-www-form-urlencoded."}, id, e)
+			return
+		}
+	}
+	p, err := awsquery.Parse(body, r.URL.RawQuery)
+	if err != nil {
+		s.writeQueryError(w, svc, err, id, e)
+		return
+	}
+	version, action := p["Version"], p["Action"]
+	e.action = action
+	known := true
+	switch version {
+	case iamapi.Version:
+		svc = iam
+	case stsapi.Version:
+		svc = sts
+	default:
+		// Authenticate against the scope's own service before saying more.
+		known = false
+		if a, err := sigv4.Parse(r); err == nil && a.Service == "sts" {
+			svc = sts
+		}
+	}
+	e.service = svc.name
+	caller, err := s.authenticate(r, body, svc.name, e)
+	if err != nil {
+		s.writeQueryError(w, svc, err, id, e)
+		return
+	}
+	switch {
+	case action == "":
+		err = &awsquery.Error{Status: http.StatusBadRequest, Code: "MissingAction", Message: "The request must contain the parameter Action."}
+	case version == "":
+		err = &awsquery.Error{Status: http.StatusBadRequest, Code: "MissingParameter", Message: "The request must contain the parameter Version."}
+	case !known:
+		err = &awsquery.Error{Status: http.StatusBadRequest, Code: "InvalidAction", Message: "Could not find operation " + clip(action) + " for version " + clip(version)}
+	}
+	if err != nil {
+		s.writeQueryError(w, svc, err, id, e)
+		return
+	}
+	result, err := svc.api.Do(r.Context(), caller, action, p)
+	if err != nil {
+		s.writeQueryError(w, svc, err, id, e)
+		return
+	}
+	doc, err := awsquery.EncodeResult(svc.namespace, action, result, id)
+	if err != nil {
+		s.writeQueryError(w, svc, err, id, e)
+		return
+	}
+	e.status = http.StatusOK
+	awsquery.Write(w, http.StatusOK, doc, id)
+}
+
+// invalidToken is AWS's answer for an unknown, Inactive or deleted key.
+var invalidToken = &sigv4.Error{Code: sigv4.CodeInvalidToken, Message: "The security token included in the request is invalid."}
+
+// authenticate verifies r's signature for service and returns its caller.
+func (s *Server) authenticate(r *http.Request, body []byte, service string, e *logEntry) (*iamd.Caller, error) {
+	var cred *iamd.CachedCredential
+	a, err := s.verifier.Verify(r, body, service, func(a *sigv4.Auth) ([]byte, error) {
+		e.accessKeyID = a.AccessKeyID
+		c, err := s.svc.Credential(r.Context(), a.AccessKeyID)
+		switch {
+		case errors.Is(err, iamd.ErrNotFound):
+			return nil, invalidToken
+		case err != nil:
+			return nil, err
+		case c.Status != iamd.StatusActive, a.SecurityToken != "":
+			// iamd issues no session tokens: a token never matches.
+			return nil, invalidToken
+		}
+		cred = c
+		return c.DerivedKey(a.Scope, func() []byte {
+			return sigv4.SigningKey(c.Secret, a.Date, a.Region, a.Service)
+		}), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
+	return &cred.Caller, nil
+}
+
+func (s *Server) writeQueryError(w http.ResponseWriter, svc queryService, err error, id string, e *logEntry) {
+	var status int
+	var code, msg string
+	sender := true
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		status, code, msg = se.Status(), se.Code, se.Message
+	} else {
+		status, code, msg, sender = svc.errorResponse(err)
+	}
+	typ := "Sender"
+	if !sender {
+		typ = "Receiver"
+	}
+	e.status, e.err = status, err
+	awsquery.Write(w, status, awsquery.EncodeError(svc.namespace, typ, code, msg, id), id)
+}
+
+// newRequestID returns a random UUID (version 4).
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+func clip(s string) string {
+	if len(s) > 128 {
+		return s[:128] + "…"
+	}
+	return s
+}

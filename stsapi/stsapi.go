@@ -1,0 +1,97 @@
+// Package stsapi serves STS's identity actions over the Query protocol.
+package stsapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+
+	"iamd"
+	"iamd/awsquery"
+)
+
+// Version is the STS API version.
+const Version = "2011-06-15"
+
+// API is STS's action table bound to a Service.
+type API struct{ svc *iamd.Service }
+
+// New returns the STS API for svc.
+func New(svc *iamd.Service) *API { return &API{svc: svc} }
+
+type getCallerIdentityResult struct {
+	UserId  string
+	Account string
+	Arn     string
+}
+
+type getAccessKeyInfoResult struct {
+	Account string
+}
+
+var reKeyID = regexp.MustCompile(`^\w{16,128}$`)
+
+// Has reports whether the API implements action.
+func (a *API) Has(action string) bool {
+	return action == "GetCallerIdentity" || action == "GetAccessKeyInfo"
+}
+
+// Do runs action for caller. Every authenticated caller may use STS.
+func (a *API) Do(ctx context.Context, c *iamd.Caller, action string, p awsquery.Params) (any, error) {
+	switch action {
+	case "GetCallerIdentity":
+		return getCallerIdentityResult{UserId: c.UserID(), Account: c.Account, Arn: c.ARN()}, nil
+	case "GetAccessKeyInfo":
+		id, ok := p["AccessKeyId"]
+		if !ok {
+			return nil, iamd.Errorf(iamd.Invalid, "Value null at 'accessKeyId' failed to satisfy constraint: Member must not be null")
+		}
+		if !reKeyID.MatchString(id) {
+			return nil, iamd.Errorf(iamd.Invalid, "Value '%s' at 'accessKeyId' failed to satisfy constraint: Member must have length between 16 and 128 and satisfy regular expression pattern: [\\w]*", clip(id))
+		}
+		acct, err := a.svc.AccessKeyAccount(ctx, c, id)
+		if err != nil {
+			return nil, err
+		}
+		return getAccessKeyInfoResult{Account: acct}, nil
+	}
+	return nil, &awsquery.Error{Status: http.StatusBadRequest, Code: "InvalidAction", Message: "Could not find operation " + clip(action) + " for version " + Version}
+}
+
+func clip(s string) string {
+	if len(s) > 128 {
+		return s[:128] + "…"
+	}
+	return s
+}
+
+var codes = map[iamd.Kind]struct {
+	status int
+	code   string
+}{
+	iamd.NotFound:     {http.StatusBadRequest, "InvalidParameterValue"},
+	iamd.Invalid:      {http.StatusBadRequest, "ValidationError"},
+	iamd.InvalidInput: {http.StatusBadRequest, "InvalidParameterValue"},
+	iamd.AccessDenied: {http.StatusForbidden, "AccessDenied"},
+	iamd.Unavailable:  {http.StatusServiceUnavailable, "ServiceUnavailable"},
+}
+
+// ErrorResponse returns the HTTP status, code and client-safe message for
+// err, and whether it is the client's fault.
+func ErrorResponse(err error) (status int, code, message string, sender bool) {
+	var qe *awsquery.Error
+	if errors.As(err, &qe) {
+		return qe.Status, qe.Code, qe.Message, true
+	}
+	kind := iamd.KindOf(err)
+	w, ok := codes[kind]
+	if !ok {
+		return http.StatusInternalServerError, "ServiceFailure", "The request processing has failed because of an unknown error, exception or failure.", false
+	}
+	message = iamd.MessageOf(err)
+	if kind == iamd.Invalid {
+		message = "1 validation error detected: " + message
+	}
+	return w.status, w.code, message, true
+}
