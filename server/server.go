@@ -127,16 +127,19 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 		s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusBadRequest, Code: "MalformedQueryString", Message: "The request body could not be read."}, id, e)
 		return
 	}
+	// Decode what can be decoded, but report problems only once the
+	// request has authenticated: unsigned callers learn nothing else.
+	var badRequest error
+	form := body
 	if len(body) > 0 {
 		if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/x-www-form-urlencoded" {
-			s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusUnsupportedMediaType, Code: "InvalidParameterValue", Message: "The request body must be application/x-www-form-urlencoded."}, id, e)
-			return
+			badRequest = &awsquery.Error{Status: http.StatusUnsupportedMediaType, Code: "InvalidParameterValue", Message: "The request body must be application/x-www-form-urlencoded."}
+			form = nil
 		}
 	}
-	p, err := awsquery.Parse(body, r.URL.RawQuery)
-	if err != nil {
-		s.writeQueryError(w, svc, err, id, e)
-		return
+	p, err := awsquery.Parse(form, r.URL.RawQuery)
+	if err != nil && badRequest == nil {
+		badRequest = err
 	}
 	version, action := p["Version"], p["Action"]
 	e.action = action
@@ -160,6 +163,8 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 		return
 	}
 	switch {
+	case badRequest != nil:
+		err = badRequest
 	case action == "":
 		err = &awsquery.Error{Status: http.StatusBadRequest, Code: "MissingAction", Message: "The request must contain the parameter Action."}
 	case version == "":
