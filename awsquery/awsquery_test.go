@@ -90,7 +90,7 @@ func TestEncodeResult(t *testing.T) {
 func TestEncodeError(t *testing.T) {
 	doc := EncodeError(NamespaceSTS, "Sender", "InvalidClientTokenId", "bad <token>", "rid")
 	var v struct {
-		Error struct{ Type, Code, Message string }
+		Error     struct{ Type, Code, Message string }
 		RequestId string
 	}
 	if err := xml.Unmarshal(doc, &v); err != nil {

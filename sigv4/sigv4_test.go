@@ -155,7 +155,11 @@ func tampers(r *http.Request, body []byte) []tamper {
 	ts := []tamper{
 		{"host", func(r *http.Request, b []byte) []byte { r.Host += "x"; return b }},
 		{"method", func(r *http.Request, b []byte) []byte { r.Method += "X"; return b }},
-		{"path", func(r *http.Request, b []byte) []byte { r.RequestURI = "/x" + r.RequestURI; r.URL.Path = "/x" + r.URL.Path; return b }},
+		{"path", func(r *http.Request, b []byte) []byte {
+			r.RequestURI = "/x" + r.RequestURI
+			r.URL.Path = "/x" + r.URL.Path
+			return b
+		}},
 		{"query", func(r *http.Request, b []byte) []byte {
 			r.URL.RawQuery += "&extra=1"
 			return b

@@ -48,7 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) iamd.Store) {
 
 var ctx = context.Background()
 
-func ts(sec int) time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(sec) * time.Millisecond) }
+func ts(sec int) time.Time {
+	return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(sec) * time.Millisecond)
+}
 
 func mustUser(t *testing.T, s iamd.Store, name, path string) *iamd.User {
 	t.Helper()

@@ -87,9 +87,13 @@ func (s *testServer) awsConfig(id, secret string) aws.Config {
 	}
 }
 
-func (s *testServer) iam(id, secret string) *iam.Client { return iam.NewFromConfig(s.awsConfig(id, secret)) }
-func (s *testServer) sts(id, secret string) *sts.Client { return sts.NewFromConfig(s.awsConfig(id, secret)) }
-func (s *testServer) root() *iam.Client                 { return s.iam(rootID, rootSecret) }
+func (s *testServer) iam(id, secret string) *iam.Client {
+	return iam.NewFromConfig(s.awsConfig(id, secret))
+}
+func (s *testServer) sts(id, secret string) *sts.Client {
+	return sts.NewFromConfig(s.awsConfig(id, secret))
+}
+func (s *testServer) root() *iam.Client { return s.iam(rootID, rootSecret) }
 
 var ctx = context.Background()
 
