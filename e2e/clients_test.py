@@ -1,0 +1,254 @@
+"""End-to-end tests of iamd with boto3 and the aws CLI.
+
+Starts the iamd binary named by $IAMD_BIN on a free port with a fresh data
+dir, uses the root credentials it writes on first start, and drives it
+through the README's Bob example and the error cases. Run:
+
+    IAMD_BIN=/path/to/iamd python3 -m unittest e2e/clients_test.py
+"""
+
+import configparser
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+ACCOUNT = "123456789012"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="iamd-e2e-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(os.path.join(self.dir, "server.log"), "w+")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("IAMD_", "AWS_"))}
+        self.proc = subprocess.Popen(
+            [os.environ["IAMD_BIN"], "serve", "--addr", f"127.0.0.1:{self.port}",
+             "--data-dir", os.path.join(self.dir, "data"), "--account-id", ACCOUNT],
+            stderr=self.log, env=env)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("iamd did not start: " + self.logs())
+        self.creds_file = os.path.join(self.dir, "data", "root-credentials")
+        cp = configparser.ConfigParser()
+        cp.read(self.creds_file)
+        self.root_id = cp["default"]["aws_access_key_id"]
+        self.root_secret = cp["default"]["aws_secret_access_key"]
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def setUpModule():
+    global server
+    server = Server()
+
+
+def tearDownModule():
+    server.stop()
+
+
+NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"})
+
+
+def client(service, key_id=None, secret=None, region="us-east-1"):
+    return boto3.client(service, endpoint_url=server.url, region_name=region,
+                        aws_access_key_id=key_id or server.root_id,
+                        aws_secret_access_key=secret or server.root_secret, config=NO_RETRY)
+
+
+class Boto3Test(unittest.TestCase):
+    def assertError(self, code, status, fn, *args, **kw):
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            fn(*args, **kw)
+        err = cm.exception.response
+        self.assertEqual(err["Error"]["Code"], code, err)
+        self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
+        return cm.exception
+
+    def test_bob(self):
+        iam = client("iam")
+        user = iam.create_user(UserName="Bob3")["User"]
+        self.assertEqual(user["Arn"], f"arn:aws:iam::{ACCOUNT}:user/Bob3")
+        self.assertRegex(user["UserId"], r"^AIDA[A-Z2-7]{17}$")
+        key = iam.create_access_key(UserName="Bob3")["AccessKey"]
+        self.assertEqual(key["Status"], "Active")
+        self.assertEqual(key["UserName"], "Bob3")
+        self.assertRegex(key["AccessKeyId"], r"^AKIA[A-Z2-7]{16}$")
+        self.assertRegex(key["SecretAccessKey"], r"^[A-Za-z0-9+/]{40}$")
+        self.assertIn("CreateDate", key)
+        sts = client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+        ident = sts.get_caller_identity()
+        self.assertEqual(ident["Arn"], f"arn:aws:iam::{ACCOUNT}:user/Bob3")
+        self.assertEqual(ident["Account"], ACCOUNT)
+        self.assertEqual(sts.get_access_key_info(AccessKeyId=key["AccessKeyId"])["Account"], ACCOUNT)
+        listed = iam.list_access_keys(UserName="Bob3")["AccessKeyMetadata"]
+        self.assertEqual([k["AccessKeyId"] for k in listed], [key["AccessKeyId"]])
+        self.assertNotIn("SecretAccessKey", listed[0])
+        self.assertNotIn(key["SecretAccessKey"], server.logs())
+
+    def test_errors_by_name(self):
+        iam = client("iam")
+        iam.create_user(UserName="Errs")
+        e = self.assertError("NoSuchEntity", 404, iam.get_user, UserName="nobody")
+        self.assertIsInstance(e, iam.exceptions.NoSuchEntityException)
+        e = self.assertError("EntityAlreadyExists", 409, iam.create_user, UserName="ERRS")
+        self.assertIsInstance(e, iam.exceptions.EntityAlreadyExistsException)
+        self.assertError("ValidationError", 400, iam.create_user, UserName="a b")
+        iam.create_access_key(UserName="Errs")
+        iam.create_access_key(UserName="Errs")
+        e = self.assertError("LimitExceeded", 409, iam.create_access_key, UserName="Errs")
+        self.assertIsInstance(e, iam.exceptions.LimitExceededException)
+        e = self.assertError("DeleteConflict", 409, iam.delete_user, UserName="Errs")
+        self.assertIsInstance(e, iam.exceptions.DeleteConflictException)
+        self.assertError("InvalidClientTokenId", 403, client("sts", "AKIAAAAAAAAAAAAAAAAA", "x" * 40).get_caller_identity)
+        self.assertError("SignatureDoesNotMatch", 403, client("sts", server.root_id, "x" * 40).get_caller_identity)
+        self.assertError("SignatureDoesNotMatch", 403, client("sts", region="eu-west-1").get_caller_identity)
+
+    def test_user_may_manage_only_own_keys(self):
+        iam = client("iam")
+        iam.create_user(UserName="Self")
+        k = iam.create_access_key(UserName="Self")["AccessKey"]
+        me = client("iam", k["AccessKeyId"], k["SecretAccessKey"])
+        own = me.create_access_key()["AccessKey"]
+        self.assertEqual(own["UserName"], "Self")
+        me.update_access_key(AccessKeyId=own["AccessKeyId"], Status="Inactive")
+        me.delete_access_key(AccessKeyId=own["AccessKeyId"])
+        e = self.assertError("AccessDenied", 403, me.list_users)
+        self.assertIn(f"User: arn:aws:iam::{ACCOUNT}:user/Self is not authorized to perform: iam:ListUsers", str(e))
+        self.assertError("AccessDenied", 403, me.create_access_key, UserName="Bob3")
+
+    def test_inactive_and_deleted_keys_refused(self):
+        iam = client("iam")
+        iam.create_user(UserName="Flip")
+        k = iam.create_access_key(UserName="Flip")["AccessKey"]
+        sts = client("sts", k["AccessKeyId"], k["SecretAccessKey"])
+        sts.get_caller_identity()
+        iam.update_access_key(UserName="Flip", AccessKeyId=k["AccessKeyId"], Status="Inactive")
+        self.assertError("InvalidClientTokenId", 403, sts.get_caller_identity)
+        iam.update_access_key(UserName="Flip", AccessKeyId=k["AccessKeyId"], Status="Active")
+        sts.get_caller_identity()
+        iam.delete_access_key(UserName="Flip", AccessKeyId=k["AccessKeyId"])
+        self.assertError("InvalidClientTokenId", 403, sts.get_caller_identity)
+        self.assertError("NoSuchEntity", 404, iam.delete_access_key, UserName="Flip", AccessKeyId=k["AccessKeyId"])
+
+    def test_last_used(self):
+        iam = client("iam")
+        iam.create_user(UserName="Used")
+        k = iam.create_access_key(UserName="Used")["AccessKey"]
+        lu = iam.get_access_key_last_used(AccessKeyId=k["AccessKeyId"])
+        self.assertEqual(lu["UserName"], "Used")
+        self.assertEqual(lu["AccessKeyLastUsed"], {"Region": "N/A", "ServiceName": "N/A"})
+        client("sts", k["AccessKeyId"], k["SecretAccessKey"]).get_caller_identity()
+        a = iam.get_access_key_last_used(AccessKeyId=k["AccessKeyId"])["AccessKeyLastUsed"]
+        self.assertEqual((a["Region"], a["ServiceName"]), ("us-east-1", "sts"))
+        self.assertLess(abs(time.time() - a["LastUsedDate"].timestamp()), 5)
+
+    def test_paginator(self):
+        iam = client("iam")
+        names = [f"page{i}" for i in range(7)]
+        for n in names:
+            iam.create_user(UserName=n, Path="/paging/")
+        got = []
+        for page in iam.get_paginator("list_users").paginate(PathPrefix="/paging/", PaginationConfig={"PageSize": 3}):
+            got += [u["UserName"] for u in page["Users"]]
+        self.assertEqual(got, names)
+
+    def test_presigned_get_caller_identity(self):
+        url = client("sts").generate_presigned_url("get_caller_identity", ExpiresIn=60)
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST")) as resp:
+            body = resp.read().decode()
+        self.assertIn(f"<Arn>arn:aws:iam::{ACCOUNT}:root</Arn>", body)
+
+
+class CLITest(unittest.TestCase):
+    """The aws CLI with the root-credentials file iamd wrote."""
+
+    def aws(self, *args, key=None, ok=True):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_DEFAULT_REGION="us-east-1", AWS_SHARED_CREDENTIALS_FILE=server.creds_file,
+                   AWS_CONFIG_FILE=os.devnull, AWS_MAX_ATTEMPTS="1")
+        if key:
+            env.update(AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1])
+        p = subprocess.run(["aws", *args, "--endpoint-url", server.url, "--output", "json"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        if ok:
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return json.loads(p.stdout) if p.stdout.strip() else None
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        return p.stderr
+
+    def test_bob_example(self):
+        u = self.aws("iam", "create-user", "--user-name", "Bob")["User"]
+        self.assertEqual(u["UserName"], "Bob")
+        self.assertEqual(u["Arn"], f"arn:aws:iam::{ACCOUNT}:user/Bob")
+        k = self.aws("iam", "create-access-key", "--user-name", "Bob")["AccessKey"]
+        self.assertEqual(set(k), {"UserName", "AccessKeyId", "Status", "SecretAccessKey", "CreateDate"})
+        self.assertEqual(k["Status"], "Active")
+        ident = self.aws("sts", "get-caller-identity", key=(k["AccessKeyId"], k["SecretAccessKey"]))
+        self.assertEqual(ident["Arn"], f"arn:aws:iam::{ACCOUNT}:user/Bob")
+        listed = self.aws("iam", "list-access-keys", "--user-name", "Bob")["AccessKeyMetadata"]
+        self.assertNotIn("SecretAccessKey", json.dumps(listed))
+        self.assertNotIn(k["SecretAccessKey"], json.dumps(listed))
+
+    def test_cli_errors(self):
+        self.assertIn("(NoSuchEntity)", self.aws("iam", "get-user", "--user-name", "ghost", ok=False))
+        self.aws("iam", "create-user", "--user-name", "Carol")
+        self.assertIn("(EntityAlreadyExists)", self.aws("iam", "create-user", "--user-name", "carol", ok=False))
+        self.assertIn("(ValidationError)", self.aws("iam", "create-user", "--user-name", "no spaces", ok=False))
+        self.aws("iam", "create-access-key", "--user-name", "Carol")
+        self.aws("iam", "create-access-key", "--user-name", "Carol")
+        self.assertIn("(LimitExceeded)", self.aws("iam", "create-access-key", "--user-name", "Carol", ok=False))
+        self.assertIn("(DeleteConflict)", self.aws("iam", "delete-user", "--user-name", "Carol", ok=False))
+        self.assertIn("(InvalidClientTokenId)", self.aws("sts", "get-caller-identity", key=("AKIAAAAAAAAAAAAAAAAA", "x" * 40), ok=False))
+        self.assertIn("(SignatureDoesNotMatch)", self.aws("sts", "get-caller-identity", key=(server.root_id, "x" * 40), ok=False))
+
+    def test_cli_update_and_last_used(self):
+        self.aws("iam", "create-user", "--user-name", "Dan")
+        k = self.aws("iam", "create-access-key", "--user-name", "Dan")["AccessKey"]
+        lu = self.aws("iam", "get-access-key-last-used", "--access-key-id", k["AccessKeyId"])
+        self.assertEqual(lu["AccessKeyLastUsed"], {"ServiceName": "N/A", "Region": "N/A"})
+        self.aws("iam", "update-access-key", "--user-name", "Dan", "--access-key-id", k["AccessKeyId"], "--status", "Inactive")
+        self.assertIn("(InvalidClientTokenId)", self.aws("sts", "get-caller-identity", key=(k["AccessKeyId"], k["SecretAccessKey"]), ok=False))
+        self.aws("iam", "update-access-key", "--user-name", "Dan", "--access-key-id", k["AccessKeyId"], "--status", "Active")
+        self.aws("sts", "get-caller-identity", key=(k["AccessKeyId"], k["SecretAccessKey"]))
+        lu = self.aws("iam", "get-access-key-last-used", "--access-key-id", k["AccessKeyId"])["AccessKeyLastUsed"]
+        self.assertEqual((lu["ServiceName"], lu["Region"]), ("sts", "us-east-1"))
+        self.aws("iam", "delete-access-key", "--user-name", "Dan", "--access-key-id", k["AccessKeyId"])
+        self.aws("iam", "delete-user", "--user-name", "Dan")
+        users = [u["UserName"] for u in self.aws("iam", "list-users")["Users"]]
+        self.assertNotIn("Dan", users)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,157 @@
+package iamapi_test
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"iamd"
+	"iamd/awsquery"
+	"iamd/iamapi"
+	"iamd/sqlite"
+)
+
+func newAPI(t *testing.T) *iamapi.API {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, _ := iamd.NewSealer(make([]byte, 32))
+	now := func() time.Time { return time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC) }
+	svc, err := iamd.NewService(context.Background(), iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close(); st.Close() })
+	return iamapi.New(svc)
+}
+
+var root = &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
+
+// masks replaces generated values so that documents compare exactly.
+var masks = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`AIDA[A-Z2-7]{17}`), "AIDA…"},
+	{regexp.MustCompile(`AKIA[A-Z2-7]{16}`), "AKIA…"},
+	{regexp.MustCompile(`<SecretAccessKey>[A-Za-z0-9+/]{40}</SecretAccessKey>`), "<SecretAccessKey>…</SecretAccessKey>"},
+	{regexp.MustCompile(`<Marker>[^<]+</Marker>`), "<Marker>…</Marker>"},
+}
+
+// TestShapes checks the XML of each action against the shapes of
+// botocore's IAM model: result wrappers, member lists, omitted members.
+func TestShapes(t *testing.T) {
+	api := newAPI(t)
+	ctx := context.Background()
+	const ns = `xmlns="https://iam.amazonaws.com/doc/2010-05-08/"`
+	const meta = `<ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata>`
+	tests := []struct {
+		action string
+		params awsquery.Params
+		want   string
+	}{
+		{"CreateUser", awsquery.Params{"UserName": "Bob", "Tags.member.1.Key": "team", "Tags.member.1.Value": "a"},
+			`<CreateUserResponse ` + ns + `><CreateUserResult><User><Path>/</Path><UserName>Bob</UserName><UserId>AIDA…</UserId><Arn>arn:aws:iam::123456789012:user/Bob</Arn><CreateDate>2026-11-24T08:00:00Z</CreateDate><Tags><member><Key>team</Key><Value>a</Value></member></Tags></User></CreateUserResult>` + meta + `</CreateUserResponse>`},
+		{"CreateUser", awsquery.Params{"UserName": "Al", "Path": "/ops/"},
+			`<CreateUserResponse ` + ns + `><CreateUserResult><User><Path>/ops/</Path><UserName>Al</UserName><UserId>AIDA…</UserId><Arn>arn:aws:iam::123456789012:user/ops/Al</Arn><CreateDate>2026-11-24T08:00:00Z</CreateDate></User></CreateUserResult>` + meta + `</CreateUserResponse>`},
+		{"ListUsers", awsquery.Params{"MaxItems": "1"},
+			`<ListUsersResponse ` + ns + `><ListUsersResult><Users><member><Path>/ops/</Path><UserName>Al</UserName><UserId>AIDA…</UserId><Arn>arn:aws:iam::123456789012:user/ops/Al</Arn><CreateDate>2026-11-24T08:00:00Z</CreateDate></member></Users><IsTruncated>true</IsTruncated><Marker>…</Marker></ListUsersResult>` + meta + `</ListUsersResponse>`},
+		{"ListUsers", awsquery.Params{"PathPrefix": "/nobody/"},
+			`<ListUsersResponse ` + ns + `><ListUsersResult><Users></Users><IsTruncated>false</IsTruncated></ListUsersResult>` + meta + `</ListUsersResponse>`},
+		{"CreateAccessKey", awsquery.Params{"UserName": "bob"},
+			`<CreateAccessKeyResponse ` + ns + `><CreateAccessKeyResult><AccessKey><UserName>Bob</UserName><AccessKeyId>AKIA…</AccessKeyId><Status>Active</Status><SecretAccessKey>…</SecretAccessKey><CreateDate>2026-11-24T08:00:00Z</CreateDate></AccessKey></CreateAccessKeyResult>` + meta + `</CreateAccessKeyResponse>`},
+		{"ListAccessKeys", awsquery.Params{"UserName": "Bob"},
+			`<ListAccessKeysResponse ` + ns + `><ListAccessKeysResult><AccessKeyMetadata><member><UserName>Bob</UserName><AccessKeyId>AKIA…</AccessKeyId><Status>Active</Status><CreateDate>2026-11-24T08:00:00Z</CreateDate></member></AccessKeyMetadata><IsTruncated>false</IsTruncated></ListAccessKeysResult>` + meta + `</ListAccessKeysResponse>`},
+		{"GetUser", awsquery.Params{},
+			`<GetUserResponse ` + ns + `><GetUserResult><User><UserId>123456789012</UserId><Arn>arn:aws:iam::123456789012:root</Arn><CreateDate>2026-11-24T08:00:00Z</CreateDate></User></GetUserResult>` + meta + `</GetUserResponse>`},
+		{"DeleteUser", awsquery.Params{"UserName": "Al"},
+			`<DeleteUserResponse ` + ns + `>` + meta + `</DeleteUserResponse>`},
+	}
+	for _, tt := range tests {
+		res, err := api.Do(ctx, root, tt.action, tt.params)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.action, err)
+		}
+		doc, err := awsquery.EncodeResult(awsquery.NamespaceIAM, tt.action, res, "rid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(doc)
+		for _, m := range masks {
+			got = m.re.ReplaceAllString(got, m.with)
+		}
+		if got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.action, got, tt.want)
+		}
+	}
+}
+
+// TestErrors checks validation and domain errors against IAM's codes.
+func TestErrors(t *testing.T) {
+	api := newAPI(t)
+	ctx := context.Background()
+	api.Do(ctx, root, "CreateUser", awsquery.Params{"UserName": "Bob"})
+	long := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = 'a'
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name   string
+		action string
+		params awsquery.Params
+		status int
+		code   string
+		msg    string
+	}{
+		{"missing name", "CreateUser", awsquery.Params{}, 400, "ValidationError", "1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be null"},
+		{"name pattern", "CreateUser", awsquery.Params{"UserName": "a b"}, 400, "ValidationError", `1 validation error detected: Value 'a b' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+`},
+		{"name 65 on create", "CreateUser", awsquery.Params{"UserName": long(65)}, 400, "ValidationError", "length less than or equal to 64"},
+		{"name 128 elsewhere", "GetUser", awsquery.Params{"UserName": long(128)}, 404, "NoSuchEntity", ""},
+		{"name 129 elsewhere", "GetUser", awsquery.Params{"UserName": long(129)}, 400, "ValidationError", "length less than or equal to 128"},
+		{"unicode name", "CreateUser", awsquery.Params{"UserName": "bøb"}, 400, "ValidationError", "regular expression"},
+		{"path", "CreateUser", awsquery.Params{"UserName": "x", "Path": "/a"}, 400, "ValidationError", "'path'"},
+		{"boundary", "CreateUser", awsquery.Params{"UserName": "x", "PermissionsBoundary": "arn:aws:iam::aws:policy/X"}, 400, "InvalidInput", ""},
+		{"duplicate tag", "CreateUser", awsquery.Params{"UserName": "x", "Tags.member.1.Key": "a", "Tags.member.1.Value": "", "Tags.member.2.Key": "A", "Tags.member.2.Value": ""}, 400, "InvalidInput", "Duplicate tag keys"},
+		{"tag without value", "CreateUser", awsquery.Params{"UserName": "x", "Tags.member.1.Key": "a"}, 400, "ValidationError", "tags.1.member.value"},
+		{"exists", "CreateUser", awsquery.Params{"UserName": "BOB"}, 409, "EntityAlreadyExists", "User with name BOB already exists."},
+		{"no such user", "GetUser", awsquery.Params{"UserName": "nobody"}, 404, "NoSuchEntity", "The user with name nobody cannot be found."},
+		{"key id short", "DeleteAccessKey", awsquery.Params{"AccessKeyId": "AKIA"}, 400, "ValidationError", "length greater than or equal to 16"},
+		{"no such key", "DeleteAccessKey", awsquery.Params{"UserName": "Bob", "AccessKeyId": "AKIAAAAAAAAAAAAAAAAA"}, 404, "NoSuchEntity", "The Access Key with id AKIAAAAAAAAAAAAAAAAA cannot be found."},
+		{"status expired", "UpdateAccessKey", awsquery.Params{"AccessKeyId": "AKIAAAAAAAAAAAAAAAAA", "Status": "Expired"}, 400, "InvalidInput", ""},
+		{"status enum", "UpdateAccessKey", awsquery.Params{"AccessKeyId": "AKIAAAAAAAAAAAAAAAAA", "Status": "active"}, 400, "ValidationError", "enum value set"},
+		{"status missing", "UpdateAccessKey", awsquery.Params{"AccessKeyId": "AKIAAAAAAAAAAAAAAAAA"}, 400, "ValidationError", "'status'"},
+		{"max items 0", "ListUsers", awsquery.Params{"MaxItems": "0"}, 400, "ValidationError", "greater than or equal to 1"},
+		{"max items big", "ListUsers", awsquery.Params{"MaxItems": "1001"}, 400, "ValidationError", "less than or equal to 1000"},
+		{"marker foreign", "ListUsers", awsquery.Params{"Marker": "@@"}, 400, "ValidationError", "Invalid Marker"},
+		{"last used unknown", "GetAccessKeyLastUsed", awsquery.Params{"AccessKeyId": "AKIAAAAAAAAAAAAAAAAA"}, 404, "NoSuchEntity", ""},
+		{"unknown action", "CreateRole", awsquery.Params{}, 400, "InvalidAction", "Could not find operation CreateRole for version 2010-05-08"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := api.Do(ctx, root, tt.action, tt.params)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			status, code, msg, sender := iamapi.ErrorResponse(err)
+			if status != tt.status || code != tt.code || !sender {
+				t.Fatalf("got %d %s %q, want %d %s", status, code, msg, tt.status, tt.code)
+			}
+			if tt.msg != "" && !regexp.MustCompile(regexp.QuoteMeta(tt.msg)).MatchString(msg) {
+				t.Fatalf("message %q lacks %q", msg, tt.msg)
+			}
+		})
+	}
+}
+
+func TestInternalErrorsAreGeneric(t *testing.T) {
+	status, code, msg, sender := iamapi.ErrorResponse(&iamd.Error{Kind: iamd.Internal, Message: "disk /var/lib/x failed", Err: context.DeadlineExceeded})
+	if status != 500 || code != "ServiceFailure" || sender || regexp.MustCompile(`disk|deadline`).MatchString(msg) {
+		t.Fatalf("%d %s %q %v", status, code, msg, sender)
+	}
+}

@@ -1,0 +1,128 @@
+package iamd_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"iamd"
+	"iamd/sqlite"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newService(t *testing.T, c *clock) (*iamd.Service, iamd.Store) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, _ := iamd.NewSealer(make([]byte, 32))
+	svc, err := iamd.NewService(context.Background(), iamd.Config{
+		Store: st, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}, Now: c.now, FlushInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close(); st.Close() })
+	return svc, st
+}
+
+var root = &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
+
+// TestLastUseIsBatched: a use touches memory only; the store sees it on flush.
+func TestLastUseIsBatched(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)}
+	svc, st := newService(t, c)
+	svc.CreateUser(ctx, root, "bob", "/", nil)
+	k, _, err := svc.CreateAccessKey(ctx, root, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		svc.RecordUse(k.ID, "us-east-1", "iam")
+	}
+	cred, _ := st.GetCredential(ctx, k.ID)
+	if !cred.Key.LastUsed.At.IsZero() {
+		t.Fatal("a use was written through to the store")
+	}
+	_, lu, err := svc.GetAccessKeyLastUsed(ctx, root, k.ID)
+	if err != nil || !lu.At.Equal(c.t) || lu.Service != "iam" {
+		t.Fatalf("pending use not visible: %+v %v", lu, err)
+	}
+	if err := svc.FlushUses(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cred, _ = st.GetCredential(ctx, k.ID)
+	if !cred.Key.LastUsed.At.Equal(c.t) || cred.Key.LastUsed.Region != "us-east-1" {
+		t.Fatalf("after flush: %+v", cred.Key.LastUsed)
+	}
+}
+
+// TestCredentialCache: changes through the service take effect at once;
+// the TTL bounds how long a change made elsewhere goes unseen.
+func TestCredentialCache(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)}
+	svc, st := newService(t, c)
+	svc.CreateUser(ctx, root, "bob", "/", nil)
+	k, secret, _ := svc.CreateAccessKey(ctx, root, "bob")
+	cc, err := svc.Credential(ctx, k.ID)
+	if err != nil || string(cc.Secret) != secret || cc.Caller.User.Name != "bob" {
+		t.Fatalf("Credential: %+v %v", cc, err)
+	}
+	if err := svc.UpdateAccessKey(ctx, root, "bob", k.ID, iamd.StatusInactive); err != nil {
+		t.Fatal(err)
+	}
+	if cc, _ := svc.Credential(ctx, k.ID); cc.Status != iamd.StatusInactive {
+		t.Fatal("deactivation through the service not seen at once")
+	}
+	// A change behind the service's back (another node) shows after the TTL.
+	st.UpdateAccessKey(ctx, iamd.UserOwner("bob"), k.ID, iamd.StatusActive)
+	if cc, _ := svc.Credential(ctx, k.ID); cc.Status != iamd.StatusInactive {
+		t.Fatal("cache was not used within its TTL")
+	}
+	c.t = c.t.Add(11 * time.Second)
+	if cc, _ := svc.Credential(ctx, k.ID); cc.Status != iamd.StatusActive {
+		t.Fatal("stale credential served past its TTL")
+	}
+	svc.DeleteAccessKey(ctx, root, "bob", k.ID)
+	if _, err := svc.Credential(ctx, k.ID); !errors.Is(err, iamd.ErrNotFound) {
+		t.Fatalf("deleted key: %v", err)
+	}
+}
+
+func TestDerivedKeyCache(t *testing.T) {
+	var cc iamd.CachedCredential
+	n := 0
+	derive := func() []byte { n++; return []byte{byte(n)} }
+	a := cc.DerivedKey("20261124/us-east-1/iam/aws4_request", derive)
+	b := cc.DerivedKey("20261124/us-east-1/iam/aws4_request", derive)
+	c := cc.DerivedKey("20261124/us-east-1/sts/aws4_request", derive)
+	if n != 2 || a[0] != 1 || b[0] != 1 || c[0] != 2 {
+		t.Fatalf("derived %d times: %v %v %v", n, a, b, c)
+	}
+}
+
+func TestEnsureRootKey(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, &clock{time.Now()})
+	if err := svc.EnsureRootKey(ctx, "AKIAROOT000000000001", "secret-one-secret-one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.EnsureRootKey(ctx, "AKIAROOT000000000001", "secret-one-secret-one"); err != nil {
+		t.Fatalf("second ensure: %v", err)
+	}
+	if err := svc.EnsureRootKey(ctx, "AKIAROOT000000000001", "another-secret-here"); !errors.Is(err, iamd.ErrConflict) {
+		t.Fatalf("changed secret: %v", err)
+	}
+	svc.CreateUser(ctx, root, "bob", "/", nil)
+	k, _, _ := svc.CreateAccessKey(ctx, root, "bob")
+	if err := svc.EnsureRootKey(ctx, k.ID, "whatever-whatever"); !errors.Is(err, iamd.ErrConflict) {
+		t.Fatalf("a user's key as root key: %v", err)
+	}
+}
