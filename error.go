@@ -112,8 +112,39 @@ func KeyNotFound(id string) *Error {
 }
 
 // KeyLimit is the LimitExceeded error for the per-owner key quota.
-func KeyLimit(limit int) *Error {
+func KeyLimit(o Owner, limit int) *Error {
+	if o.Kind == OwnerBucket {
+		return Errorf(LimitExceeded, "You can have a maximum of %d access keys per bucket.", limit)
+	}
 	return Errorf(LimitExceeded, "Cannot exceed quota for AccessKeysPerUser: %d", limit)
+}
+
+// OwnerNotFound is the NotFound error for a key owner.
+func OwnerNotFound(o Owner) *Error {
+	if o.Kind == OwnerBucket {
+		return BucketNotFound(o.Name)
+	}
+	return UserNotFound(o.Name)
+}
+
+// BucketNotFound is the NotFound error for a bucket name.
+func BucketNotFound(name string) *Error {
+	return Errorf(NotFound, "The bucket does not exist: %s", name)
+}
+
+// BucketExists is the AlreadyExists error for a bucket name.
+func BucketExists(name string) *Error {
+	return Errorf(AlreadyExists, "The bucket name %s is already in use.", name)
+}
+
+// BucketHasKeys is the Conflict error for deleting a bucket with access keys.
+func BucketHasKeys(name string) *Error {
+	return Errorf(Conflict, "The bucket %s has access keys. Delete them first, or set forceDelete to delete them with the bucket.", name)
+}
+
+// OperationNotFound is the NotFound error for an operation ID.
+func OperationNotFound(id string) *Error {
+	return Errorf(NotFound, "The operation does not exist: %s", id)
 }
 
 // BadMarker is the Invalid error for a marker the store did not issue.

@@ -54,25 +54,51 @@ type OwnerKind int
 const (
 	OwnerUser OwnerKind = iota
 	OwnerRoot
+	OwnerBucket
 )
 
-// Owner names the holder of access keys: an IAM user by name, or the root.
+// Owner names the holder of access keys: an IAM user or a bucket by name,
+// or the root.
 type Owner struct {
-	Kind     OwnerKind
-	UserName string // for OwnerUser; matched case-insensitively
+	Kind OwnerKind
+	Name string // user names match case-insensitively, bucket names exactly
 }
 
 // RootOwner is the account's root user.
 var RootOwner = Owner{Kind: OwnerRoot}
 
 // UserOwner is the IAM user with the given name.
-func UserOwner(name string) Owner { return Owner{Kind: OwnerUser, UserName: name} }
+func UserOwner(name string) Owner { return Owner{Kind: OwnerUser, Name: name} }
+
+// BucketOwner is the bucket with the given name.
+func BucketOwner(name string) Owner { return Owner{Kind: OwnerBucket, Name: name} }
+
+// Bucket is a Lightsail-style bucket: a name its access keys are scoped to.
+type Bucket struct {
+	ID          string // UUID, as in the bucket's ARN
+	Name        string
+	BundleID    string
+	CreatedAt   time.Time
+	Tags        []Tag
+	Versioning  bool
+	PrincipalID string // AIDA…: the identity its access keys sign as
+}
+
+// Operation records a Lightsail change. iamd's changes are synchronous, so
+// every operation has Succeeded by the time it is returned.
+type Operation struct {
+	ID           string // UUID
+	ResourceName string
+	ResourceType string // "Bucket"
+	Type         string // CreateBucket, DeleteBucket, CreateBucketAccessKey, DeleteBucketAccessKey
+	CreatedAt    time.Time
+}
 
 // AccessKey is a long-term credential. SealedSecret is the secret encrypted
 // with the service's Sealer; the plaintext lives only in memory.
 type AccessKey struct {
 	ID           string // AKIA…
-	Owner        Owner  // UserName filled with the stored spelling
+	Owner        Owner  // Name filled with the stored spelling
 	UserID       string // AIDA… for OwnerUser
 	Status       KeyStatus
 	CreatedAt    time.Time
@@ -95,10 +121,11 @@ type KeyUse struct {
 }
 
 // Credential is what authentication needs for a key: the key and its
-// owner. User is nil for the root.
+// owner, a User or a Bucket (both nil for the root).
 type Credential struct {
-	Key  AccessKey
-	User *User
+	Key    AccessKey
+	User   *User
+	Bucket *Bucket
 }
 
 // CallerKind says what sort of principal signed a request.
@@ -107,6 +134,7 @@ type CallerKind int
 const (
 	CallerRoot CallerKind = iota
 	CallerUser
+	CallerBucket // a bucket access key: STS and its bucket only
 )
 
 // Caller is an authenticated principal.
@@ -114,22 +142,33 @@ type Caller struct {
 	Kind        CallerKind
 	Account     string
 	AccessKeyID string
-	User        *User // for CallerUser
+	User        *User   // for CallerUser
+	Bucket      *Bucket // for CallerBucket
 }
+
+// BucketPrincipalPath is the IAM path under which bucket access keys sign:
+// a bucket's keys act as the user <path><bucket name>.
+const BucketPrincipalPath = "/lightsail/bucket/"
 
 // ARN is the caller's ARN as GetCallerIdentity answers it.
 func (c *Caller) ARN() string {
-	if c.Kind == CallerUser {
+	switch c.Kind {
+	case CallerUser:
 		return c.User.ARN(c.Account)
+	case CallerBucket:
+		return "arn:aws:iam::" + c.Account + ":user" + BucketPrincipalPath + c.Bucket.Name
 	}
 	return "arn:aws:iam::" + c.Account + ":root"
 }
 
-// UserID is the caller's unique ID: the user's AIDA… ID, or the account ID
-// for the root.
+// UserID is the caller's unique ID: the user's or bucket principal's AIDA…
+// ID, or the account ID for the root.
 func (c *Caller) UserID() string {
-	if c.Kind == CallerUser {
+	switch c.Kind {
+	case CallerUser:
 		return c.User.ID
+	case CallerBucket:
+		return c.Bucket.PrincipalID
 	}
 	return c.Account
 }

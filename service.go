@@ -16,6 +16,7 @@ type Config struct {
 	Store   Store
 	Sealer  *Sealer
 	Account Account // recorded on first start; the store's recorded one wins
+	Region  string  // the region buckets and operations are in (default us-east-1)
 	// Now and Rand default to the real clock and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -34,6 +35,7 @@ type Service struct {
 	store   Store
 	sealer  *Sealer
 	account Account
+	region  string
 	now     func() time.Time
 	rand    io.Reader
 	ttl     time.Duration
@@ -56,6 +58,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		store:      cfg.Store,
 		sealer:     cfg.Sealer,
+		region:     cfg.Region,
 		now:        cfg.Now,
 		rand:       cfg.Rand,
 		ttl:        cfg.CredentialTTL,
@@ -70,6 +73,9 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.rand == nil {
 		s.rand = rand.Reader
+	}
+	if s.region == "" {
+		s.region = "us-east-1"
 	}
 	if s.ttl <= 0 {
 		s.ttl = 10 * time.Second
@@ -96,6 +102,9 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 // Account returns the account the service serves.
 func (s *Service) Account() Account { return s.account }
 
+// Region returns the region the service is in.
+func (s *Service) Region() string { return s.region }
+
 // Close writes pending key uses and stops the background work. It does not
 // close the store.
 func (s *Service) Close() error {
@@ -110,7 +119,7 @@ func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Mil
 
 // CreateUser creates an IAM user. Its name and path are already valid.
 func (s *Service) CreateUser(ctx context.Context, c *Caller, name, path string, tags []Tag) (*User, error) {
-	if err := s.authorize(c, "iam:CreateUser", Owner{UserName: name}); err != nil {
+	if err := s.authorize(c, "iam:CreateUser", Owner{Name: name}); err != nil {
 		return nil, err
 	}
 	id, err := NewUserID(s.rand)
@@ -134,10 +143,10 @@ func (s *Service) GetUser(ctx context.Context, c *Caller, name string) (*User, e
 	if err := s.authorize(c, "iam:GetUser", owner); err != nil {
 		return nil, err
 	}
-	if owner.Kind == OwnerRoot {
+	if owner.Kind != OwnerUser {
 		return &User{ID: s.account.ID, CreatedAt: s.account.CreatedAt}, nil
 	}
-	return s.store.GetUser(ctx, owner.UserName)
+	return s.store.GetUser(ctx, owner.Name)
 }
 
 // ListUsers lists users whose path starts with pathPrefix.
@@ -243,13 +252,17 @@ func (s *Service) GetAccessKeyLastUsed(ctx context.Context, c *Caller, id string
 	if err := s.authorize(c, "iam:GetAccessKeyLastUsed", cred.Key.Owner); err != nil {
 		return Owner{}, LastUsed{}, err
 	}
-	lu := cred.Key.LastUsed
+	return cred.Key.Owner, s.lastUsed(id, cred.Key.LastUsed), nil
+}
+
+// lastUsed returns the later of stored and not yet flushed uses of key id.
+func (s *Service) lastUsed(id string, stored LastUsed) LastUsed {
 	s.usesMu.Lock()
-	if p, ok := s.uses[id]; ok && p.At.After(lu.At) {
-		lu = p
+	defer s.usesMu.Unlock()
+	if p, ok := s.uses[id]; ok && p.At.After(stored.At) {
+		return p
 	}
-	s.usesMu.Unlock()
-	return cred.Key.Owner, lu, nil
+	return stored
 }
 
 // AccessKeyAccount returns the account a key belongs to (STS
@@ -278,7 +291,7 @@ func (s *Service) EnsureRootKey(ctx context.Context, id, secret string) error {
 	case err != nil:
 		return err
 	case cred.Key.Owner.Kind != OwnerRoot:
-		return Errorf(Conflict, "access key %s belongs to user %s, not to the root", id, cred.Key.Owner.UserName)
+		return Errorf(Conflict, "access key %s belongs to user %s, not to the root", id, cred.Key.Owner.Name)
 	}
 	have, err := s.sealer.Open(id, cred.Key.SealedSecret)
 	if err != nil {
@@ -311,11 +324,13 @@ func (s *Service) DeleteRootKey(ctx context.Context, id string) error {
 
 // ownerFor resolves an optional user name: "" means the caller itself.
 func (s *Service) ownerFor(c *Caller, userName string) Owner {
-	if userName != "" {
+	switch {
+	case userName != "":
 		return UserOwner(userName)
-	}
-	if c.Kind == CallerUser {
+	case c.Kind == CallerUser:
 		return UserOwner(c.User.Name)
+	case c.Kind == CallerBucket:
+		return BucketOwner(c.Bucket.Name)
 	}
 	return RootOwner
 }
@@ -330,23 +345,36 @@ var selfService = map[string]bool{
 	"iam:GetAccessKeyLastUsed": true,
 }
 
+// Authorize reports whether c may perform action on target, for actions
+// that touch no stored entity; AccessDenied if not.
+func (s *Service) Authorize(c *Caller, action string, target Owner) error {
+	return s.authorize(c, action, target)
+}
+
 // authorize decides whether c may perform action on target. The root may do
-// everything; an IAM user may manage its own access keys and nothing else
-// (STS calls are not routed here).
+// everything; an IAM user may manage its own access keys and nothing else;
+// a bucket's key may do nothing here (STS calls are not routed here).
 func (s *Service) authorize(c *Caller, action string, target Owner) error {
-	if c.Kind == CallerRoot {
+	switch c.Kind {
+	case CallerRoot:
 		return nil
-	}
-	if selfService[action] && target.Kind == OwnerUser && FoldName(target.UserName) == FoldName(c.User.Name) {
-		return nil
+	case CallerUser:
+		if selfService[action] && target.Kind == OwnerUser && FoldName(target.Name) == FoldName(c.User.Name) {
+			return nil
+		}
 	}
 	return s.denied(c, action, target)
 }
 
 func (s *Service) denied(c *Caller, action string, target Owner) error {
-	resource := "arn:aws:iam::" + s.account.ID + ":user/" + target.UserName
-	if target.Kind == OwnerRoot {
+	var resource string
+	switch target.Kind {
+	case OwnerRoot:
 		resource = "arn:aws:iam::" + s.account.ID + ":root"
+	case OwnerBucket:
+		resource = "arn:aws:lightsail:" + s.region + ":" + s.account.ID + ":Bucket/" + target.Name
+	default:
+		resource = "arn:aws:iam::" + s.account.ID + ":user/" + target.Name
 	}
 	return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
 		c.ARN(), action, resource, action)
@@ -403,8 +431,11 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 		Secret: secret,
 		loaded: s.now(),
 	}
-	if cred.User != nil {
+	switch {
+	case cred.User != nil:
 		cc.Caller.Kind, cc.Caller.User = CallerUser, cred.User
+	case cred.Bucket != nil:
+		cc.Caller.Kind, cc.Caller.Bucket = CallerBucket, cred.Bucket
 	}
 	s.creds.Store(id, cc)
 	return cc, nil

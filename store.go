@@ -44,22 +44,41 @@ type Store interface {
 	// has access keys.
 	DeleteUser(ctx context.Context, name string) error
 
-	// CreateAccessKey inserts k for k.Owner and fills k.Owner.UserName and
-	// k.UserID with the stored user's. NotFound if the owner is a user that
-	// does not exist; LimitExceeded if the owner already has limit keys. The
+	// CreateAccessKey inserts k for k.Owner and fills k.Owner.Name (and
+	// k.UserID for a user) from the stored owner. NotFound if the owner is a
+	// user or bucket that does not exist; LimitExceeded if the owner already has limit keys. The
 	// count and the insert are atomic: of N concurrent calls for an owner
 	// with no keys, exactly limit succeed.
 	CreateAccessKey(ctx context.Context, k *AccessKey, limit int) error
-	// GetCredential returns the key with that ID and its owner. NotFound if none.
+	// GetCredential returns the key with that ID and its owner, with its
+	// last use. NotFound if none.
 	GetCredential(ctx context.Context, accessKeyID string) (*Credential, error)
-	// ListAccessKeys returns owner's keys ordered by creation time, then ID.
-	// NotFound if the owner is a user that does not exist.
+	// ListAccessKeys returns owner's keys, with their last use, ordered by
+	// creation time, then ID. NotFound if the owner does not exist.
 	ListAccessKeys(ctx context.Context, owner Owner, p Page) ([]*AccessKey, string, error)
 	// UpdateAccessKey sets the status of owner's key. NotFound if the owner
 	// or a key of that ID belonging to it does not exist.
 	UpdateAccessKey(ctx context.Context, owner Owner, accessKeyID string, status KeyStatus) error
 	// DeleteAccessKey deletes owner's key. NotFound as for UpdateAccessKey.
 	DeleteAccessKey(ctx context.Context, owner Owner, accessKeyID string) error
+	// CreateBucket inserts b. AlreadyExists if a bucket of that name exists.
+	CreateBucket(ctx context.Context, b *Bucket) error
+	// GetBucket returns the bucket of that name. NotFound if none.
+	GetBucket(ctx context.Context, name string) (*Bucket, error)
+	// ListBuckets returns buckets ordered by name.
+	ListBuckets(ctx context.Context, p Page) ([]*Bucket, string, error)
+	// DeleteBucket deletes the bucket and returns the IDs of the access keys
+	// deleted with it. NotFound if none; Conflict if it has access keys and
+	// force is false.
+	DeleteBucket(ctx context.Context, name string, force bool) ([]string, error)
+
+	// PutOperation records op.
+	PutOperation(ctx context.Context, op *Operation) error
+	// GetOperation returns the operation of that ID. NotFound if none.
+	GetOperation(ctx context.Context, id string) (*Operation, error)
+	// ListOperations returns operations, newest first.
+	ListOperations(ctx context.Context, p Page) ([]*Operation, string, error)
+
 	// RecordKeyUse stores the last use of each key, keeping the later time
 	// where the store already has one. Keys that no longer exist are skipped.
 	RecordKeyUse(ctx context.Context, uses []KeyUse) error

@@ -87,7 +87,7 @@ def client(service, key_id=None, secret=None, region="us-east-1"):
                         aws_secret_access_key=secret or server.root_secret, config=NO_RETRY)
 
 
-class Boto3Test(unittest.TestCase):
+class ClientTestCase(unittest.TestCase):
     def assertError(self, code, status, fn, *args, **kw):
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
             fn(*args, **kw)
@@ -96,6 +96,8 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
         return cm.exception
 
+
+class Boto3Test(ClientTestCase):
     def test_bob(self):
         iam = client("iam")
         user = iam.create_user(UserName="Bob3")["User"]
@@ -191,6 +193,52 @@ class Boto3Test(unittest.TestCase):
         self.assertIn(f"<Arn>arn:aws:iam::{ACCOUNT}:root</Arn>", body)
 
 
+class LightsailBoto3Test(ClientTestCase):
+    def test_bucket_access_keys(self):
+        ls = client("lightsail")
+        b = ls.create_bucket(bucketName="boto-bucket", bundleId="small_1_0")
+        self.assertEqual(b["bucket"]["name"], "boto-bucket")
+        self.assertEqual(b["operations"][0]["operationType"], "CreateBucket")
+        k = ls.create_bucket_access_key(bucketName="boto-bucket")
+        key = k["accessKey"]
+        self.assertEqual(key["status"], "Active")
+        self.assertRegex(key["accessKeyId"], r"^[A-Z0-9]{20}$")
+        self.assertRegex(key["secretAccessKey"], r"^[A-Za-z0-9+/]{40}$")
+        op = k["operations"][0]
+        self.assertEqual((op["operationType"], op["status"], op["isTerminal"], op["resourceName"]),
+                         ("CreateBucketAccessKey", "Succeeded", True, "boto-bucket"))
+        self.assertEqual(ls.get_operation(operationId=op["id"])["operation"]["id"], op["id"])
+        listed = ls.get_bucket_access_keys(bucketName="boto-bucket")["accessKeys"]
+        self.assertEqual(len(listed), 1)
+        self.assertNotIn("secretAccessKey", listed[0])
+        self.assertEqual(listed[0]["lastUsed"], {"region": "N/A", "serviceName": "N/A"})
+        ident = client("sts", key["accessKeyId"], key["secretAccessKey"]).get_caller_identity()
+        self.assertTrue(ident["Arn"].endswith(":user/lightsail/bucket/boto-bucket"), ident)
+        lu = ls.get_bucket_access_keys(bucketName="boto-bucket")["accessKeys"][0]["lastUsed"]
+        self.assertEqual((lu["region"], lu["serviceName"]), ("us-east-1", "sts"))
+        self.assertLess(abs(time.time() - lu["lastUsedDate"].timestamp()), 5)
+        ls.create_bucket_access_key(bucketName="boto-bucket")
+        e = self.assertError("InvalidInputException", 400, ls.create_bucket_access_key, bucketName="boto-bucket")
+        self.assertIsInstance(e, ls.exceptions.InvalidInputException)
+        mine = client("lightsail", key["accessKeyId"], key["secretAccessKey"])
+        e = self.assertError("AccessDeniedException", 400, mine.get_buckets)
+        self.assertIsInstance(e, ls.exceptions.AccessDeniedException)
+        self.assertError("AccessDenied", 403, client("iam", key["accessKeyId"], key["secretAccessKey"]).list_users)
+        ls.delete_bucket_access_key(bucketName="boto-bucket", accessKeyId=key["accessKeyId"])
+        self.assertError("InvalidClientTokenId", 403, client("sts", key["accessKeyId"], key["secretAccessKey"]).get_caller_identity)
+        self.assertError("InvalidInputException", 400, ls.delete_bucket, bucketName="boto-bucket")
+        ls.delete_bucket(bucketName="boto-bucket", forceDelete=True)
+
+    def test_lightsail_errors_by_name(self):
+        ls = client("lightsail")
+        e = self.assertError("NotFoundException", 400, ls.get_bucket_access_keys, bucketName="no-such-bucket")
+        self.assertIsInstance(e, ls.exceptions.NotFoundException)
+        self.assertError("InvalidInputException", 400, ls.create_bucket, bucketName="Bad_Name", bundleId="small_1_0")
+        self.assertError("InvalidInputException", 400, ls.create_bucket, bucketName="fine-name", bundleId="no_such_bundle")
+        self.assertError("UnrecognizedClientException", 400, client("lightsail", "AKIAAAAAAAAAAAAAAAAA", "x" * 40).get_buckets)
+        self.assertError("InvalidSignatureException", 400, client("lightsail", server.root_id, "x" * 40).get_buckets)
+
+
 class CLITest(unittest.TestCase):
     """The aws CLI with the root-credentials file iamd wrote."""
 
@@ -232,6 +280,22 @@ class CLITest(unittest.TestCase):
         self.assertIn("(DeleteConflict)", self.aws("iam", "delete-user", "--user-name", "Carol", ok=False))
         self.assertIn("(InvalidClientTokenId)", self.aws("sts", "get-caller-identity", key=("AKIAAAAAAAAAAAAAAAAA", "x" * 40), ok=False))
         self.assertIn("(SignatureDoesNotMatch)", self.aws("sts", "get-caller-identity", key=(server.root_id, "x" * 40), ok=False))
+
+    def test_cli_lightsail(self):
+        b = self.aws("lightsail", "create-bucket", "--bucket-name", "my-bucket", "--bundle-id", "small_1_0")
+        self.assertEqual(b["bucket"]["name"], "my-bucket")
+        k = self.aws("lightsail", "create-bucket-access-key", "--bucket-name", "my-bucket")
+        key = k["accessKey"]
+        self.assertEqual(key["status"], "Active")
+        self.assertEqual(k["operations"][0]["operationType"], "CreateBucketAccessKey")
+        listed = self.aws("lightsail", "get-bucket-access-keys", "--bucket-name", "my-bucket")["accessKeys"]
+        self.assertEqual([x["accessKeyId"] for x in listed], [key["accessKeyId"]])
+        self.assertNotIn(key["secretAccessKey"], json.dumps(listed))
+        self.assertIn("(NotFoundException)", self.aws("lightsail", "get-bucket-access-keys", "--bucket-name", "nope-bucket", ok=False))
+        self.assertIn("(InvalidInputException)", self.aws("lightsail", "delete-bucket", "--bucket-name", "my-bucket", ok=False))
+        self.aws("lightsail", "delete-bucket-access-key", "--bucket-name", "my-bucket", "--access-key-id", key["accessKeyId"])
+        self.assertEqual(self.aws("lightsail", "get-bucket-access-keys", "--bucket-name", "my-bucket")["accessKeys"], [])
+        self.aws("lightsail", "delete-bucket", "--bucket-name", "my-bucket")
 
     def test_cli_update_and_last_used(self):
         self.aws("iam", "create-user", "--user-name", "Dan")

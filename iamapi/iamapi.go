@@ -196,7 +196,7 @@ func (a *API) createAccessKey(ctx context.Context, c *iamd.Caller, p awsquery.Pa
 		return nil, err
 	}
 	return createAccessKeyResult{accessKey{
-		UserName: k.Owner.UserName, AccessKeyId: k.ID, Status: string(k.Status),
+		UserName: k.Owner.Name, AccessKeyId: k.ID, Status: string(k.Status),
 		SecretAccessKey: secret, CreateDate: awsquery.Timestamp(k.CreatedAt),
 	}}, nil
 }
@@ -215,7 +215,7 @@ func (a *API) listAccessKeys(ctx context.Context, c *iamd.Caller, p awsquery.Par
 	out := listAccessKeysResult{AccessKeyMetadata: make([]accessKey, 0, len(keys)), IsTruncated: next != "", Marker: next}
 	for _, k := range keys {
 		out.AccessKeyMetadata = append(out.AccessKeyMetadata, accessKey{
-			UserName: k.Owner.UserName, AccessKeyId: k.ID, Status: string(k.Status), CreateDate: awsquery.Timestamp(k.CreatedAt),
+			UserName: k.Owner.Name, AccessKeyId: k.ID, Status: string(k.Status), CreateDate: awsquery.Timestamp(k.CreatedAt),
 		})
 	}
 	return out, nil
@@ -269,7 +269,7 @@ func (a *API) getAccessKeyLastUsed(ctx context.Context, c *iamd.Caller, p awsque
 	if err != nil {
 		return nil, err
 	}
-	out := getAccessKeyLastUsedResult{UserName: owner.UserName, AccessKeyLastUsed: lastUsed{ServiceName: "N/A", Region: "N/A"}}
+	out := getAccessKeyLastUsedResult{UserName: owner.Name, AccessKeyLastUsed: lastUsed{ServiceName: "N/A", Region: "N/A"}}
 	if !lu.At.IsZero() {
 		out.AccessKeyLastUsed = lastUsed{LastUsedDate: awsquery.Timestamp(lu.At), ServiceName: lu.Service, Region: lu.Region}
 	}

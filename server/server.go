@@ -19,6 +19,7 @@ import (
 	"iamd"
 	"iamd/awsquery"
 	"iamd/iamapi"
+	"iamd/lightsailapi"
 	"iamd/sigv4"
 	"iamd/stsapi"
 )
@@ -34,27 +35,31 @@ type Config struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	MaxBody int64
+	// Bundles are the bucket bundles offered; nil means the built-in ones.
+	Bundles []lightsailapi.Bundle
 }
 
 // Server serves IAM and STS (Query) on one endpoint.
 type Server struct {
-	svc      *iamd.Service
-	verifier sigv4.Verifier
-	log      *slog.Logger
-	maxBody  int64
-	iam      *iamapi.API
-	sts      *stsapi.API
+	svc       *iamd.Service
+	verifier  sigv4.Verifier
+	log       *slog.Logger
+	maxBody   int64
+	iam       *iamapi.API
+	sts       *stsapi.API
+	lightsail *lightsailapi.API
 }
 
 // New returns a Server.
 func New(cfg Config) *Server {
 	s := &Server{
-		svc:      cfg.Service,
-		verifier: sigv4.Verifier{Now: cfg.Now, Region: cfg.Regions},
-		log:      cfg.Logger,
-		maxBody:  cfg.MaxBody,
-		iam:      iamapi.New(cfg.Service),
-		sts:      stsapi.New(cfg.Service),
+		svc:       cfg.Service,
+		verifier:  sigv4.Verifier{Now: cfg.Now, Region: cfg.Regions},
+		log:       cfg.Logger,
+		maxBody:   cfg.MaxBody,
+		iam:       iamapi.New(cfg.Service),
+		sts:       stsapi.New(cfg.Service),
+		lightsail: lightsailapi.New(cfg.Service, cfg.Bundles),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -96,7 +101,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p := recover(); p != nil {
 			// The panic value may hold request data; log only where it happened.
 			s.log.Error("panic serving request", "request_id", id, "stack", string(debug.Stack()))
-			s.writeQueryError(w, queryService{namespace: awsquery.NamespaceIAM, errorResponse: iamapi.ErrorResponse}, errors.New("panic"), id, e)
+			if r.Header.Get("X-Amz-Target") != "" {
+				s.writeJSONError(w, errors.New("panic"), id, e)
+			} else {
+				s.writeQueryError(w, queryService{namespace: awsquery.NamespaceIAM, errorResponse: iamapi.ErrorResponse}, errors.New("panic"), id, e)
+			}
 		}
 		attrs := []any{"request_id", id, "method", r.Method, "service", e.service, "action", e.action,
 			"status", e.status, "access_key_id", e.accessKeyID, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
@@ -107,6 +116,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Info("request", attrs...)
 	}()
+	if r.Header.Get("X-Amz-Target") != "" {
+		s.serveJSON(w, r, id, e)
+		return
+	}
 	s.serveQuery(w, r, id, e)
 }
 
@@ -117,14 +130,13 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 		s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusMethodNotAllowed, Code: "InvalidAction", Message: "Only GET and POST are supported."}, id, e)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Message: "The request body is larger than the limit of " + strconv.FormatInt(s.maxBody, 10) + " bytes."}, id, e)
-			return
+	body, status, msg := s.readBody(r)
+	if status != 0 {
+		code := "RequestEntityTooLarge"
+		if status == http.StatusBadRequest {
+			code = "MalformedQueryString"
 		}
-		s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusBadRequest, Code: "MalformedQueryString", Message: "The request body could not be read."}, id, e)
+		s.writeQueryError(w, svc, &awsquery.Error{Status: status, Code: code, Message: msg}, id, e)
 		return
 	}
 	// Decode what can be decoded, but report problems only once the
@@ -188,6 +200,20 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 	}
 	e.status = http.StatusOK
 	awsquery.Write(w, http.StatusOK, doc, id)
+}
+
+// readBody reads the body up to the size limit. On failure it returns the
+// HTTP status and a message for the protocol's envelope.
+func (s *Server) readBody(r *http.Request) ([]byte, int, string) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, http.StatusRequestEntityTooLarge, "The request body is larger than the limit of " + strconv.FormatInt(s.maxBody, 10) + " bytes."
+		}
+		return nil, http.StatusBadRequest, "The request body could not be read."
+	}
+	return body, 0, ""
 }
 
 // invalidToken is AWS's answer for an unknown, Inactive or deleted key.

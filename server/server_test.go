@@ -205,15 +205,17 @@ func TestCapturedClients(t *testing.T) {
 	json.Unmarshal(b, &m)
 	n := 0
 	for _, c := range m.Captures {
-		if c.Service == "lightsail" {
-			continue
-		}
 		t.Run(c.File, func(t *testing.T) {
 			at, _ := time.Parse("20060102T150405Z", c.SigningTime)
 			h, svc := newServer(t, func() time.Time { return at })
 			root := &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
 			if _, err := svc.CreateUser(context.Background(), root, "Bob", "/", nil); err != nil {
 				t.Fatal(err)
+			}
+			if c.Operation != "CreateBucket" {
+				if _, _, err := svc.CreateBucket(context.Background(), root, "test-bucket", "small_1_0", nil, false); err != nil {
+					t.Fatal(err)
+				}
 			}
 			raw, _ := os.ReadFile(filepath.Join(dir, c.File))
 			var r *http.Request
@@ -226,6 +228,22 @@ func TestCapturedClients(t *testing.T) {
 					t.Fatal(err)
 				}
 				r.RemoteAddr = "127.0.0.1:1"
+			}
+			if c.Service == "lightsail" {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				var e struct {
+					Type string `json:"__type"`
+				}
+				json.Unmarshal(w.Body.Bytes(), &e)
+				// DeleteBucketAccessKey names AWS's example key, not issued here.
+				if w.Code != 200 && !(c.Operation == "DeleteBucketAccessKey" && e.Type == "NotFoundException") {
+					t.Fatalf("%d %s", w.Code, w.Body.String())
+				}
+				if w.Header().Get("Content-Type") != "application/x-amz-json-1.1" {
+					t.Fatalf("content type %q", w.Header().Get("Content-Type"))
+				}
+				return
 			}
 			w, e := do(t, h, r)
 			switch e.Error.Code {
@@ -241,7 +259,87 @@ func TestCapturedClients(t *testing.T) {
 		})
 		n++
 	}
-	if n < 70 {
+	if n < 117 {
 		t.Fatalf("only %d captures replayed", n)
+	}
+}
+
+// signedJSON builds a Lightsail request signed with the root key.
+func signedJSON(t *testing.T, target, body string, edit func(*http.Request)) *http.Request {
+	r := httptest.NewRequest("POST", "http://127.0.0.1:8600/", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	r.Header.Set("X-Amz-Target", target)
+	if edit != nil {
+		edit(r)
+	}
+	sum := sha256.Sum256([]byte(body))
+	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret},
+		r, hex.EncodeToString(sum[:]), "lightsail", "us-east-1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestBadJSONRequests(t *testing.T) {
+	h, svc := newServer(t, nil)
+	const ls = "Lightsail_20161128."
+	big := `{"bucketName":"` + strings.Repeat("a", server.DefaultMaxBody) + `"}`
+	tests := []struct {
+		name   string
+		req    *http.Request
+		status int
+		typ    string
+	}{
+		{"unsigned", func() *http.Request {
+			r := httptest.NewRequest("POST", "/", strings.NewReader("{}"))
+			r.Header.Set("X-Amz-Target", ls+"GetBuckets")
+			r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			return r
+		}(), 403, "MissingAuthenticationTokenException"},
+		{"signed for iam", func() *http.Request {
+			r := signed(t, "iam", "{}", nil)
+			r.Header.Set("X-Amz-Target", ls+"GetBuckets")
+			return r
+		}(), 400, "InvalidSignatureException"},
+		{"malformed json", signedJSON(t, ls+"CreateBucket", `{"bucketName": "b`, nil), 400, "SerializationException"},
+		{"not an object", signedJSON(t, ls+"CreateBucket", `["b"]`, nil), 400, "SerializationException"},
+		{"wrong member type", signedJSON(t, ls+"CreateBucket", `{"bucketName": 7, "bundleId": "small_1_0"}`, nil), 400, "SerializationException"},
+		{"unknown target", signedJSON(t, ls+"LaunchRocket", `{}`, nil), 400, "UnknownOperationException"},
+		{"other service target", signedJSON(t, "DynamoDB_20120810.GetItem", `{}`, nil), 400, "UnknownOperationException"},
+		{"wrong content type", signedJSON(t, ls+"GetBuckets", `{}`, func(r *http.Request) { r.Header.Set("Content-Type", "text/plain") }), 400, "SerializationException"},
+		{"missing bucket name", signedJSON(t, ls+"CreateBucketAccessKey", `{}`, nil), 400, "InvalidInputException"},
+		{"missing bundle", signedJSON(t, ls+"CreateBucket", `{"bucketName": "abc"}`, nil), 400, "InvalidInputException"},
+		{"unknown bundle", signedJSON(t, ls+"CreateBucket", `{"bucketName": "abc", "bundleId": "huge_9_9"}`, nil), 400, "InvalidInputException"},
+		{"bad name", signedJSON(t, ls+"CreateBucket", `{"bucketName": "-abc", "bundleId": "small_1_0"}`, nil), 400, "InvalidInputException"},
+		{"unknown bucket", signedJSON(t, ls+"GetBucketAccessKeys", `{"bucketName": "nope"}`, nil), 400, "NotFoundException"},
+		{"unknown operation id", signedJSON(t, ls+"GetOperation", `{"operationId": "nope"}`, nil), 400, "NotFoundException"},
+		{"oversize", signedJSON(t, ls+"CreateBucket", big, nil), 413, "SerializationException"},
+		{"get", func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("X-Amz-Target", ls+"GetBuckets")
+			return r
+		}(), 405, "UnknownOperationException"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, tt.req)
+			var e struct {
+				Type    string `json:"__type"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil {
+				t.Fatalf("body is not JSON: %q", w.Body.String())
+			}
+			if w.Code != tt.status || e.Type != tt.typ || w.Header().Get("X-Amzn-ErrorType") != tt.typ || e.Message == "" {
+				t.Fatalf("got %d %s (%s) header %q, want %d %s", w.Code, e.Type, e.Message, w.Header().Get("X-Amzn-ErrorType"), tt.status, tt.typ)
+			}
+		})
+	}
+	// Nothing was written by the refused requests.
+	root := &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
+	if bs, _, err := svc.ListBuckets(context.Background(), root, iamd.Page{MaxItems: 10}); err != nil || len(bs) != 0 {
+		t.Fatalf("buckets after refused requests: %v %v", bs, err)
 	}
 }

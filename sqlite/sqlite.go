@@ -213,16 +213,9 @@ func scanUser(sc interface{ Scan(...any) error }) (*iamd.User, error) {
 }
 
 func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
-	tags, err := json.Marshal(u.Tags)
-	if err != nil {
-		return err
-	}
-	if u.Tags == nil {
-		tags = []byte("[]")
-	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users(`+userCols+`, name_fold) VALUES (?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Name, u.Path, ms(u.CreatedAt), string(tags), iamd.FoldName(u.Name))
+			u.ID, u.Name, u.Path, ms(u.CreatedAt), tagsJSON(u.Tags), iamd.FoldName(u.Name))
 		if isUnique(err) {
 			return iamd.UserExists(u.Name)
 		}
@@ -295,7 +288,7 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var id string
 		var keys int
-		err := tx.QueryRowContext(ctx, `SELECT id, (SELECT count(*) FROM access_keys WHERE owner_kind = 0 AND user_id = users.id) FROM users WHERE name_fold = ?`,
+		err := tx.QueryRowContext(ctx, `SELECT id, (SELECT count(*) FROM access_keys WHERE owner_kind = 0 AND owner_id = users.id) FROM users WHERE name_fold = ?`,
 			iamd.FoldName(name)).Scan(&id, &keys)
 		if errors.Is(err, sql.ErrNoRows) {
 			return iamd.UserNotFound(name)
@@ -313,24 +306,36 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 
 // ---- access keys ----
 
-// ownerID resolves an owner to (kind, user_id) inside tx, filling the user's
-// stored spelling. The root has user_id NULL.
-func ownerID(ctx context.Context, q interface {
+type queryer interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, o *iamd.Owner) (int, sql.NullString, error) {
-	if o.Kind == iamd.OwnerRoot {
+}
+
+// ownerID resolves an owner to (kind, owner_id), filling the stored
+// spelling of its name. The root has owner_id NULL.
+func ownerID(ctx context.Context, q queryer, o *iamd.Owner) (int, sql.NullString, error) {
+	var query string
+	switch o.Kind {
+	case iamd.OwnerRoot:
 		return 1, sql.NullString{}, nil
+	case iamd.OwnerUser:
+		query = `SELECT id, name FROM users WHERE name_fold = ?`
+	case iamd.OwnerBucket:
+		query = `SELECT id, name FROM buckets WHERE name = ?`
+	}
+	key := o.Name
+	if o.Kind == iamd.OwnerUser {
+		key = iamd.FoldName(o.Name)
 	}
 	var id, name string
-	err := q.QueryRowContext(ctx, `SELECT id, name FROM users WHERE name_fold = ?`, iamd.FoldName(o.UserName)).Scan(&id, &name)
+	err := q.QueryRowContext(ctx, query, key).Scan(&id, &name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, sql.NullString{}, iamd.UserNotFound(o.UserName)
+		return 0, sql.NullString{}, iamd.OwnerNotFound(*o)
 	}
 	if err != nil {
 		return 0, sql.NullString{}, err
 	}
-	o.UserName = name
-	return 0, sql.NullString{String: id, Valid: true}, nil
+	o.Name = name
+	return int(o.Kind), sql.NullString{String: id, Valid: true}, nil
 }
 
 func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit int) error {
@@ -340,18 +345,20 @@ func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit in
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM access_keys WHERE owner_kind = ? AND user_id IS ?`, kind, uid).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM access_keys WHERE owner_kind = ? AND owner_id IS ?`, kind, uid).Scan(&n); err != nil {
 			return err
 		}
 		if n >= limit {
-			return iamd.KeyLimit(limit)
+			return iamd.KeyLimit(k.Owner, limit)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO access_keys(id, owner_kind, user_id, status, created_at, secret) VALUES (?, ?, ?, ?, ?, ?)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO access_keys(id, owner_kind, owner_id, status, created_at, secret) VALUES (?, ?, ?, ?, ?, ?)`,
 			k.ID, kind, uid, string(k.Status), ms(k.CreatedAt), k.SealedSecret)
 		if isUnique(err) {
 			return iamd.Errorf(iamd.Conflict, "Access key %s already exists.", k.ID)
 		}
-		k.UserID = uid.String
+		if kind == int(iamd.OwnerUser) {
+			k.UserID = uid.String
+		}
 		return err
 	})
 }
@@ -359,15 +366,11 @@ func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit in
 func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential, error) {
 	var c iamd.Credential
 	var kind int
+	var ownerID sql.NullString
 	var created int64
-	var luAt sql.NullInt64
-	var luRegion, luService, uid, uname, upath, utags sql.NullString
-	var ucreated sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT k.owner_kind, k.status, k.created_at, k.secret, k.last_used_at, k.last_used_region, k.last_used_service,
-			u.id, u.name, u.path, u.created_at, u.tags
-		FROM access_keys k LEFT JOIN users u ON u.id = k.user_id WHERE k.id = ?`, id).Scan(
-		&kind, &c.Key.Status, &created, &c.Key.SealedSecret, &luAt, &luRegion, &luService,
-		&uid, &uname, &upath, &ucreated, &utags)
+	var lu lastUsed
+	err := s.r.QueryRowContext(ctx, `SELECT owner_kind, owner_id, status, created_at, secret, last_used_at, last_used_region, last_used_service
+		FROM access_keys WHERE id = ?`, id).Scan(&kind, &ownerID, &c.Key.Status, &created, &c.Key.SealedSecret, &lu.at, &lu.region, &lu.service)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamd.KeyNotFound(id)
 	}
@@ -376,21 +379,39 @@ func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential,
 	}
 	c.Key.ID = id
 	c.Key.CreatedAt = fromMS(created)
-	if luAt.Valid {
-		c.Key.LastUsed = iamd.LastUsed{At: fromMS(luAt.Int64), Region: luRegion.String, Service: luService.String}
-	}
-	if kind == 1 {
+	c.Key.LastUsed = lu.value()
+	switch iamd.OwnerKind(kind) {
+	case iamd.OwnerRoot:
 		c.Key.Owner = iamd.RootOwner
-		return &c, nil
+	case iamd.OwnerUser:
+		c.User, err = scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, ownerID.String))
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		c.Key.Owner = iamd.UserOwner(c.User.Name)
+		c.Key.UserID = c.User.ID
+	case iamd.OwnerBucket:
+		c.Bucket, err = scanBucket(s.r.QueryRowContext(ctx, `SELECT `+bucketCols+` FROM buckets WHERE id = ?`, ownerID.String))
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		c.Key.Owner = iamd.BucketOwner(c.Bucket.Name)
+	default:
+		return nil, fmt.Errorf("sqlite: key %s has unknown owner kind %d", id, kind)
 	}
-	u := &iamd.User{ID: uid.String, Name: uname.String, Path: upath.String, CreatedAt: fromMS(ucreated.Int64)}
-	if err := json.Unmarshal([]byte(utags.String), &u.Tags); err != nil {
-		return nil, err
-	}
-	c.User = u
-	c.Key.Owner = iamd.UserOwner(u.Name)
-	c.Key.UserID = u.ID
 	return &c, nil
+}
+
+type lastUsed struct {
+	at              sql.NullInt64
+	region, service sql.NullString
+}
+
+func (l lastUsed) value() iamd.LastUsed {
+	if !l.at.Valid {
+		return iamd.LastUsed{}
+	}
+	return iamd.LastUsed{At: fromMS(l.at.Int64), Region: l.region.String, Service: l.service.String}
 }
 
 func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Page) ([]*iamd.AccessKey, string, error) {
@@ -411,8 +432,8 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 	if err != nil {
 		return nil, "", dbErr(err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, status, created_at FROM access_keys
-		WHERE owner_kind = ? AND user_id IS ? AND (created_at > ? OR (created_at = ? AND id > ?))
+	rows, err := s.r.QueryContext(ctx, `SELECT id, status, created_at, last_used_at, last_used_region, last_used_service FROM access_keys
+		WHERE owner_kind = ? AND owner_id IS ? AND (created_at > ? OR (created_at = ? AND id > ?))
 		ORDER BY created_at, id LIMIT ?`, kind, uid, afterAt, afterAt, afterID, p.MaxItems+1)
 	if err != nil {
 		return nil, "", dbErr(err)
@@ -420,12 +441,17 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 	defer rows.Close()
 	var out []*iamd.AccessKey
 	for rows.Next() {
-		k := &iamd.AccessKey{Owner: owner, UserID: uid.String}
+		k := &iamd.AccessKey{Owner: owner}
+		if owner.Kind == iamd.OwnerUser {
+			k.UserID = uid.String
+		}
 		var created int64
-		if err := rows.Scan(&k.ID, &k.Status, &created); err != nil {
+		var lu lastUsed
+		if err := rows.Scan(&k.ID, &k.Status, &created, &lu.at, &lu.region, &lu.service); err != nil {
 			return nil, "", dbErr(err)
 		}
 		k.CreatedAt = fromMS(created)
+		k.LastUsed = lu.value()
 		out = append(out, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -463,11 +489,11 @@ func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, id, stmt string
 }
 
 func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string, status iamd.KeyStatus) error {
-	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = ? WHERE id = ? AND owner_kind = ? AND user_id IS ?`, string(status))
+	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = ? WHERE id = ? AND owner_kind = ? AND owner_id IS ?`, string(status))
 }
 
 func (s *Store) DeleteAccessKey(ctx context.Context, owner iamd.Owner, id string) error {
-	return s.changeKey(ctx, owner, id, `DELETE FROM access_keys WHERE id = ? AND owner_kind = ? AND user_id IS ?`)
+	return s.changeKey(ctx, owner, id, `DELETE FROM access_keys WHERE id = ? AND owner_kind = ? AND owner_id IS ?`)
 }
 
 func (s *Store) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {

@@ -32,6 +32,10 @@ func Run(t *testing.T, open func(t *testing.T) iamd.Store) {
 		{"ListAccessKeysPaging", testListAccessKeysPaging},
 		{"RecordKeyUse", testRecordKeyUse},
 		{"BadMarker", testBadMarker},
+		{"Buckets", testBuckets},
+		{"BucketKeys", testBucketKeys},
+		{"BucketKeyLimitConcurrent", testBucketKeyLimitConcurrent},
+		{"Operations", testOperations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,7 +213,7 @@ func testAccessKeys(t *testing.T, s iamd.Store) {
 	if err := s.CreateAccessKey(ctx, k, 2); err != nil {
 		t.Fatal(err)
 	}
-	if k.Owner.UserName != "Bob" || k.UserID != u.ID {
+	if k.Owner.Name != "Bob" || k.UserID != u.ID {
 		t.Fatalf("CreateAccessKey filled owner %+v / %q, want the stored Bob %s", k.Owner, k.UserID, u.ID)
 	}
 	c, err := s.GetCredential(ctx, k.ID)
@@ -337,7 +341,7 @@ func testListAccessKeysPaging(t *testing.T, s iamd.Store) {
 	if err != nil || len(p1) != 1 || p1[0].ID != b.ID || next == "" {
 		t.Fatalf("page 1: %v next %q err %v (want the older key %s first)", p1, next, err, b.ID)
 	}
-	if p1[0].Owner.UserName != "Bob" || p1[0].Status != iamd.StatusActive {
+	if p1[0].Owner.Name != "Bob" || p1[0].Status != iamd.StatusActive {
 		t.Fatalf("listed key %+v", p1[0])
 	}
 	p2, next, err := s.ListAccessKeys(ctx, iamd.UserOwner("Bob"), iamd.Page{Marker: next, MaxItems: 1})
@@ -379,5 +383,146 @@ func testBadMarker(t *testing.T, s iamd.Store) {
 		wantKind(t, "ListUsers marker "+m, err, iamd.ErrInvalid)
 		_, _, err = s.ListAccessKeys(ctx, iamd.UserOwner("Bob"), iamd.Page{Marker: m, MaxItems: 10})
 		wantKind(t, "ListAccessKeys marker "+m, err, iamd.ErrInvalid)
+	}
+}
+
+func mustBucket(t *testing.T, s iamd.Store, name string) *iamd.Bucket {
+	t.Helper()
+	b := &iamd.Bucket{ID: "uuid-" + name, Name: name, BundleID: "small_1_0", CreatedAt: ts(7), PrincipalID: "AIDABUCKET" + name,
+		Tags: []iamd.Tag{{Key: "k", Value: "v"}}, Versioning: true}
+	if err := s.CreateBucket(ctx, b); err != nil {
+		t.Fatalf("CreateBucket(%s): %v", name, err)
+	}
+	return b
+}
+
+func testBuckets(t *testing.T, s iamd.Store) {
+	b := mustBucket(t, s, "photos")
+	got, err := s.GetBucket(ctx, "photos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != b.ID || got.BundleID != b.BundleID || !got.CreatedAt.Equal(b.CreatedAt) || !got.Versioning ||
+		got.PrincipalID != b.PrincipalID || len(got.Tags) != 1 || got.Tags[0] != b.Tags[0] {
+		t.Fatalf("GetBucket = %+v, want %+v", got, b)
+	}
+	err = s.CreateBucket(ctx, &iamd.Bucket{ID: "other", Name: "photos", BundleID: "x", CreatedAt: ts(8), PrincipalID: "p"})
+	wantKind(t, "duplicate bucket", err, iamd.ErrAlreadyExists)
+	_, err = s.GetBucket(ctx, "nope")
+	wantKind(t, "GetBucket(nope)", err, iamd.ErrNotFound)
+	for _, n := range []string{"zz-1", "aa-1", "mm-1"} {
+		mustBucket(t, s, n)
+	}
+	var names []string
+	marker := ""
+	for {
+		bs, next, err := s.ListBuckets(ctx, iamd.Page{Marker: marker, MaxItems: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bs {
+			names = append(names, b.Name)
+		}
+		if next == "" {
+			break
+		}
+		marker = next
+	}
+	if fmt.Sprint(names) != "[aa-1 mm-1 photos zz-1]" {
+		t.Fatalf("ListBuckets: %v", names)
+	}
+	if _, err := s.DeleteBucket(ctx, "photos", false); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.DeleteBucket(ctx, "photos", false)
+	wantKind(t, "DeleteBucket twice", err, iamd.ErrNotFound)
+}
+
+func testBucketKeys(t *testing.T, s iamd.Store) {
+	mustBucket(t, s, "photos")
+	mustUser(t, s, "photos", "/") // a user of the same name is another owner
+	k := newKey(iamd.BucketOwner("photos"), 1)
+	if err := s.CreateAccessKey(ctx, k, 2); err != nil {
+		t.Fatal(err)
+	}
+	if k.Owner.Name != "photos" || k.UserID != "" {
+		t.Fatalf("bucket key owner %+v user %q", k.Owner, k.UserID)
+	}
+	c, err := s.GetCredential(ctx, k.ID)
+	if err != nil || c.Bucket == nil || c.User != nil || c.Bucket.Name != "photos" || c.Key.Owner != iamd.BucketOwner("photos") {
+		t.Fatalf("bucket credential %+v %v", c, err)
+	}
+	keys, _, err := s.ListAccessKeys(ctx, iamd.UserOwner("photos"), iamd.Page{MaxItems: 10})
+	if err != nil || len(keys) != 0 {
+		t.Fatalf("the user sees the bucket's keys: %v %v", keys, err)
+	}
+	wantKind(t, "key for unknown bucket", s.CreateAccessKey(ctx, newKey(iamd.BucketOwner("nope"), 1), 2), iamd.ErrNotFound)
+	_, err = s.DeleteBucket(ctx, "photos", false)
+	wantKind(t, "DeleteBucket with keys", err, iamd.ErrConflict)
+	if _, err := s.GetCredential(ctx, k.ID); err != nil {
+		t.Fatalf("refused delete removed the key: %v", err)
+	}
+	deleted, err := s.DeleteBucket(ctx, "photos", true)
+	if err != nil || len(deleted) != 1 || deleted[0] != k.ID {
+		t.Fatalf("force delete: %v %v", deleted, err)
+	}
+	_, err = s.GetCredential(ctx, k.ID)
+	wantKind(t, "key after force delete", err, iamd.ErrNotFound)
+}
+
+func testBucketKeyLimitConcurrent(t *testing.T, s iamd.Store) {
+	mustBucket(t, s, "photos")
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.CreateAccessKey(ctx, newKey(iamd.BucketOwner("photos"), i), 2)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if !errors.Is(err, iamd.ErrLimitExceeded) {
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 2 {
+		t.Fatalf("%d concurrent bucket key creates succeeded, want exactly 2", ok)
+	}
+}
+
+func testOperations(t *testing.T, s iamd.Store) {
+	for i, id := range []string{"op-b", "op-a", "op-c"} {
+		if err := s.PutOperation(ctx, &iamd.Operation{ID: id, ResourceName: "photos", ResourceType: "Bucket", Type: "CreateBucket", CreatedAt: ts(i / 2)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	op, err := s.GetOperation(ctx, "op-a")
+	if err != nil || op.ResourceName != "photos" || op.Type != "CreateBucket" || !op.CreatedAt.Equal(ts(0)) {
+		t.Fatalf("GetOperation %+v %v", op, err)
+	}
+	_, err = s.GetOperation(ctx, "nope")
+	wantKind(t, "GetOperation(nope)", err, iamd.ErrNotFound)
+	var ids []string
+	marker := ""
+	for {
+		ops, next, err := s.ListOperations(ctx, iamd.Page{Marker: marker, MaxItems: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range ops {
+			ids = append(ids, o.ID)
+		}
+		if next == "" {
+			break
+		}
+		marker = next
+	}
+	if fmt.Sprint(ids) != "[op-c op-b op-a]" {
+		t.Fatalf("ListOperations newest first: %v", ids)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"iamd"
+	"iamd/lightsailapi"
 	"iamd/server"
 	"iamd/sqlite"
 )
@@ -93,7 +94,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		account = randomAccount()
 	}
 	m.svc, err = iamd.NewService(ctx, iamd.Config{
-		Store: st, Sealer: sealer, Account: iamd.Account{ID: account}, Logger: m.log,
+		Store: st, Sealer: sealer, Account: iamd.Account{ID: account}, Region: c.Region, Logger: m.log,
 		CredentialTTL: c.CredentialTTL, FlushInterval: c.FlushInterval,
 	})
 	if err != nil {
@@ -105,13 +106,23 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	if err := m.rootCredentials(ctx); err != nil {
 		return err
 	}
+	var bundles []lightsailapi.Bundle
+	if c.BucketBundles != "" {
+		b, err := os.ReadFile(c.BucketBundles)
+		if err != nil {
+			return fmt.Errorf("--bucket-bundles: %w", err)
+		}
+		if bundles, err = lightsailapi.ParseBundles(b); err != nil {
+			return fmt.Errorf("--bucket-bundles %s: %w", c.BucketBundles, err)
+		}
+	}
 	m.ln, err = net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.http = &http.Server{
 		Handler: server.New(server.Config{
-			Service: m.svc, Regions: c.regionFilter(), Logger: m.log,
+			Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

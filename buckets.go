@@ -1,0 +1,146 @@
+package iamd
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// Lightsail-style buckets and their access keys. Every change is
+// synchronous and is recorded as a Succeeded operation that GetOperation
+// can return later, as Terraform's provider expects.
+
+// NewUUID returns a random (version 4) UUID.
+func NewUUID(r io.Reader) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
+}
+
+// operation records that opType happened to bucket name.
+func (s *Service) operation(ctx context.Context, opType, name string) (*Operation, error) {
+	id, err := NewUUID(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	op := &Operation{ID: id, ResourceName: name, ResourceType: "Bucket", Type: opType, CreatedAt: s.timestamp()}
+	if err := s.store.PutOperation(ctx, op); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// CreateBucket creates a bucket. Its name and bundle are already valid.
+func (s *Service) CreateBucket(ctx context.Context, c *Caller, name, bundleID string, tags []Tag, versioning bool) (*Bucket, *Operation, error) {
+	if err := s.authorize(c, "lightsail:CreateBucket", BucketOwner(name)); err != nil {
+		return nil, nil, err
+	}
+	id, err := NewUUID(s.rand)
+	if err != nil {
+		return nil, nil, err
+	}
+	pid, err := NewUserID(s.rand)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &Bucket{ID: id, Name: name, BundleID: bundleID, CreatedAt: s.timestamp(), Tags: tags, Versioning: versioning, PrincipalID: pid}
+	if err := s.store.CreateBucket(ctx, b); err != nil {
+		return nil, nil, err
+	}
+	op, err := s.operation(ctx, "CreateBucket", name)
+	return b, op, err
+}
+
+// GetBucket returns the named bucket.
+func (s *Service) GetBucket(ctx context.Context, c *Caller, name string) (*Bucket, error) {
+	if err := s.authorize(c, "lightsail:GetBuckets", BucketOwner(name)); err != nil {
+		return nil, err
+	}
+	return s.store.GetBucket(ctx, name)
+}
+
+// ListBuckets lists buckets by name.
+func (s *Service) ListBuckets(ctx context.Context, c *Caller, p Page) ([]*Bucket, string, error) {
+	if err := s.authorize(c, "lightsail:GetBuckets", BucketOwner("*")); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListBuckets(ctx, p)
+}
+
+// DeleteBucket deletes a bucket; with force, its access keys too, which
+// are refused from the next request on.
+func (s *Service) DeleteBucket(ctx context.Context, c *Caller, name string, force bool) (*Operation, error) {
+	if err := s.authorize(c, "lightsail:DeleteBucket", BucketOwner(name)); err != nil {
+		return nil, err
+	}
+	keys, err := s.store.DeleteBucket(ctx, name, force)
+	for _, id := range keys {
+		s.creds.Delete(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.operation(ctx, "DeleteBucket", name)
+}
+
+// CreateBucketAccessKey creates an Active key for a bucket and returns it
+// with its secret, which is never available again.
+func (s *Service) CreateBucketAccessKey(ctx context.Context, c *Caller, bucket string) (*AccessKey, string, *Operation, error) {
+	owner := BucketOwner(bucket)
+	if err := s.authorize(c, "lightsail:CreateBucketAccessKey", owner); err != nil {
+		return nil, "", nil, err
+	}
+	k, secret, err := s.newKey(ctx, owner, "", "")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	op, err := s.operation(ctx, "CreateBucketAccessKey", bucket)
+	return k, secret, op, err
+}
+
+// ListBucketAccessKeys returns a bucket's keys with their last use.
+func (s *Service) ListBucketAccessKeys(ctx context.Context, c *Caller, bucket string) ([]*AccessKey, error) {
+	owner := BucketOwner(bucket)
+	if err := s.authorize(c, "lightsail:GetBucketAccessKeys", owner); err != nil {
+		return nil, err
+	}
+	keys, _, err := s.store.ListAccessKeys(ctx, owner, Page{MaxItems: 100})
+	for _, k := range keys {
+		k.LastUsed = s.lastUsed(k.ID, k.LastUsed)
+	}
+	return keys, err
+}
+
+// DeleteBucketAccessKey deletes a bucket's key.
+func (s *Service) DeleteBucketAccessKey(ctx context.Context, c *Caller, bucket, id string) (*Operation, error) {
+	owner := BucketOwner(bucket)
+	if err := s.authorize(c, "lightsail:DeleteBucketAccessKey", owner); err != nil {
+		return nil, err
+	}
+	err := s.store.DeleteAccessKey(ctx, owner, id)
+	s.creds.Delete(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.operation(ctx, "DeleteBucketAccessKey", bucket)
+}
+
+// GetOperation returns a recorded operation.
+func (s *Service) GetOperation(ctx context.Context, c *Caller, id string) (*Operation, error) {
+	if err := s.authorize(c, "lightsail:GetOperation", BucketOwner("*")); err != nil {
+		return nil, err
+	}
+	return s.store.GetOperation(ctx, id)
+}
+
+// ListOperations lists recorded operations, newest first.
+func (s *Service) ListOperations(ctx context.Context, c *Caller, p Page) ([]*Operation, string, error) {
+	if err := s.authorize(c, "lightsail:GetOperations", BucketOwner("*")); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListOperations(ctx, p)
+}

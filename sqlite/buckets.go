@@ -1,0 +1,198 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"iamd"
+)
+
+const bucketCols = `id, name, bundle_id, created_at, tags, versioning, principal_id`
+
+func scanBucket(sc interface{ Scan(...any) error }) (*iamd.Bucket, error) {
+	var b iamd.Bucket
+	var created int64
+	var tags string
+	if err := sc.Scan(&b.ID, &b.Name, &b.BundleID, &created, &tags, &b.Versioning, &b.PrincipalID); err != nil {
+		return nil, err
+	}
+	b.CreatedAt = fromMS(created)
+	if err := json.Unmarshal([]byte(tags), &b.Tags); err != nil {
+		return nil, fmt.Errorf("sqlite: corrupt tags of bucket %s: %w", b.Name, err)
+	}
+	return &b, nil
+}
+
+func tagsJSON(tags []iamd.Tag) string {
+	if len(tags) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(tags) // a slice of string pairs always marshals
+	return string(b)
+}
+
+func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO buckets(`+bucketCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			b.ID, b.Name, b.BundleID, ms(b.CreatedAt), tagsJSON(b.Tags), b.Versioning, b.PrincipalID)
+		if isUnique(err) {
+			return iamd.BucketExists(b.Name)
+		}
+		return err
+	})
+}
+
+func (s *Store) GetBucket(ctx context.Context, name string) (*iamd.Bucket, error) {
+	b, err := scanBucket(s.r.QueryRowContext(ctx, `SELECT `+bucketCols+` FROM buckets WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, iamd.BucketNotFound(name)
+	}
+	return b, dbErr(err)
+}
+
+func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) ([]*iamd.Bucket, string, error) {
+	after := ""
+	if p.Marker != "" {
+		var err error
+		if after, err = decodeMarker(p.Marker); err != nil {
+			return nil, "", err
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+bucketCols+` FROM buckets WHERE name > ? ORDER BY name LIMIT ?`, after, p.MaxItems+1)
+	if err != nil {
+		return nil, "", dbErr(err)
+	}
+	defer rows.Close()
+	var out []*iamd.Bucket
+	for rows.Next() {
+		b, err := scanBucket(rows)
+		if err != nil {
+			return nil, "", dbErr(err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", dbErr(err)
+	}
+	next := ""
+	if len(out) > p.MaxItems {
+		out = out[:p.MaxItems]
+		next = encodeMarker(out[len(out)-1].Name)
+	}
+	return out, next, nil
+}
+
+func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) ([]string, error) {
+	var deleted []string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		deleted = nil
+		var id string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM buckets WHERE name = ?`, name).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return iamd.BucketNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM access_keys WHERE owner_kind = 2 AND owner_id = ?`, id)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return err
+			}
+			deleted = append(deleted, k)
+		}
+		rows.Close()
+		if len(deleted) > 0 && !force {
+			return iamd.BucketHasKeys(name)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM access_keys WHERE owner_kind = 2 AND owner_id = ?`, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM buckets WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return deleted, nil
+}
+
+const opCols = `id, resource_name, resource_type, operation_type, created_at`
+
+func scanOp(sc interface{ Scan(...any) error }) (*iamd.Operation, error) {
+	var op iamd.Operation
+	var created int64
+	if err := sc.Scan(&op.ID, &op.ResourceName, &op.ResourceType, &op.Type, &created); err != nil {
+		return nil, err
+	}
+	op.CreatedAt = fromMS(created)
+	return &op, nil
+}
+
+func (s *Store) PutOperation(ctx context.Context, op *iamd.Operation) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO operations(`+opCols+`) VALUES (?, ?, ?, ?, ?)`,
+			op.ID, op.ResourceName, op.ResourceType, op.Type, ms(op.CreatedAt))
+		return err
+	})
+}
+
+func (s *Store) GetOperation(ctx context.Context, id string) (*iamd.Operation, error) {
+	op, err := scanOp(s.r.QueryRowContext(ctx, `SELECT `+opCols+` FROM operations WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, iamd.OperationNotFound(id)
+	}
+	return op, dbErr(err)
+}
+
+func (s *Store) ListOperations(ctx context.Context, p iamd.Page) ([]*iamd.Operation, string, error) {
+	// Newest first: the marker is the (created_at, id) of the last row returned.
+	var beforeAt int64 = 1<<63 - 1
+	beforeID := ""
+	if p.Marker != "" {
+		m, err := decodeMarker(p.Marker)
+		if err != nil {
+			return nil, "", err
+		}
+		at, id, ok := strings.Cut(m, "/")
+		if beforeAt, err = strconv.ParseInt(at, 10, 64); !ok || err != nil {
+			return nil, "", iamd.BadMarker()
+		}
+		beforeID = id
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+opCols+` FROM operations
+		WHERE created_at < ? OR (created_at = ? AND id < ?) OR ? = ''
+		ORDER BY created_at DESC, id DESC LIMIT ?`, beforeAt, beforeAt, beforeID, p.Marker, p.MaxItems+1)
+	if err != nil {
+		return nil, "", dbErr(err)
+	}
+	defer rows.Close()
+	var out []*iamd.Operation
+	for rows.Next() {
+		op, err := scanOp(rows)
+		if err != nil {
+			return nil, "", dbErr(err)
+		}
+		out = append(out, op)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", dbErr(err)
+	}
+	next := ""
+	if len(out) > p.MaxItems {
+		out = out[:p.MaxItems]
+		last := out[len(out)-1]
+		next = encodeMarker(strconv.FormatInt(ms(last.CreatedAt), 10) + "/" + last.ID)
+	}
+	return out, next, nil
+}
