@@ -50,6 +50,8 @@ type Service struct {
 	stop       chan struct{}
 	done       chan struct{}
 	closeOnce  sync.Once
+	bg         sync.WaitGroup // background work other than the flush loop
+	cancelBG   context.CancelFunc
 }
 
 // NewService opens the service on cfg.Store: it initializes the store and
@@ -87,17 +89,40 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	acct := cfg.Account
+	var err error
 	if acct.CreatedAt.IsZero() {
 		acct.CreatedAt = s.now().UTC().Truncate(time.Millisecond)
 	}
-	acct, err := s.store.Init(ctx, acct)
-	if err != nil {
+	if acct.KeyCheck, err = s.sealer.Seal(keyCheckID, []byte(keyCheckText)); err != nil {
 		return nil, err
+	}
+	if acct, err = s.store.Init(ctx, acct); err != nil {
+		return nil, err
+	}
+	if text, err := s.sealer.Open(keyCheckID, acct.KeyCheck); err != nil || string(text) != keyCheckText {
+		return nil, ErrWrongMasterKey
 	}
 	s.account = acct
 	go s.flushLoop()
+	bgctx, cancel := context.WithCancel(context.Background())
+	s.cancelBG = cancel
+	if w, ok := s.store.(KeyWatcher); ok {
+		// Another node's change to a key drops it from this node's cache.
+		s.bg.Go(func() {
+			w.WatchKeys(bgctx, func(id string) { s.creds.Delete(id) }, func() { s.creds.Clear() })
+		})
+	}
 	return s, nil
 }
+
+const (
+	keyCheckID   = "iamd-master-key-check"
+	keyCheckText = "iamd"
+)
+
+// ErrWrongMasterKey is returned by NewService when the store's secrets were
+// sealed under another master key.
+var ErrWrongMasterKey = errors.New("the master key does not open this database's secrets: use the master key it was created with")
 
 // Account returns the account the service serves.
 func (s *Service) Account() Account { return s.account }
@@ -108,8 +133,12 @@ func (s *Service) Region() string { return s.region }
 // Close writes pending key uses and stops the background work. It does not
 // close the store.
 func (s *Service) Close() error {
-	s.closeOnce.Do(func() { close(s.stop) })
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.cancelBG()
+	})
 	<-s.done
+	s.bg.Wait()
 	return nil
 }
 

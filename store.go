@@ -9,6 +9,9 @@ import (
 type Account struct {
 	ID        string // 12 digits
 	CreatedAt time.Time
+	// KeyCheck is a value sealed with the master key on first start; a
+	// node whose master key cannot open it must not serve the store.
+	KeyCheck []byte
 }
 
 // Page asks for one page of a listing. Marker is opaque: the value a previous
@@ -85,4 +88,16 @@ type Store interface {
 
 	// Close releases the store.
 	Close() error
+}
+
+// KeyWatcher is implemented by stores that several iamd nodes share. A
+// node caches credentials; the watcher tells it when another node changed
+// or deleted a key, so that revocation spreads at once rather than when
+// the cache entry expires.
+type KeyWatcher interface {
+	// WatchKeys calls changed with the ID of each access key that is
+	// updated or deleted, by any node, and reset whenever changes may have
+	// been missed (the watch was lost and re-established). It returns when
+	// ctx is done.
+	WatchKeys(ctx context.Context, changed func(id string), reset func())
 }

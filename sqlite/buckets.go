@@ -3,13 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"iamd"
+	"iamd/internal/sqlkit"
 )
 
 const bucketCols = `id, name, bundle_id, created_at, tags, versioning, principal_id`
@@ -21,25 +19,18 @@ func scanBucket(sc interface{ Scan(...any) error }) (*iamd.Bucket, error) {
 	if err := sc.Scan(&b.ID, &b.Name, &b.BundleID, &created, &tags, &b.Versioning, &b.PrincipalID); err != nil {
 		return nil, err
 	}
-	b.CreatedAt = fromMS(created)
-	if err := json.Unmarshal([]byte(tags), &b.Tags); err != nil {
+	b.CreatedAt = sqlkit.FromMS(created)
+	var err error
+	if b.Tags, err = sqlkit.ParseTags(tags); err != nil {
 		return nil, fmt.Errorf("sqlite: corrupt tags of bucket %s: %w", b.Name, err)
 	}
 	return &b, nil
 }
 
-func tagsJSON(tags []iamd.Tag) string {
-	if len(tags) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(tags) // a slice of string pairs always marshals
-	return string(b)
-}
-
 func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO buckets(`+bucketCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			b.ID, b.Name, b.BundleID, ms(b.CreatedAt), tagsJSON(b.Tags), b.Versioning, b.PrincipalID)
+			b.ID, b.Name, b.BundleID, sqlkit.MS(b.CreatedAt), sqlkit.TagsJSON(b.Tags), b.Versioning, b.PrincipalID)
 		if isUnique(err) {
 			return iamd.BucketExists(b.Name)
 		}
@@ -59,7 +50,7 @@ func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) ([]*iamd.Bucket, s
 	after := ""
 	if p.Marker != "" {
 		var err error
-		if after, err = decodeMarker(p.Marker); err != nil {
+		if after, err = sqlkit.DecodeMarker(p.Marker); err != nil {
 			return nil, "", err
 		}
 	}
@@ -82,7 +73,7 @@ func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) ([]*iamd.Bucket, s
 	next := ""
 	if len(out) > p.MaxItems {
 		out = out[:p.MaxItems]
-		next = encodeMarker(out[len(out)-1].Name)
+		next = sqlkit.EncodeMarker(out[len(out)-1].Name)
 	}
 	return out, next, nil
 }
@@ -135,14 +126,14 @@ func scanOp(sc interface{ Scan(...any) error }) (*iamd.Operation, error) {
 	if err := sc.Scan(&op.ID, &op.ResourceName, &op.ResourceType, &op.Type, &created); err != nil {
 		return nil, err
 	}
-	op.CreatedAt = fromMS(created)
+	op.CreatedAt = sqlkit.FromMS(created)
 	return &op, nil
 }
 
 func (s *Store) PutOperation(ctx context.Context, op *iamd.Operation) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO operations(`+opCols+`) VALUES (?, ?, ?, ?, ?)`,
-			op.ID, op.ResourceName, op.ResourceType, op.Type, ms(op.CreatedAt))
+			op.ID, op.ResourceName, op.ResourceType, op.Type, sqlkit.MS(op.CreatedAt))
 		return err
 	})
 }
@@ -160,15 +151,10 @@ func (s *Store) ListOperations(ctx context.Context, p iamd.Page) ([]*iamd.Operat
 	var beforeAt int64 = 1<<63 - 1
 	beforeID := ""
 	if p.Marker != "" {
-		m, err := decodeMarker(p.Marker)
-		if err != nil {
+		var err error
+		if beforeAt, beforeID, err = sqlkit.DecodeTimeIDMarker(p.Marker); err != nil {
 			return nil, "", err
 		}
-		at, id, ok := strings.Cut(m, "/")
-		if beforeAt, err = strconv.ParseInt(at, 10, 64); !ok || err != nil {
-			return nil, "", iamd.BadMarker()
-		}
-		beforeID = id
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+opCols+` FROM operations
 		WHERE created_at < ? OR (created_at = ? AND id < ?) OR ? = ''
@@ -192,7 +178,7 @@ func (s *Store) ListOperations(ctx context.Context, p iamd.Page) ([]*iamd.Operat
 	if len(out) > p.MaxItems {
 		out = out[:p.MaxItems]
 		last := out[len(out)-1]
-		next = encodeMarker(strconv.FormatInt(ms(last.CreatedAt), 10) + "/" + last.ID)
+		next = sqlkit.TimeIDMarker(last.CreatedAt, last.ID)
 	}
 	return out, next, nil
 }

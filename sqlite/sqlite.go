@@ -17,9 +17,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"iamd"
+	"iamd/internal/sqlkit"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -169,29 +169,29 @@ func isUnique(err error) bool {
 	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
 // Init records the account on first use.
 func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO meta(k, v) VALUES ('account_id', ?), ('account_created_at', ?) ON CONFLICT(k) DO NOTHING`,
-			a.ID, strconv.FormatInt(ms(a.CreatedAt), 10))
+		_, err := tx.ExecContext(ctx, `INSERT INTO meta(k, v) VALUES ('account_id', ?), ('account_created_at', ?), ('key_check', ?) ON CONFLICT(k) DO NOTHING`,
+			a.ID, strconv.FormatInt(sqlkit.MS(a.CreatedAt), 10), base64.StdEncoding.EncodeToString(a.KeyCheck))
 		return err
 	})
 	if err != nil {
 		return iamd.Account{}, err
 	}
-	var id, created string
-	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT v FROM meta WHERE k='account_id'), (SELECT v FROM meta WHERE k='account_created_at')`).Scan(&id, &created); err != nil {
+	var id, created, check string
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT v FROM meta WHERE k='account_id'), (SELECT v FROM meta WHERE k='account_created_at'), (SELECT v FROM meta WHERE k='key_check')`).Scan(&id, &created, &check); err != nil {
 		return iamd.Account{}, dbErr(err)
+	}
+	keyCheck, err := base64.StdEncoding.DecodeString(check)
+	if err != nil {
+		return iamd.Account{}, fmt.Errorf("sqlite: corrupt key_check: %w", err)
 	}
 	c, err := strconv.ParseInt(created, 10, 64)
 	if err != nil {
 		return iamd.Account{}, fmt.Errorf("sqlite: corrupt account_created_at %q", created)
 	}
-	return iamd.Account{ID: id, CreatedAt: fromMS(c)}, nil
+	return iamd.Account{ID: id, CreatedAt: sqlkit.FromMS(c), KeyCheck: keyCheck}, nil
 }
 
 // ---- users ----
@@ -205,7 +205,7 @@ func scanUser(sc interface{ Scan(...any) error }) (*iamd.User, error) {
 	if err := sc.Scan(&u.ID, &u.Name, &u.Path, &created, &tags); err != nil {
 		return nil, err
 	}
-	u.CreatedAt = fromMS(created)
+	u.CreatedAt = sqlkit.FromMS(created)
 	if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
 		return nil, fmt.Errorf("sqlite: corrupt tags of user %s: %w", u.ID, err)
 	}
@@ -215,7 +215,7 @@ func scanUser(sc interface{ Scan(...any) error }) (*iamd.User, error) {
 func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users(`+userCols+`, name_fold) VALUES (?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Name, u.Path, ms(u.CreatedAt), tagsJSON(u.Tags), iamd.FoldName(u.Name))
+			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), iamd.FoldName(u.Name))
 		if isUnique(err) {
 			return iamd.UserExists(u.Name)
 		}
@@ -232,21 +232,11 @@ func (s *Store) GetUser(ctx context.Context, name string) (*iamd.User, error) {
 	return u, dbErr(err)
 }
 
-func encodeMarker(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
-
-func decodeMarker(m string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(m)
-	if err != nil || len(b) == 0 {
-		return "", iamd.BadMarker()
-	}
-	return string(b), nil
-}
-
 func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) ([]*iamd.User, string, error) {
 	after := ""
 	if p.Marker != "" {
 		var err error
-		if after, err = decodeMarker(p.Marker); err != nil {
+		if after, err = sqlkit.DecodeMarker(p.Marker); err != nil {
 			return nil, "", err
 		}
 	}
@@ -266,7 +256,7 @@ func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (
 		if err := rows.Scan(&u.ID, &u.Name, &u.Path, &created, &tags, &fold); err != nil {
 			return nil, "", dbErr(err)
 		}
-		u.CreatedAt = fromMS(created)
+		u.CreatedAt = sqlkit.FromMS(created)
 		if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
 			return nil, "", err
 		}
@@ -279,7 +269,7 @@ func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (
 	next := ""
 	if len(out) > p.MaxItems {
 		out = out[:p.MaxItems]
-		next = encodeMarker(folds[p.MaxItems-1])
+		next = sqlkit.EncodeMarker(folds[p.MaxItems-1])
 	}
 	return out, next, nil
 }
@@ -352,7 +342,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit in
 			return iamd.KeyLimit(k.Owner, limit)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO access_keys(id, owner_kind, owner_id, status, created_at, secret) VALUES (?, ?, ?, ?, ?, ?)`,
-			k.ID, kind, uid, string(k.Status), ms(k.CreatedAt), k.SealedSecret)
+			k.ID, kind, uid, string(k.Status), sqlkit.MS(k.CreatedAt), k.SealedSecret)
 		if isUnique(err) {
 			return iamd.Errorf(iamd.Conflict, "Access key %s already exists.", k.ID)
 		}
@@ -378,7 +368,7 @@ func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential,
 		return nil, dbErr(err)
 	}
 	c.Key.ID = id
-	c.Key.CreatedAt = fromMS(created)
+	c.Key.CreatedAt = sqlkit.FromMS(created)
 	c.Key.LastUsed = lu.value()
 	switch iamd.OwnerKind(kind) {
 	case iamd.OwnerRoot:
@@ -411,22 +401,17 @@ func (l lastUsed) value() iamd.LastUsed {
 	if !l.at.Valid {
 		return iamd.LastUsed{}
 	}
-	return iamd.LastUsed{At: fromMS(l.at.Int64), Region: l.region.String, Service: l.service.String}
+	return iamd.LastUsed{At: sqlkit.FromMS(l.at.Int64), Region: l.region.String, Service: l.service.String}
 }
 
 func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Page) ([]*iamd.AccessKey, string, error) {
 	var afterAt int64 = -1
 	afterID := ""
 	if p.Marker != "" {
-		m, err := decodeMarker(p.Marker)
-		if err != nil {
+		var err error
+		if afterAt, afterID, err = sqlkit.DecodeTimeIDMarker(p.Marker); err != nil {
 			return nil, "", err
 		}
-		at, id, ok := strings.Cut(m, "/")
-		if afterAt, err = strconv.ParseInt(at, 10, 64); !ok || err != nil {
-			return nil, "", iamd.BadMarker()
-		}
-		afterID = id
 	}
 	kind, uid, err := ownerID(ctx, s.r, &owner)
 	if err != nil {
@@ -450,7 +435,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 		if err := rows.Scan(&k.ID, &k.Status, &created, &lu.at, &lu.region, &lu.service); err != nil {
 			return nil, "", dbErr(err)
 		}
-		k.CreatedAt = fromMS(created)
+		k.CreatedAt = sqlkit.FromMS(created)
 		k.LastUsed = lu.value()
 		out = append(out, k)
 	}
@@ -461,7 +446,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 	if len(out) > p.MaxItems {
 		out = out[:p.MaxItems]
 		last := out[len(out)-1]
-		next = encodeMarker(strconv.FormatInt(ms(last.CreatedAt), 10) + "/" + last.ID)
+		next = sqlkit.TimeIDMarker(last.CreatedAt, last.ID)
 	}
 	return out, next, nil
 }
@@ -508,7 +493,7 @@ func (s *Store) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
 		}
 		defer st.Close()
 		for _, u := range uses {
-			at := ms(u.At)
+			at := sqlkit.MS(u.At)
 			if _, err := st.ExecContext(ctx, at, u.Region, u.Service, u.AccessKeyID, at); err != nil {
 				return err
 			}

@@ -42,7 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) iamd.Store) {
 			s := open(t)
 			t.Cleanup(func() { s.Close() })
 			ctx := context.Background()
-			if _, err := s.Init(ctx, iamd.Account{ID: "123456789012", CreatedAt: ts(0)}); err != nil {
+			if _, err := s.Init(ctx, iamd.Account{ID: "123456789012", CreatedAt: ts(0), KeyCheck: []byte{1, 2, 3}}); err != nil {
 				t.Fatalf("Init: %v", err)
 			}
 			tt.fn(t, s)
@@ -84,11 +84,11 @@ func wantKind(t *testing.T, what string, err error, target *iamd.Error) {
 }
 
 func testInit(t *testing.T, s iamd.Store) {
-	a, err := s.Init(ctx, iamd.Account{ID: "999999999999", CreatedAt: ts(5)})
+	a, err := s.Init(ctx, iamd.Account{ID: "999999999999", CreatedAt: ts(5), KeyCheck: []byte{9}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.ID != "123456789012" || !a.CreatedAt.Equal(ts(0)) {
+	if a.ID != "123456789012" || !a.CreatedAt.Equal(ts(0)) || string(a.KeyCheck) != "\x01\x02\x03" {
 		t.Fatalf("second Init returned %+v, want the first account kept", a)
 	}
 }

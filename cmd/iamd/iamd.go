@@ -21,6 +21,7 @@ import (
 
 	"iamd"
 	"iamd/lightsailapi"
+	"iamd/postgres"
 	"iamd/server"
 	"iamd/sqlite"
 )
@@ -63,16 +64,12 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	dbPath := filepath.Join(c.DataDir, "iamd.db")
-	switch {
-	case c.DB == "":
-	case strings.HasPrefix(c.DB, "sqlite:"):
-		dbPath = strings.TrimPrefix(strings.TrimPrefix(c.DB, "sqlite:"), "//")
-	default:
-		return fmt.Errorf("--db %q: only SQLite (empty, or sqlite:PATH) is supported", redactDSN(c.DB))
+	st, dbName, existed, err := openStore(ctx, c, true)
+	if err != nil {
+		return err
 	}
-	_, statErr := os.Stat(dbPath)
-	key, err := loadMasterKey(c.MasterKey, filepath.Join(c.DataDir, "master.key"), statErr == nil)
+	m.store = st
+	key, err := loadMasterKey(c.MasterKey, filepath.Join(c.DataDir, "master.key"), existed)
 	if err != nil {
 		return err
 	}
@@ -80,15 +77,6 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	sync := "FULL"
-	if c.Durability == "normal" {
-		sync = "NORMAL"
-	}
-	st, err := sqlite.Open(dbPath, sqlite.Options{Synchronous: sync})
-	if err != nil {
-		return fmt.Errorf("database %s: %w", dbPath, err)
-	}
-	m.store = st
 	account := c.AccountID
 	if account == "" {
 		account = randomAccount()
@@ -98,7 +86,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		CredentialTTL: c.CredentialTTL, FlushInterval: c.FlushInterval,
 	})
 	if err != nil {
-		return fmt.Errorf("database %s: %w", dbPath, err)
+		return fmt.Errorf("database %s: %w", dbName, err)
 	}
 	if c.AccountID != "" && m.svc.Account().ID != c.AccountID {
 		return fmt.Errorf("the data in %s belongs to account %s, not --account-id %s", c.DataDir, m.svc.Account().ID, c.AccountID)
@@ -135,6 +123,38 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	go func() { m.served <- m.http.Serve(m.ln) }()
 	m.log.Info("iamd listening", "addr", m.Addr(), "account", m.svc.Account().ID, "region", c.Region, "data_dir", c.DataDir)
 	return nil
+}
+
+// openStore opens the store --db names: empty or sqlite:PATH for SQLite,
+// postgres:// or postgresql:// for PostgreSQL. It returns a printable name
+// and whether a SQLite file already existed (for PostgreSQL: false; the
+// master key check at start catches a node with the wrong key).
+func openStore(ctx context.Context, c Config, migrate bool) (iamd.Store, string, bool, error) {
+	switch {
+	case strings.HasPrefix(c.DB, "postgres://"), strings.HasPrefix(c.DB, "postgresql://"):
+		name := redactDSN(c.DB)
+		st, err := postgres.Open(ctx, c.DB, migrate)
+		if err != nil {
+			return nil, name, false, fmt.Errorf("database %s: %w", name, err)
+		}
+		return st, name, false, nil
+	case c.DB == "", strings.HasPrefix(c.DB, "sqlite:"):
+		path := filepath.Join(c.DataDir, "iamd.db")
+		if c.DB != "" {
+			path = strings.TrimPrefix(strings.TrimPrefix(c.DB, "sqlite:"), "//")
+		}
+		_, statErr := os.Stat(path)
+		sync := "FULL"
+		if c.Durability == "normal" {
+			sync = "NORMAL"
+		}
+		st, err := sqlite.Open(path, sqlite.Options{Synchronous: sync})
+		if err != nil {
+			return nil, path, false, fmt.Errorf("database %s: %w", path, err)
+		}
+		return st, path, statErr == nil, nil
+	}
+	return nil, "", false, fmt.Errorf("--db %q: use sqlite:PATH or a postgres:// URL", redactDSN(c.DB))
 }
 
 // Close stops serving, waits for requests in flight, flushes key uses and

@@ -27,13 +27,21 @@ func main() {
 var errHelp = errors.New("help")
 
 func run(args []string, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "serve" {
-		fmt.Fprintln(stderr, "usage: iamd serve [flags]   (iamd serve -h lists the flags)")
+	if len(args) == 0 || (args[0] != "serve" && args[0] != "migrate") {
+		fmt.Fprintln(stderr, "usage: iamd serve [flags]    run the server (iamd serve -h lists the flags)\n       iamd migrate [flags]  bring the database's schema up to date, then exit")
 		return errHelp
 	}
 	cfg, err := ParseConfig(args[1:], os.Getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if args[0] == "migrate" {
+		st, name, _, err := openStore(context.Background(), cfg, true)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "iamd: the schema of", name, "is current")
+		return st.Close()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

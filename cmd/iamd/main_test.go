@@ -53,6 +53,10 @@ type testServer struct {
 	Logs *syncBuffer
 }
 
+// sharedHTTP is one connection pool for every test client, so that tests
+// that make many clients reuse connections.
+var sharedHTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}}
+
 // start runs iamd as main wires it, on 127.0.0.1:0 with a temp data dir.
 func start(t *testing.T, edit ...func(*Config)) *testServer {
 	t.Helper()
@@ -84,6 +88,7 @@ func (s *testServer) awsConfig(id, secret string) aws.Config {
 		Credentials:  credentials.NewStaticCredentialsProvider(id, secret, ""),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 		BaseEndpoint: aws.String(s.URL),
+		HTTPClient:   sharedHTTP,
 	}
 }
 

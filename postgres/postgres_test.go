@@ -1,0 +1,46 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"iamd"
+	"iamd/internal/pgtest"
+	"iamd/postgres"
+	"iamd/storetest"
+)
+
+func open(t *testing.T) iamd.Store {
+	s, err := postgres.Open(context.Background(), pgtest.DSN(t), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, open) }
+
+func TestSchemaVersion(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	if _, err := postgres.Open(ctx, dsn, false); err == nil || !strings.Contains(err.Error(), "iamd migrate") {
+		t.Fatalf("unmigrated schema without migrate: %v", err)
+	}
+	s, err := postgres.Open(ctx, dsn, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = postgres.Open(ctx, dsn, false)
+	if err != nil {
+		t.Fatalf("current schema: %v", err)
+	}
+	s.Close()
+	if err := postgres.SetVersion(ctx, dsn, postgres.SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.Open(ctx, dsn, true); err == nil || !strings.Contains(err.Error(), "newer than this iamd") {
+		t.Fatalf("newer schema: %v", err)
+	}
+}
