@@ -150,7 +150,11 @@ func EncodeResult(ns, op string, result any, requestID string) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(512)
 	buf.WriteString(`<` + op + `Response xmlns="` + ns + `">`)
-	if result != nil {
+	if a, ok := result.(Appender); ok {
+		buf.WriteString("<" + op + "Result>")
+		a.AppendXML(&buf)
+		buf.WriteString("</" + op + "Result>")
+	} else if result != nil {
 		enc := xml.NewEncoder(&buf)
 		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: op + "Result"}}); err != nil {
 			return nil, err

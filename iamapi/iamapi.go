@@ -4,6 +4,7 @@
 package iamapi
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 
@@ -112,6 +113,43 @@ type listAccessKeysResult struct {
 	AccessKeyMetadata []accessKey `xml:"AccessKeyMetadata>member"`
 	IsTruncated       bool
 	Marker            string `xml:",omitempty"`
+}
+
+// AppendXML writes the result without reflection.
+func (r createAccessKeyResult) AppendXML(buf *bytes.Buffer) {
+	k := r.AccessKey
+	buf.WriteString("<AccessKey>")
+	if k.UserName != "" {
+		awsquery.Elem(buf, "UserName", k.UserName)
+	}
+	awsquery.Elem(buf, "AccessKeyId", k.AccessKeyId)
+	awsquery.Elem(buf, "Status", k.Status)
+	awsquery.Elem(buf, "SecretAccessKey", k.SecretAccessKey)
+	awsquery.Elem(buf, "CreateDate", k.CreateDate)
+	buf.WriteString("</AccessKey>")
+}
+
+// AppendXML writes the result without reflection: ListAccessKeys is called
+// on every key rotation check.
+func (r listAccessKeysResult) AppendXML(buf *bytes.Buffer) {
+	buf.WriteString("<AccessKeyMetadata>")
+	for _, k := range r.AccessKeyMetadata {
+		buf.WriteString("<member>")
+		if k.UserName != "" {
+			awsquery.Elem(buf, "UserName", k.UserName)
+		}
+		awsquery.Elem(buf, "AccessKeyId", k.AccessKeyId)
+		awsquery.Elem(buf, "Status", k.Status)
+		awsquery.Elem(buf, "CreateDate", k.CreateDate)
+		buf.WriteString("</member>")
+	}
+	buf.WriteString("</AccessKeyMetadata>")
+	if r.IsTruncated {
+		buf.WriteString("<IsTruncated>true</IsTruncated>")
+		awsquery.Elem(buf, "Marker", r.Marker)
+	} else {
+		buf.WriteString("<IsTruncated>false</IsTruncated>")
+	}
 }
 
 type lastUsed struct {

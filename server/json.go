@@ -25,7 +25,7 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, id string, e 
 		s.writeJSONError(w, &awsjson.Error{Status: http.StatusMethodNotAllowed, Type: "UnknownOperationException", Message: "JSON requests must be POST."}, id, e)
 		return
 	}
-	body, status, msg := s.readBody(r)
+	body, status, msg := s.readBody(r, e)
 	if status != 0 {
 		s.writeJSONError(w, &awsjson.Error{Status: status, Type: "SerializationException", Message: msg}, id, e)
 		return

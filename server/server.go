@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"iamd"
@@ -90,7 +91,8 @@ func (s *Server) services() (iam, sts queryService) {
 type logEntry struct {
 	service, action, accessKeyID string
 	status                       int
-	err                          error // logged only for server-side failures
+	err                          error   // logged only for server-side failures
+	body                         *[]byte // pooled request body, returned when the request ends
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -107,14 +109,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.writeQueryError(w, queryService{namespace: awsquery.NamespaceIAM, errorResponse: iamapi.ErrorResponse}, errors.New("panic"), id, e)
 			}
 		}
-		attrs := []any{"request_id", id, "method", r.Method, "service", e.service, "action", e.action,
-			"status", e.status, "access_key_id", e.accessKeyID, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
-		if e.status >= 500 && e.err != nil {
-			attrs = append(attrs, "err", e.err.Error())
-			s.log.Error("request", attrs...)
-			return
+		if e.body != nil {
+			putBody(e.body)
 		}
-		s.log.Info("request", attrs...)
+		level, errText := slog.LevelInfo, ""
+		if e.status >= 500 && e.err != nil {
+			level, errText = slog.LevelError, e.err.Error()
+		}
+		s.log.LogAttrs(r.Context(), level, "request",
+			slog.String("request_id", id), slog.String("method", r.Method), slog.String("service", e.service),
+			slog.String("action", e.action), slog.Int("status", e.status), slog.String("access_key_id", e.accessKeyID),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("err", errText))
 	}()
 	if r.Header.Get("X-Amz-Target") != "" {
 		s.serveJSON(w, r, id, e)
@@ -130,7 +135,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 		s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusMethodNotAllowed, Code: "InvalidAction", Message: "Only GET and POST are supported."}, id, e)
 		return
 	}
-	body, status, msg := s.readBody(r)
+	body, status, msg := s.readBody(r, e)
 	if status != 0 {
 		code := "RequestEntityTooLarge"
 		if status == http.StatusBadRequest {
@@ -202,18 +207,48 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 	awsquery.Write(w, http.StatusOK, doc, id)
 }
 
-// readBody reads the body up to the size limit. On failure it returns the
-// HTTP status and a message for the protocol's envelope.
-func (s *Server) readBody(r *http.Request) ([]byte, int, string) {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge, "The request body is larger than the limit of " + strconv.FormatInt(s.maxBody, 10) + " bytes."
-		}
-		return nil, http.StatusBadRequest, "The request body could not be read."
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func putBody(b *[]byte) {
+	if cap(*b) <= 64<<10 { // do not keep rare large buffers
+		bodyPool.Put(b)
 	}
-	return body, 0, ""
+}
+
+// readBody reads the body up to the size limit into a pooled buffer that
+// is returned when the request ends (nothing may keep the bytes). On
+// failure it returns the HTTP status and a message for the envelope.
+func (s *Server) readBody(r *http.Request, e *logEntry) ([]byte, int, string) {
+	if r.ContentLength > s.maxBody {
+		return nil, http.StatusRequestEntityTooLarge, s.tooLarge()
+	}
+	bp := bodyPool.Get().(*[]byte)
+	e.body = bp
+	buf := (*bp)[:0]
+	lr := io.LimitReader(r.Body, s.maxBody+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*bp = buf
+			return nil, http.StatusBadRequest, "The request body could not be read."
+		}
+	}
+	*bp = buf
+	if int64(len(buf)) > s.maxBody {
+		return nil, http.StatusRequestEntityTooLarge, s.tooLarge()
+	}
+	return buf, 0, ""
+}
+
+func (s *Server) tooLarge() string {
+	return "The request body is larger than the limit of " + strconv.FormatInt(s.maxBody, 10) + " bytes."
 }
 
 // invalidToken is AWS's answer for an unknown, Inactive or deleted key.

@@ -9,11 +9,13 @@
 package sigv4
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,24 +81,38 @@ type Auth struct {
 
 // SigningKey derives the SigV4 signing key for a scope from a secret.
 func SigningKey(secret []byte, date, region, service string) []byte {
-	k := make([]byte, 0, 4+len(secret))
-	k = append(append(k, "AWS4"...), secret...)
-	k = hmacSum(k, date)
-	k = hmacSum(k, region)
-	k = hmacSum(k, service)
-	return hmacSum(k, terminator)
-}
-
-func hmacSum(key []byte, data string) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte(data))
-	return h.Sum(nil)
+	if 4+len(secret) > sha256.BlockSize {
+		// A key longer than a block is hashed first; the fast path below
+		// does not do that.
+		k := append([]byte("AWS4"), secret...)
+		for _, part := range []string{date, region, service, terminator} {
+			h := hmac.New(sha256.New, k)
+			h.Write([]byte(part))
+			k = h.Sum(nil)
+		}
+		return k
+	}
+	var keyBuf [sha256.BlockSize]byte
+	key := append(append(keyBuf[:0], "AWS4"...), secret...)
+	var buf [sha256.BlockSize + 128]byte
+	var sum [sha256.Size]byte
+	for _, part := range [...]string{date, region, service, terminator} {
+		if len(part) > 128 {
+			part = part[:128] // only a malformed scope; the signature then fails
+		}
+		msg := append(buf[:sha256.BlockSize], part...)
+		sum = hmacSHA256(key, msg)
+		key = sum[:]
+	}
+	out := make([]byte, sha256.Size)
+	copy(out, sum[:])
+	return out
 }
 
 // Parse extracts the signature parameters from r without checking them.
 func Parse(r *http.Request) (*Auth, error) {
 	header := r.Header.Get("Authorization")
-	q := r.URL.Query()
+	q := query(r.URL.RawQuery)
 	inQuery := q.Has("X-Amz-Algorithm")
 	switch {
 	case header == "" && !inQuery:
@@ -134,7 +150,9 @@ func Parse(r *http.Request) (*Auth, error) {
 		if alg != algorithm {
 			return nil, errorf(CodeIncomplete, "Unsupported AWS 'algorithm': '"+clip(alg)+"'")
 		}
-		for _, part := range strings.Split(rest, ",") {
+		for rest != "" {
+			var part string
+			part, rest, _ = strings.Cut(rest, ",")
 			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 			if !ok {
 				return nil, errorf(CodeIncomplete, "Authorization header requires each component to be of the form key=value.")
@@ -171,8 +189,12 @@ func Parse(r *http.Request) (*Auth, error) {
 		}
 		a.SecurityToken = r.Header.Get("X-Amz-Security-Token")
 	}
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[0] == "" {
+	var parts [5]string
+	n, rest := 0, cred
+	for ; n < 5 && rest != ""; n++ {
+		parts[n], rest, _ = strings.Cut(rest, "/")
+	}
+	if n != 5 || rest != "" || parts[0] == "" || strings.HasSuffix(cred, "/") {
 		return nil, errorf(CodeIncomplete, "Credential should have exactly 5 slash-delimited elements, e.g. keyID/date/region/service/term, got '"+clip(cred)+"'")
 	}
 	a.AccessKeyID, a.Date, a.Region, a.Service = parts[0], parts[1], parts[2], parts[3]
@@ -195,6 +217,35 @@ func Parse(r *http.Request) (*Auth, error) {
 		return nil, errorf(CodeSignatureMismatch, "'X-Amz-Date' must be a 'SignedHeader' when it carries the request's date.")
 	}
 	return a, nil
+}
+
+// query reads parameters from a raw query string without building a map:
+// presigned requests carry only a handful.
+type query string
+
+// Get returns the decoded value of the first parameter named name.
+func (q query) Get(name string) string {
+	v, _ := q.lookup(name)
+	return v
+}
+
+// Has reports whether the query has a parameter named name.
+func (q query) Has(name string) bool {
+	_, ok := q.lookup(name)
+	return ok
+}
+
+func (q query) lookup(name string) (string, bool) {
+	raw := string(q)
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if k == name || (strings.ContainsAny(k, "%+") && unescape(k) == name) {
+			return unescape(v), true
+		}
+	}
+	return "", false
 }
 
 // clip shortens client-supplied text that is echoed in an error.
@@ -256,11 +307,11 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string, key KeyF
 	if err := v.checkScope(a, service); err != nil {
 		return nil, err
 	}
-	payload, err := payloadHash(r, body, a)
-	if err != nil {
+	var payload [2 * sha256.Size]byte
+	if err := payloadHash(&payload, r, body, a); err != nil {
 		return nil, err
 	}
-	if !Check(r, a, payload, signingKey) {
+	if !Check(r, a, string(payload[:]), signingKey) {
 		return nil, errorf(CodeSignatureMismatch, MismatchMessage)
 	}
 	return a, nil
@@ -315,25 +366,16 @@ func (v *Verifier) checkScope(a *Auth, service string) error {
 	return nil
 }
 
-// payloadHash returns the hex SHA-256 of body, checked against the
+// payloadHash writes the hex SHA-256 of body to dst, checked against the
 // X-Amz-Content-Sha256 header when the client sent one.
-func payloadHash(r *http.Request, body []byte, a *Auth) (string, error) {
-	var sum [sha256.Size]byte
-	if len(body) == 0 {
-		sum = emptySum
-	} else {
-		sum = sha256.Sum256(body)
+func payloadHash(dst *[2 * sha256.Size]byte, r *http.Request, body []byte, a *Auth) error {
+	sum := sha256.Sum256(body)
+	hex.Encode(dst[:], sum[:])
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && !a.Presigned && h != string(dst[:]) {
+		return errorf(CodeSignatureMismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
-	got := hex.EncodeToString(sum[:])
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && !a.Presigned {
-		if h != got {
-			return "", errorf(CodeSignatureMismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
-		}
-	}
-	return got, nil
+	return nil
 }
-
-var emptySum = sha256.Sum256(nil)
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
@@ -343,21 +385,42 @@ func check(r *http.Request, a *Auth, payloadHash string, signingKey []byte, skip
 	creq := canonicalRequest((*bp)[:0], r, a, payloadHash, skipToken)
 	crHash := sha256.Sum256(creq)
 
-	sts := creq[len(creq):] // reuse the tail of the buffer
-	sts = append(sts, algorithm+"\n"...)
-	sts = append(sts, a.AmzDate...)
-	sts = append(sts, '\n')
-	sts = append(sts, a.Scope...)
-	sts = append(sts, '\n')
-	sts = hex.AppendEncode(sts, crHash[:])
-	*bp = sts[:0]
+	// The string to sign follows a 64-byte slot for HMAC's inner pad, in
+	// the tail of the same buffer.
+	buf := creq[len(creq):]
+	buf = append(buf, make([]byte, sha256.BlockSize)...)
+	buf = append(buf, algorithm+"\n"...)
+	buf = append(buf, a.AmzDate...)
+	buf = append(buf, '\n')
+	buf = append(buf, a.Scope...)
+	buf = append(buf, '\n')
+	buf = hex.AppendEncode(buf, crHash[:])
+	*bp = buf[:0]
 
-	mac := hmac.New(sha256.New, signingKey)
-	mac.Write(sts)
-	var sig [sha256.Size]byte
-	var want [2 * sha256.Size]byte
-	hex.Encode(want[:], mac.Sum(sig[:0]))
-	return hmac.Equal(want[:], []byte(a.Signature))
+	sig := hmacSHA256(signingKey, buf)
+	var want, got [2 * sha256.Size]byte
+	hex.Encode(want[:], sig[:])
+	copy(got[:], a.Signature) // Parse checked it is 64 characters
+	return subtle.ConstantTimeCompare(want[:], got[:]) == 1
+}
+
+// hmacSHA256 computes HMAC-SHA256 of buf[sha256.BlockSize:] under key
+// (at most one block long), using buf's first block as scratch for the
+// inner pad, so that no allocation is made.
+func hmacSHA256(key, buf []byte) [sha256.Size]byte {
+	var outer [sha256.BlockSize + sha256.Size]byte
+	pad := buf[:sha256.BlockSize]
+	for i := range pad {
+		var k byte
+		if i < len(key) {
+			k = key[i]
+		}
+		pad[i] = k ^ 0x36
+		outer[i] = k ^ 0x5c
+	}
+	inner := sha256.Sum256(buf)
+	copy(outer[sha256.BlockSize:], inner[:])
+	return sha256.Sum256(outer[:])
 }
 
 // CanonicalRequest appends the SigV4 canonical request of r to dst.
@@ -447,14 +510,23 @@ func appendEscape(dst []byte, s string) []byte {
 
 type queryPair struct{ k, v []byte }
 
+type queryScratch struct {
+	pairs []queryPair
+	buf   []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return &queryScratch{buf: make([]byte, 0, 1024)} }}
+
 // appendCanonicalQuery decodes each pair of the raw query and re-encodes it,
 // sorted by key then value; X-Amz-Signature is left out of presigned requests.
 func appendCanonicalQuery(dst []byte, raw string, presigned, skipToken bool) []byte {
 	if raw == "" {
 		return dst
 	}
-	var pairs []queryPair
-	var scratch []byte
+	sc := scratchPool.Get().(*queryScratch)
+	defer scratchPool.Put(sc)
+	pairs, scratch := sc.pairs[:0], sc.buf[:0]
+	var dec [256]byte
 	for raw != "" {
 		var kv string
 		kv, raw, _ = strings.Cut(raw, "&")
@@ -462,21 +534,28 @@ func appendCanonicalQuery(dst []byte, raw string, presigned, skipToken bool) []b
 			continue
 		}
 		k, v, _ := strings.Cut(kv, "=")
-		dk, dv := unescape(k), unescape(v)
-		if presigned && dk == "X-Amz-Signature" || skipToken && dk == "X-Amz-Security-Token" {
+		dk := appendUnescape(dec[:0], k)
+		if presigned && string(dk) == "X-Amz-Signature" || skipToken && string(dk) == "X-Amz-Security-Token" {
 			continue
 		}
 		start := len(scratch)
-		scratch = appendEscape(scratch, dk)
+		scratch = appendEscape(scratch, string(dk))
 		mid := len(scratch)
-		scratch = appendEscape(scratch, dv)
+		scratch = appendEscape(scratch, string(appendUnescape(dec[:0], v)))
 		pairs = append(pairs, queryPair{k: scratch[start:mid:mid], v: scratch[mid:len(scratch):len(scratch)]})
 	}
-	sort.Slice(pairs, func(i, j int) bool {
-		if c := strings.Compare(string(pairs[i].k), string(pairs[j].k)); c != 0 {
-			return c < 0
+	// scratch may have moved while growing: re-slice every pair from it.
+	off := 0
+	for i := range pairs {
+		kl, vl := len(pairs[i].k), len(pairs[i].v)
+		pairs[i] = queryPair{k: scratch[off : off+kl : off+kl], v: scratch[off+kl : off+kl+vl : off+kl+vl]}
+		off += kl + vl
+	}
+	slices.SortFunc(pairs, func(a, b queryPair) int {
+		if c := bytes.Compare(a.k, b.k); c != 0 {
+			return c
 		}
-		return string(pairs[i].v) < string(pairs[j].v)
+		return bytes.Compare(a.v, b.v)
 	})
 	for i, p := range pairs {
 		if i > 0 {
@@ -486,6 +565,7 @@ func appendCanonicalQuery(dst []byte, raw string, presigned, skipToken bool) []b
 		dst = append(dst, '=')
 		dst = append(dst, p.v...)
 	}
+	sc.pairs, sc.buf = pairs[:0], scratch[:0]
 	return dst
 }
 
@@ -495,19 +575,22 @@ func unescape(s string) string {
 	if !strings.ContainsAny(s, "%+") {
 		return s
 	}
-	b := make([]byte, 0, len(s))
+	return string(appendUnescape(nil, s))
+}
+
+func appendUnescape(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '+':
-			b = append(b, ' ')
+			dst = append(dst, ' ')
 		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
-			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
 			i += 2
 		default:
-			b = append(b, c)
+			dst = append(dst, c)
 		}
 	}
-	return string(b)
+	return dst
 }
 
 func ishex(c byte) bool {
@@ -530,7 +613,7 @@ func appendHeaderValue(dst []byte, r *http.Request, name string) []byte {
 	if name == "host" {
 		return appendTrimmed(dst, r.Host)
 	}
-	vals := r.Header[http.CanonicalHeaderKey(name)]
+	vals := headerValues(r.Header, name)
 	if len(vals) == 0 && name == "content-length" && r.ContentLength >= 0 {
 		return strconv.AppendInt(dst, r.ContentLength, 10)
 	}
@@ -541,6 +624,29 @@ func appendHeaderValue(dst []byte, r *http.Request, name string) []byte {
 		dst = appendTrimmed(dst, v)
 	}
 	return dst
+}
+
+// headerValues returns the values of the lowercase header name. It builds
+// the canonical key on the stack: a map lookup keyed by string(bytes)
+// does not allocate.
+func headerValues(h http.Header, name string) []string {
+	var buf [128]byte
+	if len(name) > len(buf) {
+		return h[http.CanonicalHeaderKey(name)]
+	}
+	k := buf[:len(name)]
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		k[i] = c
+		upper = c == '-'
+	}
+	return h[string(k)]
 }
 
 func appendTrimmed(dst []byte, v string) []byte {

@@ -28,7 +28,7 @@ func scanBucket(sc interface{ Scan(...any) error }) (*iamd.Bucket, error) {
 }
 
 func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO buckets(`+bucketCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			b.ID, b.Name, b.BundleID, sqlkit.MS(b.CreatedAt), sqlkit.TagsJSON(b.Tags), b.Versioning, b.PrincipalID)
 		if isUnique(err) {
@@ -39,7 +39,7 @@ func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
 }
 
 func (s *Store) GetBucket(ctx context.Context, name string) (*iamd.Bucket, error) {
-	b, err := scanBucket(s.r.QueryRowContext(ctx, `SELECT `+bucketCols+` FROM buckets WHERE name = ?`, name))
+	b, err := scanBucket(s.readRow(ctx, `SELECT `+bucketCols+` FROM buckets WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamd.BucketNotFound(name)
 	}
@@ -54,7 +54,7 @@ func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) ([]*iamd.Bucket, s
 			return nil, "", err
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+bucketCols+` FROM buckets WHERE name > ? ORDER BY name LIMIT ?`, after, p.MaxItems+1)
+	rows, err := s.readRows(ctx, `SELECT `+bucketCols+` FROM buckets WHERE name > ? ORDER BY name LIMIT ?`, after, p.MaxItems+1)
 	if err != nil {
 		return nil, "", dbErr(err)
 	}
@@ -80,7 +80,7 @@ func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) ([]*iamd.Bucket, s
 
 func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) ([]string, error) {
 	var deleted []string
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx wtx) error {
 		deleted = nil
 		var id string
 		err := tx.QueryRowContext(ctx, `SELECT id FROM buckets WHERE name = ?`, name).Scan(&id)
@@ -131,7 +131,7 @@ func scanOp(sc interface{ Scan(...any) error }) (*iamd.Operation, error) {
 }
 
 func (s *Store) PutOperation(ctx context.Context, op *iamd.Operation) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO operations(`+opCols+`) VALUES (?, ?, ?, ?, ?)`,
 			op.ID, op.ResourceName, op.ResourceType, op.Type, sqlkit.MS(op.CreatedAt))
 		return err
@@ -139,7 +139,7 @@ func (s *Store) PutOperation(ctx context.Context, op *iamd.Operation) error {
 }
 
 func (s *Store) GetOperation(ctx context.Context, id string) (*iamd.Operation, error) {
-	op, err := scanOp(s.r.QueryRowContext(ctx, `SELECT `+opCols+` FROM operations WHERE id = ?`, id))
+	op, err := scanOp(s.readRow(ctx, `SELECT `+opCols+` FROM operations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamd.OperationNotFound(id)
 	}
@@ -156,7 +156,7 @@ func (s *Store) ListOperations(ctx context.Context, p iamd.Page) ([]*iamd.Operat
 			return nil, "", err
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+opCols+` FROM operations
+	rows, err := s.readRows(ctx, `SELECT `+opCols+` FROM operations
 		WHERE created_at < ? OR (created_at = ? AND id < ?) OR ? = ''
 		ORDER BY created_at DESC, id DESC LIMIT ?`, beforeAt, beforeAt, beforeID, p.Marker, p.MaxItems+1)
 	if err != nil {

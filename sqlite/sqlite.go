@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"iamd"
 	"iamd/internal/sqlkit"
@@ -30,8 +31,15 @@ var migrations embed.FS
 
 // Store is an iamd.Store backed by one SQLite file.
 type Store struct {
-	w *sql.DB // one connection: writes are serialized
-	r *sql.DB // readers
+	w  *sql.DB // one connection, used only by the writer goroutine
+	r  *sql.DB // readers
+	wc stmtCache
+	rc stmtCache
+
+	writes     chan *writeReq
+	closed     chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 var _ iamd.Store = (*Store)(nil)
@@ -73,16 +81,23 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, wc: stmtCache{db: w}, rc: stmtCache{db: r},
+		writes: make(chan *writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
 	if err := s.migrate(context.Background()); err != nil {
+		close(s.writerDone)
 		s.Close()
 		return nil, err
 	}
+	go s.writer()
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	<-s.writerDone
+	s.rc.close()
+	s.wc.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -136,17 +151,114 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// write runs fn in one write transaction and commits it.
-func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+// writeReq is one write waiting for the writer goroutine.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(wtx) error
+	done chan error
+}
+
+// maxBatch bounds how many writes share one commit.
+const maxBatch = 128
+
+// write runs fn in a write transaction and returns once it is committed
+// (with synchronous=FULL: on disk). Writes that arrive while a commit is
+// in progress share the next one (group commit); each runs in a savepoint
+// of its own, so one that fails leaves the others unaffected.
+func (s *Store) write(ctx context.Context, fn func(wtx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- req:
+	case <-ctx.Done():
+		return dbErr(ctx.Err())
+	case <-s.closed:
+		return errors.New("sqlite: store is closed")
+	}
+	return <-req.done
+}
+
+// writer serves write requests in batches until the store is closed.
+func (s *Store) writer() {
+	defer close(s.writerDone)
+	batch := make([]*writeReq, 0, maxBatch)
+	for {
+		select {
+		case req := <-s.writes:
+			batch = append(batch[:0], req)
+		case <-s.closed:
+			return
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case req := <-s.writes:
+				batch = append(batch, req)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs a batch of writes in one transaction.
+func (s *Store) commit(batch []*writeReq) {
+	errs := make([]error, len(batch))
+	var pending []string
+	ctx := context.Background()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return dbErr(err)
+		for _, r := range batch {
+			r.done <- dbErr(err)
+		}
+		return
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return dbErr(err)
+	t := wtx{Tx: tx, ctx: ctx, cache: &s.wc, pending: &pending}
+	// A write alone in its batch needs no savepoint: its failure rolls
+	// back the whole transaction.
+	savepoints := len(batch) > 1
+	ok := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if savepoints {
+			if _, err := t.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				errs[i] = err
+				continue
+			}
+		}
+		if err := r.fn(wtx{Tx: tx, ctx: r.ctx, cache: &s.wc, pending: &pending}); err != nil {
+			errs[i] = err
+			if savepoints {
+				if _, rerr := t.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+					errs[i] = errors.Join(err, rerr)
+				}
+			}
+		} else {
+			ok++
+		}
+		if savepoints {
+			if _, err := t.ExecContext(ctx, "RELEASE w"); err != nil && errs[i] == nil {
+				errs[i] = err
+			}
+		}
 	}
-	return dbErr(tx.Commit())
+	if ok > 0 {
+		err = tx.Commit()
+	} else {
+		err = tx.Rollback()
+	}
+	for i, r := range batch {
+		if errs[i] == nil && err != nil {
+			errs[i] = err
+		}
+		r.done <- dbErr(errs[i])
+	}
+	for _, q := range pending {
+		s.wc.get(ctx, q) // a failure only means the statement stays unprepared
+	}
 }
 
 // dbErr maps driver errors to domain kinds by SQLite result code.
@@ -171,7 +283,7 @@ func isUnique(err error) bool {
 
 // Init records the account on first use.
 func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO meta(k, v) VALUES ('account_id', ?), ('account_created_at', ?), ('key_check', ?) ON CONFLICT(k) DO NOTHING`,
 			a.ID, strconv.FormatInt(sqlkit.MS(a.CreatedAt), 10), base64.StdEncoding.EncodeToString(a.KeyCheck))
 		return err
@@ -180,7 +292,7 @@ func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) 
 		return iamd.Account{}, err
 	}
 	var id, created, check string
-	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT v FROM meta WHERE k='account_id'), (SELECT v FROM meta WHERE k='account_created_at'), (SELECT v FROM meta WHERE k='key_check')`).Scan(&id, &created, &check); err != nil {
+	if err := s.readRow(ctx, `SELECT (SELECT v FROM meta WHERE k='account_id'), (SELECT v FROM meta WHERE k='account_created_at'), (SELECT v FROM meta WHERE k='key_check')`).Scan(&id, &created, &check); err != nil {
 		return iamd.Account{}, dbErr(err)
 	}
 	keyCheck, err := base64.StdEncoding.DecodeString(check)
@@ -213,7 +325,7 @@ func scanUser(sc interface{ Scan(...any) error }) (*iamd.User, error) {
 }
 
 func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users(`+userCols+`, name_fold) VALUES (?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), iamd.FoldName(u.Name))
 		if isUnique(err) {
@@ -225,7 +337,7 @@ func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
 }
 
 func (s *Store) GetUser(ctx context.Context, name string) (*iamd.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name_fold = ?`, iamd.FoldName(name)))
+	u, err := scanUser(s.readRow(ctx, `SELECT `+userCols+` FROM users WHERE name_fold = ?`, iamd.FoldName(name)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamd.UserNotFound(name)
 	}
@@ -240,7 +352,7 @@ func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (
 			return nil, "", err
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+`, name_fold FROM users
+	rows, err := s.readRows(ctx, `SELECT `+userCols+`, name_fold FROM users
 		WHERE name_fold > ? AND substr(path, 1, ?) = ? ORDER BY name_fold LIMIT ?`,
 		after, len(pathPrefix), pathPrefix, p.MaxItems+1)
 	if err != nil {
@@ -275,7 +387,7 @@ func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (
 }
 
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx wtx) error {
 		var id string
 		var keys int
 		err := tx.QueryRowContext(ctx, `SELECT id, (SELECT count(*) FROM access_keys WHERE owner_kind = 0 AND owner_id = users.id) FROM users WHERE name_fold = ?`,
@@ -328,14 +440,39 @@ func ownerID(ctx context.Context, q queryer, o *iamd.Owner) (int, sql.NullString
 	return int(o.Kind), sql.NullString{String: id, Valid: true}, nil
 }
 
-func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit int) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		kind, uid, err := ownerID(ctx, tx, &k.Owner)
-		if err != nil {
-			return err
-		}
+// ownerKeys resolves an owner as ownerID does and counts its keys, in one
+// statement.
+func ownerKeys(ctx context.Context, q queryer, o *iamd.Owner) (int, sql.NullString, int, error) {
+	var query, key string
+	switch o.Kind {
+	case iamd.OwnerRoot:
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM access_keys WHERE owner_kind = ? AND owner_id IS ?`, kind, uid).Scan(&n); err != nil {
+		err := q.QueryRowContext(ctx, `SELECT count(*) FROM access_keys WHERE owner_kind = 1`).Scan(&n)
+		return 1, sql.NullString{}, n, err
+	case iamd.OwnerUser:
+		query = `SELECT id, name, (SELECT count(*) FROM access_keys WHERE owner_kind = 0 AND owner_id = users.id) FROM users WHERE name_fold = ?`
+		key = iamd.FoldName(o.Name)
+	case iamd.OwnerBucket:
+		query = `SELECT id, name, (SELECT count(*) FROM access_keys WHERE owner_kind = 2 AND owner_id = buckets.id) FROM buckets WHERE name = ?`
+		key = o.Name
+	}
+	var id, name string
+	var n int
+	err := q.QueryRowContext(ctx, query, key).Scan(&id, &name, &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, sql.NullString{}, 0, iamd.OwnerNotFound(*o)
+	}
+	if err != nil {
+		return 0, sql.NullString{}, 0, err
+	}
+	o.Name = name
+	return int(o.Kind), sql.NullString{String: id, Valid: true}, n, nil
+}
+
+func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit int) error {
+	return s.write(ctx, func(tx wtx) error {
+		kind, uid, n, err := ownerKeys(ctx, tx, &k.Owner)
+		if err != nil {
 			return err
 		}
 		if n >= limit {
@@ -359,7 +496,7 @@ func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential,
 	var ownerID sql.NullString
 	var created int64
 	var lu lastUsed
-	err := s.r.QueryRowContext(ctx, `SELECT owner_kind, owner_id, status, created_at, secret, last_used_at, last_used_region, last_used_service
+	err := s.readRow(ctx, `SELECT owner_kind, owner_id, status, created_at, secret, last_used_at, last_used_region, last_used_service
 		FROM access_keys WHERE id = ?`, id).Scan(&kind, &ownerID, &c.Key.Status, &created, &c.Key.SealedSecret, &lu.at, &lu.region, &lu.service)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamd.KeyNotFound(id)
@@ -374,14 +511,14 @@ func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential,
 	case iamd.OwnerRoot:
 		c.Key.Owner = iamd.RootOwner
 	case iamd.OwnerUser:
-		c.User, err = scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, ownerID.String))
+		c.User, err = scanUser(s.readRow(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, ownerID.String))
 		if err != nil {
 			return nil, dbErr(err)
 		}
 		c.Key.Owner = iamd.UserOwner(c.User.Name)
 		c.Key.UserID = c.User.ID
 	case iamd.OwnerBucket:
-		c.Bucket, err = scanBucket(s.r.QueryRowContext(ctx, `SELECT `+bucketCols+` FROM buckets WHERE id = ?`, ownerID.String))
+		c.Bucket, err = scanBucket(s.readRow(ctx, `SELECT `+bucketCols+` FROM buckets WHERE id = ?`, ownerID.String))
 		if err != nil {
 			return nil, dbErr(err)
 		}
@@ -413,34 +550,63 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 			return nil, "", err
 		}
 	}
-	kind, uid, err := ownerID(ctx, s.r, &owner)
-	if err != nil {
-		return nil, "", dbErr(err)
+	// One statement resolves the owner and lists its keys: a row per key,
+	// or one row of NULL key columns when it has none, or no row when the
+	// owner does not exist (the root always exists: one row of meta).
+	var q string
+	key := owner.Name
+	switch owner.Kind {
+	case iamd.OwnerRoot:
+		q = `SELECT NULL, '', k.id, k.status, k.created_at, k.last_used_at, k.last_used_region, k.last_used_service
+			FROM meta o LEFT JOIN access_keys k ON k.owner_kind = 1`
+		key = "account_id"
+	case iamd.OwnerUser:
+		q = `SELECT o.id, o.name, k.id, k.status, k.created_at, k.last_used_at, k.last_used_region, k.last_used_service
+			FROM users o LEFT JOIN access_keys k ON k.owner_kind = 0 AND k.owner_id = o.id`
+		key = iamd.FoldName(owner.Name)
+	case iamd.OwnerBucket:
+		q = `SELECT o.id, o.name, k.id, k.status, k.created_at, k.last_used_at, k.last_used_region, k.last_used_service
+			FROM buckets o LEFT JOIN access_keys k ON k.owner_kind = 2 AND k.owner_id = o.id`
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, status, created_at, last_used_at, last_used_region, last_used_service FROM access_keys
-		WHERE owner_kind = ? AND owner_id IS ? AND (created_at > ? OR (created_at = ? AND id > ?))
-		ORDER BY created_at, id LIMIT ?`, kind, uid, afterAt, afterAt, afterID, p.MaxItems+1)
+	keyCol := map[iamd.OwnerKind]string{iamd.OwnerRoot: "o.k", iamd.OwnerUser: "o.name_fold", iamd.OwnerBucket: "o.name"}[owner.Kind]
+	rows, err := s.readRows(ctx, q+` AND (k.created_at > ? OR (k.created_at = ? AND k.id > ?))
+		WHERE `+keyCol+` = ? ORDER BY k.created_at, k.id LIMIT ?`, afterAt, afterAt, afterID, key, p.MaxItems+1)
 	if err != nil {
 		return nil, "", dbErr(err)
 	}
 	defer rows.Close()
 	var out []*iamd.AccessKey
+	found := false
 	for rows.Next() {
-		k := &iamd.AccessKey{Owner: owner}
-		if owner.Kind == iamd.OwnerUser {
-			k.UserID = uid.String
-		}
-		var created int64
+		found = true
+		var ownerID sql.NullString
+		var name string
+		var id, status sql.NullString
+		var created sql.NullInt64
 		var lu lastUsed
-		if err := rows.Scan(&k.ID, &k.Status, &created, &lu.at, &lu.region, &lu.service); err != nil {
+		if err := rows.Scan(&ownerID, &name, &id, &status, &created, &lu.at, &lu.region, &lu.service); err != nil {
 			return nil, "", dbErr(err)
 		}
-		k.CreatedAt = sqlkit.FromMS(created)
-		k.LastUsed = lu.value()
+		if owner.Kind != iamd.OwnerRoot {
+			owner.Name = name
+		}
+		if !id.Valid {
+			continue // the owner has no (more) keys
+		}
+		k := &iamd.AccessKey{ID: id.String, Owner: owner, Status: iamd.KeyStatus(status.String), CreatedAt: sqlkit.FromMS(created.Int64), LastUsed: lu.value()}
+		if owner.Kind == iamd.OwnerUser {
+			k.UserID = ownerID.String
+		}
 		out = append(out, k)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", dbErr(err)
+	}
+	if !found {
+		return nil, "", iamd.OwnerNotFound(owner)
+	}
+	for _, k := range out {
+		k.Owner = owner
 	}
 	next := ""
 	if len(out) > p.MaxItems {
@@ -451,50 +617,56 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 	return out, next, nil
 }
 
-// changeKey runs stmt (with the key ID and owner as its last arguments)
-// and reports NotFound when no key of that owner matched.
-func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, id, stmt string, args ...any) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		kind, uid, err := ownerID(ctx, tx, &owner)
+// ownerMatch is the condition that an access_keys row belongs to the
+// owner: its placeholders take ownerArgs.
+func ownerMatch(o iamd.Owner) (string, []any) {
+	switch o.Kind {
+	case iamd.OwnerRoot:
+		return `owner_kind = 1`, nil
+	case iamd.OwnerBucket:
+		return `owner_kind = 2 AND owner_id = (SELECT id FROM buckets WHERE name = ?)`, []any{o.Name}
+	}
+	return `owner_kind = 0 AND owner_id = (SELECT id FROM users WHERE name_fold = ?)`, []any{iamd.FoldName(o.Name)}
+}
+
+// changeKey runs stmt, whose WHERE clause ends with the owner condition,
+// and reports NotFound when no key of that owner matched: the owner's if it
+// does not exist, else the key's.
+func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, stmt string, args ...any) error {
+	cond, ownerArgs := ownerMatch(owner)
+	id := args[len(args)-1].(string)
+	return s.write(ctx, func(tx wtx) error {
+		res, err := tx.ExecContext(ctx, stmt+cond, append(args, ownerArgs...)...)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, stmt, append(args, id, kind, uid)...)
-		if err != nil {
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err == nil {
-				err = iamd.KeyNotFound(id)
-			}
+		if _, _, err := ownerID(ctx, tx, &owner); err != nil {
 			return err
 		}
-		return nil
+		return iamd.KeyNotFound(id)
 	})
 }
 
 func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string, status iamd.KeyStatus) error {
-	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = ? WHERE id = ? AND owner_kind = ? AND owner_id IS ?`, string(status))
+	return s.changeKey(ctx, owner, `UPDATE access_keys SET status = ? WHERE id = ? AND `, string(status), id)
 }
 
 func (s *Store) DeleteAccessKey(ctx context.Context, owner iamd.Owner, id string) error {
-	return s.changeKey(ctx, owner, id, `DELETE FROM access_keys WHERE id = ? AND owner_kind = ? AND owner_id IS ?`)
+	return s.changeKey(ctx, owner, `DELETE FROM access_keys WHERE id = ? AND `, id)
 }
 
 func (s *Store) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
 	if len(uses) == 0 {
 		return nil
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `UPDATE access_keys SET last_used_at = ?, last_used_region = ?, last_used_service = ?
-			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
+	return s.write(ctx, func(tx wtx) error {
 		for _, u := range uses {
 			at := sqlkit.MS(u.At)
-			if _, err := st.ExecContext(ctx, at, u.Region, u.Service, u.AccessKeyID, at); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE access_keys SET last_used_at = ?, last_used_region = ?, last_used_service = ?
+				WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, at, u.Region, u.Service, u.AccessKeyID, at); err != nil {
 				return err
 			}
 		}

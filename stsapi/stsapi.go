@@ -2,6 +2,7 @@
 package stsapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -24,6 +25,13 @@ type getCallerIdentityResult struct {
 	UserId  string
 	Account string
 	Arn     string
+}
+
+// AppendXML writes the result without reflection: it is iamd's hottest answer.
+func (r getCallerIdentityResult) AppendXML(buf *bytes.Buffer) {
+	awsquery.Elem(buf, "UserId", r.UserId)
+	awsquery.Elem(buf, "Account", r.Account)
+	awsquery.Elem(buf, "Arn", r.Arn)
 }
 
 type getAccessKeyInfoResult struct {

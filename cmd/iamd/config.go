@@ -21,6 +21,8 @@ type Config struct {
 	Regions    string // extra accepted signing regions, comma-separated, or "*"
 	LogFormat  string // text or json
 	Durability string // full or normal
+	// DebugAddr, when set, serves Go's pprof profiles there (keep it local).
+	DebugAddr string
 	// BucketBundles is a JSON file of Lightsail bucket bundles; empty: built-in.
 	BucketBundles string
 
@@ -57,6 +59,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Regions, "regions", env("IAMD_REGIONS", ""), "more signing regions to accept, comma-separated, or * for any (IAMD_REGIONS)")
 	fs.StringVar(&c.LogFormat, "log-format", env("IAMD_LOG_FORMAT", "text"), "log format: text or json (IAMD_LOG_FORMAT)")
 	fs.StringVar(&c.Durability, "durability", env("IAMD_DURABILITY", "full"), "full: every write is fsynced before it is acknowledged; normal: survives a crash of iamd but not of the machine (IAMD_DURABILITY)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", env("IAMD_DEBUG_ADDR", ""), "if set, serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (IAMD_DEBUG_ADDR)")
 	fs.StringVar(&c.BucketBundles, "bucket-bundles", env("IAMD_BUCKET_BUNDLES", ""), "JSON file of Lightsail bucket bundles, as GetBucketBundles returns them; empty: small_1_0, medium_1_0, large_1_0 (IAMD_BUCKET_BUNDLES)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

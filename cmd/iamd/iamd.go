@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,21 +30,24 @@ import (
 // Main is a running iamd: the wiring of store, service and server.
 type Main struct {
 	cfg    Config
+	sink   *logSink
 	log    *slog.Logger
 	store  iamd.Store
 	svc    *iamd.Service
 	http   *http.Server
+	debug  *http.Server
 	ln     net.Listener
 	served chan error
 }
 
 // NewMain returns a Main for cfg that logs to logOut.
 func NewMain(cfg Config, logOut io.Writer) *Main {
-	var h slog.Handler = slog.NewTextHandler(logOut, nil)
+	sink := newLogSink(logOut, 200*time.Millisecond)
+	var h slog.Handler = slog.NewTextHandler(sink, nil)
 	if cfg.LogFormat == "json" {
-		h = slog.NewJSONHandler(logOut, nil)
+		h = slog.NewJSONHandler(sink, nil)
 	}
-	return &Main{cfg: cfg, log: slog.New(h)}
+	return &Main{cfg: cfg, sink: sink, log: slog.New(h)}
 }
 
 // Addr is the address the server listens on, once started.
@@ -119,9 +123,19 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
+	if c.DebugAddr != "" {
+		dln, err := net.Listen("tcp", c.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("--debug-addr: %w", err)
+		}
+		m.debug = &http.Server{Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		go m.debug.Serve(dln)
+		m.log.Info("pprof profiles", "addr", dln.Addr().String())
+	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
 	m.log.Info("iamd listening", "addr", m.Addr(), "account", m.svc.Account().ID, "region", c.Region, "data_dir", c.DataDir)
+	m.sink.Flush()
 	return nil
 }
 
@@ -161,6 +175,10 @@ func openStore(ctx context.Context, c Config, migrate bool) (iamd.Store, string,
 // closes the store.
 func (m *Main) Close() error {
 	var errs []error
+	if m.debug != nil {
+		m.debug.Close()
+		m.debug = nil
+	}
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		errs = append(errs, m.http.Shutdown(ctx))
@@ -180,6 +198,7 @@ func (m *Main) Close() error {
 		errs = append(errs, m.store.Close())
 		m.store = nil
 	}
+	m.sink.Close()
 	return errors.Join(errs...)
 }
 
@@ -212,6 +231,15 @@ func (m *Main) rootCredentials(ctx context.Context) error {
 	}
 	m.log.Info("root credentials", "file", path, "access_key_id", k.ID)
 	return nil
+}
+
+// debugMux serves net/http/pprof's handlers.
+func debugMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // credentialsFileKeyID reads the key ID (never the secret) from a

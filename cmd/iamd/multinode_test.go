@@ -346,6 +346,7 @@ func TestPGOutage(t *testing.T) {
 	if took > 8*time.Second {
 		t.Fatalf("request hung %v during the outage", took)
 	}
+	s.sink.Flush()
 	if strings.Contains(err.Error(), *k.SecretAccessKey) || strings.Contains(s.Logs.String(), *k.SecretAccessKey) {
 		t.Fatal("a secret in an error or the log")
 	}

@@ -60,6 +60,9 @@ func TagsJSON(tags []iamd.Tag) string {
 
 // ParseTags reverses TagsJSON.
 func ParseTags(s string) ([]iamd.Tag, error) {
+	if s == "[]" {
+		return nil, nil
+	}
 	var tags []iamd.Tag
 	err := json.Unmarshal([]byte(s), &tags)
 	return tags, err

@@ -1,0 +1,172 @@
+// Command iamd-load drives an IAM/STS endpoint with aws-sdk-go-v2 (retries
+// off) and prints ok/s, p50, p99 and errors. With -compare it runs the same
+// scenario against a do-nothing reference handler and moto_server too, so
+// that every figure comes with its ratios from the same run.
+//
+//	iamd-load -endpoint http://127.0.0.1:8600 -credentials iamd-data/root-credentials \
+//	    -op caller-identity -c 8 -d 10s -compare null,moto
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.endpoint, "endpoint", "http://127.0.0.1:8600", "endpoint of the server under test")
+	flag.StringVar(&o.credentials, "credentials", "", "shared-credentials file (e.g. iamd-data/root-credentials); default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	flag.StringVar(&o.region, "region", "us-east-1", "signing region")
+	flag.StringVar(&o.ops, "op", "caller-identity", "comma-separated: caller-identity, create-delete, list-access-keys, create-user, mix")
+	flag.IntVar(&o.concurrency, "c", 8, "concurrent clients (one connection each)")
+	flag.DurationVar(&o.duration, "d", 10*time.Second, "measured duration per scenario")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up per scenario")
+	flag.IntVar(&o.preload, "preload-users", 0, "users (with one access key each) to create before measuring")
+	flag.IntVar(&o.rounds, "rounds", 1, "measure each target this many times, alternating targets, and report the median round")
+	flag.StringVar(&o.compare, "compare", "", "also run against: null (a do-nothing handler started here), moto (moto_server started here)")
+	serveNullAddr := flag.String("serve-null", "", "internal: serve the do-nothing reference handler on this address")
+	flag.Parse()
+	if *serveNullAddr != "" {
+		fmt.Fprintln(os.Stderr, "iamd-load:", serveNull(*serveNullAddr))
+		os.Exit(1)
+	}
+	if err := run(context.Background(), o); err != nil {
+		fmt.Fprintln(os.Stderr, "iamd-load:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	endpoint, credentials, region, ops, compare string
+	concurrency, preload, rounds                int
+	duration, warmup                            time.Duration
+}
+
+// target is a server to measure.
+type target struct {
+	name           string
+	endpoint       string
+	id, secret     string
+	stop           func()
+	usersPrepared  bool
+	preloadedUsers int
+}
+
+func run(ctx context.Context, o options) error {
+	id, secret, err := readCredentials(o.credentials)
+	if err != nil {
+		return err
+	}
+	targets := []*target{{name: "iamd", endpoint: o.endpoint, id: id, secret: secret}}
+	for _, c := range strings.Split(o.compare, ",") {
+		switch strings.TrimSpace(c) {
+		case "":
+		case "null":
+			t, err := startNull()
+			if err != nil {
+				return err
+			}
+			targets = append(targets, t)
+		case "moto":
+			t, err := startMoto(ctx)
+			if err != nil {
+				return err
+			}
+			targets = append(targets, t)
+		default:
+			return fmt.Errorf("-compare: unknown target %q", c)
+		}
+	}
+	defer func() {
+		for _, t := range targets {
+			if t.stop != nil {
+				t.stop()
+			}
+		}
+	}()
+	if o.preload > 0 {
+		start := time.Now()
+		n, err := preload(ctx, targets[0], o)
+		if err != nil {
+			return fmt.Errorf("preload: %w", err)
+		}
+		fmt.Printf("preloaded %d users with one key each into %s in %v\n", n, targets[0].endpoint, time.Since(start).Round(time.Millisecond))
+	}
+	fmt.Printf("%-17s %-6s %5s %10s %9s %9s %7s %9s %9s\n", "scenario", "target", "conns", "ok/s", "p50", "p99", "errors", "vs null", "vs moto")
+	for _, op := range strings.Split(o.ops, ",") {
+		op = strings.TrimSpace(op)
+		if _, ok := scenarios[op]; !ok {
+			return fmt.Errorf("-op: unknown scenario %q", op)
+		}
+		rounds := map[string][]result{}
+		for range max(o.rounds, 1) {
+			for _, t := range targets {
+				r, err := measure(ctx, t, op, o)
+				if err != nil {
+					return fmt.Errorf("%s on %s: %w", op, t.name, err)
+				}
+				rounds[t.name] = append(rounds[t.name], r)
+			}
+		}
+		results := map[string]result{}
+		for name, rs := range rounds {
+			sort.Slice(rs, func(i, j int) bool { return rs[i].rate() < rs[j].rate() })
+			results[name] = rs[len(rs)/2]
+		}
+		for _, t := range targets {
+			r := results[t.name]
+			fmt.Printf("%-17s %-6s %5d %10.0f %9s %9s %7d %9s %9s\n", op, t.name, o.concurrency, r.rate(),
+				r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors,
+				ratio(r, results, "null"), ratio(r, results, "moto"))
+		}
+		if e := results["iamd"].firstErr; e != nil {
+			fmt.Printf("  first iamd error: %v\n", e)
+		}
+	}
+	return nil
+}
+
+func ratio(r result, all map[string]result, base string) string {
+	b, ok := all[base]
+	if !ok || b.rate() == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", r.rate()/b.rate())
+}
+
+// readCredentials reads the key from a shared-credentials file or the environment.
+func readCredentials(file string) (string, string, error) {
+	if file == "" {
+		id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+		if id == "" || secret == "" {
+			return "", "", fmt.Errorf("give -credentials or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+		}
+		return id, secret, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", "", err
+	}
+	var id, secret string
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			id = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if id == "" || secret == "" {
+		return "", "", fmt.Errorf("%s has no aws_access_key_id and aws_secret_access_key", file)
+	}
+	return id, secret, nil
+}
