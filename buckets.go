@@ -2,7 +2,7 @@ package iamd
 
 import (
 	"context"
-	"fmt"
+	"encoding/hex"
 	"io"
 )
 
@@ -18,7 +18,14 @@ func NewUUID(r io.Reader) (string, error) {
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	hex.Encode(out[9:13], b[4:6])
+	hex.Encode(out[14:18], b[6:8])
+	hex.Encode(out[19:23], b[8:10])
+	hex.Encode(out[24:], b[10:])
+	out[8], out[13], out[18], out[23] = '-', '-', '-', '-'
+	return string(out[:]), nil
 }
 
 // operation records that opType happened to bucket name.

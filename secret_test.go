@@ -100,3 +100,15 @@ type plainErr string
 func (e plainErr) Error() string { return string(e) }
 
 func errorsNew(s string) error { return plainErr(s) }
+
+func TestNewUUID(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for range 1000 {
+		id, err := NewUUID(rand.Reader)
+		if err != nil || !re.MatchString(id) || seen[id] {
+			t.Fatalf("NewUUID = %q, %v", id, err)
+		}
+		seen[id] = true
+	}
+}

@@ -44,3 +44,13 @@ func TestSchemaVersion(t *testing.T) {
 		t.Fatalf("newer schema: %v", err)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) iamd.Store {
+		s, err := postgres.Open(context.Background(), pgtest.DSN(b), true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

@@ -6,7 +6,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -299,23 +298,11 @@ func (s *Server) writeQueryError(w http.ResponseWriter, svc queryService, err er
 	awsquery.Write(w, status, awsquery.EncodeError(svc.namespace, typ, code, msg, id), id)
 }
 
-// newRequestID returns a random UUID (version 4).
+// newRequestID returns a random UUID. crypto/rand does not fail on the
+// platforms Go supports; should it, the ID is still unique enough to log.
 func newRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
+	id, _ := iamd.NewUUID(rand.Reader)
+	return id
 }
 
 func clip(s string) string {

@@ -26,7 +26,8 @@ func main() {
 	flag.IntVar(&o.concurrency, "c", 8, "concurrent clients (one connection each)")
 	flag.DurationVar(&o.duration, "d", 10*time.Second, "measured duration per scenario")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up per scenario")
-	flag.IntVar(&o.preload, "preload-users", 0, "users (with one access key each) to create before measuring")
+	flag.IntVar(&o.preload, "preload-users", 0, "users to create before measuring")
+	flag.IntVar(&o.keysPerUser, "keys-per-user", 1, "access keys to give each preloaded user (at most 2)")
 	flag.IntVar(&o.rounds, "rounds", 1, "measure each target this many times, alternating targets, and report the median round")
 	flag.StringVar(&o.compare, "compare", "", "also run against: null (a do-nothing handler started here), moto (moto_server started here)")
 	serveNullAddr := flag.String("serve-null", "", "internal: serve the do-nothing reference handler on this address")
@@ -43,7 +44,7 @@ func main() {
 
 type options struct {
 	endpoint, credentials, region, ops, compare string
-	concurrency, preload, rounds                int
+	concurrency, preload, rounds, keysPerUser   int
 	duration, warmup                            time.Duration
 }
 
@@ -95,7 +96,9 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return fmt.Errorf("preload: %w", err)
 		}
-		fmt.Printf("preloaded %d users with one key each into %s in %v\n", n, targets[0].endpoint, time.Since(start).Round(time.Millisecond))
+		took := time.Since(start)
+		fmt.Printf("preloaded %d users with %d keys each into %s in %v (%.0f writes/s)\n", n, o.keysPerUser, targets[0].endpoint,
+			took.Round(time.Millisecond), float64(n*(1+o.keysPerUser))/took.Seconds())
 	}
 	fmt.Printf("%-17s %-6s %5s %10s %9s %9s %7s %9s %9s\n", "scenario", "target", "conns", "ok/s", "p50", "p99", "errors", "vs null", "vs moto")
 	for _, op := range strings.Split(o.ops, ",") {

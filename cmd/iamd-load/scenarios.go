@@ -21,7 +21,6 @@ type client struct {
 	iam  *iam.Client
 	sts  *sts.Client
 	user string // a user of its own, for the key scenarios
-	n    int
 	id   int
 }
 
@@ -39,6 +38,9 @@ func newClient(t *target, region string, id int) *client {
 type scenario func(ctx context.Context, c *client) error
 
 var runID = fmt.Sprintf("%x", time.Now().UnixNano()&0xffffff)
+
+// userSeq numbers created users across clients, rounds and targets.
+var userSeq atomic.Int64
 
 var scenarios = map[string]scenario{
 	"caller-identity": func(ctx context.Context, c *client) error {
@@ -58,8 +60,7 @@ var scenarios = map[string]scenario{
 		return err
 	},
 	"create-user": func(ctx context.Context, c *client) error {
-		c.n++
-		_, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(fmt.Sprintf("u-%s-%d-%d", runID, c.id, c.n))})
+		_, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(fmt.Sprintf("u-%s-%d", runID, userSeq.Add(1)))})
 		return err
 	},
 }
@@ -189,12 +190,12 @@ func measure(ctx context.Context, t *target, op string, o options) (result, erro
 	return r, nil
 }
 
-// preload creates n users with one key each, 16 at a time.
+// preload creates o.preload users with o.keysPerUser keys each, 32 at a time.
 func preload(ctx context.Context, t *target, o options) (int, error) {
 	var next, done atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
-	for w := range 16 {
+	for w := range 32 {
 		c := newClient(t, o.region, 1000+w)
 		wg.Go(func() {
 			for {
@@ -207,9 +208,11 @@ func preload(ctx context.Context, t *target, o options) (int, error) {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
-				if _, err := c.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)}); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
+				for range o.keysPerUser {
+					if _, err := c.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)}); err != nil {
+						firstErr.CompareAndSwap(nil, err)
+						return
+					}
 				}
 				done.Add(1)
 			}
