@@ -86,7 +86,7 @@ func (s *Service) DeleteBucket(ctx context.Context, c *Caller, name string, forc
 	}
 	keys, err := s.store.DeleteBucket(ctx, name, force)
 	for _, id := range keys {
-		s.creds.Delete(id)
+		s.forget(id)
 	}
 	if err != nil {
 		return nil, err
@@ -129,7 +129,7 @@ func (s *Service) DeleteBucketAccessKey(ctx context.Context, c *Caller, bucket, 
 		return nil, err
 	}
 	err := s.store.DeleteAccessKey(ctx, owner, id)
-	s.creds.Delete(id)
+	s.forget(id)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,7 +42,8 @@ type Service struct {
 	ttl     time.Duration
 	log     *slog.Logger
 
-	creds sync.Map // access key ID → *CachedCredential
+	creds    sync.Map     // access key ID → *CachedCredential
+	credsGen atomic.Int64 // bumped by every invalidation; see Credential
 
 	usesMu sync.Mutex
 	uses   map[string]LastUsed // not yet flushed
@@ -109,7 +111,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	if w, ok := s.store.(KeyWatcher); ok {
 		// Another node's change to a key drops it from this node's cache.
 		s.bg.Go(func() {
-			w.WatchKeys(bgctx, func(id string) { s.creds.Delete(id) }, func() { s.creds.Clear() })
+			w.WatchKeys(bgctx, s.forget, s.forgetAll)
 		})
 	}
 	return s, nil
@@ -251,7 +253,7 @@ func (s *Service) UpdateAccessKey(ctx context.Context, c *Caller, userName, id s
 		return err
 	}
 	err := s.store.UpdateAccessKey(ctx, owner, id, status)
-	s.creds.Delete(id)
+	s.forget(id)
 	return err
 }
 
@@ -262,7 +264,7 @@ func (s *Service) DeleteAccessKey(ctx context.Context, c *Caller, userName, id s
 		return err
 	}
 	err := s.store.DeleteAccessKey(ctx, owner, id)
-	s.creds.Delete(id)
+	s.forget(id)
 	return err
 }
 
@@ -345,7 +347,7 @@ func (s *Service) BootstrapRoot(ctx context.Context) (*AccessKey, string, error)
 // DeleteRootKey removes a root key; used to undo a bootstrap that could
 // not be written out.
 func (s *Service) DeleteRootKey(ctx context.Context, id string) error {
-	s.creds.Delete(id)
+	s.forget(id)
 	return s.store.DeleteAccessKey(ctx, RootOwner, id)
 }
 
@@ -420,20 +422,36 @@ type CachedCredential struct {
 	Secret []byte
 	loaded time.Time
 
-	mu       sync.Mutex
-	scope    string
-	scopeKey []byte
+	derived atomic.Pointer[derivedKey]
+}
+
+type derivedKey struct {
+	scope string
+	key   []byte
 }
 
 // DerivedKey returns the value derive computes for scope, computing it only
-// when the scope differs from the last one asked for.
+// when the scope differs from the last one asked for. It takes no lock.
 func (c *CachedCredential) DerivedKey(scope string, derive func() []byte) []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.scope != scope || c.scopeKey == nil {
-		c.scopeKey, c.scope = derive(), strings.Clone(scope)
+	if d := c.derived.Load(); d != nil && d.scope == scope {
+		return d.key
 	}
-	return c.scopeKey
+	d := &derivedKey{scope: strings.Clone(scope), key: derive()}
+	c.derived.Store(d)
+	return d.key
+}
+
+// forget drops a key's cached credential, so that its next request reads
+// the store.
+func (s *Service) forget(id string) {
+	s.credsGen.Add(1)
+	s.creds.Delete(id)
+}
+
+// forgetAll drops every cached credential.
+func (s *Service) forgetAll() {
+	s.credsGen.Add(1)
+	s.creds.Clear()
 }
 
 // Credential returns the credential for an access key ID, from memory when
@@ -446,6 +464,10 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 			return cc, nil
 		}
 	}
+	// A change committed while this read is in flight must not be undone
+	// by caching what the read returned: cache only if no key was
+	// invalidated meanwhile.
+	gen := s.credsGen.Load()
 	cred, err := s.store.GetCredential(ctx, id)
 	if err != nil {
 		return nil, err
@@ -466,7 +488,9 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 	case cred.Bucket != nil:
 		cc.Caller.Kind, cc.Caller.Bucket = CallerBucket, cred.Bucket
 	}
-	s.creds.Store(id, cc)
+	if s.credsGen.Load() == gen {
+		s.creds.Store(id, cc)
+	}
 	return cc, nil
 }
 

@@ -126,3 +126,49 @@ func TestEnsureRootKey(t *testing.T) {
 		t.Fatalf("a user's key as root key: %v", err)
 	}
 }
+
+// slowStore lets a test run code while GetCredential is in flight.
+type slowStore struct {
+	iamd.Store
+	during func()
+}
+
+func (s *slowStore) GetCredential(ctx context.Context, id string) (*iamd.Credential, error) {
+	c, err := s.Store.GetCredential(ctx, id)
+	if s.during != nil {
+		f := s.during
+		s.during = nil
+		f()
+	}
+	return c, err
+}
+
+// TestCredentialLoadRace: a credential read before a deactivation commits
+// must not be cached after it, or the key would work until the TTL ends.
+func TestCredentialLoadRace(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowStore{Store: st}
+	sealer, _ := iamd.NewSealer(make([]byte, 32))
+	svc, err := iamd.NewService(ctx, iamd.Config{Store: slow, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { svc.Close(); st.Close() }()
+	svc.CreateUser(ctx, root, "bob", "/", nil)
+	k, _, _ := svc.CreateAccessKey(ctx, root, "bob")
+	slow.during = func() {
+		if err := svc.UpdateAccessKey(ctx, root, "bob", k.ID, iamd.StatusInactive); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cc, _ := svc.Credential(ctx, k.ID); cc.Status != iamd.StatusActive {
+		t.Fatal("the in-flight read should still see the old state")
+	}
+	if cc, _ := svc.Credential(ctx, k.ID); cc.Status != iamd.StatusInactive {
+		t.Fatal("a stale credential was cached after the deactivation")
+	}
+}
