@@ -73,7 +73,7 @@ func startProcess(t *testing.T, dataDir string) (*exec.Cmd, string) {
 func TestKill9(t *testing.T) {
 	dir := t.TempDir()
 	cmd, url := startProcess(t, dir)
-	s := &testServer{URL: url}
+	s := &testServer{URL: url, HTTP: newHTTPClient(t)}
 	const n = 24
 	type key struct{ id, secret string }
 	keys := make([]key, n)
@@ -102,7 +102,7 @@ func TestKill9(t *testing.T) {
 		return
 	}
 	_, url = startProcess(t, dir)
-	s = &testServer{URL: url}
+	s = &testServer{URL: url, HTTP: newHTTPClient(t)}
 	for i, k := range keys {
 		id, err := s.sts(k.id, k.secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {

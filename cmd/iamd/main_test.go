@@ -51,11 +51,17 @@ type testServer struct {
 	URL  string
 	Dir  string
 	Logs *syncBuffer
+	// HTTP is the connection pool of every SDK client of this server, so
+	// that tests making many clients reuse connections; it is closed with
+	// the server, and no other test's server shares it.
+	HTTP *http.Client
 }
 
-// sharedHTTP is one connection pool for every test client, so that tests
-// that make many clients reuse connections.
-var sharedHTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}}
+func newHTTPClient(t *testing.T) *http.Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
 
 // start runs iamd as main wires it, on 127.0.0.1:0 with a temp data dir.
 func start(t *testing.T, edit ...func(*Config)) *testServer {
@@ -79,7 +85,7 @@ func start(t *testing.T, edit ...func(*Config)) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	return &testServer{Main: m, URL: "http://" + m.Addr(), Dir: dir, Logs: logs}
+	return &testServer{Main: m, URL: "http://" + m.Addr(), Dir: dir, Logs: logs, HTTP: newHTTPClient(t)}
 }
 
 func (s *testServer) awsConfig(id, secret string) aws.Config {
@@ -88,7 +94,7 @@ func (s *testServer) awsConfig(id, secret string) aws.Config {
 		Credentials:  credentials.NewStaticCredentialsProvider(id, secret, ""),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 		BaseEndpoint: aws.String(s.URL),
-		HTTPClient:   sharedHTTP,
+		HTTPClient:   s.HTTP,
 	}
 }
 
