@@ -311,7 +311,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string, key KeyF
 	if err := payloadHash(&payload, r, body, a); err != nil {
 		return nil, err
 	}
-	if !Check(r, a, string(payload[:]), signingKey) {
+	if !checkBoth(r, a, payload[:], signingKey) {
 		return nil, errorf(CodeSignatureMismatch, MismatchMessage)
 	}
 	return a, nil
@@ -322,6 +322,10 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string, key KeyF
 // carry its session token outside the signature (the "token added after
 // signing" convention of STS presigners); that form is tried second.
 func Check(r *http.Request, a *Auth, payloadHash string, signingKey []byte) bool {
+	return checkBoth(r, a, []byte(payloadHash), signingKey)
+}
+
+func checkBoth(r *http.Request, a *Auth, payloadHash, signingKey []byte) bool {
 	if check(r, a, payloadHash, signingKey, false) {
 		return true
 	}
@@ -379,7 +383,7 @@ func payloadHash(dst *[2 * sha256.Size]byte, r *http.Request, body []byte, a *Au
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-func check(r *http.Request, a *Auth, payloadHash string, signingKey []byte, skipToken bool) bool {
+func check(r *http.Request, a *Auth, payloadHash, signingKey []byte, skipToken bool) bool {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	creq := canonicalRequest((*bp)[:0], r, a, payloadHash, skipToken)
@@ -425,10 +429,10 @@ func hmacSHA256(key, buf []byte) [sha256.Size]byte {
 
 // CanonicalRequest appends the SigV4 canonical request of r to dst.
 func CanonicalRequest(dst []byte, r *http.Request, a *Auth, payloadHash string) []byte {
-	return canonicalRequest(dst, r, a, payloadHash, false)
+	return canonicalRequest(dst, r, a, []byte(payloadHash), false)
 }
 
-func canonicalRequest(dst []byte, r *http.Request, a *Auth, payloadHash string, skipToken bool) []byte {
+func canonicalRequest(dst []byte, r *http.Request, a *Auth, payloadHash []byte, skipToken bool) []byte {
 	dst = append(dst, r.Method...)
 	dst = append(dst, '\n')
 	dst = appendCanonicalURI(dst, rawPath(r))
@@ -496,7 +500,7 @@ func appendCanonicalURI(dst []byte, p string) []byte {
 const hexUpper = "0123456789ABCDEF"
 
 // appendEscape URI-encodes s with the RFC 3986 unreserved set.
-func appendEscape(dst []byte, s string) []byte {
+func appendEscape[T string | []byte](dst []byte, s T) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
@@ -539,9 +543,9 @@ func appendCanonicalQuery(dst []byte, raw string, presigned, skipToken bool) []b
 			continue
 		}
 		start := len(scratch)
-		scratch = appendEscape(scratch, string(dk))
+		scratch = appendEscape(scratch, dk)
 		mid := len(scratch)
-		scratch = appendEscape(scratch, string(appendUnescape(dec[:0], v)))
+		scratch = appendEscape(scratch, appendUnescape(dec[:0], v))
 		pairs = append(pairs, queryPair{k: scratch[start:mid:mid], v: scratch[mid:len(scratch):len(scratch)]})
 	}
 	// scratch may have moved while growing: re-slice every pair from it.
@@ -575,7 +579,8 @@ func unescape(s string) string {
 	if !strings.ContainsAny(s, "%+") {
 		return s
 	}
-	return string(appendUnescape(nil, s))
+	var buf [256]byte
+	return string(appendUnescape(buf[:0], s))
 }
 
 func appendUnescape(dst []byte, s string) []byte {
