@@ -40,9 +40,6 @@ func New(svc *iamd.Service) *API {
 	return a
 }
 
-// Has reports whether the API implements action.
-func (a *API) Has(action string) bool { _, ok := a.actions[action]; return ok }
-
 // Do runs action for caller. The result is nil for actions with no output.
 func (a *API) Do(ctx context.Context, c *iamd.Caller, action string, p awsquery.Params) (any, error) {
 	fn, ok := a.actions[action]

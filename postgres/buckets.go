@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,26 +10,9 @@ import (
 	"iamd/internal/sqlkit"
 )
 
-const bucketCols = `id, name, bundle_id, created_at, tags, versioning, principal_id`
-
-func scanBucket(row pgx.Row) (*iamd.Bucket, error) {
-	var b iamd.Bucket
-	var created int64
-	var tags string
-	if err := row.Scan(&b.ID, &b.Name, &b.BundleID, &created, &tags, &b.Versioning, &b.PrincipalID); err != nil {
-		return nil, err
-	}
-	b.CreatedAt = sqlkit.FromMS(created)
-	var err error
-	if b.Tags, err = sqlkit.ParseTags(tags); err != nil {
-		return nil, fmt.Errorf("postgres: corrupt tags of bucket %s: %w", b.Name, err)
-	}
-	return &b, nil
-}
-
 func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO buckets(`+bucketCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		_, err := tx.Exec(ctx, `INSERT INTO buckets(`+sqlkit.BucketCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			b.ID, b.Name, b.BundleID, sqlkit.MS(b.CreatedAt), sqlkit.TagsJSON(b.Tags), b.Versioning, b.PrincipalID)
 		if isUnique(err) {
 			return iamd.BucketExists(b.Name)
@@ -42,7 +24,7 @@ func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
 func (s *Store) GetBucket(ctx context.Context, name string) (*iamd.Bucket, error) {
 	ctx, cancel := s.read(ctx)
 	defer cancel()
-	b, err := scanBucket(s.pool.QueryRow(ctx, `SELECT `+bucketCols+` FROM buckets WHERE name = $1`, name))
+	b, err := sqlkit.ScanBucket(s.pool.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name = $1`, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, iamd.BucketNotFound(name)
 	}
@@ -59,11 +41,11 @@ func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) ([]*iamd.Bucket, s
 	}
 	ctx, cancel := s.read(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+bucketCols+` FROM buckets WHERE name > $1 ORDER BY name LIMIT $2`, after, p.MaxItems+1)
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name > $1 ORDER BY name LIMIT $2`, after, p.MaxItems+1)
 	if err != nil {
 		return nil, "", dbErr(err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*iamd.Bucket, error) { return scanBucket(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*iamd.Bucket, error) { return sqlkit.ScanBucket(r) })
 	if err != nil {
 		return nil, "", dbErr(err)
 	}
@@ -113,21 +95,9 @@ func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) ([]st
 	return deleted, nil
 }
 
-const opCols = `id, resource_name, resource_type, operation_type, created_at`
-
-func scanOp(row pgx.Row) (*iamd.Operation, error) {
-	var op iamd.Operation
-	var created int64
-	if err := row.Scan(&op.ID, &op.ResourceName, &op.ResourceType, &op.Type, &created); err != nil {
-		return nil, err
-	}
-	op.CreatedAt = sqlkit.FromMS(created)
-	return &op, nil
-}
-
 func (s *Store) PutOperation(ctx context.Context, op *iamd.Operation) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO operations(`+opCols+`) VALUES ($1, $2, $3, $4, $5)`,
+		_, err := tx.Exec(ctx, `INSERT INTO operations(`+sqlkit.OpCols+`) VALUES ($1, $2, $3, $4, $5)`,
 			op.ID, op.ResourceName, op.ResourceType, op.Type, sqlkit.MS(op.CreatedAt))
 		return err
 	})
@@ -136,7 +106,7 @@ func (s *Store) PutOperation(ctx context.Context, op *iamd.Operation) error {
 func (s *Store) GetOperation(ctx context.Context, id string) (*iamd.Operation, error) {
 	ctx, cancel := s.read(ctx)
 	defer cancel()
-	op, err := scanOp(s.pool.QueryRow(ctx, `SELECT `+opCols+` FROM operations WHERE id = $1`, id))
+	op, err := sqlkit.ScanOp(s.pool.QueryRow(ctx, `SELECT `+sqlkit.OpCols+` FROM operations WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, iamd.OperationNotFound(id)
 	}
@@ -154,13 +124,13 @@ func (s *Store) ListOperations(ctx context.Context, p iamd.Page) ([]*iamd.Operat
 	}
 	ctx, cancel := s.read(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+opCols+` FROM operations
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlkit.OpCols+` FROM operations
 		WHERE $4 = '' OR created_at < $1 OR (created_at = $1 AND id < $2)
 		ORDER BY created_at DESC, id DESC LIMIT $3`, beforeAt, beforeID, p.MaxItems+1, p.Marker)
 	if err != nil {
 		return nil, "", dbErr(err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*iamd.Operation, error) { return scanOp(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*iamd.Operation, error) { return sqlkit.ScanOp(r) })
 	if err != nil {
 		return nil, "", dbErr(err)
 	}

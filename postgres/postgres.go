@@ -205,26 +205,9 @@ func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) 
 
 // ---- users ----
 
-const userCols = `id, name, path, created_at, tags`
-
-func scanUser(row pgx.Row) (*iamd.User, error) {
-	var u iamd.User
-	var created int64
-	var tags string
-	if err := row.Scan(&u.ID, &u.Name, &u.Path, &created, &tags); err != nil {
-		return nil, err
-	}
-	u.CreatedAt = sqlkit.FromMS(created)
-	var err error
-	if u.Tags, err = sqlkit.ParseTags(tags); err != nil {
-		return nil, fmt.Errorf("postgres: corrupt tags of user %s: %w", u.ID, err)
-	}
-	return &u, nil
-}
-
 func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO users(`+userCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6)`,
+		_, err := tx.Exec(ctx, `INSERT INTO users(`+sqlkit.UserCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6)`,
 			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), iamd.FoldName(u.Name))
 		if isUnique(err) {
 			return iamd.UserExists(u.Name)
@@ -236,7 +219,7 @@ func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
 func (s *Store) GetUser(ctx context.Context, name string) (*iamd.User, error) {
 	ctx, cancel := s.read(ctx)
 	defer cancel()
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_fold = $1`, iamd.FoldName(name)))
+	u, err := sqlkit.ScanUser(s.pool.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold = $1`, iamd.FoldName(name)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, iamd.UserNotFound(name)
 	}
@@ -253,13 +236,13 @@ func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (
 	}
 	ctx, cancel := s.read(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlkit.UserCols+` FROM users
 		WHERE name_fold > $1 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
 		after, len(pathPrefix), pathPrefix, p.MaxItems+1)
 	if err != nil {
 		return nil, "", dbErr(err)
 	}
-	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*iamd.User, error) { return scanUser(r) })
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*iamd.User, error) { return sqlkit.ScanUser(r) })
 	if err != nil {
 		return nil, "", dbErr(err)
 	}
@@ -360,25 +343,6 @@ func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit in
 	})
 }
 
-type lastUsed struct {
-	at              *int64
-	region, service *string
-}
-
-func (l lastUsed) value() iamd.LastUsed {
-	if l.at == nil {
-		return iamd.LastUsed{}
-	}
-	return iamd.LastUsed{At: sqlkit.FromMS(*l.at), Region: deref(l.region), Service: deref(l.service)}
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential, error) {
 	ctx, cancel := s.read(ctx)
 	defer cancel()
@@ -386,9 +350,9 @@ func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential,
 	var kind int
 	var ownerID *string
 	var created int64
-	var lu lastUsed
+	var lu sqlkit.LastUsed
 	err := s.pool.QueryRow(ctx, `SELECT owner_kind, owner_id, status, created_at, secret, last_used_at, last_used_region, last_used_service
-		FROM access_keys WHERE id = $1`, id).Scan(&kind, &ownerID, &c.Key.Status, &created, &c.Key.SealedSecret, &lu.at, &lu.region, &lu.service)
+		FROM access_keys WHERE id = $1`, id).Scan(&kind, &ownerID, &c.Key.Status, &created, &c.Key.SealedSecret, &lu.At, &lu.Region, &lu.Service)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, iamd.KeyNotFound(id)
 	}
@@ -397,18 +361,22 @@ func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential,
 	}
 	c.Key.ID = id
 	c.Key.CreatedAt = sqlkit.FromMS(created)
-	c.Key.LastUsed = lu.value()
+	c.Key.LastUsed = lu.Value()
+	var oid string // NULL only for the root
+	if ownerID != nil {
+		oid = *ownerID
+	}
 	switch iamd.OwnerKind(kind) {
 	case iamd.OwnerRoot:
 		c.Key.Owner = iamd.RootOwner
 	case iamd.OwnerUser:
-		if c.User, err = scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, deref(ownerID))); err != nil {
+		if c.User, err = sqlkit.ScanUser(s.pool.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE id = $1`, oid)); err != nil {
 			return nil, dbErr(err)
 		}
 		c.Key.Owner = iamd.UserOwner(c.User.Name)
 		c.Key.UserID = c.User.ID
 	case iamd.OwnerBucket:
-		if c.Bucket, err = scanBucket(s.pool.QueryRow(ctx, `SELECT `+bucketCols+` FROM buckets WHERE id = $1`, deref(ownerID))); err != nil {
+		if c.Bucket, err = sqlkit.ScanBucket(s.pool.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE id = $1`, oid)); err != nil {
 			return nil, dbErr(err)
 		}
 		c.Key.Owner = iamd.BucketOwner(c.Bucket.Name)
@@ -445,12 +413,12 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 			k.UserID = *oid
 		}
 		var created int64
-		var lu lastUsed
-		if err := r.Scan(&k.ID, &k.Status, &created, &lu.at, &lu.region, &lu.service); err != nil {
+		var lu sqlkit.LastUsed
+		if err := r.Scan(&k.ID, &k.Status, &created, &lu.At, &lu.Region, &lu.Service); err != nil {
 			return nil, err
 		}
 		k.CreatedAt = sqlkit.FromMS(created)
-		k.LastUsed = lu.value()
+		k.LastUsed = lu.Value()
 		return k, nil
 	})
 	if err != nil {

@@ -45,8 +45,8 @@ type Server struct {
 	verifier  sigv4.Verifier
 	log       *slog.Logger
 	maxBody   int64
-	iam       *iamapi.API
-	sts       *stsapi.API
+	iam       queryService
+	sts       queryService
 	lightsail *lightsailapi.API
 }
 
@@ -57,8 +57,8 @@ func New(cfg Config) *Server {
 		verifier:  sigv4.Verifier{Now: cfg.Now, Region: cfg.Regions},
 		log:       cfg.Logger,
 		maxBody:   cfg.MaxBody,
-		iam:       iamapi.New(cfg.Service),
-		sts:       stsapi.New(cfg.Service),
+		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service), iamapi.ErrorResponse},
+		sts:       queryService{"sts", awsquery.NamespaceSTS, stsapi.New(cfg.Service), stsapi.ErrorResponse},
 		lightsail: lightsailapi.New(cfg.Service, cfg.Bundles),
 	}
 	if s.log == nil {
@@ -76,14 +76,8 @@ type queryService struct {
 	namespace string
 	api       interface {
 		Do(ctx context.Context, c *iamd.Caller, action string, p awsquery.Params) (any, error)
-		Has(action string) bool
 	}
 	errorResponse func(error) (int, string, string, bool)
-}
-
-func (s *Server) services() (iam, sts queryService) {
-	return queryService{"iam", awsquery.NamespaceIAM, s.iam, iamapi.ErrorResponse},
-		queryService{"sts", awsquery.NamespaceSTS, s.sts, stsapi.ErrorResponse}
 }
 
 // logEntry collects what the access log line says about a request.
@@ -105,7 +99,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("X-Amz-Target") != "" {
 				s.writeJSONError(w, errors.New("panic"), id, e)
 			} else {
-				s.writeQueryError(w, queryService{namespace: awsquery.NamespaceIAM, errorResponse: iamapi.ErrorResponse}, errors.New("panic"), id, e)
+				s.writeQueryError(w, s.iam, errors.New("panic"), id, e)
 			}
 		}
 		if e.body != nil {
@@ -128,7 +122,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e *logEntry) {
-	iam, sts := s.services()
+	iam, sts := s.iam, s.sts
 	svc := iam // the envelope for errors found before the service is known
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusMethodNotAllowed, Code: "InvalidAction", Message: "Only GET and POST are supported."}, id, e)

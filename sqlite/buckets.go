@@ -4,32 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"iamd"
 	"iamd/internal/sqlkit"
 )
 
-const bucketCols = `id, name, bundle_id, created_at, tags, versioning, principal_id`
-
-func scanBucket(sc interface{ Scan(...any) error }) (*iamd.Bucket, error) {
-	var b iamd.Bucket
-	var created int64
-	var tags string
-	if err := sc.Scan(&b.ID, &b.Name, &b.BundleID, &created, &tags, &b.Versioning, &b.PrincipalID); err != nil {
-		return nil, err
-	}
-	b.CreatedAt = sqlkit.FromMS(created)
-	var err error
-	if b.Tags, err = sqlkit.ParseTags(tags); err != nil {
-		return nil, fmt.Errorf("sqlite: corrupt tags of bucket %s: %w", b.Name, err)
-	}
-	return &b, nil
-}
-
 func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
 	return s.write(ctx, func(tx wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO buckets(`+bucketCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO buckets(`+sqlkit.BucketCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			b.ID, b.Name, b.BundleID, sqlkit.MS(b.CreatedAt), sqlkit.TagsJSON(b.Tags), b.Versioning, b.PrincipalID)
 		if isUnique(err) {
 			return iamd.BucketExists(b.Name)
@@ -39,7 +21,7 @@ func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
 }
 
 func (s *Store) GetBucket(ctx context.Context, name string) (*iamd.Bucket, error) {
-	b, err := scanBucket(s.readRow(ctx, `SELECT `+bucketCols+` FROM buckets WHERE name = ?`, name))
+	b, err := sqlkit.ScanBucket(s.readRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamd.BucketNotFound(name)
 	}
@@ -54,14 +36,14 @@ func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) ([]*iamd.Bucket, s
 			return nil, "", err
 		}
 	}
-	rows, err := s.readRows(ctx, `SELECT `+bucketCols+` FROM buckets WHERE name > ? ORDER BY name LIMIT ?`, after, p.MaxItems+1)
+	rows, err := s.readRows(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name > ? ORDER BY name LIMIT ?`, after, p.MaxItems+1)
 	if err != nil {
 		return nil, "", dbErr(err)
 	}
 	defer rows.Close()
 	var out []*iamd.Bucket
 	for rows.Next() {
-		b, err := scanBucket(rows)
+		b, err := sqlkit.ScanBucket(rows)
 		if err != nil {
 			return nil, "", dbErr(err)
 		}
@@ -118,28 +100,16 @@ func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) ([]st
 	return deleted, nil
 }
 
-const opCols = `id, resource_name, resource_type, operation_type, created_at`
-
-func scanOp(sc interface{ Scan(...any) error }) (*iamd.Operation, error) {
-	var op iamd.Operation
-	var created int64
-	if err := sc.Scan(&op.ID, &op.ResourceName, &op.ResourceType, &op.Type, &created); err != nil {
-		return nil, err
-	}
-	op.CreatedAt = sqlkit.FromMS(created)
-	return &op, nil
-}
-
 func (s *Store) PutOperation(ctx context.Context, op *iamd.Operation) error {
 	return s.write(ctx, func(tx wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO operations(`+opCols+`) VALUES (?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO operations(`+sqlkit.OpCols+`) VALUES (?, ?, ?, ?, ?)`,
 			op.ID, op.ResourceName, op.ResourceType, op.Type, sqlkit.MS(op.CreatedAt))
 		return err
 	})
 }
 
 func (s *Store) GetOperation(ctx context.Context, id string) (*iamd.Operation, error) {
-	op, err := scanOp(s.readRow(ctx, `SELECT `+opCols+` FROM operations WHERE id = ?`, id))
+	op, err := sqlkit.ScanOp(s.readRow(ctx, `SELECT `+sqlkit.OpCols+` FROM operations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamd.OperationNotFound(id)
 	}
@@ -156,7 +126,7 @@ func (s *Store) ListOperations(ctx context.Context, p iamd.Page) ([]*iamd.Operat
 			return nil, "", err
 		}
 	}
-	rows, err := s.readRows(ctx, `SELECT `+opCols+` FROM operations
+	rows, err := s.readRows(ctx, `SELECT `+sqlkit.OpCols+` FROM operations
 		WHERE created_at < ? OR (created_at = ? AND id < ?) OR ? = ''
 		ORDER BY created_at DESC, id DESC LIMIT ?`, beforeAt, beforeAt, beforeID, p.Marker, p.MaxItems+1)
 	if err != nil {
@@ -165,7 +135,7 @@ func (s *Store) ListOperations(ctx context.Context, p iamd.Page) ([]*iamd.Operat
 	defer rows.Close()
 	var out []*iamd.Operation
 	for rows.Next() {
-		op, err := scanOp(rows)
+		op, err := sqlkit.ScanOp(rows)
 		if err != nil {
 			return nil, "", dbErr(err)
 		}

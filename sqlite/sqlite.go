@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -308,25 +307,9 @@ func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) 
 
 // ---- users ----
 
-const userCols = `id, name, path, created_at, tags`
-
-func scanUser(sc interface{ Scan(...any) error }) (*iamd.User, error) {
-	var u iamd.User
-	var created int64
-	var tags string
-	if err := sc.Scan(&u.ID, &u.Name, &u.Path, &created, &tags); err != nil {
-		return nil, err
-	}
-	u.CreatedAt = sqlkit.FromMS(created)
-	if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
-		return nil, fmt.Errorf("sqlite: corrupt tags of user %s: %w", u.ID, err)
-	}
-	return &u, nil
-}
-
 func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
 	err := s.write(ctx, func(tx wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users(`+userCols+`, name_fold) VALUES (?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO users(`+sqlkit.UserCols+`, name_fold) VALUES (?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), iamd.FoldName(u.Name))
 		if isUnique(err) {
 			return iamd.UserExists(u.Name)
@@ -337,7 +320,7 @@ func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
 }
 
 func (s *Store) GetUser(ctx context.Context, name string) (*iamd.User, error) {
-	u, err := scanUser(s.readRow(ctx, `SELECT `+userCols+` FROM users WHERE name_fold = ?`, iamd.FoldName(name)))
+	u, err := sqlkit.ScanUser(s.readRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold = ?`, iamd.FoldName(name)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamd.UserNotFound(name)
 	}
@@ -352,7 +335,7 @@ func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (
 			return nil, "", err
 		}
 	}
-	rows, err := s.readRows(ctx, `SELECT `+userCols+`, name_fold FROM users
+	rows, err := s.readRows(ctx, `SELECT `+sqlkit.UserCols+` FROM users
 		WHERE name_fold > ? AND substr(path, 1, ?) = ? ORDER BY name_fold LIMIT ?`,
 		after, len(pathPrefix), pathPrefix, p.MaxItems+1)
 	if err != nil {
@@ -360,20 +343,12 @@ func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (
 	}
 	defer rows.Close()
 	var out []*iamd.User
-	var folds []string
 	for rows.Next() {
-		var u iamd.User
-		var created int64
-		var tags, fold string
-		if err := rows.Scan(&u.ID, &u.Name, &u.Path, &created, &tags, &fold); err != nil {
+		u, err := sqlkit.ScanUser(rows)
+		if err != nil {
 			return nil, "", dbErr(err)
 		}
-		u.CreatedAt = sqlkit.FromMS(created)
-		if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
-			return nil, "", err
-		}
-		out = append(out, &u)
-		folds = append(folds, fold)
+		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", dbErr(err)
@@ -381,7 +356,7 @@ func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (
 	next := ""
 	if len(out) > p.MaxItems {
 		out = out[:p.MaxItems]
-		next = sqlkit.EncodeMarker(folds[p.MaxItems-1])
+		next = sqlkit.EncodeMarker(iamd.FoldName(out[len(out)-1].Name))
 	}
 	return out, next, nil
 }
@@ -495,9 +470,9 @@ func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential,
 	var kind int
 	var ownerID sql.NullString
 	var created int64
-	var lu lastUsed
+	var lu sqlkit.LastUsed
 	err := s.readRow(ctx, `SELECT owner_kind, owner_id, status, created_at, secret, last_used_at, last_used_region, last_used_service
-		FROM access_keys WHERE id = ?`, id).Scan(&kind, &ownerID, &c.Key.Status, &created, &c.Key.SealedSecret, &lu.at, &lu.region, &lu.service)
+		FROM access_keys WHERE id = ?`, id).Scan(&kind, &ownerID, &c.Key.Status, &created, &c.Key.SealedSecret, &lu.At, &lu.Region, &lu.Service)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, iamd.KeyNotFound(id)
 	}
@@ -506,19 +481,19 @@ func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential,
 	}
 	c.Key.ID = id
 	c.Key.CreatedAt = sqlkit.FromMS(created)
-	c.Key.LastUsed = lu.value()
+	c.Key.LastUsed = lu.Value()
 	switch iamd.OwnerKind(kind) {
 	case iamd.OwnerRoot:
 		c.Key.Owner = iamd.RootOwner
 	case iamd.OwnerUser:
-		c.User, err = scanUser(s.readRow(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, ownerID.String))
+		c.User, err = sqlkit.ScanUser(s.readRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE id = ?`, ownerID.String))
 		if err != nil {
 			return nil, dbErr(err)
 		}
 		c.Key.Owner = iamd.UserOwner(c.User.Name)
 		c.Key.UserID = c.User.ID
 	case iamd.OwnerBucket:
-		c.Bucket, err = scanBucket(s.readRow(ctx, `SELECT `+bucketCols+` FROM buckets WHERE id = ?`, ownerID.String))
+		c.Bucket, err = sqlkit.ScanBucket(s.readRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE id = ?`, ownerID.String))
 		if err != nil {
 			return nil, dbErr(err)
 		}
@@ -527,18 +502,6 @@ func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential,
 		return nil, fmt.Errorf("sqlite: key %s has unknown owner kind %d", id, kind)
 	}
 	return &c, nil
-}
-
-type lastUsed struct {
-	at              sql.NullInt64
-	region, service sql.NullString
-}
-
-func (l lastUsed) value() iamd.LastUsed {
-	if !l.at.Valid {
-		return iamd.LastUsed{}
-	}
-	return iamd.LastUsed{At: sqlkit.FromMS(l.at.Int64), Region: l.region.String, Service: l.service.String}
 }
 
 func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Page) ([]*iamd.AccessKey, string, error) {
@@ -583,8 +546,8 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 		var name string
 		var id, status sql.NullString
 		var created sql.NullInt64
-		var lu lastUsed
-		if err := rows.Scan(&ownerID, &name, &id, &status, &created, &lu.at, &lu.region, &lu.service); err != nil {
+		var lu sqlkit.LastUsed
+		if err := rows.Scan(&ownerID, &name, &id, &status, &created, &lu.At, &lu.Region, &lu.Service); err != nil {
 			return nil, "", dbErr(err)
 		}
 		if owner.Kind != iamd.OwnerRoot {
@@ -593,7 +556,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 		if !id.Valid {
 			continue // the owner has no (more) keys
 		}
-		k := &iamd.AccessKey{ID: id.String, Owner: owner, Status: iamd.KeyStatus(status.String), CreatedAt: sqlkit.FromMS(created.Int64), LastUsed: lu.value()}
+		k := &iamd.AccessKey{ID: id.String, Owner: owner, Status: iamd.KeyStatus(status.String), CreatedAt: sqlkit.FromMS(created.Int64), LastUsed: lu.Value()}
 		if owner.Kind == iamd.OwnerUser {
 			k.UserID = ownerID.String
 		}

@@ -40,11 +40,6 @@ type getAccessKeyInfoResult struct {
 
 var reKeyID = regexp.MustCompile(`^\w{16,128}$`)
 
-// Has reports whether the API implements action.
-func (a *API) Has(action string) bool {
-	return action == "GetCallerIdentity" || action == "GetAccessKeyInfo"
-}
-
 // Do runs action for caller. Every authenticated caller may use STS.
 func (a *API) Do(ctx context.Context, c *iamd.Caller, action string, p awsquery.Params) (any, error) {
 	switch action {
