@@ -1,0 +1,182 @@
+package policy
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Tag is a principal tag.
+type Tag struct{ Key, Value string }
+
+// Context is what a request offers condition keys and policy variables.
+// An empty string, a zero address or a zero time means the key is absent
+// from the request.
+type Context struct {
+	Username         string // aws:username (IAM users only)
+	UserID           string // aws:userid
+	PrincipalARN     string // aws:PrincipalArn
+	PrincipalAccount string // aws:PrincipalAccount
+	PrincipalType    string // aws:PrincipalType: "User", "Account"
+	RequestedRegion  string // aws:RequestedRegion
+	PrincipalTags    []Tag  // aws:PrincipalTag/<key>
+	SourceIP         netip.Addr
+	SecureTransport  bool
+	CurrentTime      time.Time // aws:CurrentTime and aws:EpochTime
+
+	// Values, when non-nil, overrides the fields above for the keys it
+	// names (lower case), as the context entries of a policy simulation
+	// do; a key mapped to an empty list is absent. Keys it does not name
+	// are absent too.
+	Values map[string][]string
+}
+
+// keyID names a condition key iamd evaluates.
+type keyID uint8
+
+const (
+	keyUsername keyID = iota + 1
+	keyUserID
+	keyPrincipalARN
+	keyPrincipalAccount
+	keyPrincipalType
+	keyRequestedRegion
+	keyPrincipalTag
+	keySourceIP
+	keySecureTransport
+	keyCurrentTime
+	keyEpochTime
+	keyMFAPresent
+	keyMFAAge
+)
+
+// keyType says which operators a key may be used with.
+type keyType uint8
+
+const (
+	typeString keyType = iota
+	typeARN
+	typeDate // also numeric (seconds since the epoch) for aws:EpochTime
+	typeBool
+	typeIP
+	typeNumeric
+)
+
+type keyInfo struct {
+	id  keyID
+	typ keyType
+}
+
+// Keys lists the condition keys (lower case) iamd evaluates, and their
+// types. aws:PrincipalTag/<key> is a family: any tag key.
+var knownKeys = map[string]keyInfo{
+	"aws:username":               {keyUsername, typeString},
+	"aws:userid":                 {keyUserID, typeString},
+	"aws:principalarn":           {keyPrincipalARN, typeARN},
+	"aws:principalaccount":       {keyPrincipalAccount, typeString},
+	"aws:principaltype":          {keyPrincipalType, typeString},
+	"aws:requestedregion":        {keyRequestedRegion, typeString},
+	"aws:sourceip":               {keySourceIP, typeIP},
+	"aws:securetransport":        {keySecureTransport, typeBool},
+	"aws:currenttime":            {keyCurrentTime, typeDate},
+	"aws:epochtime":              {keyEpochTime, typeDate},
+	"aws:multifactorauthpresent": {keyMFAPresent, typeBool},
+	"aws:multifactorauthage":     {keyMFAAge, typeNumeric},
+}
+
+const principalTagPrefix = "aws:principaltag/"
+
+// KeyNames returns the condition keys iamd evaluates, as AWS spells them.
+func KeyNames() []string {
+	return []string{"aws:CurrentTime", "aws:EpochTime", "aws:MultiFactorAuthAge", "aws:MultiFactorAuthPresent",
+		"aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalTag/<tag-key>", "aws:PrincipalType",
+		"aws:RequestedRegion", "aws:SecureTransport", "aws:SourceIp", "aws:userid", "aws:username"}
+}
+
+// key is a compiled reference to a context value.
+type key struct {
+	id   keyID
+	typ  keyType
+	name string // lower case, as Values is indexed
+	tag  string // for aws:PrincipalTag/…: the tag key, lower case
+}
+
+func lookupKey(name string) (key, bool) {
+	l := strings.ToLower(name)
+	if ki, ok := knownKeys[l]; ok {
+		return key{id: ki.id, typ: ki.typ, name: l}, true
+	}
+	if t, ok := strings.CutPrefix(l, principalTagPrefix); ok && t != "" {
+		return key{id: keyPrincipalTag, typ: typeString, name: l, tag: t}, true
+	}
+	return key{}, false
+}
+
+// value returns the request's value of k as text (one value; a
+// simulation's context entry may give several, returned in many).
+func (c *Context) value(k key) (one string, many []string, ok bool) {
+	if c.Values != nil {
+		v := c.Values[k.name]
+		if len(v) == 0 {
+			return "", nil, false
+		}
+		return "", v, true
+	}
+	switch k.id {
+	case keyUsername:
+		return c.Username, nil, c.Username != ""
+	case keyUserID:
+		return c.UserID, nil, c.UserID != ""
+	case keyPrincipalARN:
+		return c.PrincipalARN, nil, c.PrincipalARN != ""
+	case keyPrincipalAccount:
+		return c.PrincipalAccount, nil, c.PrincipalAccount != ""
+	case keyPrincipalType:
+		return c.PrincipalType, nil, c.PrincipalType != ""
+	case keyRequestedRegion:
+		return c.RequestedRegion, nil, c.RequestedRegion != ""
+	case keyPrincipalTag:
+		for _, t := range c.PrincipalTags {
+			if strings.EqualFold(t.Key, k.tag) {
+				return t.Value, nil, true
+			}
+		}
+	case keySourceIP:
+		if c.SourceIP.IsValid() {
+			return c.SourceIP.String(), nil, true
+		}
+	case keySecureTransport:
+		return strconv.FormatBool(c.SecureTransport), nil, true
+	case keyCurrentTime:
+		if !c.CurrentTime.IsZero() {
+			return c.CurrentTime.UTC().Format(time.RFC3339), nil, true
+		}
+	case keyEpochTime:
+		if !c.CurrentTime.IsZero() {
+			return strconv.FormatInt(c.CurrentTime.Unix(), 10), nil, true
+		}
+	}
+	// aws:MultiFactorAuthPresent and …Age: long-term access keys never
+	// carry MFA, and AWS leaves the keys out of such requests.
+	return "", nil, false
+}
+
+// each calls fn with every value of k in the request, stopping when fn
+// returns true; it reports whether the key is present and whether fn
+// returned true.
+func (c *Context) each(k key, fn func(string) bool) (present, hit bool) {
+	one, many, ok := c.value(k)
+	if !ok {
+		return false, false
+	}
+	if many == nil {
+		return true, fn(one)
+	}
+	for _, v := range many {
+		if fn(v) {
+			return true, true
+		}
+	}
+	return true, false
+}
