@@ -251,7 +251,7 @@ func TestGlob(t *testing.T) {
 func TestMatchARN(t *testing.T) {
 	for _, tt := range []struct {
 		p, arn string
-		want bool
+		want   bool
 	}{
 		{"arn:aws:iam::*:user/*", "arn:aws:iam::1:user/a/b:c", true},
 		{"arn:aws:*:user/*", "arn:aws:iam::1:user/a", false}, // '*' stays within its segment
