@@ -28,6 +28,8 @@ const (
 	AccessDenied
 	// Unavailable: a dependency (the database) is down; the request may be retried.
 	Unavailable
+	// MalformedPolicy: a policy document is not valid or uses what iamd does not evaluate.
+	MalformedPolicy
 )
 
 // Error is a domain error. Message is safe to show to the client; it never
@@ -64,6 +66,7 @@ var (
 	ErrInvalidInput  = &Error{Kind: InvalidInput}
 	ErrAccessDenied  = &Error{Kind: AccessDenied}
 	ErrUnavailable   = &Error{Kind: Unavailable}
+	ErrMalformed     = &Error{Kind: MalformedPolicy}
 )
 
 // Errorf returns an *Error of the given kind with a client-safe message.
@@ -150,4 +153,67 @@ func OperationNotFound(id string) *Error {
 // BadMarker is the Invalid error for a marker the store did not issue.
 func BadMarker() *Error {
 	return Errorf(Invalid, "Invalid Marker.")
+}
+
+// EntityNotFound is the NotFound error for a user or group name.
+func EntityNotFound(e Entity) *Error {
+	if e.Kind == EntityGroup {
+		return GroupNotFound(e.Name)
+	}
+	return UserNotFound(e.Name)
+}
+
+// GroupNotFound is the NotFound error for a group name.
+func GroupNotFound(name string) *Error {
+	return Errorf(NotFound, "The group with name %s cannot be found.", name)
+}
+
+// GroupExists is the AlreadyExists error for a group name.
+func GroupExists(name string) *Error {
+	return Errorf(AlreadyExists, "Group with name %s already exists.", name)
+}
+
+// PolicyNotFound is the NotFound error for a managed policy's ARN.
+func PolicyNotFound(arn string) *Error {
+	return Errorf(NotFound, "Policy %s does not exist or is not attachable.", arn)
+}
+
+// PolicyExists is the AlreadyExists error for a managed policy's name.
+func PolicyExists(name string) *Error {
+	return Errorf(AlreadyExists, "A policy called %s already exists. Duplicate names are not allowed.", name)
+}
+
+// PolicyVersionNotFound is the NotFound error for a policy version.
+func PolicyVersionNotFound(arn, version string) *Error {
+	return Errorf(NotFound, "Policy %s version %s does not exist or is not attachable.", arn, version)
+}
+
+// InlinePolicyNotFound is the NotFound error for an inline policy.
+func InlinePolicyNotFound(e Entity, name string) *Error {
+	kind := "user"
+	if e.Kind == EntityGroup {
+		kind = "group"
+	}
+	return Errorf(NotFound, "The %s policy with name %s cannot be found.", kind, name)
+}
+
+// NotAttached is the NotFound error for detaching a policy that is not attached.
+func NotAttached(arn string) *Error {
+	return Errorf(NotFound, "Policy %s was not found.", arn)
+}
+
+// Conflicts of deleting an entity that still has dependents.
+var (
+	ErrMustDetach         = Errorf(Conflict, "Cannot delete entity, must detach all policies first.")
+	ErrMustDeletePolicies = Errorf(Conflict, "Cannot delete entity, must delete policies first.")
+	ErrMustLeaveGroups    = Errorf(Conflict, "Cannot delete entity, must remove user from all groups first.")
+	ErrGroupHasUsers      = Errorf(Conflict, "Cannot delete entity, must remove users from group first.")
+	ErrPolicyAttached     = Errorf(Conflict, "Cannot delete a policy attached to entities.")
+	ErrPolicyHasVersions  = Errorf(Conflict, "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
+	ErrDefaultVersion     = Errorf(Conflict, "Cannot delete the default version of a policy.")
+)
+
+// LimitError is the LimitExceeded error for one of IAM's quotas.
+func LimitError(quota string, limit int) *Error {
+	return Errorf(LimitExceeded, "Cannot exceed quota for %s: %d", quota, limit)
 }

@@ -44,7 +44,7 @@ type Store interface {
 	// Invalid if the marker is not one this store returned.
 	ListUsers(ctx context.Context, pathPrefix string, p Page) ([]*User, string, error)
 	// DeleteUser deletes the user. NotFound if none; Conflict if it still
-	// has access keys.
+	// has access keys, inline or attached policies, or is in a group.
 	DeleteUser(ctx context.Context, name string) error
 
 	// CreateAccessKey inserts k for k.Owner and fills k.Owner.Name (and
@@ -86,8 +86,111 @@ type Store interface {
 	// where the store already has one. Keys that no longer exist are skipped.
 	RecordKeyUse(ctx context.Context, uses []KeyUse) error
 
+	PolicyStore
+
 	// Close releases the store.
 	Close() error
+}
+
+// PolicyStore persists groups, customer-managed policies, and the policies
+// attached to or embedded in users and groups. Users and groups are named
+// (case-insensitively); managed policies by their case-insensitive name,
+// which is unique whatever the path. Every change that can alter what a
+// user may do (attaching, detaching, putting or deleting a policy, a new
+// default version, group membership) is announced through KeyWatcher by
+// stores that implement it, as the ID "*".
+type PolicyStore interface {
+	// CreateGroup inserts g. AlreadyExists if a group of that name exists.
+	CreateGroup(ctx context.Context, g *Group) error
+	// GetGroup returns the group. NotFound if none.
+	GetGroup(ctx context.Context, name string) (*Group, error)
+	// ListGroups lists groups whose path starts with pathPrefix, by folded name.
+	ListGroups(ctx context.Context, pathPrefix string, p Page) ([]*Group, string, error)
+	// DeleteGroup deletes the group. NotFound if none; Conflict if it has
+	// members, inline or attached policies.
+	DeleteGroup(ctx context.Context, name string) error
+	// AddUserToGroup makes the user a member; already being one is not an
+	// error. NotFound if either does not exist; LimitExceeded if the user
+	// is in limit groups already.
+	AddUserToGroup(ctx context.Context, group, user string, limit int) error
+	// RemoveUserFromGroup ends a membership. NotFound if the user, the group
+	// or the membership does not exist.
+	RemoveUserFromGroup(ctx context.Context, group, user string) error
+	// ListGroupUsers lists a group's members by folded name. NotFound if
+	// the group does not exist.
+	ListGroupUsers(ctx context.Context, group string, p Page) ([]*User, string, error)
+	// ListGroupsForUser lists the user's groups by folded name. NotFound if
+	// the user does not exist.
+	ListGroupsForUser(ctx context.Context, user string, p Page) ([]*Group, string, error)
+
+	// CreatePolicy inserts p with doc as its default version v1.
+	// AlreadyExists if a policy of that name exists.
+	CreatePolicy(ctx context.Context, p *ManagedPolicy, doc string) error
+	// GetPolicy returns the customer-managed policy of that name, with its
+	// attachment count. NotFound if none.
+	GetPolicy(ctx context.Context, name string) (*ManagedPolicy, error)
+	// ListPolicies lists customer-managed policies whose path starts with
+	// pathPrefix, by folded name; with onlyAttached, those attached to at
+	// least one entity.
+	ListPolicies(ctx context.Context, pathPrefix string, onlyAttached bool, p Page) ([]*ManagedPolicy, string, error)
+	// DeletePolicy deletes the policy and its default version. NotFound if
+	// none; Conflict if it is attached or has other versions.
+	DeletePolicy(ctx context.Context, name string) error
+	// CreatePolicyVersion adds a version numbered after every version the
+	// policy ever had, and makes it the default when setDefault. NotFound
+	// if the policy does not exist; LimitExceeded if it has limit versions.
+	CreatePolicyVersion(ctx context.Context, name, doc string, setDefault bool, at time.Time, limit int) (*PolicyVersion, error)
+	// GetPolicyVersion returns one version. NotFound if the policy or the
+	// version does not exist.
+	GetPolicyVersion(ctx context.Context, name, version string) (*PolicyVersion, error)
+	// ListPolicyVersions returns the policy's versions, newest first.
+	// NotFound if the policy does not exist.
+	ListPolicyVersions(ctx context.Context, name string) ([]*PolicyVersion, error)
+	// DeletePolicyVersion deletes a version. NotFound as for
+	// GetPolicyVersion; Conflict if it is the default version.
+	DeletePolicyVersion(ctx context.Context, name, version string) error
+	// SetDefaultPolicyVersion makes a version the default. NotFound as for
+	// GetPolicyVersion.
+	SetDefaultPolicyVersion(ctx context.Context, name, version string, at time.Time) error
+
+	// AttachPolicy attaches a managed policy to e; being attached already
+	// is not an error. A customer-managed policy (one whose ID the store
+	// holds) must exist, else NotFound; AWS-managed policies are not in the
+	// store and are attached by ID and ARN alone. NotFound if e does not
+	// exist; LimitExceeded if e has limit policies attached.
+	AttachPolicy(ctx context.Context, e Entity, p AttachedPolicy, limit int) error
+	// DetachPolicy detaches the policy of that ARN. NotFound if e does not
+	// exist or the policy is not attached to it.
+	DetachPolicy(ctx context.Context, e Entity, arn string) error
+	// ListAttachedPolicies lists the policies attached to e, by ARN; those
+	// whose path starts with pathPrefix. NotFound if e does not exist.
+	ListAttachedPolicies(ctx context.Context, e Entity, pathPrefix string, p Page) ([]AttachedPolicy, string, error)
+	// ListEntitiesForPolicy lists the users and groups the policy of that
+	// ID is attached to, users first, each by folded name; kind, when not
+	// nil, keeps one kind only, and pathPrefix filters by entity path.
+	ListEntitiesForPolicy(ctx context.Context, policyID string, kind *EntityKind, pathPrefix string, p Page) ([]EntityInfo, string, error)
+	// CountAttachments returns how many entities the policy of that ID is
+	// attached to.
+	CountAttachments(ctx context.Context, policyID string) (int, error)
+
+	// PutInlinePolicy creates or replaces e's inline policy of that name.
+	// NotFound if e does not exist; LimitExceeded if the sizes of all of
+	// e's inline policies, this one's new size included, exceed limit.
+	PutInlinePolicy(ctx context.Context, e Entity, name, doc string, limit int) error
+	// GetInlinePolicy returns e's inline policy. NotFound if e or the
+	// policy does not exist.
+	GetInlinePolicy(ctx context.Context, e Entity, name string) (*InlinePolicy, error)
+	// DeleteInlinePolicy deletes e's inline policy. NotFound as for Get.
+	DeleteInlinePolicy(ctx context.Context, e Entity, name string) error
+	// ListInlinePolicies lists the names of e's inline policies, by folded
+	// name. NotFound if e does not exist.
+	ListInlinePolicies(ctx context.Context, e Entity, p Page) ([]string, string, error)
+
+	// UserPolicies returns every policy that applies to the user: its
+	// inline and attached policies and those of its groups, attached ones
+	// with the document of their default version. NotFound if the user
+	// does not exist.
+	UserPolicies(ctx context.Context, user string) ([]PolicySource, error)
 }
 
 // KeyWatcher is implemented by stores that several iamd nodes share. A
@@ -96,8 +199,9 @@ type Store interface {
 // the cache entry expires.
 type KeyWatcher interface {
 	// WatchKeys calls changed with the ID of each access key that is
-	// updated or deleted, by any node, and reset whenever changes may have
-	// been missed (the watch was lost and re-established). It returns when
-	// ctx is done.
+	// updated or deleted, by any node, with "*" when what some user may do
+	// changed (see PolicyStore), and reset whenever changes may have been
+	// missed (the watch was lost and re-established). It returns when ctx
+	// is done.
 	WatchKeys(ctx context.Context, changed func(id string), reset func())
 }

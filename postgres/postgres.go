@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"iamd"
+	"iamd/internal/sqliam"
 	"iamd/internal/sqlkit"
 )
 
@@ -35,6 +36,8 @@ const opTimeout = 5 * time.Second
 
 // Store is an iamd.Store on a PostgreSQL database.
 type Store struct {
+	*sqliam.Store // groups and policies
+
 	pool *pgxpool.Pool
 	cfg  *pgx.ConnConfig
 }
@@ -64,6 +67,7 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s := &Store{pool: pool, cfg: cfg.ConnConfig}
+	s.Store = sqliam.New(s.policyDB())
 	if err := s.checkSchema(ctx, migrate); err != nil {
 		pool.Close()
 		return nil, err
@@ -270,6 +274,9 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		}
 		if keys > 0 {
 			return iamd.UserHasKeys()
+		}
+		if err := s.UserDependents(ctx, pgQ{tx}, id); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
 		return err

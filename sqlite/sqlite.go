@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"iamd"
+	"iamd/internal/sqliam"
 	"iamd/internal/sqlkit"
 
 	"modernc.org/sqlite"
@@ -30,6 +31,8 @@ var migrations embed.FS
 
 // Store is an iamd.Store backed by one SQLite file.
 type Store struct {
+	*sqliam.Store // groups and policies
+
 	w  *sql.DB // one connection, used only by the writer goroutine
 	r  *sql.DB // readers
 	wc stmtCache
@@ -87,6 +90,7 @@ func Open(path string, opt Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.Store = sqliam.New(s.policyDB())
 	go s.writer()
 	return s, nil
 }
@@ -375,6 +379,9 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		}
 		if keys > 0 {
 			return iamd.UserHasKeys()
+		}
+		if err := s.UserDependents(ctx, writeQ{tx}, id); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
 		return err

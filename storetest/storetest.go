@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) iamd.Store) {
 		{"BucketKeyLimitConcurrent", testBucketKeyLimitConcurrent},
 		{"Operations", testOperations},
 	}
+	tests = append(tests, policyTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)

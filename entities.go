@@ -1,0 +1,131 @@
+package iamd
+
+import (
+	"io"
+	"strings"
+	"time"
+)
+
+// Group is an IAM group: users that share its policies.
+type Group struct {
+	ID        string // AGPA…
+	Name      string // unique case-insensitively
+	Path      string
+	CreatedAt time.Time
+}
+
+// ARN returns arn:aws:iam::<account>:group<path><name>.
+func (g *Group) ARN(account string) string {
+	return "arn:aws:iam::" + account + ":group" + g.Path + g.Name
+}
+
+// ManagedPolicy is a standalone policy that users and groups attach. The
+// customer-managed ones live in the store; the AWS-managed ones are built
+// in (see AWSManagedPolicies).
+type ManagedPolicy struct {
+	ID              string // ANPA…
+	Name            string // unique case-insensitively
+	Path            string
+	Description     string
+	DefaultVersion  string // "v1", "v2", …
+	AttachmentCount int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time // when the default version last changed
+	Tags            []Tag
+	AWSManaged      bool
+}
+
+// ARN returns the policy's ARN: arn:aws:iam::<account>:policy<path><name>,
+// with the account "aws" for AWS-managed policies.
+func (p *ManagedPolicy) ARN(account string) string {
+	if p.AWSManaged {
+		account = "aws"
+	}
+	return "arn:aws:iam::" + account + ":policy" + p.Path + p.Name
+}
+
+// PolicyVersion is one version of a managed policy's document.
+type PolicyVersion struct {
+	ID        string // "v1", …
+	Document  string
+	Default   bool
+	CreatedAt time.Time
+}
+
+// EntityKind says what a policy is attached to or embedded in.
+type EntityKind int
+
+const (
+	EntityUser EntityKind = iota
+	EntityGroup
+)
+
+// Entity names a user or a group.
+type Entity struct {
+	Kind EntityKind
+	Name string
+}
+
+// EntityInfo is an entity as listings return it.
+type EntityInfo struct {
+	Kind EntityKind
+	Name string
+	ID   string
+}
+
+// AttachedPolicy is a managed policy attached to an entity, by ID and ARN.
+type AttachedPolicy struct {
+	ID  string
+	ARN string
+}
+
+// Name is the policy's name: the last segment of its ARN.
+func (a AttachedPolicy) Name() string { return a.ARN[strings.LastIndexByte(a.ARN, '/')+1:] }
+
+// InlinePolicy is a policy document embedded in one user or group.
+type InlinePolicy struct {
+	Name     string
+	Document string
+}
+
+// PolicySource is one document that applies to a user, as the store
+// returns it for authorization: an inline policy or the default version of
+// a managed one, the user's own or one of its groups'. Document is "" for
+// AWS-managed policies, whose documents are built in.
+type PolicySource struct {
+	Entity   Entity // the user or the group it comes from
+	Inline   bool
+	Name     string // the inline policy's name
+	Policy   AttachedPolicy
+	Document string
+}
+
+// Limits of AWS IAM's default quotas that iamd applies.
+const (
+	MaxManagedPoliciesPerEntity = 10   // attached to one user or group
+	MaxGroupsPerUser            = 10   //
+	MaxPolicyVersions           = 5    // versions of one managed policy
+	MaxManagedPolicySize        = 6144 // characters, white space not counted
+	MaxUserInlineSize           = 2048 // all of a user's inline policies together
+	MaxGroupInlineSize          = 5120 // all of a group's inline policies together
+)
+
+// PolicySize is a document's size as IAM counts it: characters other than
+// white space.
+func PolicySize(doc string) int {
+	n := 0
+	for _, r := range doc {
+		switch r {
+		case ' ', '\t', '\n', '\r':
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// NewGroupID returns "AGPA" and 17 characters of [A-Z2-7].
+func NewGroupID(r io.Reader) (string, error) { return randomID(r, "AGPA", 17) }
+
+// NewPolicyID returns "ANPA" and 17 characters of [A-Z2-7].
+func NewPolicyID(r io.Reader) (string, error) { return randomID(r, "ANPA", 17) }

@@ -1,0 +1,841 @@
+// Package sqliam implements iamd.PolicyStore once for both SQL engines:
+// groups, managed policies and their versions, attachments and inline
+// policies. Its SQL is the dialect SQLite and PostgreSQL share ($n
+// placeholders, ON CONFLICT, COALESCE); a store supplies the transactions,
+// its error mapping and, where rows are locked, the FOR UPDATE clause.
+package sqliam
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"iamd"
+	"iamd/internal/sqlkit"
+)
+
+// Rows is what both drivers' result sets offer.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Q runs statements: a store's read connection or write transaction.
+type Q interface {
+	Exec(ctx context.Context, q string, args ...any) (int64, error)
+	QueryRow(ctx context.Context, q string, args ...any) sqlkit.Row
+	Query(ctx context.Context, q string, args ...any) (Rows, error)
+}
+
+// DB is what a store gives the shared implementation.
+type DB struct {
+	// Read returns a Q for reads and the context to use with it; release
+	// ends the read.
+	Read func(ctx context.Context) (context.Context, Q, context.CancelFunc)
+	// Write runs fn in a transaction and commits it; its error is already
+	// mapped to domain kinds.
+	Write func(ctx context.Context, fn func(Q) error) error
+	// Lock is appended to a SELECT of a row the transaction must hold
+	// until it ends (" FOR UPDATE"), or "" where writes are serialized.
+	Lock string
+	// NoRows is the driver's error for a single-row query without a row.
+	NoRows error
+	// IsUnique reports a unique-constraint violation.
+	IsUnique func(error) bool
+	// Err maps a driver error of a read to domain kinds.
+	Err func(error) error
+	// Changed, if set, runs in every transaction that changes what a user
+	// may do (to announce it to other nodes).
+	Changed func(ctx context.Context, q Q) error
+}
+
+// Store implements iamd.PolicyStore on a DB.
+type Store struct{ db DB }
+
+var _ iamd.PolicyStore = (*Store)(nil)
+
+// New returns the PolicyStore of db.
+func New(db DB) *Store { return &Store{db: db} }
+
+// entity_kind values.
+const (
+	kindUser  = 0
+	kindGroup = 1
+)
+
+func entityTable(k iamd.EntityKind) (string, int) {
+	if k == iamd.EntityGroup {
+		return "iam_groups", kindGroup
+	}
+	return "users", kindUser
+}
+
+// entityID resolves e to its row ID, locking the row when lock is set.
+func (s *Store) entityID(ctx context.Context, q Q, e iamd.Entity, lock bool) (string, error) {
+	table, _ := entityTable(e.Kind)
+	suffix := ""
+	if lock {
+		suffix = s.db.Lock
+	}
+	var id string
+	err := q.QueryRow(ctx, `SELECT id FROM `+table+` WHERE name_fold = $1`+suffix, iamd.FoldName(e.Name)).Scan(&id)
+	if errors.Is(err, s.db.NoRows) {
+		return "", iamd.EntityNotFound(e)
+	}
+	return id, err
+}
+
+func (s *Store) changed(ctx context.Context, q Q) error {
+	if s.db.Changed == nil {
+		return nil
+	}
+	return s.db.Changed(ctx, q)
+}
+
+// read runs fn on a read connection.
+func (s *Store) read(ctx context.Context, fn func(context.Context, Q) error) error {
+	ctx, q, release := s.db.Read(ctx)
+	defer release()
+	err := fn(ctx, q)
+	if iamd.KindOf(err) == iamd.Internal {
+		return s.db.Err(err)
+	}
+	return err
+}
+
+// collect reads every row with scan.
+func collect[T any](rows Rows, err error, scan func(sqlkit.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// page cuts a result fetched with LIMIT MaxItems+1 to the page and
+// returns the marker of the next one.
+func page[T any](items []T, p iamd.Page, key func(T) string) ([]T, string) {
+	if len(items) <= p.MaxItems {
+		return items, ""
+	}
+	items = items[:p.MaxItems]
+	return items, sqlkit.EncodeMarker(key(items[len(items)-1]))
+}
+
+func after(p iamd.Page) (string, error) {
+	if p.Marker == "" {
+		return "", nil
+	}
+	return sqlkit.DecodeMarker(p.Marker)
+}
+
+// ---- groups ----
+
+const groupCols = `id, name, path, created_at`
+
+func scanGroup(r sqlkit.Row) (*iamd.Group, error) {
+	var g iamd.Group
+	var created int64
+	if err := r.Scan(&g.ID, &g.Name, &g.Path, &created); err != nil {
+		return nil, err
+	}
+	g.CreatedAt = sqlkit.FromMS(created)
+	return &g, nil
+}
+
+func groupKey(g *iamd.Group) string { return iamd.FoldName(g.Name) }
+func userKey(u *iamd.User) string   { return iamd.FoldName(u.Name) }
+
+func (s *Store) CreateGroup(ctx context.Context, g *iamd.Group) error {
+	return s.db.Write(ctx, func(q Q) error {
+		_, err := q.Exec(ctx, `INSERT INTO iam_groups(`+groupCols+`, name_fold) VALUES ($1, $2, $3, $4, $5)`,
+			g.ID, g.Name, g.Path, sqlkit.MS(g.CreatedAt), iamd.FoldName(g.Name))
+		if s.db.IsUnique(err) {
+			return iamd.GroupExists(g.Name)
+		}
+		return err
+	})
+}
+
+func (s *Store) GetGroup(ctx context.Context, name string) (g *iamd.Group, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		g, err = scanGroup(q.QueryRow(ctx, `SELECT `+groupCols+` FROM iam_groups WHERE name_fold = $1`, iamd.FoldName(name)))
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.GroupNotFound(name)
+		}
+		return err
+	})
+	return g, err
+}
+
+func (s *Store) ListGroups(ctx context.Context, pathPrefix string, p iamd.Page) (gs []*iamd.Group, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		rows, err := q.Query(ctx, `SELECT `+groupCols+` FROM iam_groups WHERE name_fold > $1 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
+			from, len(pathPrefix), pathPrefix, p.MaxItems+1)
+		gs, err = collect(rows, err, scanGroup)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	gs, next = page(gs, p, groupKey)
+	return gs, next, nil
+}
+
+func (s *Store) DeleteGroup(ctx context.Context, name string) error {
+	return s.db.Write(ctx, func(q Q) error {
+		id, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityGroup, Name: name}, true)
+		if err != nil {
+			return err
+		}
+		if err := s.dependents(ctx, q, kindGroup, id); err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `DELETE FROM iam_groups WHERE id = $1`, id)
+		return err
+	})
+}
+
+// dependents returns the Conflict that keeps an entity from being deleted.
+func (s *Store) dependents(ctx context.Context, q Q, kind int, id string) error {
+	var members, inline, attached int
+	err := q.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM group_members WHERE (group_id = $1 AND $2 = 1) OR (user_id = $1 AND $2 = 0)),
+		(SELECT count(*) FROM inline_policies WHERE entity_kind = $2 AND entity_id = $1),
+		(SELECT count(*) FROM attached_policies WHERE entity_kind = $2 AND entity_id = $1)`, id, kind).Scan(&members, &inline, &attached)
+	switch {
+	case err != nil:
+		return err
+	case members > 0 && kind == kindGroup:
+		return iamd.ErrGroupHasUsers
+	case members > 0:
+		return iamd.ErrMustLeaveGroups
+	case inline > 0:
+		return iamd.ErrMustDeletePolicies
+	case attached > 0:
+		return iamd.ErrMustDetach
+	}
+	return nil
+}
+
+// UserDependents returns the Conflict, other than access keys, that keeps
+// the user of that ID from being deleted; stores call it in DeleteUser.
+func (s *Store) UserDependents(ctx context.Context, q Q, id string) error {
+	return s.dependents(ctx, q, kindUser, id)
+}
+
+func (s *Store) AddUserToGroup(ctx context.Context, group, user string, limit int) error {
+	return s.db.Write(ctx, func(q Q) error {
+		gid, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityGroup, Name: group}, true)
+		if err != nil {
+			return err
+		}
+		uid, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityUser, Name: user}, true)
+		if err != nil {
+			return err
+		}
+		var n, already int
+		if err := q.QueryRow(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN group_id = $2 THEN 1 ELSE 0 END), 0) FROM group_members WHERE user_id = $1`, uid, gid).Scan(&n, &already); err != nil {
+			return err
+		}
+		if already > 0 {
+			return nil
+		}
+		if n >= limit {
+			return iamd.LimitError("GroupsPerUser", limit)
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO group_members(group_id, user_id) VALUES ($1, $2)`, gid, uid); err != nil {
+			return err
+		}
+		return s.changed(ctx, q)
+	})
+}
+
+func (s *Store) RemoveUserFromGroup(ctx context.Context, group, user string) error {
+	return s.db.Write(ctx, func(q Q) error {
+		gid, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityGroup, Name: group}, false)
+		if err != nil {
+			return err
+		}
+		uid, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityUser, Name: user}, false)
+		if err != nil {
+			return err
+		}
+		n, err := q.Exec(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, gid, uid)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return iamd.Errorf(iamd.NotFound, "The user with name %s is not in group %s.", user, group)
+		}
+		return s.changed(ctx, q)
+	})
+}
+
+func (s *Store) ListGroupUsers(ctx context.Context, group string, p iamd.Page) (us []*iamd.User, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		gid, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityGroup, Name: group}, false)
+		if err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT u.id, u.name, u.path, u.created_at, u.tags FROM group_members m JOIN users u ON u.id = m.user_id
+			WHERE m.group_id = $1 AND u.name_fold > $2 ORDER BY u.name_fold LIMIT $3`, gid, from, p.MaxItems+1)
+		us, err = collect(rows, err, sqlkit.ScanUser)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	us, next = page(us, p, userKey)
+	return us, next, nil
+}
+
+func (s *Store) ListGroupsForUser(ctx context.Context, user string, p iamd.Page) (gs []*iamd.Group, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		uid, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityUser, Name: user}, false)
+		if err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT g.id, g.name, g.path, g.created_at FROM group_members m JOIN iam_groups g ON g.id = m.group_id
+			WHERE m.user_id = $1 AND g.name_fold > $2 ORDER BY g.name_fold LIMIT $3`, uid, from, p.MaxItems+1)
+		gs, err = collect(rows, err, scanGroup)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	gs, next = page(gs, p, groupKey)
+	return gs, next, nil
+}
+
+// ---- managed policies ----
+
+const policyCols = `p.id, p.name, p.path, p.description, p.default_version, p.created_at, p.updated_at, p.tags,
+	(SELECT count(*) FROM attached_policies a WHERE a.policy_id = p.id)`
+
+func scanPolicy(r sqlkit.Row) (*iamd.ManagedPolicy, error) {
+	var p iamd.ManagedPolicy
+	var def, created, updated int64
+	var tags string
+	if err := r.Scan(&p.ID, &p.Name, &p.Path, &p.Description, &def, &created, &updated, &tags, &p.AttachmentCount); err != nil {
+		return nil, err
+	}
+	p.DefaultVersion = versionID(def)
+	p.CreatedAt, p.UpdatedAt = sqlkit.FromMS(created), sqlkit.FromMS(updated)
+	var err error
+	p.Tags, err = sqlkit.ParseTags(tags)
+	return &p, err
+}
+
+func versionID(n int64) string { return "v" + strconv.FormatInt(n, 10) }
+
+// versionNum parses "v<N>"; 0 for anything else.
+func versionNum(id string) int64 {
+	n, err := strconv.ParseInt(strings.TrimPrefix(id, "v"), 10, 64)
+	if err != nil || !strings.HasPrefix(id, "v") || n < 1 {
+		return 0
+	}
+	return n
+}
+
+func (s *Store) CreatePolicy(ctx context.Context, p *iamd.ManagedPolicy, doc string) error {
+	return s.db.Write(ctx, func(q Q) error {
+		_, err := q.Exec(ctx, `INSERT INTO policies(id, name, name_fold, path, description, default_version, next_version, created_at, updated_at, tags)
+			VALUES ($1, $2, $3, $4, $5, 1, 2, $6, $6, $7)`,
+			p.ID, p.Name, iamd.FoldName(p.Name), p.Path, p.Description, sqlkit.MS(p.CreatedAt), sqlkit.TagsJSON(p.Tags))
+		if s.db.IsUnique(err) {
+			return iamd.PolicyExists(p.Name)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `INSERT INTO policy_versions(policy_id, num, document, created_at) VALUES ($1, 1, $2, $3)`, p.ID, doc, sqlkit.MS(p.CreatedAt))
+		p.DefaultVersion = "v1"
+		p.UpdatedAt = p.CreatedAt
+		return err
+	})
+}
+
+func (s *Store) GetPolicy(ctx context.Context, name string) (p *iamd.ManagedPolicy, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		p, err = scanPolicy(q.QueryRow(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold = $1`, iamd.FoldName(name)))
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.Errorf(iamd.NotFound, "Policy %s does not exist.", name)
+		}
+		return err
+	})
+	return p, err
+}
+
+func (s *Store) ListPolicies(ctx context.Context, pathPrefix string, onlyAttached bool, p iamd.Page) (ps []*iamd.ManagedPolicy, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	attached := 0
+	if onlyAttached {
+		attached = 1
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		rows, err := q.Query(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold > $1 AND substr(p.path, 1, $2) = $3
+			AND ($4 = 0 OR EXISTS (SELECT 1 FROM attached_policies a WHERE a.policy_id = p.id)) ORDER BY p.name_fold LIMIT $5`,
+			from, len(pathPrefix), pathPrefix, attached, p.MaxItems+1)
+		ps, err = collect(rows, err, scanPolicy)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	ps, next = page(ps, p, func(p *iamd.ManagedPolicy) string { return iamd.FoldName(p.Name) })
+	return ps, next, nil
+}
+
+// lockPolicy returns the ID, default and next version of a policy, locking its row.
+func (s *Store) lockPolicy(ctx context.Context, q Q, name string) (id string, def, next int64, err error) {
+	err = q.QueryRow(ctx, `SELECT id, default_version, next_version FROM policies WHERE name_fold = $1`+s.db.Lock, iamd.FoldName(name)).Scan(&id, &def, &next)
+	if errors.Is(err, s.db.NoRows) {
+		err = iamd.Errorf(iamd.NotFound, "Policy %s does not exist.", name)
+	}
+	return id, def, next, err
+}
+
+func (s *Store) DeletePolicy(ctx context.Context, name string) error {
+	return s.db.Write(ctx, func(q Q) error {
+		id, _, _, err := s.lockPolicy(ctx, q, name)
+		if err != nil {
+			return err
+		}
+		var attached, versions int
+		if err := q.QueryRow(ctx, `SELECT (SELECT count(*) FROM attached_policies WHERE policy_id = $1), (SELECT count(*) FROM policy_versions WHERE policy_id = $1)`, id).Scan(&attached, &versions); err != nil {
+			return err
+		}
+		switch {
+		case attached > 0:
+			return iamd.ErrPolicyAttached
+		case versions > 1:
+			return iamd.ErrPolicyHasVersions
+		}
+		if _, err := q.Exec(ctx, `DELETE FROM policy_versions WHERE policy_id = $1`, id); err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `DELETE FROM policies WHERE id = $1`, id)
+		return err
+	})
+}
+
+func (s *Store) CreatePolicyVersion(ctx context.Context, name, doc string, setDefault bool, at time.Time, limit int) (v *iamd.PolicyVersion, err error) {
+	err = s.db.Write(ctx, func(q Q) error {
+		id, _, next, err := s.lockPolicy(ctx, q, name)
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM policy_versions WHERE policy_id = $1`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n >= limit {
+			return iamd.Errorf(iamd.LimitExceeded, "A managed policy can have up to %d versions. Before you create a new version, you must delete an existing version.", limit)
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO policy_versions(policy_id, num, document, created_at) VALUES ($1, $2, $3, $4)`, id, next, doc, sqlkit.MS(at)); err != nil {
+			return err
+		}
+		if setDefault {
+			if _, err := q.Exec(ctx, `UPDATE policies SET next_version = $2, default_version = $3, updated_at = $4 WHERE id = $1`, id, next+1, next, sqlkit.MS(at)); err != nil {
+				return err
+			}
+			if err := s.changed(ctx, q); err != nil {
+				return err
+			}
+		} else if _, err := q.Exec(ctx, `UPDATE policies SET next_version = $2 WHERE id = $1`, id, next+1); err != nil {
+			return err
+		}
+		v = &iamd.PolicyVersion{ID: versionID(next), Document: doc, Default: setDefault, CreatedAt: at}
+		return nil
+	})
+	return v, err
+}
+
+func scanVersion(r sqlkit.Row) (*iamd.PolicyVersion, error) {
+	var v iamd.PolicyVersion
+	var num, def, created int64
+	if err := r.Scan(&num, &v.Document, &created, &def); err != nil {
+		return nil, err
+	}
+	v.ID, v.Default, v.CreatedAt = versionID(num), num == def, sqlkit.FromMS(created)
+	return &v, nil
+}
+
+func (s *Store) GetPolicyVersion(ctx context.Context, name, version string) (v *iamd.PolicyVersion, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		v, err = scanVersion(q.QueryRow(ctx, `SELECT v.num, v.document, v.created_at, p.default_version FROM policies p
+			JOIN policy_versions v ON v.policy_id = p.id WHERE p.name_fold = $1 AND v.num = $2`, iamd.FoldName(name), versionNum(version)))
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.Errorf(iamd.NotFound, "Policy %s version %s does not exist.", name, version)
+		}
+		return err
+	})
+	return v, err
+}
+
+func (s *Store) ListPolicyVersions(ctx context.Context, name string) (vs []*iamd.PolicyVersion, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		var id string
+		if err := q.QueryRow(ctx, `SELECT id FROM policies WHERE name_fold = $1`, iamd.FoldName(name)).Scan(&id); errors.Is(err, s.db.NoRows) {
+			return iamd.Errorf(iamd.NotFound, "Policy %s does not exist.", name)
+		} else if err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT v.num, v.document, v.created_at, p.default_version FROM policy_versions v
+			JOIN policies p ON p.id = v.policy_id WHERE v.policy_id = $1 ORDER BY v.num DESC`, id)
+		vs, err = collect(rows, err, scanVersion)
+		return err
+	})
+	return vs, err
+}
+
+func (s *Store) DeletePolicyVersion(ctx context.Context, name, version string) error {
+	return s.db.Write(ctx, func(q Q) error {
+		id, def, _, err := s.lockPolicy(ctx, q, name)
+		if err != nil {
+			return err
+		}
+		num := versionNum(version)
+		if num == def {
+			return iamd.ErrDefaultVersion
+		}
+		n, err := q.Exec(ctx, `DELETE FROM policy_versions WHERE policy_id = $1 AND num = $2`, id, num)
+		if err == nil && n == 0 {
+			err = iamd.Errorf(iamd.NotFound, "Policy %s version %s does not exist.", name, version)
+		}
+		return err
+	})
+}
+
+func (s *Store) SetDefaultPolicyVersion(ctx context.Context, name, version string, at time.Time) error {
+	return s.db.Write(ctx, func(q Q) error {
+		id, _, _, err := s.lockPolicy(ctx, q, name)
+		if err != nil {
+			return err
+		}
+		num := versionNum(version)
+		var one int
+		if err := q.QueryRow(ctx, `SELECT 1 FROM policy_versions WHERE policy_id = $1 AND num = $2`, id, num).Scan(&one); errors.Is(err, s.db.NoRows) {
+			return iamd.Errorf(iamd.NotFound, "Policy %s version %s does not exist.", name, version)
+		} else if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `UPDATE policies SET default_version = $2, updated_at = $3 WHERE id = $1`, id, num, sqlkit.MS(at)); err != nil {
+			return err
+		}
+		return s.changed(ctx, q)
+	})
+}
+
+// ---- attachments ----
+
+func (s *Store) AttachPolicy(ctx context.Context, e iamd.Entity, p iamd.AttachedPolicy, limit int) error {
+	return s.db.Write(ctx, func(q Q) error {
+		eid, err := s.entityID(ctx, q, e, true)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(p.ARN, "arn:aws:iam::aws:") {
+			var one int
+			err := q.QueryRow(ctx, `SELECT 1 FROM policies WHERE id = $1`+s.db.Lock, p.ID).Scan(&one)
+			if errors.Is(err, s.db.NoRows) {
+				return iamd.PolicyNotFound(p.ARN)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		_, kind := entityTable(e.Kind)
+		var n, already int
+		if err := q.QueryRow(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN policy_arn = $3 THEN 1 ELSE 0 END), 0)
+			FROM attached_policies WHERE entity_kind = $1 AND entity_id = $2`, kind, eid, p.ARN).Scan(&n, &already); err != nil {
+			return err
+		}
+		if already > 0 {
+			return nil
+		}
+		if n >= limit {
+			quota := "PoliciesPerUser"
+			if e.Kind == iamd.EntityGroup {
+				quota = "PoliciesPerGroup"
+			}
+			return iamd.LimitError(quota, limit)
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO attached_policies(entity_kind, entity_id, policy_arn, policy_id) VALUES ($1, $2, $3, $4)`, kind, eid, p.ARN, p.ID); err != nil {
+			return err
+		}
+		return s.changed(ctx, q)
+	})
+}
+
+func (s *Store) DetachPolicy(ctx context.Context, e iamd.Entity, arn string) error {
+	return s.db.Write(ctx, func(q Q) error {
+		eid, err := s.entityID(ctx, q, e, false)
+		if err != nil {
+			return err
+		}
+		_, kind := entityTable(e.Kind)
+		n, err := q.Exec(ctx, `DELETE FROM attached_policies WHERE entity_kind = $1 AND entity_id = $2 AND policy_arn = $3`, kind, eid, arn)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return iamd.NotAttached(arn)
+		}
+		return s.changed(ctx, q)
+	})
+}
+
+func (s *Store) ListAttachedPolicies(ctx context.Context, e iamd.Entity, pathPrefix string, p iamd.Page) (as []iamd.AttachedPolicy, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		eid, err := s.entityID(ctx, q, e, false)
+		if err != nil {
+			return err
+		}
+		_, kind := entityTable(e.Kind)
+		// An entity has at most a quota's worth of attachments: read them
+		// all and filter by path here.
+		rows, err := q.Query(ctx, `SELECT policy_id, policy_arn FROM attached_policies WHERE entity_kind = $1 AND entity_id = $2 AND policy_arn > $3
+			ORDER BY policy_arn`, kind, eid, from)
+		as, err = collect(rows, err, func(r sqlkit.Row) (iamd.AttachedPolicy, error) {
+			var a iamd.AttachedPolicy
+			err := r.Scan(&a.ID, &a.ARN)
+			return a, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if pathPrefix != "/" && pathPrefix != "" {
+		kept := as[:0]
+		for _, a := range as {
+			if strings.HasPrefix(policyPath(a.ARN), pathPrefix) {
+				kept = append(kept, a)
+			}
+		}
+		as = kept
+	}
+	as, next = page(as, p, func(a iamd.AttachedPolicy) string { return a.ARN })
+	return as, next, nil
+}
+
+// policyPath is the path of a policy ARN: "/" or "/a/b/".
+func policyPath(arn string) string {
+	_, rest, _ := strings.Cut(arn, ":policy")
+	return rest[:strings.LastIndexByte(rest, '/')+1]
+}
+
+func (s *Store) ListEntitiesForPolicy(ctx context.Context, policyID string, kind *iamd.EntityKind, pathPrefix string, p iamd.Page) (es []iamd.EntityInfo, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	want := -1
+	if kind != nil {
+		_, want = entityTable(*kind)
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		rows, err := q.Query(ctx, `SELECT k, name, id FROM (
+				SELECT 0 AS k, u.name, u.id, u.name_fold, u.path FROM attached_policies a JOIN users u ON a.entity_kind = 0 AND u.id = a.entity_id WHERE a.policy_id = $1
+				UNION ALL
+				SELECT 1 AS k, g.name, g.id, g.name_fold, g.path FROM attached_policies a JOIN iam_groups g ON a.entity_kind = 1 AND g.id = a.entity_id WHERE a.policy_id = $1
+			) e WHERE ($2 < 0 OR k = $2) AND substr(path, 1, $3) = $4 AND (CAST(k AS TEXT) || '/' || name_fold) > $5
+			ORDER BY k, name_fold LIMIT $6`, policyID, want, len(pathPrefix), pathPrefix, from, p.MaxItems+1)
+		es, err = collect(rows, err, func(r sqlkit.Row) (iamd.EntityInfo, error) {
+			var e iamd.EntityInfo
+			var k int
+			err := r.Scan(&k, &e.Name, &e.ID)
+			if k == kindGroup {
+				e.Kind = iamd.EntityGroup
+			}
+			return e, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	es, next = page(es, p, func(e iamd.EntityInfo) string {
+		_, k := entityTable(e.Kind)
+		return strconv.Itoa(k) + "/" + iamd.FoldName(e.Name)
+	})
+	return es, next, nil
+}
+
+func (s *Store) CountAttachments(ctx context.Context, policyID string) (n int, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		return q.QueryRow(ctx, `SELECT count(*) FROM attached_policies WHERE policy_id = $1`, policyID).Scan(&n)
+	})
+	return n, err
+}
+
+// ---- inline policies ----
+
+func (s *Store) PutInlinePolicy(ctx context.Context, e iamd.Entity, name, doc string, limit int) error {
+	return s.db.Write(ctx, func(q Q) error {
+		eid, err := s.entityID(ctx, q, e, true)
+		if err != nil {
+			return err
+		}
+		_, kind := entityTable(e.Kind)
+		size := iamd.PolicySize(doc)
+		var others int
+		if err := q.QueryRow(ctx, `SELECT COALESCE(SUM(size), 0) FROM inline_policies WHERE entity_kind = $1 AND entity_id = $2 AND name_fold <> $3`,
+			kind, eid, iamd.FoldName(name)).Scan(&others); err != nil {
+			return err
+		}
+		if others+size > limit {
+			what := "user"
+			if e.Kind == iamd.EntityGroup {
+				what = "group"
+			}
+			return iamd.Errorf(iamd.LimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", limit, what, e.Name)
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO inline_policies(entity_kind, entity_id, name, name_fold, document, size) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (entity_kind, entity_id, name_fold) DO UPDATE SET name = excluded.name, document = excluded.document, size = excluded.size`,
+			kind, eid, name, iamd.FoldName(name), doc, size); err != nil {
+			return err
+		}
+		return s.changed(ctx, q)
+	})
+}
+
+func (s *Store) GetInlinePolicy(ctx context.Context, e iamd.Entity, name string) (p *iamd.InlinePolicy, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		eid, err := s.entityID(ctx, q, e, false)
+		if err != nil {
+			return err
+		}
+		_, kind := entityTable(e.Kind)
+		var ip iamd.InlinePolicy
+		err = q.QueryRow(ctx, `SELECT name, document FROM inline_policies WHERE entity_kind = $1 AND entity_id = $2 AND name_fold = $3`,
+			kind, eid, iamd.FoldName(name)).Scan(&ip.Name, &ip.Document)
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.InlinePolicyNotFound(e, name)
+		}
+		p = &ip
+		return err
+	})
+	return p, err
+}
+
+func (s *Store) DeleteInlinePolicy(ctx context.Context, e iamd.Entity, name string) error {
+	return s.db.Write(ctx, func(q Q) error {
+		eid, err := s.entityID(ctx, q, e, false)
+		if err != nil {
+			return err
+		}
+		_, kind := entityTable(e.Kind)
+		n, err := q.Exec(ctx, `DELETE FROM inline_policies WHERE entity_kind = $1 AND entity_id = $2 AND name_fold = $3`, kind, eid, iamd.FoldName(name))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return iamd.InlinePolicyNotFound(e, name)
+		}
+		return s.changed(ctx, q)
+	})
+}
+
+func (s *Store) ListInlinePolicies(ctx context.Context, e iamd.Entity, p iamd.Page) (names []string, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		eid, err := s.entityID(ctx, q, e, false)
+		if err != nil {
+			return err
+		}
+		_, kind := entityTable(e.Kind)
+		rows, err := q.Query(ctx, `SELECT name FROM inline_policies WHERE entity_kind = $1 AND entity_id = $2 AND name_fold > $3 ORDER BY name_fold LIMIT $4`,
+			kind, eid, from, p.MaxItems+1)
+		names, err = collect(rows, err, func(r sqlkit.Row) (string, error) {
+			var n string
+			err := r.Scan(&n)
+			return n, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	names, next = page(names, p, iamd.FoldName)
+	return names, next, nil
+}
+
+// ---- authorization ----
+
+func (s *Store) UserPolicies(ctx context.Context, user string) (out []iamd.PolicySource, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		var uid, uname string
+		err := q.QueryRow(ctx, `SELECT id, name FROM users WHERE name_fold = $1`, iamd.FoldName(user)).Scan(&uid, &uname)
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.UserNotFound(user)
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `
+			SELECT 0, '', 1, ip.name, '', '', ip.document FROM inline_policies ip WHERE ip.entity_kind = 0 AND ip.entity_id = $1
+			UNION ALL
+			SELECT 0, '', 0, '', a.policy_id, a.policy_arn, COALESCE(v.document, '') FROM attached_policies a
+				LEFT JOIN policies p ON p.id = a.policy_id LEFT JOIN policy_versions v ON v.policy_id = p.id AND v.num = p.default_version
+				WHERE a.entity_kind = 0 AND a.entity_id = $1
+			UNION ALL
+			SELECT 1, g.name, 1, ip.name, '', '', ip.document FROM group_members m JOIN iam_groups g ON g.id = m.group_id
+				JOIN inline_policies ip ON ip.entity_kind = 1 AND ip.entity_id = g.id WHERE m.user_id = $1
+			UNION ALL
+			SELECT 1, g.name, 0, '', a.policy_id, a.policy_arn, COALESCE(v.document, '') FROM group_members m JOIN iam_groups g ON g.id = m.group_id
+				JOIN attached_policies a ON a.entity_kind = 1 AND a.entity_id = g.id
+				LEFT JOIN policies p ON p.id = a.policy_id LEFT JOIN policy_versions v ON v.policy_id = p.id AND v.num = p.default_version
+				WHERE m.user_id = $1`, uid)
+		out, err = collect(rows, err, func(r sqlkit.Row) (iamd.PolicySource, error) {
+			var ps iamd.PolicySource
+			var kind, inline int
+			err := r.Scan(&kind, &ps.Entity.Name, &inline, &ps.Name, &ps.Policy.ID, &ps.Policy.ARN, &ps.Document)
+			ps.Inline = inline == 1
+			if kind == kindGroup {
+				ps.Entity.Kind = iamd.EntityGroup
+			} else {
+				ps.Entity.Name = uname
+			}
+			return ps, err
+		})
+		return err
+	})
+	return out, err
+}

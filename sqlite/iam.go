@@ -1,0 +1,72 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"iamd/internal/sqliam"
+	"iamd/internal/sqlkit"
+)
+
+// The shared PolicyStore runs on SQLite through these adapters: reads on
+// the read pool, writes in the writer's transactions. Writes are already
+// serialized, so no row is locked.
+
+func (s *Store) policyDB() sqliam.DB {
+	return sqliam.DB{
+		Read: func(ctx context.Context) (context.Context, sqliam.Q, context.CancelFunc) {
+			return ctx, readQ{s}, func() {}
+		},
+		Write: func(ctx context.Context, fn func(sqliam.Q) error) error {
+			return s.write(ctx, func(tx wtx) error { return fn(writeQ{tx}) })
+		},
+		NoRows:   sql.ErrNoRows,
+		IsUnique: isUnique,
+		Err:      dbErr,
+	}
+}
+
+type readQ struct{ s *Store }
+
+func (q readQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	panic("sqlite: a write on the read pool") // the shared code writes only in Write
+}
+
+func (q readQ) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Row {
+	return q.s.readRow(ctx, query, args...)
+}
+
+func (q readQ) Query(ctx context.Context, query string, args ...any) (sqliam.Rows, error) {
+	rows, err := q.s.readRows(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+type writeQ struct{ tx wtx }
+
+func (q writeQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q writeQ) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Row {
+	return q.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (q writeQ) Query(ctx context.Context, query string, args ...any) (sqliam.Rows, error) {
+	rows, err := q.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+// sqlRows drops the error of Close, which Err already reports.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
