@@ -43,7 +43,7 @@ func (s *Service) operation(ctx context.Context, opType, name string) (*Operatio
 
 // CreateBucket creates a bucket. Its name and bundle are already valid.
 func (s *Service) CreateBucket(ctx context.Context, c *Caller, name, bundleID string, tags []Tag, versioning bool) (*Bucket, *Operation, error) {
-	if err := s.authorize(c, "lightsail:CreateBucket", BucketOwner(name)); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:CreateBucket", "*"); err != nil {
 		return nil, nil, err
 	}
 	id, err := NewUUID(s.rand)
@@ -64,7 +64,7 @@ func (s *Service) CreateBucket(ctx context.Context, c *Caller, name, bundleID st
 
 // GetBucket returns the named bucket.
 func (s *Service) GetBucket(ctx context.Context, c *Caller, name string) (*Bucket, error) {
-	if err := s.authorize(c, "lightsail:GetBuckets", BucketOwner(name)); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:GetBuckets", s.bucketARN(ctx, c, name)); err != nil {
 		return nil, err
 	}
 	return s.store.GetBucket(ctx, name)
@@ -72,7 +72,7 @@ func (s *Service) GetBucket(ctx context.Context, c *Caller, name string) (*Bucke
 
 // ListBuckets lists buckets by name.
 func (s *Service) ListBuckets(ctx context.Context, c *Caller, p Page) ([]*Bucket, string, error) {
-	if err := s.authorize(c, "lightsail:GetBuckets", BucketOwner("*")); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:GetBuckets", "*"); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListBuckets(ctx, p)
@@ -81,7 +81,7 @@ func (s *Service) ListBuckets(ctx context.Context, c *Caller, p Page) ([]*Bucket
 // DeleteBucket deletes a bucket; with force, its access keys too, which
 // are refused from the next request on.
 func (s *Service) DeleteBucket(ctx context.Context, c *Caller, name string, force bool) (*Operation, error) {
-	if err := s.authorize(c, "lightsail:DeleteBucket", BucketOwner(name)); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:DeleteBucket", s.bucketARN(ctx, c, name)); err != nil {
 		return nil, err
 	}
 	keys, err := s.store.DeleteBucket(ctx, name, force)
@@ -98,7 +98,7 @@ func (s *Service) DeleteBucket(ctx context.Context, c *Caller, name string, forc
 // with its secret, which is never available again.
 func (s *Service) CreateBucketAccessKey(ctx context.Context, c *Caller, bucket string) (*AccessKey, string, *Operation, error) {
 	owner := BucketOwner(bucket)
-	if err := s.authorize(c, "lightsail:CreateBucketAccessKey", owner); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:CreateBucketAccessKey", s.bucketARN(ctx, c, bucket)); err != nil {
 		return nil, "", nil, err
 	}
 	k, secret, err := s.newKey(ctx, owner, "", "")
@@ -112,7 +112,7 @@ func (s *Service) CreateBucketAccessKey(ctx context.Context, c *Caller, bucket s
 // ListBucketAccessKeys returns a bucket's keys with their last use.
 func (s *Service) ListBucketAccessKeys(ctx context.Context, c *Caller, bucket string) ([]*AccessKey, error) {
 	owner := BucketOwner(bucket)
-	if err := s.authorize(c, "lightsail:GetBucketAccessKeys", owner); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:GetBucketAccessKeys", s.bucketARN(ctx, c, bucket)); err != nil {
 		return nil, err
 	}
 	keys, _, err := s.store.ListAccessKeys(ctx, owner, Page{MaxItems: 100})
@@ -125,7 +125,7 @@ func (s *Service) ListBucketAccessKeys(ctx context.Context, c *Caller, bucket st
 // DeleteBucketAccessKey deletes a bucket's key.
 func (s *Service) DeleteBucketAccessKey(ctx context.Context, c *Caller, bucket, id string) (*Operation, error) {
 	owner := BucketOwner(bucket)
-	if err := s.authorize(c, "lightsail:DeleteBucketAccessKey", owner); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:DeleteBucketAccessKey", s.bucketARN(ctx, c, bucket)); err != nil {
 		return nil, err
 	}
 	err := s.store.DeleteAccessKey(ctx, owner, id)
@@ -138,7 +138,7 @@ func (s *Service) DeleteBucketAccessKey(ctx context.Context, c *Caller, bucket, 
 
 // GetOperation returns a recorded operation.
 func (s *Service) GetOperation(ctx context.Context, c *Caller, id string) (*Operation, error) {
-	if err := s.authorize(c, "lightsail:GetOperation", BucketOwner("*")); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:GetOperation", "*"); err != nil {
 		return nil, err
 	}
 	return s.store.GetOperation(ctx, id)
@@ -146,7 +146,7 @@ func (s *Service) GetOperation(ctx context.Context, c *Caller, id string) (*Oper
 
 // ListOperations lists recorded operations, newest first.
 func (s *Service) ListOperations(ctx context.Context, c *Caller, p Page) ([]*Operation, string, error) {
-	if err := s.authorize(c, "lightsail:GetOperations", BucketOwner("*")); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:GetOperations", "*"); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListOperations(ctx, p)

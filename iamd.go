@@ -144,6 +144,7 @@ type Caller struct {
 	AccessKeyID string
 	User        *User   // for CallerUser
 	Bucket      *Bucket // for CallerBucket
+	Request     RequestInfo
 }
 
 // BucketPrincipalPath is the IAM path under which bucket access keys sign:

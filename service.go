@@ -44,6 +44,7 @@ type Service struct {
 
 	creds    sync.Map     // access key ID → *CachedCredential
 	credsGen atomic.Int64 // bumped by every invalidation; see Credential
+	authz    authz
 
 	usesMu sync.Mutex
 	uses   map[string]LastUsed // not yet flushed
@@ -111,7 +112,10 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	if w, ok := s.store.(KeyWatcher); ok {
 		// Another node's change to a key drops it from this node's cache.
 		s.bg.Go(func() {
-			w.WatchKeys(bgctx, s.forget, s.forgetAll)
+			w.WatchKeys(bgctx, s.keyChanged, func() {
+				s.forgetAll()
+				s.forgetPolicies()
+			})
 		})
 	}
 	return s, nil
@@ -150,15 +154,15 @@ func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Mil
 
 // CreateUser creates an IAM user. Its name and path are already valid.
 func (s *Service) CreateUser(ctx context.Context, c *Caller, name, path string, tags []Tag) (*User, error) {
-	if err := s.authorize(c, "iam:CreateUser", Owner{Name: name}); err != nil {
+	if path == "" {
+		path = "/"
+	}
+	if err := s.authorize(ctx, c, "iam:CreateUser", s.arn("user"+path+name)); err != nil {
 		return nil, err
 	}
 	id, err := NewUserID(s.rand)
 	if err != nil {
 		return nil, err
-	}
-	if path == "" {
-		path = "/"
 	}
 	u := &User{ID: id, Name: name, Path: path, CreatedAt: s.timestamp(), Tags: tags}
 	if err := s.store.CreateUser(ctx, u); err != nil {
@@ -171,7 +175,7 @@ func (s *Service) CreateUser(ctx context.Context, c *Caller, name, path string, 
 // the root it returns a User whose ID is the account and Name is "".
 func (s *Service) GetUser(ctx context.Context, c *Caller, name string) (*User, error) {
 	owner := s.ownerFor(c, name)
-	if err := s.authorize(c, "iam:GetUser", owner); err != nil {
+	if err := s.authorize(ctx, c, "iam:GetUser", s.ownerARN(ctx, c, owner)); err != nil {
 		return nil, err
 	}
 	if owner.Kind != OwnerUser {
@@ -182,18 +186,18 @@ func (s *Service) GetUser(ctx context.Context, c *Caller, name string) (*User, e
 
 // ListUsers lists users whose path starts with pathPrefix.
 func (s *Service) ListUsers(ctx context.Context, c *Caller, pathPrefix string, p Page) ([]*User, string, error) {
-	if err := s.authorize(c, "iam:ListUsers", Owner{}); err != nil {
-		return nil, "", err
-	}
 	if pathPrefix == "" {
 		pathPrefix = "/"
+	}
+	if err := s.authorize(ctx, c, "iam:ListUsers", s.arn("user"+pathPrefix)); err != nil {
+		return nil, "", err
 	}
 	return s.store.ListUsers(ctx, pathPrefix, p)
 }
 
 // DeleteUser deletes a user that has no access keys.
 func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error {
-	if err := s.authorize(c, "iam:DeleteUser", UserOwner(name)); err != nil {
+	if err := s.authorize(ctx, c, "iam:DeleteUser", s.userARN(ctx, c, name)); err != nil {
 		return err
 	}
 	return s.store.DeleteUser(ctx, name)
@@ -206,7 +210,7 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, name string) error 
 // is never available again.
 func (s *Service) CreateAccessKey(ctx context.Context, c *Caller, userName string) (*AccessKey, string, error) {
 	owner := s.ownerFor(c, userName)
-	if err := s.authorize(c, "iam:CreateAccessKey", owner); err != nil {
+	if err := s.authorize(ctx, c, "iam:CreateAccessKey", s.ownerARN(ctx, c, owner)); err != nil {
 		return nil, "", err
 	}
 	return s.newKey(ctx, owner, "", "")
@@ -239,7 +243,7 @@ func (s *Service) newKey(ctx context.Context, owner Owner, id, secret string) (*
 // ListAccessKeys lists the keys of the named user, or of the caller.
 func (s *Service) ListAccessKeys(ctx context.Context, c *Caller, userName string, p Page) ([]*AccessKey, string, error) {
 	owner := s.ownerFor(c, userName)
-	if err := s.authorize(c, "iam:ListAccessKeys", owner); err != nil {
+	if err := s.authorize(ctx, c, "iam:ListAccessKeys", s.ownerARN(ctx, c, owner)); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListAccessKeys(ctx, owner, p)
@@ -249,7 +253,7 @@ func (s *Service) ListAccessKeys(ctx context.Context, c *Caller, userName string
 // next request this node authenticates.
 func (s *Service) UpdateAccessKey(ctx context.Context, c *Caller, userName, id string, status KeyStatus) error {
 	owner := s.ownerFor(c, userName)
-	if err := s.authorize(c, "iam:UpdateAccessKey", owner); err != nil {
+	if err := s.authorize(ctx, c, "iam:UpdateAccessKey", s.ownerARN(ctx, c, owner)); err != nil {
 		return err
 	}
 	err := s.store.UpdateAccessKey(ctx, owner, id, status)
@@ -260,7 +264,7 @@ func (s *Service) UpdateAccessKey(ctx context.Context, c *Caller, userName, id s
 // DeleteAccessKey deletes a key. The next request signed with it is refused.
 func (s *Service) DeleteAccessKey(ctx context.Context, c *Caller, userName, id string) error {
 	owner := s.ownerFor(c, userName)
-	if err := s.authorize(c, "iam:DeleteAccessKey", owner); err != nil {
+	if err := s.authorize(ctx, c, "iam:DeleteAccessKey", s.ownerARN(ctx, c, owner)); err != nil {
 		return err
 	}
 	err := s.store.DeleteAccessKey(ctx, owner, id)
@@ -273,14 +277,16 @@ func (s *Service) DeleteAccessKey(ctx context.Context, c *Caller, userName, id s
 func (s *Service) GetAccessKeyLastUsed(ctx context.Context, c *Caller, id string) (Owner, LastUsed, error) {
 	cred, err := s.store.GetCredential(ctx, id)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) && c.Kind != CallerRoot {
-			// A user may ask only about its own keys; do not tell it
-			// whether someone else's key exists.
-			return Owner{}, LastUsed{}, s.denied(c, "iam:GetAccessKeyLastUsed", UserOwner(c.User.Name))
+		if errors.Is(err, ErrNotFound) {
+			// Only a caller allowed on every user learns that a key
+			// does not exist.
+			if err := s.authorize(ctx, c, "iam:GetAccessKeyLastUsed", s.arn("user/*")); err != nil {
+				return Owner{}, LastUsed{}, err
+			}
 		}
 		return Owner{}, LastUsed{}, err
 	}
-	if err := s.authorize(c, "iam:GetAccessKeyLastUsed", cred.Key.Owner); err != nil {
+	if err := s.authorize(ctx, c, "iam:GetAccessKeyLastUsed", s.ownerARN(ctx, c, cred.Key.Owner)); err != nil {
 		return Owner{}, LastUsed{}, err
 	}
 	return cred.Key.Owner, s.lastUsed(id, cred.Key.LastUsed), nil
@@ -299,6 +305,9 @@ func (s *Service) lastUsed(id string, stored LastUsed) LastUsed {
 // AccessKeyAccount returns the account a key belongs to (STS
 // GetAccessKeyInfo). InvalidInput if iamd did not issue it.
 func (s *Service) AccessKeyAccount(ctx context.Context, c *Caller, id string) (string, error) {
+	if err := s.authorize(ctx, c, "sts:GetAccessKeyInfo", "*"); err != nil {
+		return "", err
+	}
 	if _, err := s.store.GetCredential(ctx, id); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return "", Errorf(InvalidInput, "The access key %s was not issued by this service.", id)
@@ -364,51 +373,6 @@ func (s *Service) ownerFor(c *Caller, userName string) Owner {
 		return BucketOwner(c.Bucket.Name)
 	}
 	return RootOwner
-}
-
-// selfService lists what an IAM user may do to its own keys until identity
-// policies exist.
-var selfService = map[string]bool{
-	"iam:CreateAccessKey":      true,
-	"iam:ListAccessKeys":       true,
-	"iam:UpdateAccessKey":      true,
-	"iam:DeleteAccessKey":      true,
-	"iam:GetAccessKeyLastUsed": true,
-}
-
-// Authorize reports whether c may perform action on target, for actions
-// that touch no stored entity; AccessDenied if not.
-func (s *Service) Authorize(c *Caller, action string, target Owner) error {
-	return s.authorize(c, action, target)
-}
-
-// authorize decides whether c may perform action on target. The root may do
-// everything; an IAM user may manage its own access keys and nothing else;
-// a bucket's key may do nothing here (STS calls are not routed here).
-func (s *Service) authorize(c *Caller, action string, target Owner) error {
-	switch c.Kind {
-	case CallerRoot:
-		return nil
-	case CallerUser:
-		if selfService[action] && target.Kind == OwnerUser && FoldName(target.Name) == FoldName(c.User.Name) {
-			return nil
-		}
-	}
-	return s.denied(c, action, target)
-}
-
-func (s *Service) denied(c *Caller, action string, target Owner) error {
-	var resource string
-	switch target.Kind {
-	case OwnerRoot:
-		resource = "arn:aws:iam::" + s.account.ID + ":root"
-	case OwnerBucket:
-		resource = "arn:aws:lightsail:" + s.region + ":" + s.account.ID + ":Bucket/" + target.Name
-	default:
-		resource = "arn:aws:iam::" + s.account.ID + ":user/" + target.Name
-	}
-	return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
-		c.ARN(), action, resource, action)
 }
 
 // ---- authentication support ----

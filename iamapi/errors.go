@@ -17,15 +17,16 @@ type wireError struct {
 // codes maps domain kinds to IAM's error codes and statuses (botocore's IAM
 // model and AWS's Common Errors for Query services).
 var codes = map[iamd.Kind]wireError{
-	iamd.NotFound:      {http.StatusNotFound, "NoSuchEntity"},
-	iamd.AlreadyExists: {http.StatusConflict, "EntityAlreadyExists"},
-	iamd.LimitExceeded: {http.StatusConflict, "LimitExceeded"},
-	iamd.Conflict:      {http.StatusConflict, "DeleteConflict"},
-	iamd.Invalid:       {http.StatusBadRequest, "ValidationError"},
-	iamd.InvalidInput:  {http.StatusBadRequest, "InvalidInput"},
-	iamd.AccessDenied:  {http.StatusForbidden, "AccessDenied"},
-	iamd.Unavailable:   {http.StatusServiceUnavailable, "ServiceUnavailable"},
-	iamd.Internal:      {http.StatusInternalServerError, "ServiceFailure"},
+	iamd.NotFound:        {http.StatusNotFound, "NoSuchEntity"},
+	iamd.AlreadyExists:   {http.StatusConflict, "EntityAlreadyExists"},
+	iamd.LimitExceeded:   {http.StatusConflict, "LimitExceeded"},
+	iamd.Conflict:        {http.StatusConflict, "DeleteConflict"},
+	iamd.Invalid:         {http.StatusBadRequest, "ValidationError"},
+	iamd.InvalidInput:    {http.StatusBadRequest, "InvalidInput"},
+	iamd.AccessDenied:    {http.StatusForbidden, "AccessDenied"},
+	iamd.Unavailable:     {http.StatusServiceUnavailable, "ServiceUnavailable"},
+	iamd.MalformedPolicy: {http.StatusBadRequest, "MalformedPolicyDocument"},
+	iamd.Internal:        {http.StatusInternalServerError, "ServiceFailure"},
 }
 
 // ErrorResponse returns the HTTP status, code and client-safe message for

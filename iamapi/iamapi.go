@@ -36,6 +36,43 @@ func New(svc *iamd.Service) *API {
 		"UpdateAccessKey":      a.updateAccessKey,
 		"DeleteAccessKey":      a.deleteAccessKey,
 		"GetAccessKeyLastUsed": a.getAccessKeyLastUsed,
+
+		"CreatePolicy":            a.createPolicy,
+		"GetPolicy":               a.getPolicy,
+		"ListPolicies":            a.listPolicies,
+		"DeletePolicy":            a.deletePolicy,
+		"CreatePolicyVersion":     a.createPolicyVersion,
+		"GetPolicyVersion":        a.getPolicyVersion,
+		"ListPolicyVersions":      a.listPolicyVersions,
+		"DeletePolicyVersion":     a.deletePolicyVersion,
+		"SetDefaultPolicyVersion": a.setDefaultPolicyVersion,
+		"ListEntitiesForPolicy":   a.listEntitiesForPolicy,
+
+		"AttachUserPolicy":          a.attachPolicy(iamd.EntityUser),
+		"DetachUserPolicy":          a.detachPolicy(iamd.EntityUser),
+		"ListAttachedUserPolicies":  a.listAttachedPolicies(iamd.EntityUser),
+		"PutUserPolicy":             a.putInlinePolicy(iamd.EntityUser),
+		"GetUserPolicy":             a.getInlinePolicy(iamd.EntityUser),
+		"DeleteUserPolicy":          a.deleteInlinePolicy(iamd.EntityUser),
+		"ListUserPolicies":          a.listInlinePolicies(iamd.EntityUser),
+		"AttachGroupPolicy":         a.attachPolicy(iamd.EntityGroup),
+		"DetachGroupPolicy":         a.detachPolicy(iamd.EntityGroup),
+		"ListAttachedGroupPolicies": a.listAttachedPolicies(iamd.EntityGroup),
+		"PutGroupPolicy":            a.putInlinePolicy(iamd.EntityGroup),
+		"GetGroupPolicy":            a.getInlinePolicy(iamd.EntityGroup),
+		"DeleteGroupPolicy":         a.deleteInlinePolicy(iamd.EntityGroup),
+		"ListGroupPolicies":         a.listInlinePolicies(iamd.EntityGroup),
+
+		"CreateGroup":         a.createGroup,
+		"GetGroup":            a.getGroup,
+		"ListGroups":          a.listGroups,
+		"DeleteGroup":         a.deleteGroup,
+		"AddUserToGroup":      a.addUserToGroup,
+		"RemoveUserFromGroup": a.removeUserFromGroup,
+		"ListGroupsForUser":   a.listGroupsForUser,
+
+		"SimulatePrincipalPolicy": a.simulatePrincipalPolicy,
+		"SimulateCustomPolicy":    a.simulateCustomPolicy,
 	}
 	return a
 }

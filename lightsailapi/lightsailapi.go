@@ -363,7 +363,7 @@ func (a *API) getBucketBundles(ctx context.Context, c *iamd.Caller, body []byte)
 	if err := awsjson.Decode(body, &in); err != nil {
 		return nil, err
 	}
-	if err := a.svc.Authorize(c, "lightsail:GetBucketBundles", iamd.BucketOwner("*")); err != nil {
+	if err := a.svc.Authorize(ctx, c, "lightsail:GetBucketBundles", "*"); err != nil {
 		return nil, err
 	}
 	out := make([]Bundle, 0, len(a.bundles))

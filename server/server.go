@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -271,7 +272,13 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string, e *l
 		return nil, err
 	}
 	s.svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
-	return &cred.Caller, nil
+	// The cached caller is shared; this request's facts go on a copy.
+	c := cred.Caller
+	c.Request = iamd.RequestInfo{SecureTransport: r.TLS != nil, Region: a.Region}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		c.Request.SourceIP = ap.Addr().Unmap()
+	}
+	return &c, nil
 }
 
 func (s *Server) writeQueryError(w http.ResponseWriter, svc queryService, err error, id string, e *logEntry) {

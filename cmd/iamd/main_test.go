@@ -177,7 +177,10 @@ func TestBob(t *testing.T) {
 	if err != nil || *rid.Arn != "arn:aws:iam::123456789012:root" || *rid.UserId != account {
 		t.Fatalf("root identity %+v %v", rid, err)
 	}
-	info, err := s.sts(*k.AccessKeyId, *k.SecretAccessKey).GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: k.AccessKeyId})
+	// GetCallerIdentity needs no permission; GetAccessKeyInfo does.
+	_, err = s.sts(*k.AccessKeyId, *k.SecretAccessKey).GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: k.AccessKeyId})
+	wantAPIError(t, err, "AccessDenied", 403)
+	info, err := s.sts(rootID, rootSecret).GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: k.AccessKeyId})
 	if err != nil || *info.Account != account {
 		t.Fatalf("GetAccessKeyInfo %+v %v", info, err)
 	}
@@ -218,7 +221,8 @@ func TestKeyLimitConcurrent(t *testing.T) {
 	wantAPIError(t, err, "LimitExceeded", 409)
 }
 
-// TestCallerOwnKeys: no UserName means the signing caller, root included.
+// TestCallerOwnKeys: no UserName means the signing caller, root included;
+// with the self-service policy a user manages its own keys and nothing else.
 func TestCallerOwnKeys(t *testing.T) {
 	s := start(t)
 	mustUser(t, s, "Bob")
@@ -236,6 +240,13 @@ func TestCallerOwnKeys(t *testing.T) {
 
 	bk := mustKey(t, s.root(), "Bob")
 	bob := s.iam(*bk.AccessKeyId, *bk.SecretAccessKey)
+	// Without a policy a user may do nothing, not even to its own keys.
+	_, err = bob.ListAccessKeys(ctx, &iam.ListAccessKeysInput{})
+	wantAPIError(t, err, "AccessDenied", 403)
+	if _, err := s.root().AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("Bob"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/IAMSelfManageAccessKeys")}); err != nil {
+		t.Fatal(err)
+	}
 	own := mustKey(t, bob, "")
 	if *own.UserName != "Bob" {
 		t.Fatalf("self-created key belongs to %q", *own.UserName)
@@ -252,7 +263,7 @@ func TestCallerOwnKeys(t *testing.T) {
 	if _, err := bob.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: own.AccessKeyId}); err != nil {
 		t.Fatal(err)
 	}
-	// A user may do nothing else.
+	// The policy allows nothing else.
 	mustUser(t, s, "Alice")
 	_, err = bob.ListUsers(ctx, &iam.ListUsersInput{})
 	wantAPIError(t, err, "AccessDenied", 403)

@@ -1,0 +1,240 @@
+package iamd
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"iamd/policy"
+)
+
+// Request facts that conditions may test, set on the Caller by the server
+// for each request.
+type RequestInfo struct {
+	SourceIP        netip.Addr // the TCP peer
+	SecureTransport bool       // the request came over TLS
+	Region          string     // the region the request was signed for
+}
+
+// authz caches what users may do: each user's policies, compiled, for at
+// most the credential TTL, and each distinct document compiled once.
+type authz struct {
+	users sync.Map     // user ID → *userPolicies
+	gen   atomic.Int64 // bumped by every change; see Service.policiesOf
+	docs  sync.Map     // document text → *policy.Policy
+	ndocs atomic.Int64
+}
+
+// userPolicies is the compiled set of policies that apply to one user, in
+// the order of their sources.
+type userPolicies struct {
+	loaded   time.Time
+	policies []*policy.Policy
+	sources  []PolicySource
+}
+
+// maxCompiledDocs bounds the document cache; past it the cache starts over.
+const maxCompiledDocs = 10000
+
+// compile returns the compiled form of doc, compiling it once.
+func (a *authz) compile(doc string) (*policy.Policy, error) {
+	if p, ok := a.docs.Load(doc); ok {
+		return p.(*policy.Policy), nil
+	}
+	p, err := policy.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	if a.ndocs.Add(1) > maxCompiledDocs {
+		a.docs.Clear()
+		a.ndocs.Store(1)
+	}
+	a.docs.Store(doc, p)
+	return p, nil
+}
+
+// forgetPolicies drops every cached policy set, so that the next request
+// of each user reads its policies again.
+func (s *Service) forgetPolicies() {
+	s.authz.gen.Add(1)
+	s.authz.users.Clear()
+}
+
+// keyChanged is the KeyWatcher's change callback: an access key's ID, or
+// "*" when what some user may do changed on another node.
+func (s *Service) keyChanged(id string) {
+	if id == "*" {
+		s.forgetPolicies()
+		return
+	}
+	s.forget(id)
+}
+
+// policiesOf returns the compiled policies of user u, from memory when
+// fresh.
+func (s *Service) policiesOf(ctx context.Context, u *User) (*userPolicies, error) {
+	if v, ok := s.authz.users.Load(u.ID); ok {
+		up := v.(*userPolicies)
+		if s.now().Sub(up.loaded) < s.ttl {
+			return up, nil
+		}
+	}
+	gen := s.authz.gen.Load()
+	srcs, err := s.store.UserPolicies(ctx, u.Name)
+	if err != nil {
+		return nil, err
+	}
+	up, err := s.compileSources(srcs)
+	if err != nil {
+		return nil, err
+	}
+	if s.authz.gen.Load() == gen {
+		s.authz.users.Store(u.ID, up)
+	}
+	return up, nil
+}
+
+func (s *Service) compileSources(srcs []PolicySource) (*userPolicies, error) {
+	up := &userPolicies{loaded: s.now(), sources: srcs, policies: make([]*policy.Policy, 0, len(srcs))}
+	for _, src := range srcs {
+		var p *policy.Policy
+		if src.Document == "" {
+			b, ok := awsManagedByARN[src.Policy.ARN]
+			if !ok {
+				return nil, Errorf(Internal, "unknown AWS-managed policy %s is attached", src.Policy.ARN)
+			}
+			p = b.compiled
+		} else {
+			var err error
+			if p, err = s.authz.compile(src.Document); err != nil {
+				// Documents are checked when written; one that no longer
+				// parses must not widen access. Deny statements in it are
+				// lost too, so refuse everything.
+				return nil, &Error{Kind: Internal, Message: "a stored policy does not parse", Err: err}
+			}
+		}
+		up.policies = append(up.policies, p)
+	}
+	return up, nil
+}
+
+// requestContext is what conditions and policy variables see for caller c.
+func (s *Service) requestContext(c *Caller) policy.Context {
+	pc := policy.Context{
+		PrincipalARN:     c.ARN(),
+		PrincipalAccount: s.account.ID,
+		UserID:           c.UserID(),
+		SourceIP:         c.Request.SourceIP,
+		SecureTransport:  c.Request.SecureTransport,
+		RequestedRegion:  c.Request.Region,
+		CurrentTime:      s.now(),
+	}
+	switch c.Kind {
+	case CallerUser:
+		pc.Username, pc.PrincipalType = c.User.Name, "User"
+		for _, t := range c.User.Tags {
+			pc.PrincipalTags = append(pc.PrincipalTags, policy.Tag(t))
+		}
+	case CallerRoot:
+		pc.PrincipalType = "Account"
+	}
+	return pc
+}
+
+// authorize decides whether c may perform action on resource (an ARN, or
+// "*" for an action that names none), as AWS decides identity-based
+// policies. The root may do everything; a bucket's key has its fixed scope:
+// STS and nothing else here.
+func (s *Service) authorize(ctx context.Context, c *Caller, action, resource string) error {
+	switch c.Kind {
+	case CallerRoot:
+		return nil
+	case CallerBucket:
+		if strings.HasPrefix(action, "sts:") {
+			return nil
+		}
+		return s.denied(c, action, resource, false)
+	}
+	up, err := s.policiesOf(ctx, c.User)
+	if err != nil {
+		return err
+	}
+	pc := s.requestContext(c)
+	switch policy.Evaluate(up.policies, &policy.Request{Action: action, Resource: resource, Context: &pc}) {
+	case policy.Allowed:
+		return nil
+	case policy.ExplicitDeny:
+		return s.denied(c, action, resource, true)
+	}
+	return s.denied(c, action, resource, false)
+}
+
+// Authorize is authorize for actions served outside the Service.
+func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource string) error {
+	return s.authorize(ctx, c, action, resource)
+}
+
+func (s *Service) denied(c *Caller, action, resource string, explicit bool) error {
+	if explicit {
+		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in an identity-based policy",
+			c.ARN(), action, resource)
+	}
+	return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
+		c.ARN(), action, resource, action)
+}
+
+// ---- resource ARNs ----
+
+func (s *Service) arn(resource string) string { return "arn:aws:iam::" + s.account.ID + ":" + resource }
+
+// userARN is the ARN of the named user as authorization sees it: with the
+// user's path, which only the store knows. A user that does not exist is
+// named without a path; the action then fails with NotFound if allowed.
+// Only IAM users' requests need it; the root's are not evaluated.
+func (s *Service) userARN(ctx context.Context, c *Caller, name string) string {
+	if c.Kind != CallerUser {
+		return s.arn("user/" + name)
+	}
+	if FoldName(name) == FoldName(c.User.Name) {
+		return c.User.ARN(s.account.ID)
+	}
+	if u, err := s.store.GetUser(ctx, name); err == nil {
+		return u.ARN(s.account.ID)
+	}
+	return s.arn("user/" + name)
+}
+
+// groupARN is userARN for groups.
+func (s *Service) groupARN(ctx context.Context, c *Caller, name string) string {
+	if c.Kind == CallerUser {
+		if g, err := s.store.GetGroup(ctx, name); err == nil {
+			return g.ARN(s.account.ID)
+		}
+	}
+	return s.arn("group/" + name)
+}
+
+// ownerARN is the ARN of a key's owner.
+func (s *Service) ownerARN(ctx context.Context, c *Caller, o Owner) string {
+	switch o.Kind {
+	case OwnerRoot:
+		return s.arn("root")
+	case OwnerBucket:
+		return s.bucketARN(ctx, c, o.Name)
+	}
+	return s.userARN(ctx, c, o.Name)
+}
+
+// bucketARN is the ARN of the named bucket, or "*" if it does not exist.
+func (s *Service) bucketARN(ctx context.Context, c *Caller, name string) string {
+	if c.Kind != CallerUser {
+		return "*"
+	}
+	if b, err := s.store.GetBucket(ctx, name); err == nil {
+		return "arn:aws:lightsail:" + s.region + ":" + s.account.ID + ":Bucket/" + b.ID
+	}
+	return "*"
+}

@@ -1,0 +1,130 @@
+package iamapi
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"iamd"
+	"iamd/awsquery"
+)
+
+type position struct {
+	Line   int
+	Column int
+}
+
+type matchedStatement struct {
+	SourcePolicyId   string
+	SourcePolicyType string
+	StartPosition    position
+	EndPosition      position
+}
+
+type evaluationResult struct {
+	EvalActionName       string
+	EvalResourceName     string
+	EvalDecision         string
+	MatchedStatements    []matchedStatement `xml:"MatchedStatements>member"`
+	MissingContextValues []string           `xml:"MissingContextValues>member"`
+}
+
+type simulateResult struct {
+	EvaluationResults []evaluationResult `xml:"EvaluationResults>member"`
+	IsTruncated       bool
+	Marker            string `xml:",omitempty"`
+}
+
+// simulation reads the parameters both simulations share. The ones that
+// concern resource policies, permissions boundaries or other accounts are
+// refused: iamd evaluates identity-based policies only, and ignoring them
+// would answer a question that was not asked.
+func (v *validator) simulation() iamd.SimulationInput {
+	for _, name := range []string{"ResourcePolicy", "ResourceOwner", "CallerArn", "ResourceHandlingOption"} {
+		if _, ok := v.p[name]; ok && v.err == nil {
+			v.err = iamd.Errorf(iamd.InvalidInput, "%s is not supported: iamd evaluates identity-based policies only.", name)
+		}
+	}
+	if _, ok := v.p["PermissionsBoundaryPolicyInputList.member.1"]; ok && v.err == nil {
+		v.err = iamd.Errorf(iamd.InvalidInput, "PermissionsBoundaryPolicyInputList is not supported: iamd has no permissions boundaries.")
+	}
+	in := iamd.SimulationInput{
+		Actions:   v.list("ActionNames"),
+		Resources: v.list("ResourceArns"),
+		Policies:  v.list("PolicyInputList"),
+		Context:   map[string][]string{},
+	}
+	if len(in.Actions) == 0 {
+		v.fail("Value null at 'actionNames' failed to satisfy constraint: Member must not be null")
+	}
+	for i := 1; ; i++ {
+		prefix := "ContextEntries.member." + strconv.Itoa(i)
+		name, ok := v.p[prefix+".ContextKeyName"]
+		if !ok {
+			break
+		}
+		in.Context[strings.ToLower(name)] = append(in.Context[strings.ToLower(name)], v.list(prefix+".ContextKeyValues")...)
+	}
+	return in
+}
+
+func (a *API) simulateResult(results []iamd.SimulationResult, page iamd.Page) (any, error) {
+	from := 0
+	if page.Marker != "" {
+		n, err := strconv.Atoi(page.Marker)
+		if err != nil || n < 0 || n > len(results) {
+			return nil, iamd.BadMarker()
+		}
+		from = n
+	}
+	out := simulateResult{EvaluationResults: []evaluationResult{}}
+	end := min(from+page.MaxItems, len(results))
+	for _, r := range results[from:end] {
+		er := evaluationResult{EvalActionName: r.Action, EvalResourceName: r.Resource, EvalDecision: r.Decision.String(),
+			MatchedStatements: []matchedStatement{}, MissingContextValues: r.Missing}
+		if er.MissingContextValues == nil {
+			er.MissingContextValues = []string{}
+		}
+		for _, m := range r.Matched {
+			er.MatchedStatements = append(er.MatchedStatements, matchedStatement{SourcePolicyId: m.SourcePolicyID, SourcePolicyType: m.SourcePolicyType,
+				StartPosition: position(m.Start), EndPosition: position(m.End)})
+		}
+		out.EvaluationResults = append(out.EvaluationResults, er)
+	}
+	if end < len(results) {
+		out.IsTruncated, out.Marker = true, strconv.Itoa(end)
+	}
+	return out, nil
+}
+
+func (a *API) simulatePrincipalPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	source := v.str("PolicySourceArn", true, 20, 2048, reARN, "")
+	in := v.simulation()
+	page := v.page()
+	if v.err != nil {
+		return nil, v.err
+	}
+	results, err := a.svc.SimulatePrincipalPolicy(ctx, c, source, in)
+	if err != nil {
+		return nil, err
+	}
+	return a.simulateResult(results, page)
+}
+
+func (a *API) simulateCustomPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	in := v.simulation()
+	if len(in.Policies) == 0 {
+		v.fail("Value null at 'policyInputList' failed to satisfy constraint: Member must not be null")
+	}
+	page := v.page()
+	if v.err != nil {
+		return nil, v.err
+	}
+	results, err := a.svc.SimulateCustomPolicy(ctx, c, in)
+	if err != nil {
+		return nil, err
+	}
+	return a.simulateResult(results, page)
+}
