@@ -78,6 +78,8 @@ def tearDownModule():
     server.stop()
 
 
+SELF_SERVICE = "arn:aws:iam::aws:policy/IAMSelfManageAccessKeys"
+
 NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"})
 
 
@@ -113,7 +115,9 @@ class Boto3Test(ClientTestCase):
         ident = sts.get_caller_identity()
         self.assertEqual(ident["Arn"], f"arn:aws:iam::{ACCOUNT}:user/Bob3")
         self.assertEqual(ident["Account"], ACCOUNT)
-        self.assertEqual(sts.get_access_key_info(AccessKeyId=key["AccessKeyId"])["Account"], ACCOUNT)
+        # GetCallerIdentity needs no permission; GetAccessKeyInfo does.
+        self.assertError("AccessDenied", 403, sts.get_access_key_info, AccessKeyId=key["AccessKeyId"])
+        self.assertEqual(client("sts").get_access_key_info(AccessKeyId=key["AccessKeyId"])["Account"], ACCOUNT)
         listed = iam.list_access_keys(UserName="Bob3")["AccessKeyMetadata"]
         self.assertEqual([k["AccessKeyId"] for k in listed], [key["AccessKeyId"]])
         self.assertNotIn("SecretAccessKey", listed[0])
@@ -142,6 +146,9 @@ class Boto3Test(ClientTestCase):
         iam.create_user(UserName="Self")
         k = iam.create_access_key(UserName="Self")["AccessKey"]
         me = client("iam", k["AccessKeyId"], k["SecretAccessKey"])
+        # A user without a policy may do nothing, not even to its own keys.
+        self.assertError("AccessDenied", 403, me.create_access_key)
+        iam.attach_user_policy(UserName="Self", PolicyArn=SELF_SERVICE)
         own = me.create_access_key()["AccessKey"]
         self.assertEqual(own["UserName"], "Self")
         me.update_access_key(AccessKeyId=own["AccessKeyId"], Status="Inactive")
@@ -149,6 +156,90 @@ class Boto3Test(ClientTestCase):
         e = self.assertError("AccessDenied", 403, me.list_users)
         self.assertIn(f"User: arn:aws:iam::{ACCOUNT}:user/Self is not authorized to perform: iam:ListUsers", str(e))
         self.assertError("AccessDenied", 403, me.create_access_key, UserName="Bob3")
+
+    def test_team_operator(self):
+        """An operator allowed iam:*AccessKey* on user/team-a/* rotates
+        team-a's keys and is refused everywhere else."""
+        iam = client("iam")
+        doc = {"Version": "2012-10-17", "Statement": [{"Sid": "TeamAKeys", "Effect": "Allow",
+               "Action": "iam:*AccessKey*", "Resource": f"arn:aws:iam::{ACCOUNT}:user/team-a/*"}]}
+        pol = iam.create_policy(PolicyName="TeamAKeyOperator", PolicyDocument=json.dumps(doc))["Policy"]
+        self.assertEqual(pol["Arn"], f"arn:aws:iam::{ACCOUNT}:policy/TeamAKeyOperator")
+        self.assertEqual(pol["DefaultVersionId"], "v1")
+        iam.create_user(UserName="op", Path="/ops/")
+        iam.attach_user_policy(UserName="op", PolicyArn=pol["Arn"])
+        self.assertEqual(iam.get_policy(PolicyArn=pol["Arn"])["Policy"]["AttachmentCount"], 1)
+        got = iam.get_policy_version(PolicyArn=pol["Arn"], VersionId="v1")["PolicyVersion"]
+        self.assertEqual(got["Document"], doc)  # URL-encoded on the wire, decoded by botocore
+        iam.create_user(UserName="alice", Path="/team-a/")
+        iam.create_user(UserName="carl", Path="/team-b/")
+        k = iam.create_access_key(UserName="op")["AccessKey"]
+        op = client("iam", k["AccessKeyId"], k["SecretAccessKey"])
+
+        old = op.create_access_key(UserName="alice")["AccessKey"]
+        new = op.create_access_key(UserName="alice")["AccessKey"]
+        op.update_access_key(UserName="alice", AccessKeyId=old["AccessKeyId"], Status="Inactive")
+        op.delete_access_key(UserName="alice", AccessKeyId=old["AccessKeyId"])
+        keys = op.list_access_keys(UserName="alice")["AccessKeyMetadata"]
+        self.assertEqual([x["AccessKeyId"] for x in keys], [new["AccessKeyId"]])
+        self.assertEqual(op.get_access_key_last_used(AccessKeyId=new["AccessKeyId"])["UserName"], "alice")
+
+        e = self.assertError("AccessDenied", 403, op.create_access_key, UserName="carl")
+        self.assertIn(f"User: arn:aws:iam::{ACCOUNT}:user/ops/op is not authorized to perform: iam:CreateAccessKey "
+                      f"on resource: arn:aws:iam::{ACCOUNT}:user/team-b/carl because no identity-based policy allows "
+                      "the iam:CreateAccessKey action", str(e))
+        self.assertError("AccessDenied", 403, op.list_access_keys, UserName="carl")
+        self.assertError("AccessDenied", 403, op.create_access_key)  # its own keys are outside team-a
+        self.assertError("AccessDenied", 403, op.list_users)
+        self.assertError("AccessDenied", 403, op.delete_user, UserName="alice")
+
+        sim = iam.simulate_principal_policy(
+            PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/ops/op", ActionNames=["iam:CreateAccessKey", "iam:DeleteUser"],
+            ResourceArns=[f"arn:aws:iam::{ACCOUNT}:user/team-a/alice", f"arn:aws:iam::{ACCOUNT}:user/team-b/carl"])
+        decisions = [(r["EvalActionName"], r["EvalResourceName"].rsplit("/", 1)[1], r["EvalDecision"]) for r in sim["EvaluationResults"]]
+        self.assertEqual(decisions, [("iam:CreateAccessKey", "alice", "allowed"), ("iam:CreateAccessKey", "carl", "implicitDeny"),
+                                     ("iam:DeleteUser", "alice", "implicitDeny"), ("iam:DeleteUser", "carl", "implicitDeny")])
+        self.assertEqual(sim["EvaluationResults"][0]["MatchedStatements"][0]["SourcePolicyId"], "TeamAKeyOperator")
+
+        # Detaching takes effect on the next request.
+        iam.detach_user_policy(UserName="op", PolicyArn=pol["Arn"])
+        self.assertError("AccessDenied", 403, op.list_access_keys, UserName="alice")
+        self.assertError("DeleteConflict", 409, iam.delete_user, UserName="alice")
+
+    def test_deny_wins(self):
+        iam = client("iam")
+        iam.create_group(GroupName="admins")
+        iam.attach_group_policy(GroupName="admins", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+        iam.create_user(UserName="eve")
+        iam.add_user_to_group(GroupName="admins", UserName="eve")
+        k = iam.create_access_key(UserName="eve")["AccessKey"]
+        eve = client("iam", k["AccessKeyId"], k["SecretAccessKey"])
+        extra = eve.create_access_key()["AccessKey"]
+        eve.list_users()
+        deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:DeleteAccessKey", "Resource": "*"}]}
+        iam.put_user_policy(UserName="eve", PolicyName="NoDeletes", PolicyDocument=json.dumps(deny))
+        self.assertEqual(iam.get_user_policy(UserName="eve", PolicyName="NoDeletes")["PolicyDocument"], deny)
+        self.assertEqual(iam.list_user_policies(UserName="eve")["PolicyNames"], ["NoDeletes"])
+        e = self.assertError("AccessDenied", 403, eve.delete_access_key, AccessKeyId=extra["AccessKeyId"])
+        self.assertIn("with an explicit deny in an identity-based policy", str(e))
+        eve.list_users()  # everything else is still allowed
+        iam.delete_user_policy(UserName="eve", PolicyName="NoDeletes")
+        eve.delete_access_key(AccessKeyId=extra["AccessKeyId"])
+        iam.remove_user_from_group(GroupName="admins", UserName="eve")
+        self.assertError("AccessDenied", 403, eve.list_users)
+
+    def test_malformed_policies_refused(self):
+        iam = client("iam")
+        iam.create_user(UserName="mal")
+        bad = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*",
+               "Condition": {"StringEqualsAnyCase": {"aws:username": "mal"}}}]}
+        e = self.assertError("MalformedPolicyDocument", 400, iam.put_user_policy, UserName="mal", PolicyName="x", PolicyDocument=json.dumps(bad))
+        self.assertIn("StringEqualsAnyCase", str(e))
+        bad["Statement"][0]["Condition"] = {"StringEquals": {"aws:SourceVpc": "vpc-1"}}
+        e = self.assertError("MalformedPolicyDocument", 400, iam.create_policy, PolicyName="x", PolicyDocument=json.dumps(bad))
+        self.assertIn("aws:SourceVpc", str(e))
+        self.assertError("NoSuchEntity", 404, iam.attach_user_policy, UserName="mal", PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/nope")
+        self.assertEqual(iam.list_attached_user_policies(UserName="mal")["AttachedPolicies"], [])
 
     def test_inactive_and_deleted_keys_refused(self):
         iam = client("iam")
@@ -296,6 +387,37 @@ class CLITest(unittest.TestCase):
         self.aws("lightsail", "delete-bucket-access-key", "--bucket-name", "my-bucket", "--access-key-id", key["accessKeyId"])
         self.assertEqual(self.aws("lightsail", "get-bucket-access-keys", "--bucket-name", "my-bucket")["accessKeys"], [])
         self.aws("lightsail", "delete-bucket", "--bucket-name", "my-bucket")
+
+    def test_cli_self_service(self):
+        """With the aws CLI: a self-service user rotates only its own keys,
+        and a Deny statement wins."""
+        self.aws("iam", "create-user", "--user-name", "Sam", "--path", "/ci/")
+        self.aws("iam", "create-user", "--user-name", "Other")
+        self.aws("iam", "attach-user-policy", "--user-name", "Sam", "--policy-arn", SELF_SERVICE)
+        attached = self.aws("iam", "list-attached-user-policies", "--user-name", "Sam")["AttachedPolicies"]
+        self.assertEqual(attached, [{"PolicyName": "IAMSelfManageAccessKeys", "PolicyArn": SELF_SERVICE}])
+        k = self.aws("iam", "create-access-key", "--user-name", "Sam")["AccessKey"]
+        sam = (k["AccessKeyId"], k["SecretAccessKey"])
+        new = self.aws("iam", "create-access-key", key=sam)["AccessKey"]
+        self.assertEqual(new["UserName"], "Sam")
+        self.aws("iam", "update-access-key", "--access-key-id", k["AccessKeyId"], "--status", "Inactive", key=(new["AccessKeyId"], new["SecretAccessKey"]))
+        sam = (new["AccessKeyId"], new["SecretAccessKey"])
+        self.aws("iam", "delete-access-key", "--access-key-id", k["AccessKeyId"], key=sam)
+        listed = self.aws("iam", "list-access-keys", key=sam)["AccessKeyMetadata"]
+        self.assertEqual([x["AccessKeyId"] for x in listed], [new["AccessKeyId"]])
+        err = self.aws("iam", "create-access-key", "--user-name", "Other", key=sam, ok=False)
+        self.assertIn("(AccessDenied)", err)
+        self.assertIn(f"on resource: arn:aws:iam::{ACCOUNT}:user/Other", err)
+        self.assertIn("(AccessDenied)", self.aws("iam", "list-users", key=sam, ok=False))
+
+        deny = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:CreateAccessKey", "Resource": "*"}]})
+        self.aws("iam", "put-user-policy", "--user-name", "Sam", "--policy-name", "Freeze", "--policy-document", deny)
+        got = self.aws("iam", "get-user-policy", "--user-name", "Sam", "--policy-name", "Freeze")
+        self.assertEqual(got["PolicyDocument"], json.loads(deny))
+        err = self.aws("iam", "create-access-key", key=sam, ok=False)
+        self.assertIn("(AccessDenied)", err)
+        self.assertIn("explicit deny", err)
+        self.aws("iam", "list-access-keys", key=sam)  # the Allow still stands for the rest
 
     def test_cli_update_and_last_used(self):
         self.aws("iam", "create-user", "--user-name", "Dan")
