@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,17 +29,21 @@ func (d *discard) WriteHeader(int)             {}
 
 // benchHandler serves one signed request repeatedly, as a Go server would
 // hand it over: a fresh body reader each time.
-func benchHandler(b *testing.B, service, body string, setup func(*iamd.Service)) {
+// setup may return the credentials to sign with; "" means the root's.
+func benchHandler(b *testing.B, service, body string, setup func(*iamd.Service) (string, string)) {
 	at := time.Now()
 	h, svc := newServer(b, func() time.Time { return at })
+	id, sec := keyID, secret
 	if setup != nil {
-		setup(svc)
+		if i, s := setup(svc); i != "" {
+			id, sec = i, s
+		}
 	}
 	r := httptest.NewRequest("POST", "http://127.0.0.1:8600/", nil)
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.ContentLength = int64(len(body))
 	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret},
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: sec},
 		r, hex.EncodeToString(sum[:]), service, "us-east-1", at); err != nil {
 		b.Fatal(err)
 	}
@@ -65,9 +71,47 @@ func BenchmarkHandlerGetCallerIdentity(b *testing.B) {
 }
 
 func BenchmarkHandlerListAccessKeys(b *testing.B) {
-	benchHandler(b, "iam", "Action=ListAccessKeys&UserName=bob&Version=2010-05-08", func(svc *iamd.Service) {
+	benchHandler(b, "iam", "Action=ListAccessKeys&UserName=bob&Version=2010-05-08", func(svc *iamd.Service) (string, string) {
 		root := &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
-		svc.CreateUser(context.Background(), root, "bob", "/", nil)
+		svc.CreateUser(context.Background(), root, "bob", "/team-a/", nil)
 		svc.CreateAccessKey(context.Background(), root, "bob")
+		return "", ""
+	})
+}
+
+// BenchmarkHandlerListAccessKeysAuthorized is BenchmarkHandlerListAccessKeys
+// signed by an operator whose 10 attached policies of 10 statements each
+// are evaluated in full (the allowing statement is the last), so the
+// difference between the two is what authorization costs a request: the
+// evaluation and the look-up of the target user's path.
+func BenchmarkHandlerListAccessKeysAuthorized(b *testing.B) {
+	benchHandler(b, "iam", "Action=ListAccessKeys&UserName=bob&Version=2010-05-08", func(svc *iamd.Service) (string, string) {
+		ctx := context.Background()
+		root := &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
+		svc.CreateUser(ctx, root, "bob", "/team-a/", nil)
+		svc.CreateAccessKey(ctx, root, "bob")
+		svc.CreateUser(ctx, root, "op", "/ops/", nil)
+		for i := range 10 {
+			var sts []string
+			for j := range 10 {
+				st := fmt.Sprintf(`{"Effect":"Allow","Action":["iam:CreateUser","iam:Put*Policy","iam:Attach*"],"Resource":"arn:aws:iam::123456789012:user/team-%d-%d/*"}`, i, j)
+				if i == 9 && j == 9 {
+					st = `{"Effect":"Allow","Action":"iam:*AccessKey*","Resource":"arn:aws:iam::123456789012:user/team-a/*"}`
+				}
+				sts = append(sts, st)
+			}
+			p, err := svc.CreatePolicy(ctx, root, fmt.Sprint("p", i), "/", "", `{"Version":"2012-10-17","Statement":[`+strings.Join(sts, ",")+`]}`, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := svc.AttachPolicy(ctx, root, iamd.Entity{Kind: iamd.EntityUser, Name: "op"}, p.ARN("123456789012")); err != nil {
+				b.Fatal(err)
+			}
+		}
+		k, sec, err := svc.CreateAccessKey(ctx, root, "op")
+		if err != nil {
+			b.Fatal(err)
+		}
+		return k.ID, sec
 	})
 }
