@@ -91,8 +91,8 @@ func TestAuthorizeActionsAndResources(t *testing.T) {
 	}
 }
 
-func first[A any](_ A, err error) error                 { return err }
-func second[A, B any](_ A, _ B, err error) error        { return err }
+func first[A any](_ A, err error) error          { return err }
+func second[A, B any](_ A, _ B, err error) error { return err }
 
 // TestAuthorizeConditions: request facts reach the conditions.
 func TestAuthorizeConditions(t *testing.T) {

@@ -373,3 +373,41 @@ func TestPGWrongMasterKey(t *testing.T) {
 		t.Fatalf("node with another master key: %v", err)
 	}
 }
+
+// TestPGPolicyChangeAcrossNodes: a policy change on one node governs the
+// next request on another, which has the user's policies cached.
+func TestPGPolicyChangeAcrossNodes(t *testing.T) {
+	ns := nodes(t, 2, pgtest.DSN(t))
+	a, b := ns[0], ns[1]
+	mustUser(t, a, "Bob")
+	k := mustKey(t, a.root(), "Bob")
+	onB := b.iam(*k.AccessKeyId, *k.SecretAccessKey)
+	arn := aws.String("arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+	seenWithin := func(what string, wantAllowed bool) {
+		t.Helper()
+		start := time.Now()
+		for time.Since(start) < 5*time.Second {
+			_, err := onB.ListUsers(ctx, &iam.ListUsersInput{})
+			if (err == nil) == wantAllowed {
+				d := time.Since(start)
+				t.Logf("%s on node A applied on node B after %v", what, d)
+				if d > time.Second {
+					t.Errorf("%s took %v to reach node B, want under 1s", what, d)
+				}
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("node B does not apply %s 5s later", what)
+	}
+	_, err := onB.ListUsers(ctx, &iam.ListUsersInput{})
+	wantAPIError(t, err, "AccessDenied", 403) // B now has Bob's (empty) policies cached
+	if _, err := a.root().AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("Bob"), PolicyArn: arn}); err != nil {
+		t.Fatal(err)
+	}
+	seenWithin("AttachUserPolicy", true)
+	if _, err := a.root().DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("Bob"), PolicyArn: arn}); err != nil {
+		t.Fatal(err)
+	}
+	seenWithin("DetachUserPolicy", false)
+}
