@@ -226,6 +226,10 @@ func parallel(n int, fn func(i int)) {
 func TestPGLastUsedAcrossNodes(t *testing.T) {
 	ns := nodes(t, 2, pgtest.DSN(t))
 	mustUser(t, ns[0], "Bob")
+	if _, err := ns[0].root().AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("Bob"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/IAMSelfManageAccessKeys")}); err != nil {
+		t.Fatal(err)
+	}
 	k := mustKey(t, ns[0].root(), "Bob")
 	cfg := ns[0].awsConfig(*k.AccessKeyId, *k.SecretAccessKey)
 	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
