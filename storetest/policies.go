@@ -144,22 +144,7 @@ func testGroupsPerUserConcurrent(t *testing.T, s iamd.Store) {
 	for i := range n {
 		mustGroup(t, s, fmt.Sprintf("g%d", i), "/")
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() { errs[i] = s.AddUserToGroup(ctx, fmt.Sprintf("g%d", i), "bob", 3) })
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, iamd.ErrLimitExceeded):
-		default:
-			t.Errorf("unexpected error: %v", err)
-		}
-	}
+	ok := concurrently(t, n, func(i int) error { return s.AddUserToGroup(ctx, fmt.Sprintf("g%d", i), "bob", 3) })
 	gs, _, _ := s.ListGroupsForUser(ctx, "bob", iamd.Page{MaxItems: 100})
 	if ok != 3 || len(gs) != 3 {
 		t.Fatalf("%d adds succeeded and the user is in %d groups, want 3", ok, len(gs))
@@ -373,22 +358,7 @@ func testAttachLimitConcurrent(t *testing.T, s iamd.Store) {
 	for i := range n {
 		ps = append(ps, mustPolicy(t, s, fmt.Sprintf("p%d", i), "/"))
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() { errs[i] = s.AttachPolicy(ctx, userE("bob"), attached(ps[i]), 3) })
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, iamd.ErrLimitExceeded):
-		default:
-			t.Errorf("unexpected error: %v", err)
-		}
-	}
+	ok := concurrently(t, n, func(i int) error { return s.AttachPolicy(ctx, userE("bob"), attached(ps[i]), 3) })
 	as, _, _ := s.ListAttachedPolicies(ctx, userE("bob"), "/", iamd.Page{MaxItems: 100})
 	if ok != 3 || len(as) != 3 {
 		t.Fatalf("%d attaches succeeded and %d are attached, want 3", ok, len(as))
@@ -518,4 +488,27 @@ func testDeleteUserWithDependents(t *testing.T, s iamd.Store) {
 	if err := s.DeleteUser(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// concurrently runs fn(0) … fn(n-1) at once and returns how many
+// succeeded; any error other than LimitExceeded fails the test.
+func concurrently(t *testing.T, n int, fn func(i int) error) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = fn(i) })
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, iamd.ErrLimitExceeded):
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	return ok
 }

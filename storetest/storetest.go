@@ -283,27 +283,7 @@ func testKeyOwnership(t *testing.T, s iamd.Store) {
 func testKeyLimitConcurrent(t *testing.T, s iamd.Store) {
 	mustUser(t, s, "Bob", "/")
 	const n = 16
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.CreateAccessKey(ctx, newKey(iamd.UserOwner("Bob"), i), 2)
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, iamd.ErrLimitExceeded):
-		default:
-			t.Errorf("unexpected error: %v", err)
-		}
-	}
-	if ok != 2 {
+	if ok := concurrently(t, n, func(i int) error { return s.CreateAccessKey(ctx, newKey(iamd.UserOwner("Bob"), i), 2) }); ok != 2 {
 		t.Fatalf("%d of %d concurrent creates succeeded, want exactly 2", ok, n)
 	}
 	keys, _, err := s.ListAccessKeys(ctx, iamd.UserOwner("Bob"), iamd.Page{MaxItems: 100})
@@ -473,25 +453,7 @@ func testBucketKeys(t *testing.T, s iamd.Store) {
 
 func testBucketKeyLimitConcurrent(t *testing.T, s iamd.Store) {
 	mustBucket(t, s, "photos")
-	var wg sync.WaitGroup
-	errs := make([]error, 16)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.CreateAccessKey(ctx, newKey(iamd.BucketOwner("photos"), i), 2)
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
-		} else if !errors.Is(err, iamd.ErrLimitExceeded) {
-			t.Errorf("unexpected error: %v", err)
-		}
-	}
-	if ok != 2 {
+	if ok := concurrently(t, 16, func(i int) error { return s.CreateAccessKey(ctx, newKey(iamd.BucketOwner("photos"), i), 2) }); ok != 2 {
 		t.Fatalf("%d concurrent bucket key creates succeeded, want exactly 2", ok)
 	}
 }
