@@ -17,6 +17,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/lightsail"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"iamd"
 	"iamd/internal/pgtest"
@@ -175,6 +176,16 @@ func TestPGNoLostWrites(t *testing.T) {
 	users := 0
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		var apiErr smithy.APIError
+		for try := 1; err != nil && !errors.As(err, &apiErr) && try < 3; try++ {
+			// Rarely (twice in many CI runs) reading a 1,000-user page
+			// right after the load fails with "use of closed network
+			// connection": the client's read loop saw the connection
+			// reset. Its cause is not found yet; a read is retried here,
+			// as SDKs retry it, because this test is about lost writes.
+			t.Logf("listing users, try %d: %v", try, err)
+			page, err = p.NextPage(ctx)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
