@@ -11,8 +11,8 @@ import (
 	"iamd/policy"
 )
 
-// Request facts that conditions may test, set on the Caller by the server
-// for each request.
+// RequestInfo holds the facts of one request that conditions may test;
+// the server sets it on a copy of the cached Caller.
 type RequestInfo struct {
 	SourceIP        netip.Addr // the TCP peer
 	SecureTransport bool       // the request came over TLS
@@ -29,11 +29,11 @@ type authz struct {
 }
 
 // userPolicies is the compiled set of policies that apply to one user, in
-// the order of their sources.
+// the order the store returned their sources.
 type userPolicies struct {
-	loaded   time.Time
-	policies []*policy.Policy
-	sources  []PolicySource
+	loaded    time.Time
+	policies  []*policy.Policy
+	principal policy.Context // the user's facts, without the request's
 }
 
 // maxCompiledDocs bounds the document cache; past it the cache starts over.
@@ -63,16 +63,6 @@ func (s *Service) forgetPolicies() {
 	s.authz.users.Clear()
 }
 
-// keyChanged is the KeyWatcher's change callback: an access key's ID, or
-// "*" when what some user may do changed on another node.
-func (s *Service) keyChanged(id string) {
-	if id == "*" {
-		s.forgetPolicies()
-		return
-	}
-	s.forget(id)
-}
-
 // policiesOf returns the compiled policies of user u, from memory when
 // fresh.
 func (s *Service) policiesOf(ctx context.Context, u *User) (*userPolicies, error) {
@@ -91,6 +81,7 @@ func (s *Service) policiesOf(ctx context.Context, u *User) (*userPolicies, error
 	if err != nil {
 		return nil, err
 	}
+	up.principal = principalContext(u, s.account.ID)
 	if s.authz.gen.Load() == gen {
 		s.authz.users.Store(u.ID, up)
 	}
@@ -98,7 +89,7 @@ func (s *Service) policiesOf(ctx context.Context, u *User) (*userPolicies, error
 }
 
 func (s *Service) compileSources(srcs []PolicySource) (*userPolicies, error) {
-	up := &userPolicies{loaded: s.now(), sources: srcs, policies: make([]*policy.Policy, 0, len(srcs))}
+	up := &userPolicies{loaded: s.now(), policies: make([]*policy.Policy, 0, len(srcs))}
 	for _, src := range srcs {
 		var p *policy.Policy
 		if src.Document == "" {
@@ -121,25 +112,18 @@ func (s *Service) compileSources(srcs []PolicySource) (*userPolicies, error) {
 	return up, nil
 }
 
-// requestContext is what conditions and policy variables see for caller c.
-func (s *Service) requestContext(c *Caller) policy.Context {
+// principalContext is what conditions and policy variables see of user u
+// and account; the request's own facts are added per request.
+func principalContext(u *User, account string) policy.Context {
 	pc := policy.Context{
-		PrincipalARN:     c.ARN(),
-		PrincipalAccount: s.account.ID,
-		UserID:           c.UserID(),
-		SourceIP:         c.Request.SourceIP,
-		SecureTransport:  c.Request.SecureTransport,
-		RequestedRegion:  c.Request.Region,
-		CurrentTime:      s.now(),
+		Username:         u.Name,
+		UserID:           u.ID,
+		PrincipalARN:     u.ARN(account),
+		PrincipalAccount: account,
+		PrincipalType:    "User",
 	}
-	switch c.Kind {
-	case CallerUser:
-		pc.Username, pc.PrincipalType = c.User.Name, "User"
-		for _, t := range c.User.Tags {
-			pc.PrincipalTags = append(pc.PrincipalTags, policy.Tag(t))
-		}
-	case CallerRoot:
-		pc.PrincipalType = "Account"
+	for _, t := range u.Tags {
+		pc.PrincipalTags = append(pc.PrincipalTags, policy.Tag(t))
 	}
 	return pc
 }
@@ -162,7 +146,9 @@ func (s *Service) authorize(ctx context.Context, c *Caller, action, resource str
 	if err != nil {
 		return err
 	}
-	pc := s.requestContext(c)
+	pc := up.principal
+	pc.SourceIP, pc.SecureTransport, pc.RequestedRegion = c.Request.SourceIP, c.Request.SecureTransport, c.Request.Region
+	pc.CurrentTime = s.now()
 	switch policy.Evaluate(up.policies, &policy.Request{Action: action, Resource: resource, Context: &pc}) {
 	case policy.Allowed:
 		return nil

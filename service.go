@@ -112,10 +112,10 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	if w, ok := s.store.(KeyWatcher); ok {
 		// Another node's change to a key drops it from this node's cache.
 		s.bg.Go(func() {
-			w.WatchKeys(bgctx, s.keyChanged, func() {
+			w.WatchKeys(bgctx, Changes{Key: s.forget, Policies: s.forgetPolicies, Reset: func() {
 				s.forgetAll()
 				s.forgetPolicies()
-			})
+			}})
 		})
 	}
 	return s, nil

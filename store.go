@@ -97,8 +97,8 @@ type Store interface {
 // (case-insensitively); managed policies by their case-insensitive name,
 // which is unique whatever the path. Every change that can alter what a
 // user may do (attaching, detaching, putting or deleting a policy, a new
-// default version, group membership) is announced through KeyWatcher by
-// stores that implement it, as the ID "*".
+// default version, group membership) is announced through KeyWatcher's
+// Changes.Policies by stores that implement it.
 type PolicyStore interface {
 	// CreateGroup inserts g. AlreadyExists if a group of that name exists.
 	CreateGroup(ctx context.Context, g *Group) error
@@ -194,14 +194,23 @@ type PolicyStore interface {
 }
 
 // KeyWatcher is implemented by stores that several iamd nodes share. A
-// node caches credentials; the watcher tells it when another node changed
-// or deleted a key, so that revocation spreads at once rather than when
-// the cache entry expires.
+// node caches credentials and users' policies; the watcher tells it when
+// another node changed or deleted a key or changed what a user may do, so
+// that revocation spreads at once rather than when the cache entry expires.
 type KeyWatcher interface {
-	// WatchKeys calls changed with the ID of each access key that is
-	// updated or deleted, by any node, with "*" when what some user may do
-	// changed (see PolicyStore), and reset whenever changes may have been
-	// missed (the watch was lost and re-established). It returns when ctx
+	// WatchKeys reports every change made by any node through c until ctx
 	// is done.
-	WatchKeys(ctx context.Context, changed func(id string), reset func())
+	WatchKeys(ctx context.Context, c Changes)
+}
+
+// Changes are what a KeyWatcher reports.
+type Changes struct {
+	// Key is called with the ID of each access key updated or deleted.
+	Key func(id string)
+	// Policies is called when what some user may do changed (see
+	// PolicyStore).
+	Policies func()
+	// Reset is called whenever changes may have been missed (the watch
+	// was lost and re-established).
+	Reset func()
 }

@@ -12,8 +12,8 @@ import (
 
 // The shared PolicyStore runs on PostgreSQL through these adapters. Rows
 // that bound a limit or a deletion are locked FOR UPDATE, and every change
-// to what a user may do is announced on the key channel as "*", so that
-// other nodes drop the policies they have cached.
+// to what a user may do is announced on the key channel (policiesChanged),
+// so that other nodes drop the policies they have cached.
 
 func (s *Store) policyDB() sqliam.DB {
 	return sqliam.DB{
@@ -29,7 +29,7 @@ func (s *Store) policyDB() sqliam.DB {
 		IsUnique: isUnique,
 		Err:      dbErr,
 		Changed: func(ctx context.Context, q sqliam.Q) error {
-			_, err := q.Exec(ctx, `SELECT pg_notify('`+channel+`', '*')`)
+			_, err := q.Exec(ctx, `SELECT pg_notify('`+channel+`', '`+policiesChanged+`')`)
 			return err
 		},
 	}

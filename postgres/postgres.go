@@ -27,8 +27,13 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// channel is the NOTIFY channel of key changes.
+// channel is the NOTIFY channel of changes: the payload is the ID of an
+// access key updated or deleted, or policiesChanged.
 const channel = "iamd_keys"
+
+// policiesChanged is the payload announcing that what some user may do
+// changed; it cannot be an access key ID.
+const policiesChanged = "*"
 
 // opTimeout bounds every database call, so that an outage fails requests
 // instead of hanging them.
@@ -494,12 +499,12 @@ func (s *Store) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
 
 // WatchKeys listens for key changes on a connection of its own, and
 // reconnects (calling reset) whenever that connection is lost.
-func (s *Store) WatchKeys(ctx context.Context, changed func(id string), reset func()) {
+func (s *Store) WatchKeys(ctx context.Context, c iamd.Changes) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := s.listen(ctx, changed, func() {
+		err := s.listen(ctx, c, func() {
 			backoff = 100 * time.Millisecond
-			reset() // changes made while not listening were missed
+			c.Reset() // changes made while not listening were missed
 		})
 		if ctx.Err() != nil || err == nil {
 			return
@@ -515,7 +520,7 @@ func (s *Store) WatchKeys(ctx context.Context, changed func(id string), reset fu
 	}
 }
 
-func (s *Store) listen(ctx context.Context, changed func(string), listening func()) error {
+func (s *Store) listen(ctx context.Context, c iamd.Changes, listening func()) error {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	conn, err := pgx.ConnectConfig(cctx, s.cfg.Copy())
 	cancel()
@@ -532,6 +537,10 @@ func (s *Store) listen(ctx context.Context, changed func(string), listening func
 		if err != nil {
 			return err
 		}
-		changed(n.Payload)
+		if n.Payload == policiesChanged {
+			c.Policies()
+		} else {
+			c.Key(n.Payload)
+		}
 	}
 }
