@@ -3,6 +3,7 @@ package iamd
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"iamd/policy"
@@ -220,19 +221,8 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, scope PolicyScope
 	switch {
 	case p.Marker == "":
 	case p.Marker[0] == 'a':
-		n, ok := 0, len(p.Marker) > 1
-		for _, r := range p.Marker[1:] {
-			if r < '0' || r > '9' {
-				ok = false
-				break
-			}
-			n = n*10 + int(r-'0')
-			if n > len(awsManaged) {
-				ok = false
-				break
-			}
-		}
-		if !ok {
+		n, err := strconv.Atoi(p.Marker[1:])
+		if err != nil || n < 0 || n > len(awsManaged) {
 			return nil, "", BadMarker()
 		}
 		from = n
@@ -256,7 +246,7 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, scope PolicyScope
 				continue
 			}
 			if len(out) == p.MaxItems {
-				return out, "a" + itoa(i), nil
+				return out, "a" + strconv.Itoa(i), nil
 			}
 			mp.AttachmentCount = n
 			out = append(out, &mp)
@@ -277,13 +267,6 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, scope PolicyScope
 		next = "l" + next
 	}
 	return out, next, nil
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }
 
 // DeletePolicy deletes a customer-managed policy that is not attached and

@@ -16,7 +16,6 @@ var (
 	rePolicyPath = regexp.MustCompile(`^((/[A-Za-z0-9.,+@=_-]+)*)/$`)
 	reDocument   = regexp.MustCompile(`^[\x09\x0A\x0D\x20-\x{FF}]+$`)
 	reVersionID  = regexp.MustCompile(`^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$`)
-	reARN        = regexp.MustCompile(`^[\x00-\x{10FFFF}]*$`)
 )
 
 func (v *validator) groupName() string {
@@ -28,7 +27,7 @@ func (v *validator) policyName() string {
 }
 
 func (v *validator) policyARN() string {
-	return v.str("PolicyArn", true, 20, 2048, reARN, "")
+	return v.str("PolicyArn", true, 20, 2048, nil, "") // arnType has no pattern
 }
 
 func (v *validator) document() string {

@@ -99,7 +99,7 @@ func (a *API) simulateResult(results []iamd.SimulationResult, page iamd.Page) (a
 
 func (a *API) simulatePrincipalPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
 	v := validator{p: p}
-	source := v.str("PolicySourceArn", true, 20, 2048, reARN, "")
+	source := v.str("PolicySourceArn", true, 20, 2048, nil, "")
 	in := v.simulation()
 	page := v.page()
 	if v.err != nil {

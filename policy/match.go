@@ -17,13 +17,13 @@ const (
 type pattern struct {
 	text    string
 	literal bool   // no wildcard: compare whole
-	prefix  string // the text before the first wildcard
+	prefix  string // for a glob, the text before its first wildcard
 }
 
 func compilePattern(s string) pattern {
 	i := strings.IndexAny(s, "*?")
 	if i < 0 {
-		return pattern{text: s, literal: true, prefix: s}
+		return pattern{text: s, literal: true}
 	}
 	return pattern{text: s, prefix: s[:i]}
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"iamd/internal/sqliam"
 	"iamd/internal/sqlkit"
@@ -28,8 +29,10 @@ func (s *Store) policyDB() sqliam.DB {
 
 type readQ struct{ s *Store }
 
+// Exec refuses: the shared code writes only through Write, and the read
+// pool is opened read-only anyway.
 func (q readQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	panic("sqlite: a write on the read pool") // the shared code writes only in Write
+	return 0, errors.New("sqlite: a write on the read pool")
 }
 
 func (q readQ) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Row {

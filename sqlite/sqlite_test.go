@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -38,6 +39,42 @@ func TestRefusesNewerSchema(t *testing.T) {
 	}
 	if _, err := sqlite.Open(path, sqlite.Options{}); err == nil || !bytes.Contains([]byte(err.Error()), []byte("newer than this iamd")) {
 		t.Fatalf("Open of a newer schema: %v", err)
+	}
+}
+
+// TestUpgradeFromFirstSchema: a database written before groups and
+// policies existed is migrated on open and keeps its users and keys,
+// which then take policies like any others.
+func TestUpgradeFromFirstSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "iamd.db")
+	if err := sqlite.MigrateTo(path, 1); err != nil {
+		t.Fatal(err)
+	}
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = old.Exec(`INSERT INTO users(id, name, name_fold, path, created_at) VALUES ('AIDAOLDUSER0000000001', 'Bob', 'bob', '/', 0);
+		INSERT INTO access_keys(id, owner_kind, owner_id, status, created_at, secret) VALUES ('AKIAOLDKEY0000000001', 0, 'AIDAOLDUSER0000000001', 'Active', 0, x'01')`)
+	old.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("Open of a first-schema database: %v", err)
+	}
+	defer s.Close()
+	if cred, err := s.GetCredential(ctx, "AKIAOLDKEY0000000001"); err != nil || cred.User == nil || cred.User.Name != "Bob" {
+		t.Fatalf("the old key after the upgrade: %+v, %v", cred, err)
+	}
+	bob := iamd.Entity{Kind: iamd.EntityUser, Name: "bob"}
+	if err := s.PutInlinePolicy(ctx, bob, "p", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`, 2048); err != nil {
+		t.Fatal(err)
+	}
+	if srcs, err := s.UserPolicies(ctx, "Bob"); err != nil || len(srcs) != 1 {
+		t.Fatalf("UserPolicies after the upgrade: %v, %v", srcs, err)
 	}
 }
 
