@@ -2,6 +2,7 @@ package policy
 
 import (
 	"strings"
+	"sync"
 )
 
 // Bytes that stand for a literal '*' and '?' in an expanded pattern: the
@@ -48,6 +49,76 @@ func (p *pattern) match(s string, fold bool) bool {
 	return glob(p.text[n:], s[n:], fold)
 }
 
+// glob reports whether s matches pattern p, in which '*' matches any run
+// of bytes and '?' any one byte; with fold, s is compared as if lower-cased
+// (p is lower case).
+//
+// The pieces of p between stars have fixed lengths, so taking each at its
+// leftmost occurrence is never worse than taking it later: the first piece
+// must start s, the last must end it, and each middle one is searched for
+// once, from where the previous one ended. No byte of s is looked at twice
+// for the same piece, which makes matching linear in len(s) + len(p) for
+// pieces without '?', and O(len(s)·⌈k/64⌉) for a piece of k bytes with
+// '?' (a bit-parallel search), however many stars p has.
+func glob(p, s string, fold bool) bool {
+	first, rest, star := strings.Cut(p, "*")
+	if !star {
+		return len(first) == len(s) && equalPiece(first, s, fold)
+	}
+	if len(s) < len(first) || !equalPiece(first, s[:len(first)], fold) {
+		return false
+	}
+	s = s[len(first):]
+	last := rest
+	middle := ""
+	if i := strings.LastIndexByte(rest, '*'); i >= 0 {
+		middle, last = rest[:i], rest[i+1:]
+	}
+	if len(s) < len(last) || !equalPiece(last, s[len(s)-len(last):], fold) {
+		return false
+	}
+	s = s[:len(s)-len(last)]
+	for middle != "" {
+		var piece string
+		piece, middle, _ = strings.Cut(middle, "*")
+		if piece == "" {
+			continue
+		}
+		i := indexPiece(s, piece, fold)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(piece):]
+	}
+	return true
+}
+
+// byteMatches reports whether text byte b matches pattern byte c.
+func byteMatches(c, b byte, fold bool) bool {
+	switch c {
+	case '?':
+		return true
+	case litStar:
+		return b == '*'
+	case litQuestion:
+		return b == '?'
+	}
+	if fold {
+		b = lower(b)
+	}
+	return c == b
+}
+
+// equalPiece matches a star-free piece against s of the same length.
+func equalPiece(piece, s string, fold bool) bool {
+	for i := 0; i < len(piece); i++ {
+		if !byteMatches(piece[i], s[i], fold) {
+			return false
+		}
+	}
+	return true
+}
+
 func lower(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
 		return c + 'a' - 'A'
@@ -55,49 +126,95 @@ func lower(c byte) byte {
 	return c
 }
 
-// glob matches s against pattern p in linear time: on a mismatch it
-// backtracks only to the last '*'.
-func glob(p, s string, fold bool) bool {
-	pi, si := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		if pi < len(p) {
-			c := p[pi]
-			switch c {
-			case '*':
-				star, mark = pi, si
-				pi++
-				continue
-			case '?':
-				pi++
-				si++
-				continue
-			case litStar:
-				c = '*'
-			case litQuestion:
-				c = '?'
-			}
-			b := s[si]
-			if fold {
-				b = lower(b)
-			}
-			if c == b {
-				pi++
-				si++
-				continue
+func upper(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+// indexPiece returns the offset of the leftmost match of a star-free
+// piece in s, or -1.
+func indexPiece(s, piece string, fold bool) int {
+	if !fold && !strings.ContainsAny(piece, "?\x00\x01") {
+		return strings.Index(s, piece)
+	}
+	k := len(piece)
+	if k > len(s) {
+		return -1
+	}
+	if k <= 64 {
+		// Shift-and: bit j of d is set when piece[:j+1] ends at s[i].
+		var masks [256]uint64
+		var anyByte uint64
+		for j := 0; j < k; j++ {
+			setBit(masks[:], &anyByte, 1, 0, piece[j], uint64(1)<<j, fold)
+		}
+		var d uint64
+		hit := uint64(1) << (k - 1)
+		for i := 0; i < len(s); i++ {
+			d = (d<<1 | 1) & (masks[s[i]] | anyByte)
+			if d&hit != 0 {
+				return i - k + 1
 			}
 		}
-		if star < 0 {
-			return false
+		return -1
+	}
+	return indexLong(s, piece, fold)
+}
+
+// setBit marks that pattern byte c (at word w of a table of words words
+// per byte) matches, setting bit in the masks of the bytes c stands for.
+func setBit(masks []uint64, anyByte *uint64, words, w int, c byte, bit uint64, fold bool) {
+	switch c {
+	case '?':
+		*anyByte |= bit
+	case litStar:
+		masks['*'*words+w] |= bit
+	case litQuestion:
+		masks['?'*words+w] |= bit
+	default:
+		masks[int(c)*words+w] |= bit
+		if fold {
+			masks[int(upper(c))*words+w] |= bit
 		}
-		pi = star + 1
-		mark++
-		si = mark
 	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
+}
+
+// longScratch is the table of indexLong, kept zeroed between uses.
+var longScratch sync.Pool
+
+// indexLong is the shift-and search of indexPiece for pieces longer than
+// 64 bytes, on ⌈k/64⌉ words.
+func indexLong(s, piece string, fold bool) int {
+	k := len(piece)
+	words := (k + 63) / 64
+	need := 256*words + 2*words
+	var buf []uint64
+	if v, ok := longScratch.Get().(*[]uint64); ok && cap(*v) >= need {
+		buf = (*v)[:need]
+	} else {
+		buf = make([]uint64, need)
 	}
-	return pi == len(p)
+	masks, anyByte, d := buf[:256*words], buf[256*words:257*words], buf[257*words:need]
+	for j := 0; j < k; j++ {
+		setBit(masks, &anyByte[j/64], words, j/64, piece[j], uint64(1)<<(j%64), fold)
+	}
+	hitWord, hit := (k-1)/64, uint64(1)<<((k-1)%64)
+	found := -1
+	for i := 0; i < len(s) && found < 0; i++ {
+		m := masks[int(s[i])*words : int(s[i])*words+words]
+		for w := words - 1; w > 0; w-- {
+			d[w] = (d[w]<<1 | d[w-1]>>63) & (m[w] | anyByte[w])
+		}
+		d[0] = (d[0]<<1 | 1) & (m[0] | anyByte[0])
+		if d[hitWord]&hit != 0 {
+			found = i - k + 1
+		}
+	}
+	clear(buf)
+	longScratch.Put(&buf)
+	return found
 }
 
 // matchARN matches an ARN against an ARN pattern segment by segment, as

@@ -60,6 +60,9 @@ const MaxStatements = 200
 
 // Parse checks and compiles a JSON policy document.
 func Parse(doc string) (*Policy, error) {
+	if err := checkDuplicateKeys(doc); err != nil {
+		return nil, err
+	}
 	var top map[string]json.RawMessage
 	if err := strictUnmarshal([]byte(doc), &top); err != nil || top == nil {
 		return nil, errorf("Syntax errors in policy.")
@@ -135,6 +138,50 @@ func Parse(doc string) (*Policy, error) {
 	}
 	return p, nil
 }
+
+// checkDuplicateKeys refuses a document in which an object names a key
+// twice, at any depth. encoding/json keeps the last of them, so
+// {"Effect":"Deny","Effect":"Allow"} would be evaluated as an Allow while
+// the stored text shows a Deny.
+func checkDuplicateKeys(doc string) error {
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	// One entry per open container: the keys seen, nil for an array.
+	var stack []map[string]bool
+	expectKey := false
+	for {
+		t, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return errorf("Syntax errors in policy.")
+		}
+		switch v := t.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, map[string]bool{})
+			case '[':
+				stack = append(stack, nil)
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if expectKey {
+				keys := stack[len(stack)-1]
+				if keys[v] {
+					return errorf("Syntax errors in policy: the key %s appears twice in one object.", clip(v))
+				}
+				keys[v] = true
+			}
+		}
+		// In an object, a key comes next unless this token was a key.
+		expectKey = len(stack) > 0 && stack[len(stack)-1] != nil && !(expectKey && isString(t))
+	}
+}
+
+func isString(t json.Token) bool { _, ok := t.(string); return ok }
 
 // strictUnmarshal decodes one JSON value and refuses trailing data.
 func strictUnmarshal(b []byte, v any) error {

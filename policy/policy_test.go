@@ -194,6 +194,12 @@ func TestParseRefuses(t *testing.T) {
 		{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"arn:aws:iam::*:user/${aws:foo}"}}`, "Policy variable ${aws:foo} is not supported"},
 		{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"arn:aws:iam::*:user/${aws:username"}}`, "not closed"},
 		{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}} x`, "Syntax errors"},
+		// A repeated key, at any depth: encoding/json would keep the last.
+		{`{"Version":"2012-10-17","Statement":{"Effect":"Deny","Effect":"Allow","Action":"*","Resource":"*"}}`, "the key Effect appears twice"},
+		{`{"Version":"2012-10-17","Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`, "the key Version appears twice"},
+		{cond(`"StringEquals":{"aws:username":"a"},"StringEquals":{"aws:username":"b"}`), "the key StringEquals appears twice"},
+		{cond(`"StringEquals":{"aws:username":"a","aws:username":"b"}`), "the key aws:username appears twice"},
+		{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*","Resource":"x"}]}`, "the key Resource appears twice"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.doc)
@@ -203,6 +209,15 @@ func TestParseRefuses(t *testing.T) {
 		if _, ok := err.(*SyntaxError); err != nil && !ok {
 			t.Errorf("Parse(%s) returned %T, want *SyntaxError", tt.doc, err)
 		}
+	}
+}
+
+// TestRepeatedKeysInArrays: the same key in sibling objects, and a string
+// value that looks like a key, are not repeats.
+func TestRepeatedKeysInArrays(t *testing.T) {
+	doc := `{"Version":"2012-10-17","Statement":[{"Sid":"Effect","Effect":"Allow","Action":["iam:Effect","iam:Get*"],"Resource":"*"},{"Effect":"Deny","Action":"iam:Delete*","Resource":"*","Condition":{"StringEquals":{"aws:username":["Effect","b"]}}}]}`
+	if _, err := Parse(doc); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -241,9 +256,34 @@ func TestGlob(t *testing.T) {
 	}{
 		{"", "", true}, {"*", "a:b", true}, {"*", "", true}, {"a*", "a", true}, {"a*b*c", "axxbyyc", true}, {"a*b*c", "axxbyy", false},
 		{"?", "", false}, {"a?c", "abc", true}, {"*a", strings.Repeat("b", 100) + "a", true}, {"\x00", "*", true}, {"\x00", "x", false},
+		{"*a?c*", "xxabcxx", true}, {"*a?c*", "xxacxx", false}, {"*\x01*", "a?b", true}, {"*\x01*", "ab", false},
+		{"ab*ba", "aba", false}, {"ab*ba", "abba", true}, {"*?*?*", "a", false}, {"*?*?*", "ab", true},
+		// pieces longer than 64 bytes take the multi-word search
+		{"*" + strings.Repeat("a", 70) + "?" + strings.Repeat("b", 5) + "*", strings.Repeat("a", 80) + "x" + "bbbbb", true},
+		{"*" + strings.Repeat("a", 70) + "?" + strings.Repeat("b", 5) + "*", strings.Repeat("a", 80) + "bbbb", false},
+		{"*" + strings.Repeat("?", 130) + "*", strings.Repeat("z", 130), true},
+		{"*" + strings.Repeat("?", 130) + "*", strings.Repeat("z", 129), false},
+		// the shape that made backtracking matchers quadratic
+		{strings.Repeat("*a", 500) + "*b", strings.Repeat("a", 2000), false},
+		{strings.Repeat("*a?", 300) + "*b", strings.Repeat("a", 2000), false},
 	} {
 		if got := glob(tt.p, tt.s, false); got != tt.want {
 			t.Errorf("glob(%q, %q) = %v", tt.p, tt.s, got)
+		}
+	}
+}
+
+func TestGlobFold(t *testing.T) {
+	long := "iam:" + strings.Repeat("x", 80) + "?"
+	for _, tt := range []struct {
+		p, s string
+		want bool
+	}{
+		{"iam:*accesskey*", "iam:CreateAccessKey", true}, {"iam:get?ser", "IAM:GetUser", true}, {"iam:get?ser", "iam:GetGroup", false},
+		{"*" + long + "*", "IAM:" + strings.Repeat("X", 80) + "Q", true}, {"*" + long + "*", "IAM:" + strings.Repeat("X", 79) + "Q", false},
+	} {
+		if got := glob(tt.p, tt.s, true); got != tt.want {
+			t.Errorf("glob(%q, %q, fold) = %v", tt.p, tt.s, got)
 		}
 	}
 }
