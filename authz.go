@@ -128,11 +128,23 @@ func principalContext(u *User, account string) policy.Context {
 	return pc
 }
 
-// authorize decides whether c may perform action on resource (an ARN, or
-// "*" for an action that names none), as AWS decides identity-based
-// policies. The root may do everything; a bucket's key has its fixed scope:
-// STS and nothing else here.
-func (s *Service) authorize(ctx context.Context, c *Caller, action, resource string) error {
+// resource is what an action is decided on: the ARN of the entity as
+// stored (names are unique case-insensitively, so the spelling a request
+// uses may differ from the entity's), and the ARN as the request named it.
+// Policies see only the first; a refusal shows only the second, so that it
+// tells the caller nothing it may not learn: whether the entity exists, how
+// it is spelt, its path, who owns a key.
+type resource struct{ arn, requested string }
+
+// on is a resource whose stored and requested ARNs are the same: a new
+// entity, a listing, or "*".
+func on(arn string) resource { return resource{arn, arn} }
+
+// authorize decides whether c may perform action on r (an ARN, or "*" for
+// an action that names none), as AWS decides identity-based policies. The
+// root may do everything; a bucket's key has its fixed scope: STS and
+// nothing else here.
+func (s *Service) authorize(ctx context.Context, c *Caller, action string, r resource) error {
 	switch c.Kind {
 	case CallerRoot:
 		return nil
@@ -140,7 +152,7 @@ func (s *Service) authorize(ctx context.Context, c *Caller, action, resource str
 		if strings.HasPrefix(action, "sts:") {
 			return nil
 		}
-		return s.denied(c, action, resource, false)
+		return s.denied(c, action, r.requested, false)
 	}
 	up, err := s.policiesOf(ctx, c.User)
 	if err != nil {
@@ -149,18 +161,19 @@ func (s *Service) authorize(ctx context.Context, c *Caller, action, resource str
 	pc := up.principal
 	pc.SourceIP, pc.SecureTransport, pc.RequestedRegion = c.Request.SourceIP, c.Request.SecureTransport, c.Request.Region
 	pc.CurrentTime = s.now()
-	switch policy.Evaluate(up.policies, &policy.Request{Action: action, Resource: resource, Context: &pc}) {
+	switch policy.Evaluate(up.policies, &policy.Request{Action: action, Resource: r.arn, Context: &pc}) {
 	case policy.Allowed:
 		return nil
 	case policy.ExplicitDeny:
-		return s.denied(c, action, resource, true)
+		return s.denied(c, action, r.requested, true)
 	}
-	return s.denied(c, action, resource, false)
+	return s.denied(c, action, r.requested, false)
 }
 
-// Authorize is authorize for actions served outside the Service.
+// Authorize is authorize for actions served outside the Service, on a
+// resource the caller names exactly.
 func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource string) error {
-	return s.authorize(ctx, c, action, resource)
+	return s.authorize(ctx, c, action, on(resource))
 }
 
 func (s *Service) denied(c *Caller, action, resource string, explicit bool) error {
@@ -176,51 +189,56 @@ func (s *Service) denied(c *Caller, action, resource string, explicit bool) erro
 
 func (s *Service) arn(resource string) string { return "arn:aws:iam::" + s.account.ID + ":" + resource }
 
-// userARN is the ARN of the named user as authorization sees it: with the
-// user's path, which only the store knows. A user that does not exist is
-// named without a path; the action then fails with NotFound if allowed.
-// Only IAM users' requests need it; the root's are not evaluated.
-func (s *Service) userARN(ctx context.Context, c *Caller, name string) string {
-	if c.Kind != CallerUser {
-		return s.arn("user/" + name)
+// userARN is the named user as authorization sees it: decided on the
+// user's ARN with its path and spelling, which only the store knows, and
+// shown as user/<name as requested>. A user that does not exist is
+// decided on the requested form; the action then fails with NotFound if
+// allowed. Only IAM users' requests are evaluated.
+func (s *Service) userARN(ctx context.Context, c *Caller, name string) resource {
+	r := on(s.arn("user/" + name))
+	switch {
+	case c.Kind != CallerUser:
+	case FoldName(name) == FoldName(c.User.Name):
+		r.arn = c.User.ARN(s.account.ID)
+	default:
+		if u, err := s.store.GetUser(ctx, name); err == nil {
+			r.arn = u.ARN(s.account.ID)
+		}
 	}
-	if FoldName(name) == FoldName(c.User.Name) {
-		return c.User.ARN(s.account.ID)
-	}
-	if u, err := s.store.GetUser(ctx, name); err == nil {
-		return u.ARN(s.account.ID)
-	}
-	return s.arn("user/" + name)
+	return r
 }
 
 // groupARN is userARN for groups.
-func (s *Service) groupARN(ctx context.Context, c *Caller, name string) string {
+func (s *Service) groupARN(ctx context.Context, c *Caller, name string) resource {
+	r := on(s.arn("group/" + name))
 	if c.Kind == CallerUser {
 		if g, err := s.store.GetGroup(ctx, name); err == nil {
-			return g.ARN(s.account.ID)
+			r.arn = g.ARN(s.account.ID)
 		}
 	}
-	return s.arn("group/" + name)
+	return r
 }
 
-// ownerARN is the ARN of a key's owner.
-func (s *Service) ownerARN(ctx context.Context, c *Caller, o Owner) string {
+// ownerARN is the resource of a key's owner.
+func (s *Service) ownerARN(ctx context.Context, c *Caller, o Owner) resource {
 	switch o.Kind {
 	case OwnerRoot:
-		return s.arn("root")
+		return on(s.arn("root"))
 	case OwnerBucket:
 		return s.bucketARN(ctx, c, o.Name)
 	}
 	return s.userARN(ctx, c, o.Name)
 }
 
-// bucketARN is the ARN of the named bucket, or "*" if it does not exist.
-func (s *Service) bucketARN(ctx context.Context, c *Caller, name string) string {
+// bucketARN is the named bucket: decided on its ARN (…:Bucket/<its ID>),
+// or "*" if it does not exist, and shown as …:Bucket/<name as requested>.
+func (s *Service) bucketARN(ctx context.Context, c *Caller, name string) resource {
+	r := resource{arn: "*", requested: "arn:aws:lightsail:" + s.region + ":" + s.account.ID + ":Bucket/" + name}
 	if c.Kind != CallerUser {
-		return "*"
+		return r
 	}
 	if b, err := s.store.GetBucket(ctx, name); err == nil {
-		return "arn:aws:lightsail:" + s.region + ":" + s.account.ID + ":Bucket/" + b.ID
+		r.arn = b.ARN(s.region, s.account.ID)
 	}
-	return "*"
+	return r
 }

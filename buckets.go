@@ -43,7 +43,7 @@ func (s *Service) operation(ctx context.Context, opType, name string) (*Operatio
 
 // CreateBucket creates a bucket. Its name and bundle are already valid.
 func (s *Service) CreateBucket(ctx context.Context, c *Caller, name, bundleID string, tags []Tag, versioning bool) (*Bucket, *Operation, error) {
-	if err := s.authorize(ctx, c, "lightsail:CreateBucket", "*"); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:CreateBucket", on("*")); err != nil {
 		return nil, nil, err
 	}
 	id, err := NewUUID(s.rand)
@@ -72,7 +72,7 @@ func (s *Service) GetBucket(ctx context.Context, c *Caller, name string) (*Bucke
 
 // ListBuckets lists buckets by name.
 func (s *Service) ListBuckets(ctx context.Context, c *Caller, p Page) ([]*Bucket, string, error) {
-	if err := s.authorize(ctx, c, "lightsail:GetBuckets", "*"); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:GetBuckets", on("*")); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListBuckets(ctx, p)
@@ -138,7 +138,7 @@ func (s *Service) DeleteBucketAccessKey(ctx context.Context, c *Caller, bucket, 
 
 // GetOperation returns a recorded operation.
 func (s *Service) GetOperation(ctx context.Context, c *Caller, id string) (*Operation, error) {
-	if err := s.authorize(ctx, c, "lightsail:GetOperation", "*"); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:GetOperation", on("*")); err != nil {
 		return nil, err
 	}
 	return s.store.GetOperation(ctx, id)
@@ -146,7 +146,7 @@ func (s *Service) GetOperation(ctx context.Context, c *Caller, id string) (*Oper
 
 // ListOperations lists recorded operations, newest first.
 func (s *Service) ListOperations(ctx context.Context, c *Caller, p Page) ([]*Operation, string, error) {
-	if err := s.authorize(ctx, c, "lightsail:GetOperations", "*"); err != nil {
+	if err := s.authorize(ctx, c, "lightsail:GetOperations", on("*")); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListOperations(ctx, p)

@@ -114,6 +114,12 @@ func KeyNotFound(id string) *Error {
 	return Errorf(NotFound, "The Access Key with id %s cannot be found.", id)
 }
 
+// KeyDeleted is the Conflict error for creating a key whose ID was
+// deleted: a deleted key is never created again.
+func KeyDeleted(id string) *Error {
+	return Errorf(Conflict, "Access key %s was deleted; a deleted key is never created again.", id)
+}
+
 // KeyLimit is the LimitExceeded error for the per-owner key quota.
 func KeyLimit(o Owner, limit int) *Error {
 	if o.Kind == OwnerBucket {

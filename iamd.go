@@ -84,6 +84,14 @@ type Bucket struct {
 	PrincipalID string // AIDA…: the identity its access keys sign as
 }
 
+// ARN returns the bucket's ARN, arn:aws:lightsail:<region>:<account>:Bucket/<ID>.
+// It is also the identity its access keys sign as: no IAM user can have
+// an ARN of the lightsail service, and a bucket made again under the same
+// name has another ID.
+func (b *Bucket) ARN(region, account string) string {
+	return "arn:aws:lightsail:" + region + ":" + account + ":Bucket/" + b.ID
+}
+
 // Operation records a Lightsail change. iamd's changes are synchronous, so
 // every operation has Succeeded by the time it is returned.
 type Operation struct {
@@ -141,15 +149,12 @@ const (
 type Caller struct {
 	Kind        CallerKind
 	Account     string
+	Region      string // the service's, which a bucket's ARN names
 	AccessKeyID string
 	User        *User   // for CallerUser
 	Bucket      *Bucket // for CallerBucket
 	Request     RequestInfo
 }
-
-// BucketPrincipalPath is the IAM path under which bucket access keys sign:
-// a bucket's keys act as the user <path><bucket name>.
-const BucketPrincipalPath = "/lightsail/bucket/"
 
 // ARN is the caller's ARN as GetCallerIdentity answers it.
 func (c *Caller) ARN() string {
@@ -157,7 +162,7 @@ func (c *Caller) ARN() string {
 	case CallerUser:
 		return c.User.ARN(c.Account)
 	case CallerBucket:
-		return "arn:aws:iam::" + c.Account + ":user" + BucketPrincipalPath + c.Bucket.Name
+		return c.Bucket.ARN(c.Region, c.Account)
 	}
 	return "arn:aws:iam::" + c.Account + ":root"
 }

@@ -16,7 +16,7 @@ func (s *Service) CreateGroup(ctx context.Context, c *Caller, name, path string)
 	if path == "" {
 		path = "/"
 	}
-	if err := s.authorize(ctx, c, "iam:CreateGroup", s.arn("group"+path+name)); err != nil {
+	if err := s.authorize(ctx, c, "iam:CreateGroup", on(s.arn("group"+path+name))); err != nil {
 		return nil, err
 	}
 	id, err := NewGroupID(s.rand)
@@ -45,7 +45,7 @@ func (s *Service) ListGroups(ctx context.Context, c *Caller, pathPrefix string, 
 	if pathPrefix == "" {
 		pathPrefix = "/"
 	}
-	if err := s.authorize(ctx, c, "iam:ListGroups", s.arn("group"+pathPrefix)); err != nil {
+	if err := s.authorize(ctx, c, "iam:ListGroups", on(s.arn("group"+pathPrefix))); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListGroups(ctx, pathPrefix, p)
@@ -116,7 +116,7 @@ func (s *Service) CreatePolicy(ctx context.Context, c *Caller, name, path, descr
 	if path == "" {
 		path = "/"
 	}
-	if err := s.authorize(ctx, c, "iam:CreatePolicy", s.arn("policy"+path+name)); err != nil {
+	if err := s.authorize(ctx, c, "iam:CreatePolicy", on(s.arn("policy"+path+name))); err != nil {
 		return nil, err
 	}
 	if err := s.checkManagedDocument(doc); err != nil {
@@ -170,10 +170,32 @@ func (s *Service) resolvePolicy(ctx context.Context, arn string) (p *ManagedPoli
 	return p, nil, err
 }
 
-// customerPolicy resolves arn to a customer-managed policy: the AWS-managed
-// ones cannot be changed.
-func (s *Service) customerPolicy(ctx context.Context, arn string) (*ManagedPolicy, error) {
+// authorizePolicy resolves the managed policy of arn and decides action on
+// it. The decision is made on the policy's own ARN, not on the ARN as
+// typed: names match case-insensitively, policy patterns do not, and a
+// Deny on policy/Guardrail must hold for policy/guardrail too. A policy
+// that does not exist is decided on the ARN as typed, and then NotFound.
+func (s *Service) authorizePolicy(ctx context.Context, c *Caller, action, arn string) (*ManagedPolicy, *builtinPolicy, error) {
 	p, b, err := s.resolvePolicy(ctx, arn)
+	r := on(arn)
+	switch {
+	case err == nil && b != nil:
+		r.arn = b.ARN(s.account.ID)
+	case err == nil:
+		r.arn = p.ARN(s.account.ID)
+	case KindOf(err) != NotFound && KindOf(err) != InvalidInput:
+		return nil, nil, err
+	}
+	if aerr := s.authorize(ctx, c, action, r); aerr != nil {
+		return nil, nil, aerr
+	}
+	return p, b, err
+}
+
+// customerPolicy is authorizePolicy for changes: the AWS-managed policies
+// cannot be changed.
+func (s *Service) customerPolicy(ctx context.Context, c *Caller, action, arn string) (*ManagedPolicy, error) {
+	p, b, err := s.authorizePolicy(ctx, c, action, arn)
 	if err != nil {
 		return nil, err
 	}
@@ -185,10 +207,7 @@ func (s *Service) customerPolicy(ctx context.Context, arn string) (*ManagedPolic
 
 // GetPolicy returns a managed policy with its attachment count.
 func (s *Service) GetPolicy(ctx context.Context, c *Caller, arn string) (*ManagedPolicy, error) {
-	if err := s.authorize(ctx, c, "iam:GetPolicy", arn); err != nil {
-		return nil, err
-	}
-	p, b, err := s.resolvePolicy(ctx, arn)
+	p, b, err := s.authorizePolicy(ctx, c, "iam:GetPolicy", arn)
 	if err != nil || b == nil {
 		return p, err
 	}
@@ -210,7 +229,7 @@ const (
 // account's. Its markers are its own: "a<n>" continues the AWS-managed
 // list at n, "l<store marker>" the account's ("l" alone at its start).
 func (s *Service) ListPolicies(ctx context.Context, c *Caller, scope PolicyScope, onlyAttached bool, pathPrefix string, p Page) ([]*ManagedPolicy, string, error) {
-	if err := s.authorize(ctx, c, "iam:ListPolicies", "*"); err != nil {
+	if err := s.authorize(ctx, c, "iam:ListPolicies", on("*")); err != nil {
 		return nil, "", err
 	}
 	if pathPrefix == "" {
@@ -272,10 +291,7 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, scope PolicyScope
 // DeletePolicy deletes a customer-managed policy that is not attached and
 // has no versions besides its default.
 func (s *Service) DeletePolicy(ctx context.Context, c *Caller, arn string) error {
-	if err := s.authorize(ctx, c, "iam:DeletePolicy", arn); err != nil {
-		return err
-	}
-	p, err := s.customerPolicy(ctx, arn)
+	p, err := s.customerPolicy(ctx, c, "iam:DeletePolicy", arn)
 	if err != nil {
 		return err
 	}
@@ -284,10 +300,7 @@ func (s *Service) DeletePolicy(ctx context.Context, c *Caller, arn string) error
 
 // CreatePolicyVersion adds a version; with setDefault it takes effect at once.
 func (s *Service) CreatePolicyVersion(ctx context.Context, c *Caller, arn, doc string, setDefault bool) (*PolicyVersion, error) {
-	if err := s.authorize(ctx, c, "iam:CreatePolicyVersion", arn); err != nil {
-		return nil, err
-	}
-	p, err := s.customerPolicy(ctx, arn)
+	p, err := s.customerPolicy(ctx, c, "iam:CreatePolicyVersion", arn)
 	if err != nil {
 		return nil, err
 	}
@@ -302,10 +315,7 @@ func (s *Service) CreatePolicyVersion(ctx context.Context, c *Caller, arn, doc s
 
 // GetPolicyVersion returns one version of a managed policy.
 func (s *Service) GetPolicyVersion(ctx context.Context, c *Caller, arn, version string) (*PolicyVersion, error) {
-	if err := s.authorize(ctx, c, "iam:GetPolicyVersion", arn); err != nil {
-		return nil, err
-	}
-	p, b, err := s.resolvePolicy(ctx, arn)
+	p, b, err := s.authorizePolicy(ctx, c, "iam:GetPolicyVersion", arn)
 	if err != nil {
 		return nil, err
 	}
@@ -324,10 +334,7 @@ func (s *Service) GetPolicyVersion(ctx context.Context, c *Caller, arn, version 
 
 // ListPolicyVersions lists a managed policy's versions, newest first.
 func (s *Service) ListPolicyVersions(ctx context.Context, c *Caller, arn string) ([]*PolicyVersion, error) {
-	if err := s.authorize(ctx, c, "iam:ListPolicyVersions", arn); err != nil {
-		return nil, err
-	}
-	p, b, err := s.resolvePolicy(ctx, arn)
+	p, b, err := s.authorizePolicy(ctx, c, "iam:ListPolicyVersions", arn)
 	if err != nil {
 		return nil, err
 	}
@@ -339,10 +346,7 @@ func (s *Service) ListPolicyVersions(ctx context.Context, c *Caller, arn string)
 
 // DeletePolicyVersion deletes a version other than the default.
 func (s *Service) DeletePolicyVersion(ctx context.Context, c *Caller, arn, version string) error {
-	if err := s.authorize(ctx, c, "iam:DeletePolicyVersion", arn); err != nil {
-		return err
-	}
-	p, err := s.customerPolicy(ctx, arn)
+	p, err := s.customerPolicy(ctx, c, "iam:DeletePolicyVersion", arn)
 	if err != nil {
 		return err
 	}
@@ -355,10 +359,7 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, c *Caller, arn, versi
 
 // SetDefaultPolicyVersion makes a version the one in effect.
 func (s *Service) SetDefaultPolicyVersion(ctx context.Context, c *Caller, arn, version string) error {
-	if err := s.authorize(ctx, c, "iam:SetDefaultPolicyVersion", arn); err != nil {
-		return err
-	}
-	p, err := s.customerPolicy(ctx, arn)
+	p, err := s.customerPolicy(ctx, c, "iam:SetDefaultPolicyVersion", arn)
 	if err != nil {
 		return err
 	}
@@ -381,7 +382,7 @@ func entityAction(verb string, e Entity, suffix string) string {
 	return "iam:" + verb + "User" + suffix
 }
 
-func (s *Service) entityARN(ctx context.Context, c *Caller, e Entity) string {
+func (s *Service) entityARN(ctx context.Context, c *Caller, e Entity) resource {
 	if e.Kind == EntityGroup {
 		return s.groupARN(ctx, c, e.Name)
 	}
@@ -397,11 +398,12 @@ func (s *Service) AttachPolicy(ctx context.Context, c *Caller, e Entity, arn str
 	if err != nil {
 		return err
 	}
-	ref := AttachedPolicy{ARN: arn}
+	// The policy's own ARN is stored, whatever the spelling asked for.
+	ref := AttachedPolicy{ID: b.idOr(p)}
 	if b != nil {
-		ref.ID = b.ID
+		ref.ARN = b.ARN(s.account.ID)
 	} else {
-		ref.ID = p.ID
+		ref.ARN = p.ARN(s.account.ID)
 	}
 	defer s.forgetPolicies()
 	return s.store.AttachPolicy(ctx, e, ref, MaxManagedPoliciesPerEntity)
@@ -414,6 +416,17 @@ func (s *Service) DetachPolicy(ctx context.Context, c *Caller, e Entity, arn str
 	}
 	if _, _, _, ok := parsePolicyARN(arn); !ok {
 		return Errorf(InvalidInput, "ARN %s is not valid.", arn)
+	}
+	// Attachments are stored under the policy's own ARN; a policy that
+	// no longer resolves is not attached (it cannot be deleted while it is).
+	p, b, err := s.resolvePolicy(ctx, arn)
+	switch {
+	case err == nil && b != nil:
+		arn = b.ARN(s.account.ID)
+	case err == nil:
+		arn = p.ARN(s.account.ID)
+	case KindOf(err) != NotFound:
+		return err
 	}
 	defer s.forgetPolicies()
 	return s.store.DetachPolicy(ctx, e, arn)
@@ -433,10 +446,7 @@ func (s *Service) ListAttachedPolicies(ctx context.Context, c *Caller, e Entity,
 // ListEntitiesForPolicy lists the users and groups a managed policy is
 // attached to; kind, if not nil, keeps one kind.
 func (s *Service) ListEntitiesForPolicy(ctx context.Context, c *Caller, arn string, kind *EntityKind, pathPrefix string, p Page) ([]EntityInfo, string, error) {
-	if err := s.authorize(ctx, c, "iam:ListEntitiesForPolicy", arn); err != nil {
-		return nil, "", err
-	}
-	mp, b, err := s.resolvePolicy(ctx, arn)
+	mp, b, err := s.authorizePolicy(ctx, c, "iam:ListEntitiesForPolicy", arn)
 	if err != nil {
 		return nil, "", err
 	}

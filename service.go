@@ -157,7 +157,7 @@ func (s *Service) CreateUser(ctx context.Context, c *Caller, name, path string, 
 	if path == "" {
 		path = "/"
 	}
-	if err := s.authorize(ctx, c, "iam:CreateUser", s.arn("user"+path+name)); err != nil {
+	if err := s.authorize(ctx, c, "iam:CreateUser", on(s.arn("user"+path+name))); err != nil {
 		return nil, err
 	}
 	id, err := NewUserID(s.rand)
@@ -189,7 +189,7 @@ func (s *Service) ListUsers(ctx context.Context, c *Caller, pathPrefix string, p
 	if pathPrefix == "" {
 		pathPrefix = "/"
 	}
-	if err := s.authorize(ctx, c, "iam:ListUsers", s.arn("user"+pathPrefix)); err != nil {
+	if err := s.authorize(ctx, c, "iam:ListUsers", on(s.arn("user"+pathPrefix))); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListUsers(ctx, pathPrefix, p)
@@ -280,13 +280,17 @@ func (s *Service) GetAccessKeyLastUsed(ctx context.Context, c *Caller, id string
 		if errors.Is(err, ErrNotFound) {
 			// Only a caller allowed on every user learns that a key
 			// does not exist.
-			if err := s.authorize(ctx, c, "iam:GetAccessKeyLastUsed", s.arn("user/*")); err != nil {
+			if err := s.authorize(ctx, c, "iam:GetAccessKeyLastUsed", on(s.arn("user/*"))); err != nil {
 				return Owner{}, LastUsed{}, err
 			}
 		}
 		return Owner{}, LastUsed{}, err
 	}
-	if err := s.authorize(ctx, c, "iam:GetAccessKeyLastUsed", s.ownerARN(ctx, c, cred.Key.Owner)); err != nil {
+	// A refusal names user/*, as for a key that does not exist: it must not
+	// tell who owns the key.
+	r := s.ownerARN(ctx, c, cred.Key.Owner)
+	r.requested = s.arn("user/*")
+	if err := s.authorize(ctx, c, "iam:GetAccessKeyLastUsed", r); err != nil {
 		return Owner{}, LastUsed{}, err
 	}
 	return cred.Key.Owner, s.lastUsed(id, cred.Key.LastUsed), nil
@@ -305,7 +309,7 @@ func (s *Service) lastUsed(id string, stored LastUsed) LastUsed {
 // AccessKeyAccount returns the account a key belongs to (STS
 // GetAccessKeyInfo). InvalidInput if iamd did not issue it.
 func (s *Service) AccessKeyAccount(ctx context.Context, c *Caller, id string) (string, error) {
-	if err := s.authorize(ctx, c, "sts:GetAccessKeyInfo", "*"); err != nil {
+	if err := s.authorize(ctx, c, "sts:GetAccessKeyInfo", on("*")); err != nil {
 		return "", err
 	}
 	if _, err := s.store.GetCredential(ctx, id); err != nil {
@@ -320,13 +324,18 @@ func (s *Service) AccessKeyAccount(ctx context.Context, c *Caller, id string) (s
 // ---- root bootstrap ----
 
 // EnsureRootKey makes sure the root has the key id with secret, creating it
-// if missing. A key of that ID that exists for someone else is an error;
+// if it never existed; a key of that ID that was deleted is not created
+// again (Conflict). A key of that ID that exists for someone else is an error;
 // one that exists for the root gets the given secret and is made Active.
 func (s *Service) EnsureRootKey(ctx context.Context, id, secret string) error {
 	cred, err := s.store.GetCredential(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		_, _, err = s.newKey(ctx, RootOwner, id, secret)
+		if errors.Is(err, ErrConflict) {
+			// Deleted through the API, after a leak say: it stays dead.
+			return Errorf(Conflict, "the root key %s was deleted and is not created again; set a new key ID and secret, or unset both to use <data-dir>/root-credentials", id)
+		}
 		return err
 	case err != nil:
 		return err
@@ -441,7 +450,7 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 		return nil, &Error{Kind: Internal, Message: "cannot decrypt the secret of " + id, Err: err}
 	}
 	cc := &CachedCredential{
-		Caller: Caller{Kind: CallerRoot, Account: s.account.ID, AccessKeyID: id},
+		Caller: Caller{Kind: CallerRoot, Account: s.account.ID, Region: s.region, AccessKeyID: id},
 		Status: cred.Key.Status,
 		Secret: secret,
 		loaded: s.now(),

@@ -40,7 +40,7 @@ const MaxSimulationItems = 1000
 // SimulatePrincipalPolicy evaluates the policies of a user or group (by
 // ARN), and any extra documents, as requests would be.
 func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *Caller, source string, in SimulationInput) ([]SimulationResult, error) {
-	if err := s.authorize(ctx, c, "iam:SimulatePrincipalPolicy", source); err != nil {
+	if err := s.authorize(ctx, c, "iam:SimulatePrincipalPolicy", on(source)); err != nil {
 		return nil, err
 	}
 	var srcs []PolicySource
@@ -146,7 +146,7 @@ func (s *Service) groupPolicies(ctx context.Context, g *Group) ([]PolicySource, 
 
 // SimulateCustomPolicy evaluates the given documents alone.
 func (s *Service) SimulateCustomPolicy(ctx context.Context, c *Caller, in SimulationInput) ([]SimulationResult, error) {
-	if err := s.authorize(ctx, c, "iam:SimulateCustomPolicy", "*"); err != nil {
+	if err := s.authorize(ctx, c, "iam:SimulateCustomPolicy", on("*")); err != nil {
 		return nil, err
 	}
 	facts := map[string][]string{}

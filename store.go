@@ -49,7 +49,9 @@ type Store interface {
 
 	// CreateAccessKey inserts k for k.Owner and fills k.Owner.Name (and
 	// k.UserID for a user) from the stored owner. NotFound if the owner is a
-	// user or bucket that does not exist; LimitExceeded if the owner already has limit keys. The
+	// user or bucket that does not exist; LimitExceeded if the owner already
+	// has limit keys; Conflict if a key of that ID exists or ever existed
+	// (a deleted key is never created again). The
 	// count and the insert are atomic: of N concurrent calls for an owner
 	// with no keys, exactly limit succeed.
 	CreateAccessKey(ctx context.Context, k *AccessKey, limit int) error
@@ -154,7 +156,7 @@ type PolicyStore interface {
 	SetDefaultPolicyVersion(ctx context.Context, name, version string, at time.Time) error
 
 	// AttachPolicy attaches a managed policy to e; being attached already
-	// is not an error. A customer-managed policy (one whose ID the store
+	// (by policy ID, under any ARN) is not an error. A customer-managed policy (one whose ID the store
 	// holds) must exist, else NotFound; AWS-managed policies are not in the
 	// store and are attached by ID and ARN alone. NotFound if e does not
 	// exist; LimitExceeded if e has limit policies attached.

@@ -304,7 +304,8 @@ class LightsailBoto3Test(ClientTestCase):
         self.assertNotIn("secretAccessKey", listed[0])
         self.assertEqual(listed[0]["lastUsed"], {"region": "N/A", "serviceName": "N/A"})
         ident = client("sts", key["accessKeyId"], key["secretAccessKey"]).get_caller_identity()
-        self.assertTrue(ident["Arn"].endswith(":user/lightsail/bucket/boto-bucket"), ident)
+        self.assertTrue(ident["Arn"].startswith("arn:aws:lightsail:us-east-1:"), ident)
+        self.assertIn(":Bucket/", ident["Arn"])
         lu = ls.get_bucket_access_keys(bucketName="boto-bucket")["accessKeys"][0]["lastUsed"]
         self.assertEqual((lu["region"], lu["serviceName"]), ("us-east-1", "sts"))
         self.assertLess(abs(time.time() - lu["lastUsedDate"].timestamp()), 5)

@@ -166,7 +166,7 @@ func (a *API) bucket(b *iamd.Bucket) bucket {
 	acct, region := a.svc.Account().ID, a.svc.Region()
 	out := bucket{
 		ResourceType: "Bucket", AccessRules: accessRules{GetObject: "private"},
-		Arn: "arn:aws:lightsail:" + region + ":" + acct + ":Bucket/" + b.ID, BundleID: b.BundleID,
+		Arn: b.ARN(region, acct), BundleID: b.BundleID,
 		CreatedAt: awsjson.Time(b.CreatedAt), URL: "https://" + b.Name + ".s3." + region + ".amazonaws.com/",
 		Location: a.location(), Name: b.Name, SupportCode: acct + "/" + b.ID, Tags: []tag{},
 		ObjectVersioning: "NeverEnabled", AbleToUpdateBundle: true,

@@ -6,6 +6,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -342,6 +343,10 @@ func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit in
 		}
 		if n >= limit {
 			return iamd.KeyLimit(k.Owner, limit)
+		}
+		var gone int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM deleted_access_keys WHERE id = $1`, k.ID).Scan(&gone); err != nil || gone > 0 {
+			return cmp.Or(err, error(iamd.KeyDeleted(k.ID)))
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO access_keys(id, owner_kind, owner_id, status, created_at, secret) VALUES ($1, $2, $3, $4, $5, $6)`,
 			k.ID, kind, oid, string(k.Status), sqlkit.MS(k.CreatedAt), k.SealedSecret)

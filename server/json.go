@@ -25,9 +25,8 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, id string, e 
 		s.writeJSONError(w, &awsjson.Error{Status: http.StatusMethodNotAllowed, Type: "UnknownOperationException", Message: "JSON requests must be POST."}, id, e)
 		return
 	}
-	body, status, msg := s.readBody(r, e)
-	if status != 0 {
-		s.writeJSONError(w, &awsjson.Error{Status: status, Type: "SerializationException", Message: msg}, id, e)
+	if r.ContentLength > s.maxBody {
+		s.writeJSONError(w, s.tooLarge(), id, e)
 		return
 	}
 	// Problems with the envelope are reported once the request has
@@ -37,7 +36,26 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, id string, e 
 	if err := awsjson.CheckContentType(r.Header.Get("Content-Type")); err != nil && badRequest == nil {
 		badRequest = err
 	}
-	caller, err := s.authenticate(r, body, "lightsail", e)
+	a, err := sigv4.Parse(r)
+	var pending *pendingAuth
+	if err == nil {
+		pending, err = s.begin(r, a, "lightsail", e)
+	}
+	if err == nil && !a.Signs("x-amz-target") {
+		// The operation is named by X-Amz-Target alone: unsigned, the
+		// same signature would serve for any operation.
+		err = errTargetUnsigned
+	}
+	if err != nil {
+		s.writeJSONError(w, err, id, e)
+		return
+	}
+	body, err := s.readBody(w, r, e)
+	if err != nil {
+		s.writeJSONError(w, err, id, e)
+		return
+	}
+	caller, err := s.finish(r, pending, body)
 	if err == nil {
 		err = badRequest
 	}
@@ -57,16 +75,24 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, id string, e 
 	e.status = http.StatusOK
 }
 
+// errTargetUnsigned refuses a JSON request whose signature leaves out the
+// header that names its operation.
+var errTargetUnsigned = &sigv4.Error{Code: sigv4.CodeIncomplete, Message: "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."}
+
 func (s *Server) writeJSONError(w http.ResponseWriter, err error, id string, e *logEntry) {
 	var status int
 	var body awsjson.ErrorBody
 	var se *sigv4.Error
-	if errors.As(err, &se) {
+	var be *bodyError
+	switch {
+	case errors.As(err, &se):
 		status, body = http.StatusBadRequest, awsjson.ErrorBody{Type: jsonAuthErrors[se.Code], Message: se.Message}
 		if se.Code == sigv4.CodeMissingAuth {
 			status = http.StatusForbidden
 		}
-	} else {
+	case errors.As(err, &be):
+		status, body = be.status, awsjson.ErrorBody{Type: be.jsonTyp, Message: be.msg}
+	default:
 		status, body = lightsailapi.ErrorResponse(err)
 	}
 	e.status, e.err = status, err

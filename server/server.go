@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,9 +38,26 @@ type Config struct {
 	Now     func() time.Time
 	Logger  *slog.Logger
 	MaxBody int64
+	// MaxBodyInFlight bounds the body bytes all requests together may hold
+	// while they are read and checked (default DefaultMaxBodyInFlight); a
+	// request that would pass it is answered 503 at once. MaxKeyBodyInFlight
+	// bounds them per access key ID (default DefaultMaxKeyBodyInFlight), so
+	// that one key's ID, which is not a secret, cannot fill the whole budget.
+	MaxBodyInFlight    int64
+	MaxKeyBodyInFlight int64
+	// BodyTimeout is how long a request's body may take to arrive once its
+	// headers are in (default DefaultBodyTimeout).
+	BodyTimeout time.Duration
 	// Bundles are the bucket bundles offered; nil means the built-in ones.
 	Bundles []lightsailapi.Bundle
 }
+
+// Defaults of Config's bounds.
+const (
+	DefaultMaxBodyInFlight    = 64 << 20
+	DefaultMaxKeyBodyInFlight = 4 << 20
+	DefaultBodyTimeout        = 10 * time.Second
+)
 
 // Server serves IAM and STS (Query) on one endpoint.
 type Server struct {
@@ -46,6 +65,8 @@ type Server struct {
 	verifier  sigv4.Verifier
 	log       *slog.Logger
 	maxBody   int64
+	bodies    *budget
+	bodyWait  time.Duration
 	iam       queryService
 	sts       queryService
 	lightsail *lightsailapi.API
@@ -68,6 +89,8 @@ func New(cfg Config) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
 	}
+	s.bodies = newBudget(cmp.Or(cfg.MaxBodyInFlight, DefaultMaxBodyInFlight), cmp.Or(cfg.MaxKeyBodyInFlight, DefaultMaxKeyBodyInFlight))
+	s.bodyWait = cmp.Or(cfg.BodyTimeout, DefaultBodyTimeout)
 	return s
 }
 
@@ -81,12 +104,16 @@ type queryService struct {
 	errorResponse func(error) (int, string, string, bool)
 }
 
-// logEntry collects what the access log line says about a request.
+// logEntry collects what the access log line says about a request. Values
+// a client chose (action, key ID) are clipped: unauthenticated callers
+// must not be able to write long lines into the log.
 type logEntry struct {
 	service, action, accessKeyID string
 	status                       int
 	err                          error   // logged only for server-side failures
 	body                         *[]byte // pooled request body, returned when the request ends
+	held                         int64   // body bytes taken from the budget
+	heldKey                      string
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -106,13 +133,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if e.body != nil {
 			putBody(e.body)
 		}
+		s.bodies.give(e.heldKey, e.held)
 		level, errText := slog.LevelInfo, ""
 		if e.status >= 500 && e.err != nil {
 			level, errText = slog.LevelError, e.err.Error()
 		}
 		s.log.LogAttrs(r.Context(), level, "request",
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("service", e.service),
-			slog.String("action", e.action), slog.Int("status", e.status), slog.String("access_key_id", e.accessKeyID),
+			slog.String("action", clip(e.action)), slog.Int("status", e.status), slog.String("access_key_id", clip(e.accessKeyID)),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("err", errText))
 	}()
 	if r.Header.Get("X-Amz-Target") != "" {
@@ -124,18 +152,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e *logEntry) {
 	iam, sts := s.iam, s.sts
-	svc := iam // the envelope for errors found before the service is known
+	// The envelope for errors found before the body is read: the service
+	// the query string or the signature's scope names.
+	svc := iam
+	if v := queryVersion(r.URL.RawQuery); v == stsapi.Version {
+		svc = sts
+	}
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		s.writeQueryError(w, svc, &awsquery.Error{Status: http.StatusMethodNotAllowed, Code: "InvalidAction", Message: "Only GET and POST are supported."}, id, e)
 		return
 	}
-	body, status, msg := s.readBody(r, e)
-	if status != 0 {
-		code := "RequestEntityTooLarge"
-		if status == http.StatusBadRequest {
-			code = "MalformedQueryString"
-		}
-		s.writeQueryError(w, svc, &awsquery.Error{Status: status, Code: code, Message: msg}, id, e)
+	if r.ContentLength > s.maxBody {
+		s.writeQueryError(w, svc, s.tooLarge(), id, e)
+		return
+	}
+	a, err := sigv4.Parse(r)
+	if err == nil && a.Service == "sts" {
+		svc = sts
+	}
+	e.service = svc.name
+	var pending *pendingAuth
+	if err == nil {
+		pending, err = s.begin(r, a, svc.name, e)
+	}
+	if err != nil {
+		s.writeQueryError(w, svc, err, id, e)
+		return
+	}
+	body, err := s.readBody(w, r, e)
+	if err != nil {
+		s.writeQueryError(w, svc, err, id, e)
 		return
 	}
 	// Decode what can be decoded, but report problems only once the
@@ -161,14 +207,14 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 	case stsapi.Version:
 		svc = sts
 	default:
-		// Authenticate against the scope's own service before saying more.
 		known = false
-		if a, err := sigv4.Parse(r); err == nil && a.Service == "sts" {
-			svc = sts
-		}
 	}
 	e.service = svc.name
-	caller, err := s.authenticate(r, body, svc.name, e)
+	if known && svc.name != a.Service {
+		s.writeQueryError(w, svc, sigv4.WrongService(svc.name), id, e)
+		return
+	}
+	caller, err := s.finish(r, pending, body)
 	if err != nil {
 		s.writeQueryError(w, svc, err, id, e)
 		return
@@ -201,6 +247,18 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 	awsquery.Write(w, http.StatusOK, doc, id)
 }
 
+// queryVersion is the Version parameter of a raw query string, if any.
+func queryVersion(raw string) string {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if v, ok := strings.CutPrefix(kv, "Version="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func putBody(b *[]byte) {
@@ -209,17 +267,46 @@ func putBody(b *[]byte) {
 	}
 }
 
+// bodyError is a failure to take a request's body, which each protocol
+// answers with its own code.
+type bodyError struct {
+	status         int
+	query, jsonTyp string
+	msg            string
+}
+
+func (e *bodyError) Error() string { return e.msg }
+
+var (
+	// errBusy answers a request whose body would pass an in-flight bound.
+	errBusy = &bodyError{http.StatusServiceUnavailable, "ServiceUnavailable", "ServiceUnavailableException", "The service is busy; retry the request."}
+	// errBodyUnreadable answers a body that could not be read in time or at all.
+	errBodyUnreadable = &bodyError{http.StatusBadRequest, "MalformedQueryString", "SerializationException", "The request body could not be read."}
+)
+
 // readBody reads the body up to the size limit into a pooled buffer that
-// is returned when the request ends (nothing may keep the bytes). On
-// failure it returns the HTTP status and a message for the envelope.
-func (s *Server) readBody(r *http.Request, e *logEntry) ([]byte, int, string) {
-	if r.ContentLength > s.maxBody {
-		return nil, http.StatusRequestEntityTooLarge, s.tooLarge()
+// is returned when the request ends (nothing may keep the bytes). It runs
+// once the request's headers have authenticated as far as they can; the
+// body must then arrive within the body timeout, and its bytes count
+// against the in-flight bounds, declared length up front.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, e *logEntry) ([]byte, error) {
+	want := r.ContentLength
+	if want < 0 { // chunked: it may be as large as the limit
+		want = s.maxBody
+	}
+	if want > 0 {
+		if !s.bodies.take(e.accessKeyID, want) {
+			w.Header().Set("Connection", "close")
+			w.Header().Set("Retry-After", "1")
+			return nil, errBusy
+		}
+		e.held, e.heldKey = want, e.accessKeyID
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyWait))
 	}
 	bp := bodyPool.Get().(*[]byte)
 	e.body = bp
 	buf := (*bp)[:0]
-	lr := io.LimitReader(r.Body, s.maxBody+1)
+	lr := io.LimitReader(r.Body, min(want, s.maxBody)+1)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -231,28 +318,77 @@ func (s *Server) readBody(r *http.Request, e *logEntry) ([]byte, int, string) {
 		}
 		if err != nil {
 			*bp = buf
-			return nil, http.StatusBadRequest, "The request body could not be read."
+			w.Header().Set("Connection", "close")
+			return nil, errBodyUnreadable
 		}
 	}
 	*bp = buf
 	if int64(len(buf)) > s.maxBody {
-		return nil, http.StatusRequestEntityTooLarge, s.tooLarge()
+		return nil, s.tooLarge()
 	}
-	return buf, 0, ""
+	return buf, nil
 }
 
-func (s *Server) tooLarge() string {
-	return "The request body is larger than the limit of " + strconv.FormatInt(s.maxBody, 10) + " bytes."
+func (s *Server) tooLarge() error {
+	return &bodyError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "SerializationException",
+		"The request body is larger than the limit of " + strconv.FormatInt(s.maxBody, 10) + " bytes."}
+}
+
+// budget bounds the request-body bytes held at once, in all and per access
+// key ID.
+type budget struct {
+	mu        sync.Mutex
+	used, max int64
+	perKey    map[string]int64
+	maxPerKey int64
+}
+
+func newBudget(max, maxPerKey int64) *budget {
+	return &budget{max: max, maxPerKey: maxPerKey, perKey: map[string]int64{}}
+}
+
+// take reserves n bytes for key, or reports that either bound would pass.
+func (b *budget) take(key string, n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.max || b.perKey[key]+n > b.maxPerKey {
+		return false
+	}
+	b.used += n
+	b.perKey[key] += n
+	return true
+}
+
+// give returns what take reserved.
+func (b *budget) give(key string, n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.used -= n
+	if b.perKey[key] -= n; b.perKey[key] == 0 {
+		delete(b.perKey, key)
+	}
 }
 
 // invalidToken is AWS's answer for an unknown, Inactive or deleted key.
 var invalidToken = &sigv4.Error{Code: sigv4.CodeInvalidToken, Message: "The security token included in the request is invalid."}
 
-// authenticate verifies r's signature for service and returns its caller.
-func (s *Server) authenticate(r *http.Request, body []byte, service string, e *logEntry) (*iamd.Caller, error) {
-	var cred *iamd.CachedCredential
-	a, err := s.verifier.Verify(r, body, service, func(a *sigv4.Auth) ([]byte, error) {
-		e.accessKeyID = a.AccessKeyID
+// pendingAuth is a request authenticated as far as its headers allow.
+type pendingAuth struct {
+	sig  sigv4.Pending
+	auth *sigv4.Auth
+	cred *iamd.CachedCredential
+}
+
+// begin checks a's signature of r for service as far as the headers
+// allow (see sigv4.Verifier.Begin): no body byte has been read yet.
+func (s *Server) begin(r *http.Request, a *sigv4.Auth, service string, e *logEntry) (*pendingAuth, error) {
+	p := &pendingAuth{auth: a}
+	e.accessKeyID = a.AccessKeyID
+	var err error
+	p.sig, err = s.verifier.Begin(r, a, service, func(a *sigv4.Auth) ([]byte, error) {
 		c, err := s.svc.Credential(r.Context(), a.AccessKeyID)
 		switch {
 		case errors.Is(err, iamd.ErrNotFound):
@@ -263,7 +399,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string, e *l
 			// iamd issues no session tokens: a token never matches.
 			return nil, invalidToken
 		}
-		cred = c
+		p.cred = c
 		return c.DerivedKey(a.Scope, func() []byte {
 			return sigv4.SigningKey(c.Secret, a.Date, a.Region, a.Service)
 		}), nil
@@ -271,9 +407,18 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string, e *l
 	if err != nil {
 		return nil, err
 	}
+	return p, nil
+}
+
+// finish completes the signature check over the body and returns the caller.
+func (s *Server) finish(r *http.Request, p *pendingAuth, body []byte) (*iamd.Caller, error) {
+	if err := p.sig.Finish(r, body); err != nil {
+		return nil, err
+	}
+	a := p.auth
 	s.svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
 	// The cached caller is shared; this request's facts go on a copy.
-	c := cred.Caller
+	c := p.cred.Caller
 	c.Request = iamd.RequestInfo{SecureTransport: r.TLS != nil, Region: a.Region}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		c.Request.SourceIP = ap.Addr().Unmap()
@@ -286,9 +431,14 @@ func (s *Server) writeQueryError(w http.ResponseWriter, svc queryService, err er
 	var code, msg string
 	sender := true
 	var se *sigv4.Error
-	if errors.As(err, &se) {
+	var be *bodyError
+	switch {
+	case errors.As(err, &se):
 		status, code, msg = se.Status(), se.Code, se.Message
-	} else {
+	case errors.As(err, &be):
+		status, code, msg = be.status, be.query, be.msg
+		sender = be.status < 500
+	default:
 		status, code, msg, sender = svc.errorResponse(err)
 	}
 	typ := "Sender"

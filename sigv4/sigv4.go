@@ -79,6 +79,10 @@ type Auth struct {
 	Expires       int // seconds; presigned only, 0 when absent
 }
 
+// Signs reports whether the signature covers the header of that
+// lower-case name.
+func (a *Auth) Signs(header string) bool { return headerListed(a.SignedHeaders, header) }
+
 // SigningKey derives the SigV4 signing key for a scope from a secret.
 func SigningKey(secret []byte, date, region, service string) []byte {
 	if 4+len(secret) > sha256.BlockSize {
@@ -109,7 +113,13 @@ func SigningKey(secret []byte, date, region, service string) []byte {
 	return out
 }
 
+// authParams are the query parameters of a presigned request's signature.
+var authParams = [...]string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Date", "X-Amz-Expires", "X-Amz-Security-Token"}
+
 // Parse extracts the signature parameters from r without checking them.
+// A request that carries its signature twice (two Authorization headers,
+// a parameter of the presigned form repeated, a component repeated in the
+// header) is refused: which copy a check reads must never be a question.
 func Parse(r *http.Request) (*Auth, error) {
 	header := r.Header.Get("Authorization")
 	q := query(r.URL.RawQuery)
@@ -119,6 +129,17 @@ func Parse(r *http.Request) (*Auth, error) {
 		return nil, errorf(CodeMissingAuth, "Request is missing Authentication Token")
 	case header != "" && inQuery:
 		return nil, errorf(CodeIncomplete, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified")
+	case len(r.Header["Authorization"]) > 1:
+		return nil, errorf(CodeIncomplete, "Only one Authorization header is allowed.")
+	case len(r.Header["X-Amz-Date"]) > 1, len(r.Header["X-Amz-Security-Token"]) > 1, len(r.Header["X-Amz-Content-Sha256"]) > 1:
+		return nil, errorf(CodeIncomplete, "The signature headers X-Amz-Date, X-Amz-Security-Token and X-Amz-Content-Sha256 may each appear once.")
+	}
+	if inQuery {
+		for _, name := range authParams {
+			if q.count(name) > 1 {
+				return nil, errorf(CodeIncomplete, "The query-string parameter "+name+" may appear only once.")
+			}
+		}
 	}
 	a := &Auth{}
 	var cred string
@@ -157,14 +178,21 @@ func Parse(r *http.Request) (*Auth, error) {
 			if !ok {
 				return nil, errorf(CodeIncomplete, "Authorization header requires each component to be of the form key=value.")
 			}
+			var dst *string
 			switch k {
 			case "Credential":
-				cred = v
+				dst = &cred
 			case "SignedHeaders":
-				a.SignedHeaders = v
+				dst = &a.SignedHeaders
 			case "Signature":
-				a.Signature = v
+				dst = &a.Signature
+			default:
+				continue
 			}
+			if *dst != "" {
+				return nil, errorf(CodeIncomplete, "Authorization header has the component "+k+" more than once.")
+			}
+			*dst = v
 		}
 		var missing []string
 		for _, p := range [][2]string{{"Credential", cred}, {"Signature", a.Signature}, {"SignedHeaders", a.SignedHeaders}} {
@@ -227,6 +255,20 @@ type query string
 func (q query) Get(name string) string {
 	v, _ := q.lookup(name)
 	return v
+}
+
+// count returns how many parameters are named name.
+func (q query) count(name string) int {
+	n, raw := 0, string(q)
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		k, _, _ := strings.Cut(kv, "=")
+		if k == name || (strings.ContainsAny(k, "%+") && unescape(k) == name) {
+			n++
+		}
+	}
+	return n
 }
 
 // Has reports whether the query has a parameter named name.
@@ -300,21 +342,54 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string, key KeyF
 	if err != nil {
 		return nil, err
 	}
-	signingKey, err := key(a)
+	p, err := v.Begin(r, a, service, key)
 	if err != nil {
 		return nil, err
 	}
+	return a, p.Finish(r, body)
+}
+
+// Pending is a signature checked as far as the request's headers allow.
+type Pending struct {
+	auth       *Auth
+	signingKey []byte
+	signed     bool // the signature is verified already, over X-Amz-Content-Sha256
+}
+
+// Begin checks what a's signature of r allows before the body is read:
+// the key (through key), the scope and the clock, and, when the payload's
+// hash is among the signed headers (X-Amz-Content-Sha256), the signature
+// itself. A server calls it before reading a byte of the body, so that a
+// caller with no valid key, or a stale or wrong signature over a signed
+// hash, makes it hold nothing; Finish completes the check.
+func (v *Verifier) Begin(r *http.Request, a *Auth, service string, key KeyFunc) (Pending, error) {
+	signingKey, err := key(a)
+	if err != nil {
+		return Pending{}, err
+	}
 	if err := v.checkScope(a, service); err != nil {
-		return nil, err
+		return Pending{}, err
 	}
+	p := Pending{auth: a, signingKey: signingKey}
+	if h := r.Header.Get("X-Amz-Content-Sha256"); !a.Presigned && len(h) == 2*sha256.Size && isLowerHex(h) && headerListed(a.SignedHeaders, "x-amz-content-sha256") {
+		if !checkBoth(r, a, []byte(h), signingKey) {
+			return Pending{}, errorf(CodeSignatureMismatch, MismatchMessage)
+		}
+		p.signed = true
+	}
+	return p, nil
+}
+
+// Finish checks the signature against the body, once read.
+func (p *Pending) Finish(r *http.Request, body []byte) error {
 	var payload [2 * sha256.Size]byte
-	if err := payloadHash(&payload, r, body, a); err != nil {
-		return nil, err
+	if err := payloadHash(&payload, r, body, p.auth); err != nil {
+		return err
 	}
-	if !checkBoth(r, a, payload[:], signingKey) {
-		return nil, errorf(CodeSignatureMismatch, MismatchMessage)
+	if !p.signed && !checkBoth(r, p.auth, payload[:], p.signingKey) {
+		return errorf(CodeSignatureMismatch, MismatchMessage)
 	}
-	return a, nil
+	return nil
 }
 
 // Check reports whether a's signature is right for r with the given payload
@@ -332,12 +407,18 @@ func checkBoth(r *http.Request, a *Auth, payloadHash, signingKey []byte) bool {
 	return a.Presigned && a.SecurityToken != "" && check(r, a, payloadHash, signingKey, true)
 }
 
+// WrongService is the error for a signature scoped to another service than
+// the one the request is for.
+func WrongService(service string) *Error {
+	return errorf(CodeSignatureMismatch, "Credential should be scoped to correct service: '"+clip(service)+"'. ")
+}
+
 func (v *Verifier) checkScope(a *Auth, service string) error {
 	if a.Date != a.AmzDate[:8] {
 		return errorf(CodeSignatureMismatch, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '"+clip(a.Date)+"' != '"+a.AmzDate[:8]+"', from '"+a.AmzDate+"'.")
 	}
 	if a.Service != service {
-		return errorf(CodeSignatureMismatch, "Credential should be scoped to correct service: '"+service+"'. ")
+		return WrongService(service)
 	}
 	if v.Region != nil && !v.Region(a.Region) {
 		return errorf(CodeSignatureMismatch, "Credential should be scoped to a valid region, not '"+clip(a.Region)+"'. ")

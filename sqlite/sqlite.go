@@ -5,6 +5,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -459,6 +460,10 @@ func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit in
 		}
 		if n >= limit {
 			return iamd.KeyLimit(k.Owner, limit)
+		}
+		var gone int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deleted_access_keys WHERE id = ?`, k.ID).Scan(&gone); err != nil || gone > 0 {
+			return cmp.Or(err, error(iamd.KeyDeleted(k.ID)))
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO access_keys(id, owner_kind, owner_id, status, created_at, secret) VALUES (?, ?, ?, ?, ?, ?)`,
 			k.ID, kind, uid, string(k.Status), sqlkit.MS(k.CreatedAt), k.SealedSecret)

@@ -290,6 +290,12 @@ func testAttachments(t *testing.T, s iamd.Store) {
 	if err := s.AttachPolicy(ctx, userE("bob"), aws, 10); err != nil {
 		t.Fatalf("attach an AWS-managed policy: %v", err)
 	}
+	// One policy is attached once, whatever the ARN it is given under.
+	miscased := attached(p)
+	miscased.ARN = "arn:aws:iam::123456789012:policy/team/P"
+	if err := s.AttachPolicy(ctx, userE("bob"), miscased, 10); err != nil {
+		t.Fatalf("attach again under another spelling: %v", err)
+	}
 	as, _, err := s.ListAttachedPolicies(ctx, userE("bob"), "/", iamd.Page{MaxItems: 10})
 	if err != nil || len(as) != 2 || as[0].ARN != p.ARN("123456789012") || as[0].Name() != "p" || as[1].ARN != awsReadOnly {
 		t.Fatalf("ListAttachedPolicies = %v, %v", as, err)

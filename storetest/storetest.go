@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) iamd.Store) {
 		{"ListUsersPathPrefix", testListUsersPathPrefix},
 		{"AccessKeys", testAccessKeys},
 		{"RootKeys", testRootKeys},
+		{"DeletedKeysStayDeleted", testDeletedKeysStayDeleted},
 		{"KeyOwnership", testKeyOwnership},
 		{"KeyLimitConcurrent", testKeyLimitConcurrent},
 		{"DeleteUserWithKeys", testDeleteUserWithKeys},
@@ -263,6 +264,39 @@ func testRootKeys(t *testing.T, s iamd.Store) {
 	if err != nil || c.User != nil || c.Key.Owner.Kind != iamd.OwnerRoot {
 		t.Fatalf("root credential %+v, %v", c, err)
 	}
+}
+
+// testDeletedKeysStayDeleted: a key ID that was deleted, by DeleteAccessKey
+// or with its bucket, cannot be created again, for any owner.
+func testDeletedKeysStayDeleted(t *testing.T, s iamd.Store) {
+	k := newKey(iamd.RootOwner, 0)
+	if err := s.CreateAccessKey(ctx, k, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteAccessKey(ctx, iamd.RootOwner, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	again := *k
+	wantKind(t, "re-creating a deleted root key", s.CreateAccessKey(ctx, &again, 2), iamd.ErrConflict)
+	mustUser(t, s, "bob", "/")
+	again.Owner = iamd.UserOwner("bob")
+	wantKind(t, "re-creating it for a user", s.CreateAccessKey(ctx, &again, 2), iamd.ErrConflict)
+	if _, err := s.GetCredential(ctx, k.ID); !errors.Is(err, iamd.ErrNotFound) {
+		t.Fatalf("GetCredential of a deleted key: %v", err)
+	}
+	b := &iamd.Bucket{ID: "b-1", Name: "gone", BundleID: "small_1_0", CreatedAt: ts(1), PrincipalID: "AIDABUCKET0000000001"}
+	if err := s.CreateBucket(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	bk := newKey(iamd.BucketOwner("gone"), 2)
+	if err := s.CreateAccessKey(ctx, bk, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteBucket(ctx, "gone", true); err != nil {
+		t.Fatal(err)
+	}
+	bk.Owner = iamd.RootOwner
+	wantKind(t, "re-creating a key deleted with its bucket", s.CreateAccessKey(ctx, bk, 2), iamd.ErrConflict)
 }
 
 func testKeyOwnership(t *testing.T, s iamd.Store) {

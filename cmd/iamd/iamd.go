@@ -65,18 +65,20 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		}
 	}()
 	c := m.cfg
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+	if err := privateDir(c.DataDir); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	st, dbName, existed, err := openStore(ctx, c, true)
+	// The master key comes first: a crash between creating the database
+	// and writing a new key would leave a database no key opens.
+	key, err := loadMasterKey(c.MasterKey, filepath.Join(c.DataDir, "master.key"), storeExists(c))
+	if err != nil {
+		return err
+	}
+	st, dbName, err := openStore(ctx, c, true)
 	if err != nil {
 		return err
 	}
 	m.store = st
-	key, err := loadMasterKey(c.MasterKey, filepath.Join(c.DataDir, "master.key"), existed)
-	if err != nil {
-		return err
-	}
 	sealer, err := iamd.NewSealer(key)
 	if err != nil {
 		return err
@@ -140,35 +142,67 @@ func (m *Main) Start(ctx context.Context) (err error) {
 }
 
 // openStore opens the store --db names: empty or sqlite:PATH for SQLite,
-// postgres:// or postgresql:// for PostgreSQL. It returns a printable name
-// and whether a SQLite file already existed (for PostgreSQL: false; the
-// master key check at start catches a node with the wrong key).
-func openStore(ctx context.Context, c Config, migrate bool) (iamd.Store, string, bool, error) {
+// postgres:// or postgresql:// for PostgreSQL. It returns a printable name.
+func openStore(ctx context.Context, c Config, migrate bool) (iamd.Store, string, error) {
 	switch {
-	case strings.HasPrefix(c.DB, "postgres://"), strings.HasPrefix(c.DB, "postgresql://"):
+	case isPostgres(c.DB):
 		name := redactDSN(c.DB)
 		st, err := postgres.Open(ctx, c.DB, migrate)
 		if err != nil {
-			return nil, name, false, fmt.Errorf("database %s: %w", name, err)
+			return nil, name, fmt.Errorf("database %s: %w", name, err)
 		}
-		return st, name, false, nil
+		return st, name, nil
 	case c.DB == "", strings.HasPrefix(c.DB, "sqlite:"):
-		path := filepath.Join(c.DataDir, "iamd.db")
-		if c.DB != "" {
-			path = strings.TrimPrefix(strings.TrimPrefix(c.DB, "sqlite:"), "//")
-		}
-		_, statErr := os.Stat(path)
+		path := sqlitePath(c)
 		sync := "FULL"
 		if c.Durability == "normal" {
 			sync = "NORMAL"
 		}
 		st, err := sqlite.Open(path, sqlite.Options{Synchronous: sync})
 		if err != nil {
-			return nil, path, false, fmt.Errorf("database %s: %w", path, err)
+			return nil, path, fmt.Errorf("database %s: %w", path, err)
 		}
-		return st, path, statErr == nil, nil
+		// Files made before the umask was set may be readable by others.
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				st.Close()
+				return nil, path, fmt.Errorf("database %s: %w", path, err)
+			}
+		}
+		return st, path, nil
 	}
-	return nil, "", false, fmt.Errorf("--db %q: use sqlite:PATH or a postgres:// URL", redactDSN(c.DB))
+	return nil, "", fmt.Errorf("--db %q: use sqlite:PATH or a postgres:// URL", redactDSN(c.DB))
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func sqlitePath(c Config) string {
+	if c.DB == "" {
+		return filepath.Join(c.DataDir, "iamd.db")
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(c.DB, "sqlite:"), "//")
+}
+
+// storeExists reports whether the SQLite file exists already; for
+// PostgreSQL it says false, and the master-key check at start catches a
+// node with the wrong key.
+func storeExists(c Config) bool {
+	if isPostgres(c.DB) {
+		return false
+	}
+	_, err := os.Stat(sqlitePath(c))
+	return err == nil
+}
+
+// privateDir makes dir, or narrows an existing one, to mode 0700: it holds
+// the master key, the root's credentials and the database.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o700)
 }
 
 // Close stops serving, waits for requests in flight, flushes key uses and

@@ -76,7 +76,12 @@ func TestLightsailBucketKeys(t *testing.T) {
 
 	// The key is a real credential for STS, scoped to its bucket.
 	id, err := s.sts(*key.AccessKeyId, *key.SecretAccessKey).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil || !strings.HasSuffix(*id.Arn, ":user/lightsail/bucket/photos") || *id.Account != account {
+	// It signs as the bucket itself: an ARN no IAM user can have.
+	bs, berr := ls.GetBuckets(ctx, &lightsail.GetBucketsInput{BucketName: aws.String("photos")})
+	if berr != nil {
+		t.Fatal(berr)
+	}
+	if err != nil || *id.Arn != *bs.Buckets[0].Arn || !strings.HasPrefix(*id.Arn, "arn:aws:lightsail:us-east-1:"+account+":Bucket/") || *id.Account != account {
 		t.Fatalf("bucket key identity %+v %v", id, err)
 	}
 	list, _ = ls.GetBucketAccessKeys(ctx, &lightsail.GetBucketAccessKeysInput{BucketName: aws.String("photos")})

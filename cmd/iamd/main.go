@@ -35,8 +35,11 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Every file iamd makes (the database and its journal, the master key,
+	// the root's credentials) is for its own user only.
+	syscall.Umask(0o077)
 	if args[0] == "migrate" {
-		st, name, _, err := openStore(context.Background(), cfg, true)
+		st, name, err := openStore(context.Background(), cfg, true)
 		if err != nil {
 			return err
 		}

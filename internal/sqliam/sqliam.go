@@ -575,8 +575,9 @@ func (s *Store) AttachPolicy(ctx context.Context, e iamd.Entity, p iamd.Attached
 		}
 		_, kind := entityTable(e.Kind)
 		var n, already int
-		if err := q.QueryRow(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN policy_arn = $3 THEN 1 ELSE 0 END), 0)
-			FROM attached_policies WHERE entity_kind = $1 AND entity_id = $2`, kind, eid, p.ARN).Scan(&n, &already); err != nil {
+		// A policy is attached once, whatever spelling of its ARN is used.
+		if err := q.QueryRow(ctx, `SELECT count(*), COALESCE(SUM(CASE WHEN policy_id = $3 THEN 1 ELSE 0 END), 0)
+			FROM attached_policies WHERE entity_kind = $1 AND entity_id = $2`, kind, eid, p.ID).Scan(&n, &already); err != nil {
 			return err
 		}
 		if already > 0 {
