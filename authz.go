@@ -25,7 +25,7 @@ type authz struct {
 	users sync.Map     // user ID → *userPolicies
 	gen   atomic.Int64 // bumped by every change; see Service.policiesOf
 	docs  sync.Map     // document text → *policy.Policy
-	ndocs atomic.Int64
+	bytes atomic.Int64 // text bytes of the documents in docs
 }
 
 // userPolicies is the compiled set of policies that apply to one user, in
@@ -36,8 +36,10 @@ type userPolicies struct {
 	principal policy.Context // the user's facts, without the request's
 }
 
-// maxCompiledDocs bounds the document cache; past it the cache starts over.
-const maxCompiledDocs = 10000
+// maxCompiledBytes bounds the document cache by the text of the documents
+// it holds (their compiled form is a small multiple of it); past it the
+// cache starts over. Only documents in force reach it.
+const maxCompiledBytes = 16 << 20
 
 // compile returns the compiled form of doc, compiling it once.
 func (a *authz) compile(doc string) (*policy.Policy, error) {
@@ -48,9 +50,9 @@ func (a *authz) compile(doc string) (*policy.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.ndocs.Add(1) > maxCompiledDocs {
+	if a.bytes.Add(int64(len(doc))) > maxCompiledBytes {
 		a.docs.Clear()
-		a.ndocs.Store(1)
+		a.bytes.Store(int64(len(doc)))
 	}
 	a.docs.Store(doc, p)
 	return p, nil

@@ -220,6 +220,16 @@ var (
 )
 
 // LimitError is the LimitExceeded error for one of IAM's quotas.
+// InlineSizeExceeded is the LimitExceeded error for inline policies whose
+// sizes together pass limit.
+func InlineSizeExceeded(e Entity, limit int) *Error {
+	what := "user"
+	if e.Kind == EntityGroup {
+		what = "group"
+	}
+	return Errorf(LimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", limit, what, e.Name)
+}
+
 func LimitError(quota string, limit int) *Error {
 	return Errorf(LimitExceeded, "Cannot exceed quota for %s: %d", quota, limit)
 }

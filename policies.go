@@ -89,9 +89,11 @@ func (s *Service) ListGroupsForUser(ctx context.Context, c *Caller, user string,
 // ---- managed policies ----
 
 // checkDocument parses doc; MalformedPolicy with the reason if it is not a
-// document iamd can evaluate.
-func (s *Service) checkDocument(doc string) error {
-	if _, err := s.authz.compile(doc); err != nil {
+// document iamd can evaluate. What it parses is not kept: only policies in
+// force are cached, so that refused writes leave nothing behind. Callers
+// check the size first.
+func checkDocument(doc string) error {
+	if _, err := policy.Parse(doc); err != nil {
 		var se *policy.SyntaxError
 		if errors.As(err, &se) {
 			return &Error{Kind: MalformedPolicy, Message: se.Msg}
@@ -101,14 +103,11 @@ func (s *Service) checkDocument(doc string) error {
 	return nil
 }
 
-func (s *Service) checkManagedDocument(doc string) error {
-	if err := s.checkDocument(doc); err != nil {
-		return err
-	}
+func checkManagedDocument(doc string) error {
 	if PolicySize(doc) > MaxManagedPolicySize {
 		return LimitError("PolicySize", MaxManagedPolicySize)
 	}
-	return nil
+	return checkDocument(doc)
 }
 
 // CreatePolicy creates a customer-managed policy with doc as version v1.
@@ -119,7 +118,7 @@ func (s *Service) CreatePolicy(ctx context.Context, c *Caller, name, path, descr
 	if err := s.authorize(ctx, c, "iam:CreatePolicy", on(s.arn("policy"+path+name))); err != nil {
 		return nil, err
 	}
-	if err := s.checkManagedDocument(doc); err != nil {
+	if err := checkManagedDocument(doc); err != nil {
 		return nil, err
 	}
 	id, err := NewPolicyID(s.rand)
@@ -304,7 +303,7 @@ func (s *Service) CreatePolicyVersion(ctx context.Context, c *Caller, arn, doc s
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkManagedDocument(doc); err != nil {
+	if err := checkManagedDocument(doc); err != nil {
 		return nil, err
 	}
 	if setDefault {
@@ -469,12 +468,17 @@ func (s *Service) PutInlinePolicy(ctx context.Context, c *Caller, e Entity, name
 	if err := s.authorize(ctx, c, entityAction("Put", e, "Policy"), s.entityARN(ctx, c, e)); err != nil {
 		return err
 	}
-	if err := s.checkDocument(doc); err != nil {
-		return err
-	}
 	limit := MaxUserInlineSize
 	if e.Kind == EntityGroup {
 		limit = MaxGroupInlineSize
+	}
+	// One document larger than the whole quota is refused unread; the
+	// store checks the sum of them.
+	if PolicySize(doc) > limit {
+		return InlineSizeExceeded(e, limit)
+	}
+	if err := checkDocument(doc); err != nil {
+		return err
 	}
 	defer s.forgetPolicies()
 	return s.store.PutInlinePolicy(ctx, e, name, doc, limit)

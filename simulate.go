@@ -2,9 +2,11 @@ package iamd
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"iamd/policy"
 )
@@ -34,8 +36,12 @@ type MatchedStatement struct {
 	Start, End       policy.Position
 }
 
-// MaxSimulationItems bounds actions × resources of one simulation.
-const MaxSimulationItems = 1000
+// MaxSimulationItems bounds actions × resources of one simulation, and
+// MaxSimulationTime the time it may take.
+const (
+	MaxSimulationItems = 1000
+	MaxSimulationTime  = 10 * time.Second
+)
 
 // SimulatePrincipalPolicy evaluates the policies of a user or group (by
 // ARN), and any extra documents, as requests would be.
@@ -103,7 +109,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *Caller, source
 	for k, v := range in.Context {
 		facts[k] = v
 	}
-	return s.simulate(up.policies, ids, types, in, facts)
+	return s.simulate(ctx, up.policies, ids, types, in, facts)
 }
 
 // groupPolicies is UserPolicies for a group: its inline policies and the
@@ -153,10 +159,10 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *Caller, in Simula
 	for k, v := range in.Context {
 		facts[k] = v
 	}
-	return s.simulate(nil, nil, nil, in, facts)
+	return s.simulate(ctx, nil, nil, nil, in, facts)
 }
 
-func (s *Service) simulate(ps []*policy.Policy, ids, types []string, in SimulationInput, facts map[string][]string) ([]SimulationResult, error) {
+func (s *Service) simulate(ctx context.Context, ps []*policy.Policy, ids, types []string, in SimulationInput, facts map[string][]string) ([]SimulationResult, error) {
 	for i, doc := range in.Policies {
 		p, err := policy.Parse(doc)
 		if err != nil {
@@ -181,9 +187,19 @@ func (s *Service) simulate(ps []*policy.Policy, ids, types []string, in Simulati
 	}
 	sort.Strings(missing)
 	pc := &policy.Context{Values: facts}
+	// A simulation is bounded in size, but may still be long: it stops
+	// when the client leaves, and after MaxSimulationTime.
+	ctx, cancel := context.WithTimeout(ctx, MaxSimulationTime)
+	defer cancel()
 	var out []SimulationResult
 	for _, a := range in.Actions {
 		for _, r := range resources {
+			if ctx.Err() != nil {
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return nil, Errorf(LimitExceeded, "The simulation takes longer than %s; simulate fewer actions, resources or policies at once.", MaxSimulationTime)
+				}
+				return nil, ctx.Err()
+			}
 			d, matches := policy.Explain(ps, &policy.Request{Action: a, Resource: r, Context: pc})
 			res := SimulationResult{Action: a, Resource: r, Decision: d, Missing: missing}
 			for _, m := range matches {

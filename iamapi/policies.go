@@ -58,6 +58,15 @@ func (v *validator) boolean(name string) bool {
 }
 
 // list reads name.member.1, name.member.2, …
+// members is list with each member's length checked against the model.
+func (v *validator) members(name string, min, max int) []string {
+	out := v.list(name)
+	for i := range out {
+		v.str(name+".member."+strconv.Itoa(i+1), true, min, max, nil, "")
+	}
+	return out
+}
+
 func (v *validator) list(name string) []string {
 	var out []string
 	for i := 1; ; i++ {

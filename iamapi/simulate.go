@@ -35,6 +35,10 @@ type simulateResult struct {
 	Marker            string `xml:",omitempty"`
 }
 
+// maxContextValue bounds a simulation's context values, which the model
+// leaves unbounded: as long as the longest resource ARN.
+const maxContextValue = 2048
+
 // simulation reads the parameters both simulations share. The ones that
 // concern resource policies, permissions boundaries or other accounts are
 // refused: iamd evaluates identity-based policies only, and ignoring them
@@ -48,10 +52,12 @@ func (v *validator) simulation() iamd.SimulationInput {
 	if _, ok := v.p["PermissionsBoundaryPolicyInputList.member.1"]; ok && v.err == nil {
 		v.err = iamd.Errorf(iamd.InvalidInput, "PermissionsBoundaryPolicyInputList is not supported: iamd has no permissions boundaries.")
 	}
+	// The model's lengths bound the work of one simulation; context values
+	// have none there and are held to maxContextValue.
 	in := iamd.SimulationInput{
-		Actions:   v.list("ActionNames"),
-		Resources: v.list("ResourceArns"),
-		Policies:  v.list("PolicyInputList"),
+		Actions:   v.members("ActionNames", 3, 128),
+		Resources: v.members("ResourceArns", 1, 2048),
+		Policies:  v.members("PolicyInputList", 1, 131072),
 		Context:   map[string][]string{},
 	}
 	if len(in.Actions) == 0 {
@@ -59,11 +65,11 @@ func (v *validator) simulation() iamd.SimulationInput {
 	}
 	for i := 1; ; i++ {
 		prefix := "ContextEntries.member." + strconv.Itoa(i)
-		name, ok := v.p[prefix+".ContextKeyName"]
-		if !ok {
+		if _, ok := v.p[prefix+".ContextKeyName"]; !ok {
 			break
 		}
-		in.Context[strings.ToLower(name)] = append(in.Context[strings.ToLower(name)], v.list(prefix+".ContextKeyValues")...)
+		name := v.str(prefix+".ContextKeyName", true, 5, 256, nil, "")
+		in.Context[strings.ToLower(name)] = append(in.Context[strings.ToLower(name)], v.members(prefix+".ContextKeyValues", 0, maxContextValue)...)
 	}
 	return in
 }

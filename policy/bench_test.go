@@ -74,3 +74,24 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGlobAttack matches the patterns that make backtracking
+// matchers quadratic against a 2,048-byte resource (the longest ARN a
+// simulation accepts): many stars before a byte that never comes, with
+// and without '?'.
+func BenchmarkGlobAttack(b *testing.B) {
+	text := strings.Repeat("a", 2048)
+	for _, tc := range []struct{ name, p string }{
+		{"stars", strings.Repeat("*a", 1000) + "*b*"},
+		{"stars-and-marks", strings.Repeat("*a?", 600) + "*b*"},
+		{"long-mark-piece", "*" + strings.Repeat("a", 1000) + "?b*"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if glob(tc.p, text, false) {
+					b.Fatal("matched")
+				}
+			}
+		})
+	}
+}

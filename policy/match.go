@@ -143,24 +143,65 @@ func indexPiece(s, piece string, fold bool) int {
 	if k > len(s) {
 		return -1
 	}
-	if k <= 64 {
-		// Shift-and: bit j of d is set when piece[:j+1] ends at s[i].
-		var masks [256]uint64
-		var anyByte uint64
-		for j := 0; j < k; j++ {
-			setBit(masks[:], &anyByte, 1, 0, piece[j], uint64(1)<<j, fold)
-		}
-		var d uint64
+	// Shift-and on ⌈k/64⌉ words: bit j of d is set when piece[:j+1] ends
+	// at s[i]. The table comes zeroed from the pool, and only the entries
+	// the piece set are cleared again, so a piece costs O(k) to set up.
+	words := (k + 63) / 64
+	t := getTable(words)
+	masks, anyByte, d := t.masks[:256*words], t.anyByte[:words], t.d[:words]
+	for j := 0; j < k; j++ {
+		setBit(masks, &anyByte[j/64], words, j/64, piece[j], uint64(1)<<(j%64), fold)
+	}
+	found := -1
+	if words == 1 {
+		var d0 uint64
 		hit := uint64(1) << (k - 1)
 		for i := 0; i < len(s); i++ {
-			d = (d<<1 | 1) & (masks[s[i]] | anyByte)
-			if d&hit != 0 {
-				return i - k + 1
+			d0 = (d0<<1 | 1) & (masks[s[i]] | anyByte[0])
+			if d0&hit != 0 {
+				found = i - k + 1
+				break
 			}
 		}
-		return -1
+	} else {
+		hitWord, hit := (k-1)/64, uint64(1)<<((k-1)%64)
+		for i := 0; i < len(s); i++ {
+			m := masks[int(s[i])*words : int(s[i])*words+words]
+			for w := words - 1; w > 0; w-- {
+				d[w] = (d[w]<<1 | d[w-1]>>63) & (m[w] | anyByte[w])
+			}
+			d[0] = (d[0]<<1 | 1) & (m[0] | anyByte[0])
+			if d[hitWord]&hit != 0 {
+				found = i - k + 1
+				break
+			}
+		}
 	}
-	return indexLong(s, piece, fold)
+	for j := 0; j < k; j++ {
+		c := piece[j]
+		for _, b := range [...]byte{c, upper(c), '*', '?'} {
+			clear(masks[int(b)*words : int(b)*words+words])
+		}
+	}
+	clear(anyByte)
+	clear(d)
+	tables.Put(t)
+	return found
+}
+
+// table is indexPiece's scratch: 256 masks of some words, kept zeroed.
+type table struct {
+	masks, anyByte, d []uint64
+}
+
+var tables sync.Pool
+
+func getTable(words int) *table {
+	if t, ok := tables.Get().(*table); ok && len(t.anyByte) >= words {
+		return t
+	}
+	n := max(words, 1)
+	return &table{masks: make([]uint64, 256*n), anyByte: make([]uint64, n), d: make([]uint64, n)}
 }
 
 // setBit marks that pattern byte c (at word w of a table of words words
@@ -179,42 +220,6 @@ func setBit(masks []uint64, anyByte *uint64, words, w int, c byte, bit uint64, f
 			masks[int(upper(c))*words+w] |= bit
 		}
 	}
-}
-
-// longScratch is the table of indexLong, kept zeroed between uses.
-var longScratch sync.Pool
-
-// indexLong is the shift-and search of indexPiece for pieces longer than
-// 64 bytes, on ⌈k/64⌉ words.
-func indexLong(s, piece string, fold bool) int {
-	k := len(piece)
-	words := (k + 63) / 64
-	need := 256*words + 2*words
-	var buf []uint64
-	if v, ok := longScratch.Get().(*[]uint64); ok && cap(*v) >= need {
-		buf = (*v)[:need]
-	} else {
-		buf = make([]uint64, need)
-	}
-	masks, anyByte, d := buf[:256*words], buf[256*words:257*words], buf[257*words:need]
-	for j := 0; j < k; j++ {
-		setBit(masks, &anyByte[j/64], words, j/64, piece[j], uint64(1)<<(j%64), fold)
-	}
-	hitWord, hit := (k-1)/64, uint64(1)<<((k-1)%64)
-	found := -1
-	for i := 0; i < len(s) && found < 0; i++ {
-		m := masks[int(s[i])*words : int(s[i])*words+words]
-		for w := words - 1; w > 0; w-- {
-			d[w] = (d[w]<<1 | d[w-1]>>63) & (m[w] | anyByte[w])
-		}
-		d[0] = (d[0]<<1 | 1) & (m[0] | anyByte[0])
-		if d[hitWord]&hit != 0 {
-			found = i - k + 1
-		}
-	}
-	clear(buf)
-	longScratch.Put(&buf)
-	return found
 }
 
 // matchARN matches an ARN against an ARN pattern segment by segment, as

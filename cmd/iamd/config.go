@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,6 +26,8 @@ type Config struct {
 	DebugAddr string
 	// BucketBundles is a JSON file of Lightsail bucket bundles; empty: built-in.
 	BucketBundles string
+	// MaxConnections bounds the client connections open at once; 0 is 1024.
+	MaxConnections int
 
 	RootAccessKeyID     string
 	RootSecretAccessKey string `json:"-"`
@@ -61,6 +64,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Durability, "durability", env("IAMD_DURABILITY", "full"), "full: every write is fsynced before it is acknowledged; normal: survives a crash of iamd but not of the machine (IAMD_DURABILITY)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("IAMD_DEBUG_ADDR", ""), "if set, serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (IAMD_DEBUG_ADDR)")
 	fs.StringVar(&c.BucketBundles, "bucket-bundles", env("IAMD_BUCKET_BUNDLES", ""), "JSON file of Lightsail bucket bundles, as GetBucketBundles returns them; empty: small_1_0, medium_1_0, large_1_0 (IAMD_BUCKET_BUNDLES)")
+	fs.IntVar(&c.MaxConnections, "max-connections", envInt(getenv, "IAMD_MAX_CONNECTIONS", 1024), "most client connections open at once; more wait until one closes (IAMD_MAX_CONNECTIONS)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -79,6 +83,20 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	return c, c.Validate()
 }
 
+// envInt reads an integer variable; a value that is not one is kept as -1
+// so that Validate refuses it rather than silently using the default.
+func envInt(getenv func(string) string, name string, def int) int {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
 // Validate checks the config without touching the disk or network.
 func (c *Config) Validate() error {
 	switch {
@@ -90,6 +108,8 @@ func (c *Config) Validate() error {
 		return errors.New("--data-dir must not be empty")
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	case c.MaxConnections < 0:
+		return errors.New("--max-connections (IAMD_MAX_CONNECTIONS) must be a whole number of at least 1")
 	case c.Durability != "full" && c.Durability != "normal":
 		return fmt.Errorf("--durability must be full or normal, not %q", c.Durability)
 	case (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == ""):

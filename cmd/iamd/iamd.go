@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -114,15 +115,18 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	m.ln = server.LimitListener(m.ln, cmp.Or(c.MaxConnections, 1024))
 	m.http = &http.Server{
 		Handler: server.New(server.Config{
 			Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles,
 		}),
+		// A client that has not sent its headers in 10 s, or its body
+		// within server.DefaultBodyTimeout after them, is cut off.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	if c.DebugAddr != "" {

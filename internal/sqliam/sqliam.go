@@ -719,11 +719,7 @@ func (s *Store) PutInlinePolicy(ctx context.Context, e iamd.Entity, name, doc st
 			return err
 		}
 		if others+size > limit {
-			what := "user"
-			if e.Kind == iamd.EntityGroup {
-				what = "group"
-			}
-			return iamd.Errorf(iamd.LimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", limit, what, e.Name)
+			return iamd.InlineSizeExceeded(e, limit)
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO inline_policies(entity_kind, entity_id, name, name_fold, document, size) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (entity_kind, entity_id, name_fold) DO UPDATE SET name = excluded.name, document = excluded.document, size = excluded.size`,
