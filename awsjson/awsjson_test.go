@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"iamd/internal/captures"
 )
 
 type req struct {
@@ -84,6 +86,13 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"bucketName":null}`))
 	f.Add([]byte("{\"\xff\":1}"))
 	f.Add([]byte(`[{}]`))
+	if cs, err := captures.Load(); err == nil {
+		for _, c := range cs {
+			if _, body, err := c.Request(); err == nil && c.Service == "lightsail" {
+				f.Add(body)
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var r req
 		if err := Decode(body, &r); err != nil {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"iamd/internal/captures"
 )
 
 func TestParse(t *testing.T) {
@@ -107,6 +109,9 @@ func FuzzParse(f *testing.F) {
 	f.Add("Path=%2Fa+b%2F&Tags.member.1.Key=k", "X-Amz-Signature=abc")
 	f.Add("%", "%%%")
 	f.Add("a=\xff&a=1", "=&=")
+	for _, c := range queryCaptures() {
+		f.Add(c[0], c[1])
+	}
 	f.Fuzz(func(t *testing.T, body, query string) {
 		p, err := Parse([]byte(body), query)
 		if err != nil {
@@ -122,6 +127,22 @@ func FuzzParse(f *testing.F) {
 		}
 		p.Members("L")
 	})
+}
+
+// queryCaptures are the bodies and query strings of the captured IAM and
+// STS requests of real clients.
+func queryCaptures() [][2]string {
+	cs, _ := captures.Load()
+	var out [][2]string
+	for _, c := range cs {
+		if c.Service == "lightsail" {
+			continue
+		}
+		if r, body, err := c.Request(); err == nil {
+			out = append(out, [2]string{string(body), r.URL.RawQuery})
+		}
+	}
+	return out
 }
 
 func isUTF8(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }

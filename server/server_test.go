@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -10,7 +9,6 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"iamd"
+	"iamd/internal/captures"
 	"iamd/server"
 	"iamd/sqlite"
 )
@@ -181,30 +180,18 @@ func TestPresigned(t *testing.T) {
 	}
 }
 
-type capture struct {
-	File        string `json:"file"`
-	Kind        string `json:"kind"`
-	Service     string `json:"service"`
-	Operation   string `json:"operation"`
-	Method      string `json:"method"`
-	SigningTime string `json:"signing_time"`
-}
-
 // TestCapturedClients replays requests captured from six real clients
 // (aws CLI v1 and v2, boto3, aws-sdk-go-v2, JS SDK v3, R paws): each must
 // authenticate and reach its action, and get a well-formed answer.
 func TestCapturedClients(t *testing.T) {
-	const dir = "../../shared/testdata/captures"
-	b, err := os.ReadFile(filepath.Join(dir, "MANIFEST.json"))
+	cs, err := captures.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m struct{ Captures []capture }
-	json.Unmarshal(b, &m)
 	n := 0
-	for _, c := range m.Captures {
+	for _, c := range cs {
 		t.Run(c.File, func(t *testing.T) {
-			at, _ := time.Parse("20060102T150405Z", c.SigningTime)
+			at := c.Time()
 			h, svc := newServer(t, func() time.Time { return at })
 			root := &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
 			if _, err := svc.CreateUser(context.Background(), root, "Bob", "/", nil); err != nil {
@@ -215,17 +202,9 @@ func TestCapturedClients(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			raw, _ := os.ReadFile(filepath.Join(dir, c.File))
-			var r *http.Request
-			if c.Kind == "presigned-url" {
-				r = httptest.NewRequest(c.Method, strings.TrimSpace(string(raw)), nil)
-				r.Host = r.URL.Host
-			} else {
-				r, err = http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				r.RemoteAddr = "127.0.0.1:1"
+			r, _, err := c.Request()
+			if err != nil {
+				t.Fatal(err)
 			}
 			if c.Service == "lightsail" {
 				w := httptest.NewRecorder()

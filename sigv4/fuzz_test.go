@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"iamd/internal/captures"
 	"iamd/sigv4"
 )
 
@@ -17,6 +18,14 @@ func FuzzVerify(f *testing.F) {
 	f.Add("", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261124%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20261124T073036Z&X-Amz-SignedHeaders=host&X-Amz-Signature=02603cc7f14d6c1b039341a5217f41a161845df28520e6fac667c9db1acd8ed8", "", "")
 	f.Add("AWS4-HMAC-SHA256 Credential=/, Signature=, SignedHeaders=", "a=%zz&&=&%E1", "x", "\xff")
 	f.Add("AWS4-HMAC-SHA256 ,,,==", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=-1", "20261124T073036Z", "")
+	// Every captured client request, header-signed and presigned.
+	if cs, err := captures.Load(); err == nil {
+		for _, c := range cs {
+			if r, body, err := c.Request(); err == nil {
+				f.Add(r.Header.Get("Authorization"), r.URL.RawQuery, r.Header.Get("X-Amz-Date"), string(body))
+			}
+		}
+	}
 	now := time.Date(2026, 11, 24, 7, 30, 36, 0, time.UTC)
 	v := &sigv4.Verifier{Now: func() time.Time { return now }}
 	key := func(a *sigv4.Auth) ([]byte, error) {

@@ -1,13 +1,11 @@
 package sigv4_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"iamd/internal/captures"
 	"iamd/sigv4"
 )
 
@@ -238,50 +237,17 @@ func flipLastHex(s string) string {
 	return s[:i] + string(c) + s[i+1:]
 }
 
-type capture struct {
-	File          string   `json:"file"`
-	Kind          string   `json:"kind"`
-	Client        string   `json:"client"`
-	Service       string   `json:"service"`
-	Region        string   `json:"region"`
-	AccessKeyID   string   `json:"access_key_id"`
-	Secret        string   `json:"secret"`
-	SigningTime   string   `json:"signing_time"`
-	Method        string   `json:"method"`
-	SignedHeaders []string `json:"signed_headers"`
-}
-
-func loadCaptures(t testing.TB) []capture {
-	b, err := os.ReadFile(filepath.Join(shared, "captures/MANIFEST.json"))
+func loadCaptures(t testing.TB) []captures.Capture {
+	cs, err := captures.Load()
 	if err != nil {
 		t.Fatalf("captures: %v", err)
 	}
-	var m struct{ Captures []capture }
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m.Captures
+	return cs
 }
 
 // readCapture returns the captured request and its body.
-func readCapture(t testing.TB, c capture) (*http.Request, []byte) {
-	raw, err := os.ReadFile(filepath.Join(shared, "captures", c.File))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Kind == "presigned-url" {
-		u, err := url.Parse(strings.TrimSpace(string(raw)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := &http.Request{Method: c.Method, URL: u, Host: u.Host, RequestURI: u.RequestURI(), Header: http.Header{}}
-		return r, nil
-	}
-	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(r.Body)
+func readCapture(t testing.TB, c captures.Capture) (*http.Request, []byte) {
+	r, body, err := c.Request()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +305,7 @@ func code(err error) string {
 // TestErrors drives the checks that decide which error a client sees.
 func TestErrors(t *testing.T) {
 	cs := loadCaptures(t)
-	var c capture
+	var c captures.Capture
 	for _, x := range cs {
 		if x.File == "boto3/iam-CreateAccessKey.http" {
 			c = x
