@@ -58,6 +58,10 @@ func (a *authz) compile(doc string) (*policy.Policy, error) {
 	return p, nil
 }
 
+// CompiledPolicyBytes is the text size of the policy documents held
+// compiled in memory.
+func (s *Service) CompiledPolicyBytes() int64 { return s.authz.bytes.Load() }
+
 // forgetPolicies drops every cached policy set, so that the next request
 // of each user reads its policies again.
 func (s *Service) forgetPolicies() {
