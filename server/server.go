@@ -39,15 +39,19 @@ type Config struct {
 	Logger  *slog.Logger
 	MaxBody int64
 	// MaxBodyInFlight bounds the body bytes all requests together may hold
-	// while they are read and checked (default DefaultMaxBodyInFlight); a
-	// request that would pass it is answered 503 at once. MaxKeyBodyInFlight
-	// bounds them per access key ID (default DefaultMaxKeyBodyInFlight), so
-	// that one key's ID, which is not a secret, cannot fill the whole budget.
+	// while they are read and checked (default DefaultMaxBodyInFlight), and
+	// MaxKeyBodyInFlight those of one access key ID (default
+	// DefaultMaxKeyBodyInFlight): a key's ID is no secret. A request that
+	// would pass a bound makes room by cutting off the oldest bodies still
+	// arriving after BodyGrace, and is answered 503 if none is that old.
 	MaxBodyInFlight    int64
 	MaxKeyBodyInFlight int64
 	// BodyTimeout is how long a request's body may take to arrive once its
 	// headers are in (default DefaultBodyTimeout).
 	BodyTimeout time.Duration
+	// BodyGrace is how long a body may take before a newer request may cut
+	// it off to make room (default DefaultBodyGrace).
+	BodyGrace time.Duration
 	// Bundles are the bucket bundles offered; nil means the built-in ones.
 	Bundles []lightsailapi.Bundle
 }
@@ -57,6 +61,7 @@ const (
 	DefaultMaxBodyInFlight    = 64 << 20
 	DefaultMaxKeyBodyInFlight = 4 << 20
 	DefaultBodyTimeout        = 10 * time.Second
+	DefaultBodyGrace          = 250 * time.Millisecond
 )
 
 // Server serves IAM and STS (Query) on one endpoint.
@@ -89,7 +94,8 @@ func New(cfg Config) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
 	}
-	s.bodies = newBudget(cmp.Or(cfg.MaxBodyInFlight, DefaultMaxBodyInFlight), cmp.Or(cfg.MaxKeyBodyInFlight, DefaultMaxKeyBodyInFlight))
+	s.bodies = newBudget(cmp.Or(cfg.MaxBodyInFlight, DefaultMaxBodyInFlight), cmp.Or(cfg.MaxKeyBodyInFlight, DefaultMaxKeyBodyInFlight),
+		cmp.Or(cfg.BodyGrace, DefaultBodyGrace))
 	s.bodyWait = cmp.Or(cfg.BodyTimeout, DefaultBodyTimeout)
 	return s
 }
@@ -112,8 +118,7 @@ type logEntry struct {
 	status                       int
 	err                          error   // logged only for server-side failures
 	body                         *[]byte // pooled request body, returned when the request ends
-	held                         int64   // body bytes taken from the budget
-	heldKey                      string
+	hold                         *hold   // body bytes taken from the budget
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +138,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if e.body != nil {
 			putBody(e.body)
 		}
-		s.bodies.give(e.heldKey, e.held)
+		s.bodies.give(e.hold)
 		level, errText := slog.LevelInfo, ""
 		if e.status >= 500 && e.err != nil {
 			level, errText = slog.LevelError, e.err.Error()
@@ -295,13 +300,14 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, e *logEntry) (
 		want = s.maxBody
 	}
 	if want > 0 {
-		if !s.bodies.take(e.accessKeyID, want) {
+		rc := http.NewResponseController(w)
+		e.hold = s.bodies.take(e.accessKeyID, want, func() { rc.SetReadDeadline(time.Now()) })
+		if e.hold == nil {
 			w.Header().Set("Connection", "close")
 			w.Header().Set("Retry-After", "1")
 			return nil, errBusy
 		}
-		e.held, e.heldKey = want, e.accessKeyID
-		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyWait))
+		rc.SetReadDeadline(time.Now().Add(s.bodyWait))
 	}
 	bp := bodyPool.Get().(*[]byte)
 	e.body = bp
@@ -334,43 +340,6 @@ func (s *Server) tooLarge() error {
 		"The request body is larger than the limit of " + strconv.FormatInt(s.maxBody, 10) + " bytes."}
 }
 
-// budget bounds the request-body bytes held at once, in all and per access
-// key ID.
-type budget struct {
-	mu        sync.Mutex
-	used, max int64
-	perKey    map[string]int64
-	maxPerKey int64
-}
-
-func newBudget(max, maxPerKey int64) *budget {
-	return &budget{max: max, maxPerKey: maxPerKey, perKey: map[string]int64{}}
-}
-
-// take reserves n bytes for key, or reports that either bound would pass.
-func (b *budget) take(key string, n int64) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.used+n > b.max || b.perKey[key]+n > b.maxPerKey {
-		return false
-	}
-	b.used += n
-	b.perKey[key] += n
-	return true
-}
-
-// give returns what take reserved.
-func (b *budget) give(key string, n int64) {
-	if n == 0 {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.used -= n
-	if b.perKey[key] -= n; b.perKey[key] == 0 {
-		delete(b.perKey, key)
-	}
-}
 
 // invalidToken is AWS's answer for an unknown, Inactive or deleted key.
 var invalidToken = &sigv4.Error{Code: sigv4.CodeInvalidToken, Message: "The security token included in the request is invalid."}
