@@ -32,15 +32,16 @@ var buildIamd = sync.OnceValues(func() (string, error) {
 })
 
 // startProcess runs iamd serve as a separate process on a free port and
-// returns it with its URL.
-func startProcess(t *testing.T, dataDir string) (*exec.Cmd, string) {
+// returns it with its URL; extra are more flags.
+func startProcess(t *testing.T, dataDir string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
 	bin, err := buildIamd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--account-id", account)
-	cmd.Env = append(os.Environ(), "IAMD_ROOT_ACCESS_KEY_ID="+rootID, "IAMD_ROOT_SECRET_ACCESS_KEY="+rootSecret)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--account-id", account}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "IAMD_ROOT_ACCESS_KEY_ID="+rootID, "IAMD_ROOT_SECRET_ACCESS_KEY="+rootSecret, "IAMD_MASTER_KEY="+testMasterKey)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
