@@ -184,9 +184,11 @@ class Boto3Test(ClientTestCase):
         self.assertEqual([x["AccessKeyId"] for x in keys], [new["AccessKeyId"]])
         self.assertEqual(op.get_access_key_last_used(AccessKeyId=new["AccessKeyId"])["UserName"], "alice")
 
+        # Decided on carl's real ARN (user/team-b/carl), named as requested:
+        # the refusal does not tell the operator where carl lives.
         e = self.assertError("AccessDenied", 403, op.create_access_key, UserName="carl")
         self.assertIn(f"User: arn:aws:iam::{ACCOUNT}:user/ops/op is not authorized to perform: iam:CreateAccessKey "
-                      f"on resource: arn:aws:iam::{ACCOUNT}:user/team-b/carl because no identity-based policy allows "
+                      f"on resource: arn:aws:iam::{ACCOUNT}:user/carl because no identity-based policy allows "
                       "the iam:CreateAccessKey action", str(e))
         self.assertError("AccessDenied", 403, op.list_access_keys, UserName="carl")
         self.assertError("AccessDenied", 403, op.create_access_key)  # its own keys are outside team-a

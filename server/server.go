@@ -340,7 +340,6 @@ func (s *Server) tooLarge() error {
 		"The request body is larger than the limit of " + strconv.FormatInt(s.maxBody, 10) + " bytes."}
 }
 
-
 // invalidToken is AWS's answer for an unknown, Inactive or deleted key.
 var invalidToken = &sigv4.Error{Code: sigv4.CodeInvalidToken, Message: "The security token included in the request is invalid."}
 
