@@ -2,6 +2,7 @@ package iamd
 
 import (
 	"context"
+	"errors"
 	"encoding/hex"
 	"io"
 )
@@ -55,11 +56,37 @@ func (s *Service) CreateBucket(ctx context.Context, c *Caller, name, bundleID st
 		return nil, nil, err
 	}
 	b := &Bucket{ID: id, Name: name, BundleID: bundleID, CreatedAt: s.timestamp(), Tags: tags, Versioning: versioning, PrincipalID: pid}
+	if s.objects != nil {
+		// The object store first: iamd never records a bucket the store
+		// does not have. A failure here leaves nothing; a crash between
+		// the two leaves an empty bucket in the store that the next
+		// CreateBucket of that name takes over.
+		if _, err := s.store.GetBucket(ctx, name); err == nil {
+			return nil, nil, BucketExists(name)
+		}
+		if err := s.objects.CreateBucket(ctx, name); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := s.store.CreateBucket(ctx, b); err != nil {
+		if s.objects != nil && !errors.Is(err, ErrAlreadyExists) {
+			if derr := s.objects.DeleteBucket(context.WithoutCancel(ctx), name, false); derr != nil {
+				s.log.Warn("a bucket made in the object store could not be removed after iamd failed to record it", "bucket", name, "err", derr)
+			}
+		}
 		return nil, nil, err
 	}
 	op, err := s.operation(ctx, "CreateBucket", name)
 	return b, op, err
+}
+
+// BucketURL is where clients reach the bucket's objects, or "" when iamd
+// has no object store.
+func (s *Service) BucketURL(name string) string {
+	if s.objects == nil {
+		return ""
+	}
+	return s.objects.URL(name)
 }
 
 // GetBucket returns the named bucket.
@@ -83,6 +110,26 @@ func (s *Service) ListBuckets(ctx context.Context, c *Caller, p Page) ([]*Bucket
 func (s *Service) DeleteBucket(ctx context.Context, c *Caller, name string, force bool) (*Operation, error) {
 	if err := s.authorize(ctx, c, "lightsail:DeleteBucket", s.bucketARN(ctx, c, name)); err != nil {
 		return nil, err
+	}
+	if s.objects != nil {
+		// iamd forgets the bucket only once the object store has removed
+		// it: a failure leaves both as they were, and a crash between the
+		// two leaves a record whose next DeleteBucket completes.
+		if _, err := s.store.GetBucket(ctx, name); err != nil {
+			return nil, err
+		}
+		if !force {
+			keys, _, err := s.store.ListAccessKeys(ctx, BucketOwner(name), Page{MaxItems: 1})
+			if err != nil {
+				return nil, err
+			}
+			if len(keys) > 0 {
+				return nil, BucketHasKeys(name)
+			}
+		}
+		if err := s.objects.DeleteBucket(ctx, name, force); err != nil {
+			return nil, err
+		}
 	}
 	keys, err := s.store.DeleteBucket(ctx, name, force)
 	for _, id := range keys {

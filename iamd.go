@@ -3,8 +3,9 @@
 // implements, and Service, the rules that sit above the store (key format,
 // the two-key limit, authorization, last-used tracking, secrets sealed at rest).
 //
-// It depends on the standard library only. Wire protocols (Query/XML, JSON 1.1)
-// and storage engines are packages around it.
+// It depends on the standard library and its own pure packages only (policy,
+// sigv4). Wire protocols (Query/XML, JSON 1.1, the object gateway's) and
+// storage engines are packages around it.
 package iamd
 
 import (

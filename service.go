@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"iamd/sigv4"
 )
 
 // Config configures a Service.
@@ -29,6 +31,8 @@ type Config struct {
 	// (default 1s): one batched write, never one per request.
 	FlushInterval time.Duration
 	Logger        *slog.Logger
+	// Objects, when set, is the object store buckets are made in.
+	Objects ObjectStore
 }
 
 // Service is the rules of iamd above the store.
@@ -41,6 +45,7 @@ type Service struct {
 	rand    io.Reader
 	ttl     time.Duration
 	log     *slog.Logger
+	objects ObjectStore
 
 	creds    sync.Map     // access key ID → *CachedCredential
 	credsGen atomic.Int64 // bumped by every invalidation; see Credential
@@ -68,6 +73,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		rand:       cfg.Rand,
 		ttl:        cfg.CredentialTTL,
 		log:        cfg.Logger,
+		objects:    cfg.Objects,
 		uses:       make(map[string]LastUsed),
 		flushEvery: cfg.FlushInterval,
 		stop:       make(chan struct{}),
@@ -412,6 +418,14 @@ func (c *CachedCredential) DerivedKey(scope string, derive func() []byte) []byte
 	d := &derivedKey{scope: strings.Clone(scope), key: derive()}
 	c.derived.Store(d)
 	return d.key
+}
+
+// SigningKey returns the credential's SigV4 signing key for a scope,
+// derived once for the last scope asked (see DerivedKey).
+func (c *CachedCredential) SigningKey(date, region, service string) []byte {
+	return c.DerivedKey(date+"/"+region+"/"+service+"/aws4_request", func() []byte {
+		return sigv4.SigningKey(c.Secret, date, region, service)
+	})
 }
 
 // forget drops a key's cached credential, so that its next request reads

@@ -164,10 +164,16 @@ func (a *API) location() location {
 
 func (a *API) bucket(b *iamd.Bucket) bucket {
 	acct, region := a.svc.Account().ID, a.svc.Region()
+	// With an object store, the bucket's real address; without, the form
+	// Lightsail reports.
+	url := a.svc.BucketURL(b.Name)
+	if url == "" {
+		url = "https://" + b.Name + ".s3." + region + ".amazonaws.com/"
+	}
 	out := bucket{
 		ResourceType: "Bucket", AccessRules: accessRules{GetObject: "private"},
 		Arn: b.ARN(region, acct), BundleID: b.BundleID,
-		CreatedAt: awsjson.Time(b.CreatedAt), URL: "https://" + b.Name + ".s3." + region + ".amazonaws.com/",
+		CreatedAt: awsjson.Time(b.CreatedAt), URL: url,
 		Location: a.location(), Name: b.Name, SupportCode: acct + "/" + b.ID, Tags: []tag{},
 		ObjectVersioning: "NeverEnabled", AbleToUpdateBundle: true,
 		ReadonlyAccessAccounts: []string{}, ResourcesReceivingAccess: []struct{}{},

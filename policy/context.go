@@ -25,6 +25,12 @@ type Context struct {
 	SecureTransport  bool
 	CurrentTime      time.Time // aws:CurrentTime and aws:EpochTime
 
+	// Request holds the keys that describe the request itself and that the
+	// service asking for the decision sets (an object gateway: s3:prefix,
+	// s3:delimiter, s3:max-keys, s3:x-amz-acl, s3:VersionId, aws:UserAgent,
+	// aws:Referer), by lower-case name. Identity keys are never taken from it.
+	Request map[string][]string
+
 	// Values, when non-nil, overrides the fields above for the keys it
 	// names (lower case), as the context entries of a policy simulation
 	// do; a key mapped to an empty list is absent. Keys it does not name
@@ -49,6 +55,7 @@ const (
 	keyEpochTime
 	keyMFAPresent
 	keyMFAAge
+	keyRequest // one of RequestKeys, from Context.Request
 )
 
 // keyType says which operators a key may be used with.
@@ -83,7 +90,17 @@ var knownKeys = map[string]keyInfo{
 	"aws:epochtime":              {keyEpochTime, typeDate},
 	"aws:multifactorauthpresent": {keyMFAPresent, typeBool},
 	"aws:multifactorauthage":     {keyMFAAge, typeNumeric},
+	"aws:useragent":              {keyRequest, typeString},
+	"aws:referer":                {keyRequest, typeString},
+	"s3:prefix":                  {keyRequest, typeString},
+	"s3:delimiter":               {keyRequest, typeString},
+	"s3:max-keys":                {keyRequest, typeNumeric},
+	"s3:x-amz-acl":               {keyRequest, typeString},
+	"s3:versionid":               {keyRequest, typeString},
 }
+
+// RequestKeys are the keys Context.Request may hold, in lower case.
+var RequestKeys = []string{"aws:useragent", "aws:referer", "s3:prefix", "s3:delimiter", "s3:max-keys", "s3:x-amz-acl", "s3:versionid"}
 
 const principalTagPrefix = "aws:principaltag/"
 
@@ -91,7 +108,8 @@ const principalTagPrefix = "aws:principaltag/"
 func KeyNames() []string {
 	return []string{"aws:CurrentTime", "aws:EpochTime", "aws:MultiFactorAuthAge", "aws:MultiFactorAuthPresent",
 		"aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalTag/<tag-key>", "aws:PrincipalType",
-		"aws:RequestedRegion", "aws:SecureTransport", "aws:SourceIp", "aws:userid", "aws:username"}
+		"aws:Referer", "aws:RequestedRegion", "aws:SecureTransport", "aws:SourceIp", "aws:UserAgent", "aws:userid", "aws:username",
+		"s3:delimiter", "s3:max-keys", "s3:prefix", "s3:VersionId", "s3:x-amz-acl"}
 }
 
 // key is a compiled reference to a context value.
@@ -155,6 +173,10 @@ func (c *Context) value(k key) (one string, many []string, ok bool) {
 	case keyEpochTime:
 		if !c.CurrentTime.IsZero() {
 			return strconv.FormatInt(c.CurrentTime.Unix(), 10), nil, true
+		}
+	case keyRequest:
+		if v := c.Request[k.name]; len(v) > 0 {
+			return "", v, true
 		}
 	}
 	// aws:MultiFactorAuthPresent and …Age: long-term access keys never

@@ -28,6 +28,14 @@ type Config struct {
 	BucketBundles string
 	// MaxConnections bounds the client connections open at once; 0 is 1024.
 	MaxConnections int
+	// GatewaySocket, when set, is the unix socket on which an object
+	// gateway (versitygw --iam-standalone-endpoint) asks iamd about its
+	// requests; GatewaySocketMode is its mode.
+	GatewaySocket     string
+	GatewaySocketMode string
+	// ObjectsEndpoint, when set, is the S3 address of the object gateway:
+	// Lightsail buckets are made and deleted there.
+	ObjectsEndpoint string
 
 	RootAccessKeyID     string
 	RootSecretAccessKey string `json:"-"`
@@ -39,8 +47,10 @@ type Config struct {
 }
 
 var (
-	reAccount = regexp.MustCompile(`^[0-9]{12}$`)
-	reRegion  = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+	reAccount  = regexp.MustCompile(`^[0-9]{12}$`)
+	reRegion   = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+	reMode     = regexp.MustCompile(`^0?[0-7]{3}$`)
+	reEndpoint = regexp.MustCompile(`^https?://[^/\s]+/?$`)
 )
 
 // ParseConfig reads flags, each defaulting to its environment variable.
@@ -65,6 +75,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("IAMD_DEBUG_ADDR", ""), "if set, serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (IAMD_DEBUG_ADDR)")
 	fs.StringVar(&c.BucketBundles, "bucket-bundles", env("IAMD_BUCKET_BUNDLES", ""), "JSON file of Lightsail bucket bundles, as GetBucketBundles returns them; empty: small_1_0, medium_1_0, large_1_0 (IAMD_BUCKET_BUNDLES)")
 	fs.IntVar(&c.MaxConnections, "max-connections", envInt(getenv, "IAMD_MAX_CONNECTIONS", 1024), "most client connections open at once; more wait until one closes (IAMD_MAX_CONNECTIONS)")
+	fs.StringVar(&c.GatewaySocket, "gateway-socket", env("IAMD_GATEWAY_SOCKET", ""), "unix socket on which an object gateway (versitygw --iam-standalone-endpoint) asks iamd to decide its requests (IAMD_GATEWAY_SOCKET)")
+	fs.StringVar(&c.GatewaySocketMode, "gateway-socket-mode", env("IAMD_GATEWAY_SOCKET_MODE", "0600"), "file mode of --gateway-socket (IAMD_GATEWAY_SOCKET_MODE)")
+	fs.StringVar(&c.ObjectsEndpoint, "objects-endpoint", env("IAMD_OBJECTS_ENDPOINT", ""), "S3 address of the object gateway, e.g. http://127.0.0.1:7070: Lightsail buckets are made there (IAMD_OBJECTS_ENDPOINT)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -108,6 +121,10 @@ func (c *Config) Validate() error {
 		return errors.New("--data-dir must not be empty")
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	case c.GatewaySocketMode != "" && !reMode.MatchString(c.GatewaySocketMode):
+		return fmt.Errorf("--gateway-socket-mode must be an octal file mode such as 0600, not %q", c.GatewaySocketMode)
+	case c.ObjectsEndpoint != "" && !reEndpoint.MatchString(c.ObjectsEndpoint):
+		return fmt.Errorf("--objects-endpoint must be an http:// or https:// URL, not %q", c.ObjectsEndpoint)
 	case c.MaxConnections < 0:
 		return errors.New("--max-connections (IAMD_MAX_CONNECTIONS) must be a whole number of at least 1")
 	case c.Durability != "full" && c.Durability != "normal":

@@ -18,12 +18,15 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"iamd"
+	"iamd/gateway"
 	"iamd/lightsailapi"
 	"iamd/postgres"
+	"iamd/s3objects"
 	"iamd/server"
 	"iamd/sqlite"
 )
@@ -37,6 +40,7 @@ type Main struct {
 	svc    *iamd.Service
 	http   *http.Server
 	debug  *http.Server
+	gw     *http.Server
 	ln     net.Listener
 	served chan error
 }
@@ -88,9 +92,17 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	if account == "" {
 		account = randomAccount()
 	}
+	var objects iamd.ObjectStore
+	if c.ObjectsEndpoint != "" {
+		// The store signs with the root's key, which it asks the Service
+		// for when it first needs it: m.svc is set by then.
+		objects = s3objects.New(c.ObjectsEndpoint, c.Region, func(ctx context.Context) (string, []byte, error) {
+			return m.svc.RootSigningCredential(ctx)
+		})
+	}
 	m.svc, err = iamd.NewService(ctx, iamd.Config{
 		Store: st, Sealer: sealer, Account: iamd.Account{ID: account}, Region: c.Region, Logger: m.log,
-		CredentialTTL: c.CredentialTTL, FlushInterval: c.FlushInterval,
+		CredentialTTL: c.CredentialTTL, FlushInterval: c.FlushInterval, Objects: objects,
 	})
 	if err != nil {
 		return fmt.Errorf("database %s: %w", dbName, err)
@@ -137,6 +149,17 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		m.debug = &http.Server{Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
 		go m.debug.Serve(dln)
 		m.log.Info("pprof profiles", "addr", dln.Addr().String())
+	}
+	if c.GatewaySocket != "" {
+		gln, err := listenUnix(c.GatewaySocket, c.GatewaySocketMode)
+		if err != nil {
+			return fmt.Errorf("--gateway-socket: %w", err)
+		}
+		m.gw = &http.Server{Handler: gateway.New(m.svc, m.log), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
+			ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
+		go m.gw.Serve(gln)
+		m.log.Info("object gateway protocol", "socket", c.GatewaySocket)
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
@@ -217,6 +240,12 @@ func (m *Main) Close() error {
 		m.debug.Close()
 		m.debug = nil
 	}
+	if m.gw != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		m.gw.Shutdown(ctx)
+		cancel()
+		m.gw = nil
+	}
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		errs = append(errs, m.http.Shutdown(ctx))
@@ -269,6 +298,30 @@ func (m *Main) rootCredentials(ctx context.Context) error {
 	}
 	m.log.Info("root credentials", "file", path, "access_key_id", k.ID)
 	return nil
+}
+
+// listenUnix listens on a unix socket at path with the given octal mode,
+// replacing a socket left by an earlier run; any other file is an error.
+func listenUnix(path, mode string) (net.Listener, error) {
+	perm, err := strconv.ParseUint(cmp.Or(mode, "0600"), 8, 32)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&fs.ModeSocket == 0 {
+			return nil, fmt.Errorf("%s exists and is not a socket", path)
+		}
+		os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, fs.FileMode(perm)); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }
 
 // debugMux serves net/http/pprof's handlers.

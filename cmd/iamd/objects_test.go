@@ -1,0 +1,517 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/lightsail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// versitygwBin is the versitygw binary the object tests run: $IAMD_VERSITYGW,
+// else the one scripts/versitygw installs. Without one the tests skip,
+// except under CI=true.
+func versitygwBin(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("IAMD_VERSITYGW")
+	if bin == "" {
+		home, _ := os.UserHomeDir()
+		bin = filepath.Join(cmpOr(os.Getenv("IAMD_TOOLS"), filepath.Join(home, ".cache", "iamd")), "versitygw-v1.8.0", "versitygw")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no versitygw at %s: run scripts/versitygw", bin)
+		}
+		t.Skipf("no versitygw at %s: run scripts/versitygw to test the object gateway", bin)
+	}
+	return bin
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// versityGW is a versitygw process in front of an iamd.
+type versityGW struct {
+	URL  string
+	cmd  *exec.Cmd
+	args []string
+	bin  string
+	log  *bytes.Buffer
+}
+
+const (
+	gwRoot       = "GWROOTGWROOTGWROOT01"
+	gwRootSecret = "gwrootsecretgwrootsecretgwrootsecret0001"
+)
+
+// startGateway starts versitygw on addr over a posix directory, asking iamd
+// at socket about every request it does not sign itself; it signs its
+// calls with iamd's root key.
+func startGateway(t *testing.T, addr, socket, dir string) *versityGW {
+	t.Helper()
+	g := &versityGW{URL: "http://" + addr, bin: versitygwBin(t), log: &bytes.Buffer{},
+		args: []string{"--access", gwRoot, "--secret", gwRootSecret, "--port", addr, "--quiet",
+			"--iam-standalone-endpoint", socket, "--iam-standalone-access", rootID, "--iam-standalone-secret", rootSecret,
+			"posix", dir}}
+	g.start(t)
+	t.Cleanup(g.stop)
+	return g
+}
+
+func (g *versityGW) start(t *testing.T) {
+	t.Helper()
+	g.cmd = exec.Command(g.bin, g.args...)
+	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
+	if err := g.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(g.URL, "http://"), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("versitygw did not start: %s", g.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (g *versityGW) stop() {
+	if g.cmd != nil && g.cmd.Process != nil {
+		g.cmd.Process.Kill()
+		g.cmd.Wait()
+		g.cmd = nil
+	}
+}
+
+// objectsSetup is an iamd with its gateway socket and objects endpoint, and
+// the versitygw in front of it.
+func objectsSetup(t *testing.T, edit ...func(*Config)) (*testServer, *versityGW, string) {
+	t.Helper()
+	versitygwBin(t)
+	sockDir, err := os.MkdirTemp("", "iamd-gw-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	socket := filepath.Join(sockDir, "gw.sock")
+	addr := freeAddr(t)
+	objects := t.TempDir()
+	s := start(t, append([]func(*Config){func(c *Config) {
+		c.GatewaySocket, c.ObjectsEndpoint = socket, "http://"+addr
+	}}, edit...)...)
+	return s, startGateway(t, addr, socket, objects), objects
+}
+
+func (s *testServer) s3(g *versityGW, id, secret string) *s3.Client {
+	cfg := s.awsConfig(id, secret)
+	cfg.BaseEndpoint = aws.String(g.URL)
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// s3Code is the S3 error code of err, or "" if none.
+func s3Code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func bucketKey(t *testing.T, ls *lightsail.Client, bucket string) (string, string) {
+	t.Helper()
+	out, err := ls.CreateBucketAccessKey(ctx, &lightsail.CreateBucketAccessKeyInput{BucketName: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *out.AccessKey.AccessKeyId, *out.AccessKey.SecretAccessKey
+}
+
+// TestObjectsBucketKey: a Lightsail bucket key opens its bucket's objects
+// through versitygw, and nothing else; disabling or deleting it, or
+// deleting its bucket, holds on the very next request.
+func TestObjectsBucketKey(t *testing.T) {
+	s, g, dir := objectsSetup(t)
+	ls := s.lightsail(rootID, rootSecret)
+	mustBucket(t, ls, "photos")
+	mustBucket(t, ls, "others")
+	if fi, err := os.Stat(filepath.Join(dir, "photos")); err != nil || !fi.IsDir() {
+		t.Fatalf("CreateBucket made no bucket in the object store: %v", err)
+	}
+	b, _ := ls.GetBuckets(ctx, &lightsail.GetBucketsInput{BucketName: aws.String("photos")})
+	if got := *b.Buckets[0].Url; got != g.URL+"/photos/" {
+		t.Fatalf("bucket url %s", got)
+	}
+	id, secret := bucketKey(t, ls, "photos")
+	c := s.s3(g, id, secret)
+	body := []byte("hello objects")
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("dir/a.txt"), Body: bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("dir/a.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	if !bytes.Equal(read, body) {
+		t.Fatalf("read %q", read)
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("photos"), Key: aws.String("dir/a.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("photos"), Prefix: aws.String("dir/")})
+	if err != nil || len(list.Contents) != 1 || *list.Contents[0].Key != "dir/a.txt" {
+		t.Fatalf("list %+v %v", list, err)
+	}
+	// Refused, with S3's codes: another bucket, listing buckets, making one.
+	for name, call := range map[string]func() error{
+		"other bucket": func() error {
+			_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("others")})
+			return err
+		},
+		"put in other bucket": func() error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("others"), Key: aws.String("x"), Body: strings.NewReader("x")})
+			return err
+		},
+		"list buckets":  func() error { _, err := c.ListBuckets(ctx, &s3.ListBucketsInput{}); return err },
+		"create bucket": func() error { _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("mine")}); return err },
+		"delete bucket": func() error { _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")}); return err },
+	} {
+		if code := s3Code(call()); code != "AccessDenied" {
+			t.Errorf("%s: %q, want AccessDenied", name, code)
+		}
+	}
+	if code := s3Code(func() error {
+		_, err := s.s3(g, id, secret+"x").GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("dir/a.txt")})
+		return err
+	}()); code != "SignatureDoesNotMatch" {
+		t.Errorf("wrong secret: %q", code)
+	}
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("photos"), Key: aws.String("dir/a.txt")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Revocation holds on the very next request.
+	get := func(c *s3.Client) error {
+		_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("photos")})
+		return err
+	}
+	id2, secret2 := bucketKey(t, ls, "photos")
+	if err := get(s.s3(g, id2, secret2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ls.DeleteBucketAccessKey(ctx, &lightsail.DeleteBucketAccessKeyInput{BucketName: aws.String("photos"), AccessKeyId: aws.String(id2)}); err != nil {
+		t.Fatal(err)
+	}
+	if code := s3Code(get(s.s3(g, id2, secret2))); code != "InvalidAccessKeyId" {
+		t.Fatalf("deleted key: %q", code)
+	}
+	if err := get(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ls.DeleteBucket(ctx, &lightsail.DeleteBucketInput{BucketName: aws.String("photos"), ForceDelete: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if code := s3Code(get(c)); code != "InvalidAccessKeyId" {
+		t.Fatalf("key of a deleted bucket: %q", code)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "photos")); !os.IsNotExist(err) {
+		t.Fatalf("DeleteBucket left the bucket in the object store: %v", err)
+	}
+}
+
+// TestObjectsInactiveKey: an IAM user's key made Inactive is refused on the
+// next request, and works again once reactivated.
+func TestObjectsInactiveKey(t *testing.T) {
+	s, g, _ := objectsSetup(t)
+	mustBucket(t, s.lightsail(rootID, rootSecret), "data")
+	userWith(t, s, "ann", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`)
+	k := mustKey(t, s.root(), "ann")
+	c := s.s3(g, *k.AccessKeyId, *k.SecretAccessKey)
+	list := func() error { _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("data")}); return err }
+	if err := list(); err != nil {
+		t.Fatal(err)
+	}
+	set := func(st iamtypes.StatusType) {
+		if _, err := s.root().UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("ann"), AccessKeyId: k.AccessKeyId, Status: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(iamtypes.StatusTypeInactive)
+	if code := s3Code(list()); code != "InvalidAccessKeyId" {
+		t.Fatalf("Inactive key: %q", code)
+	}
+	set(iamtypes.StatusTypeActive)
+	if err := list(); err != nil {
+		t.Fatalf("reactivated key: %v", err)
+	}
+	lu, err := s.root().GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKeyId})
+	if err != nil || *lu.AccessKeyLastUsed.ServiceName != "s3" || lu.AccessKeyLastUsed.LastUsedDate == nil {
+		t.Fatalf("last used %+v %v", lu.AccessKeyLastUsed, err)
+	}
+}
+
+// TestObjectsUserPolicies decides IAM users' S3 requests by their policies:
+// one bucket, one prefix, read-only, a Deny on a prefix, and s3:prefix
+// conditions with ${aws:username}.
+func TestObjectsUserPolicies(t *testing.T) {
+	s, g, _ := objectsSetup(t)
+	ls := s.lightsail(rootID, rootSecret)
+	for _, b := range []string{"alpha", "beta"} {
+		mustBucket(t, ls, b)
+	}
+	root := s.s3(g, rootID, rootSecret)
+	for _, k := range []string{"alpha/a.txt", "alpha/home/reader/r.txt", "alpha/home/other/o.txt", "alpha/secret/s.txt", "beta/b.txt"} {
+		b, key, _ := strings.Cut(k, "/")
+		if _, err := root.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), Body: strings.NewReader(k)}); err != nil {
+			t.Fatalf("root put %s: %v", k, err)
+		}
+	}
+	stmt := func(effect, action, resource, cond string) string {
+		c := ""
+		if cond != "" {
+			c = `,"Condition":` + cond
+		}
+		return fmt.Sprintf(`{"Effect":%q,"Action":%q,"Resource":%q%s}`, effect, action, resource, c)
+	}
+	doc := func(stmts ...string) string {
+		return `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`
+	}
+	type op struct {
+		name string
+		do   func(c *s3.Client) error
+	}
+	get := func(b, k string) op {
+		return op{"get " + b + "/" + k, func(c *s3.Client) error {
+			_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(k)})
+			return err
+		}}
+	}
+	put := func(b, k string) op {
+		return op{"put " + b + "/" + k, func(c *s3.Client) error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: strings.NewReader("x")})
+			return err
+		}}
+	}
+	list := func(b, prefix string) op {
+		return op{"list " + b + "?prefix=" + prefix, func(c *s3.Client) error {
+			_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(b), Prefix: aws.String(prefix)})
+			return err
+		}}
+	}
+	tests := []struct {
+		user   string
+		policy string
+		allow  []op
+		deny   []op
+	}{
+		{"none", "", nil, []op{get("alpha", "a.txt"), list("alpha", ""), put("alpha", "n")}},
+		{"onebucket", doc(stmt("Allow", "s3:*", "arn:aws:s3:::alpha", ""), stmt("Allow", "s3:*", "arn:aws:s3:::alpha/*", "")),
+			[]op{get("alpha", "a.txt"), put("alpha", "new"), list("alpha", "")}, []op{get("beta", "b.txt"), list("beta", "")}},
+		{"readonly", doc(stmt("Allow", "s3:GetObject", "arn:aws:s3:::alpha/*", ""), stmt("Allow", "s3:ListBucket", "arn:aws:s3:::alpha", "")),
+			[]op{get("alpha", "a.txt"), list("alpha", "")}, []op{put("alpha", "ro"), get("beta", "b.txt")}},
+		{"oneprefix", doc(stmt("Allow", "s3:GetObject", "arn:aws:s3:::alpha/home/*", "")),
+			[]op{get("alpha", "home/reader/r.txt")}, []op{get("alpha", "a.txt"), get("alpha", "secret/s.txt")}},
+		{"denyprefix", doc(stmt("Allow", "s3:*", "*", ""), stmt("Deny", "s3:*", "arn:aws:s3:::alpha/secret/*", "")),
+			[]op{get("alpha", "a.txt"), get("beta", "b.txt")}, []op{get("alpha", "secret/s.txt"), put("alpha", "secret/x")}},
+		{"reader", doc(stmt("Allow", "s3:ListBucket", "arn:aws:s3:::alpha", `{"StringLike":{"s3:prefix":["home/${aws:username}/*"]}}`),
+			stmt("Allow", "s3:GetObject", "arn:aws:s3:::alpha/home/${aws:username}/*", "")),
+			[]op{list("alpha", "home/reader/"), get("alpha", "home/reader/r.txt")},
+			[]op{list("alpha", "home/other/"), list("alpha", ""), get("alpha", "home/other/o.txt")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user, func(t *testing.T) {
+			userWith(t, s, tt.user, tt.policy)
+			k := mustKey(t, s.root(), tt.user)
+			c := s.s3(g, *k.AccessKeyId, *k.SecretAccessKey)
+			for _, o := range tt.allow {
+				if err := o.do(c); err != nil {
+					t.Errorf("%s: %v", o.name, err)
+				}
+			}
+			for _, o := range tt.deny {
+				if code := s3Code(o.do(c)); code != "AccessDenied" {
+					t.Errorf("%s: %q, want AccessDenied", o.name, code)
+				}
+			}
+		})
+	}
+}
+
+// TestObjectsPresigned: a SigV4 presigned GET made with a bucket key is
+// fetched with curl, and refused once tampered with or expired.
+func TestObjectsPresigned(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("no curl")
+	}
+	s, g, _ := objectsSetup(t)
+	ls := s.lightsail(rootID, rootSecret)
+	mustBucket(t, ls, "share")
+	id, secret := bucketKey(t, ls, "share")
+	c := s.s3(g, id, secret)
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("share"), Key: aws.String("f.txt"), Body: strings.NewReader("presigned body")}); err != nil {
+		t.Fatal(err)
+	}
+	presign := func(d time.Duration) string {
+		p, err := s3.NewPresignClient(c, s3.WithPresignExpires(d)).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("share"), Key: aws.String("f.txt")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.URL
+	}
+	fetch := func(url string) (string, string) {
+		out, err := exec.Command(curl, "-s", "-w", "\n%{http_code}", url).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.LastIndexByte(string(out), '\n')
+		return string(out[:i]), string(out[i+1:])
+	}
+	url := presign(time.Minute)
+	if body, code := fetch(url); code != "200" || body != "presigned body" {
+		t.Fatalf("presigned GET: %s %q", code, body)
+	}
+	tampered := strings.Replace(url, "f.txt", "g.txt", 1)
+	if body, code := fetch(tampered); code != "403" || !strings.Contains(body, "SignatureDoesNotMatch") {
+		t.Fatalf("tampered URL: %s %s", code, body)
+	}
+	short := presign(time.Second)
+	time.Sleep(2 * time.Second)
+	if body, code := fetch(short); code != "403" || !strings.Contains(body, "expired") {
+		t.Fatalf("expired URL: %s %s", code, body)
+	}
+}
+
+// TestObjectsLightsailBuckets: buckets are made and removed in the object
+// store; one holding objects is deleted only with forceDelete; with the
+// gateway down, iamd records nothing and forgets nothing.
+func TestObjectsLightsailBuckets(t *testing.T) {
+	s, g, dir := objectsSetup(t)
+	ls := s.lightsail(rootID, rootSecret)
+	mustBucket(t, ls, "full")
+	id, secret := bucketKey(t, ls, "full")
+	if _, err := s.s3(g, id, secret).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("full"), Key: aws.String("o"), Body: strings.NewReader("o")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ls.DeleteBucketAccessKey(ctx, &lightsail.DeleteBucketAccessKeyInput{BucketName: aws.String("full"), AccessKeyId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ls.DeleteBucket(ctx, &lightsail.DeleteBucketInput{BucketName: aws.String("full")})
+	if code := s3Code(err); code != "InvalidInputException" || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("delete a bucket holding objects: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "full", "o")); err != nil {
+		t.Fatalf("the refused delete removed objects: %v", err)
+	}
+	if _, err := ls.DeleteBucket(ctx, &lightsail.DeleteBucketInput{BucketName: aws.String("full"), ForceDelete: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "full")); !os.IsNotExist(err) {
+		t.Fatalf("forceDelete left the bucket: %v", err)
+	}
+
+	// The object store down: nothing changes on either side.
+	mustBucket(t, ls, "kept")
+	g.stop()
+	_, err = ls.CreateBucket(ctx, &lightsail.CreateBucketInput{BucketName: aws.String("lost"), BundleId: aws.String("small_1_0")})
+	if err == nil {
+		t.Fatal("CreateBucket succeeded with the object store down")
+	}
+	if _, err := ls.GetBuckets(ctx, &lightsail.GetBucketsInput{BucketName: aws.String("lost")}); s3Code(err) != "NotFoundException" {
+		t.Fatalf("a failed CreateBucket left a record: %v", err)
+	}
+	if _, err := ls.DeleteBucket(ctx, &lightsail.DeleteBucketInput{BucketName: aws.String("kept"), ForceDelete: aws.Bool(true)}); err == nil {
+		t.Fatal("DeleteBucket succeeded with the object store down")
+	}
+	if _, err := ls.GetBuckets(ctx, &lightsail.GetBucketsInput{BucketName: aws.String("kept")}); err != nil {
+		t.Fatalf("a failed DeleteBucket forgot the bucket: %v", err)
+	}
+	g.start(t)
+	mustBucket(t, ls, "lost")
+	if _, err := ls.DeleteBucket(ctx, &lightsail.DeleteBucketInput{BucketName: aws.String("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"lost": true, "kept": false} {
+		if _, err := os.Stat(filepath.Join(dir, name)); (err == nil) != want {
+			t.Fatalf("%s in the object store: %v, want %v", name, err == nil, want)
+		}
+	}
+}
+
+// TestObjectsMultipart uploads 50 MiB in parts with a bucket key and checks
+// the SHA-256 of what comes back.
+func TestObjectsMultipart(t *testing.T) {
+	s, g, _ := objectsSetup(t)
+	ls := s.lightsail(rootID, rootSecret)
+	mustBucket(t, ls, "big")
+	id, secret := bucketKey(t, ls, "big")
+	c := s.s3(g, id, secret)
+	data := make([]byte, 50<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>12)
+	}
+	want := sha256.Sum256(data)
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("big"), Key: aws.String("blob")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []s3types.CompletedPart
+	const part = 8 << 20
+	for n, off := int32(1), 0; off < len(data); n, off = n+1, off+part {
+		end := min(off+part, len(data))
+		out, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("big"), Key: aws.String("blob"), UploadId: up.UploadId,
+			PartNumber: aws.Int32(n), Body: bytes.NewReader(data[off:end])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, s3types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n)})
+	}
+	if _, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("big"), Key: aws.String("blob"), UploadId: up.UploadId,
+		MultipartUpload: &s3types.CompletedMultipartUpload{Parts: parts}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("big"), Key: aws.String("blob")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	n, _ := io.Copy(h, got.Body)
+	got.Body.Close()
+	if n != int64(len(data)) || !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Fatalf("read back %d bytes with another SHA-256", n)
+	}
+}

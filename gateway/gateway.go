@@ -1,0 +1,342 @@
+// Package gateway serves the standalone-IAM protocol (version 1) that
+// versitygw's S3 gateway speaks with --iam-standalone-endpoint: the gateway
+// asks iamd, for every S3 request a non-root key signed, for that key's
+// SigV4 signing key (never its secret) and for the decision on each action
+// and resource. Every call is itself SigV4-signed by a key of iamd's that
+// may act for a gateway (iamd.GatewayAction), scoped to us-east-1/iam.
+//
+// Wire facts follow versitygw v1.8.0 (iamapi/private in its module):
+// POST /private/<endpoint>, JSON bodies, the X-Vgw-Private-Protocol header
+// on every request but version and on every response, and error bodies
+// {"error": text, "code": Code} with the codes NoSuchIdentity,
+// InvalidToken, BadRequest and ProtocolMismatch.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"iamd"
+	"iamd/policy"
+	"iamd/sigv4"
+)
+
+// Protocol is the version of the protocol served, and MinClient the oldest
+// gateway version served.
+const (
+	Protocol       = 1
+	MinClient      = 1
+	ProtocolHeader = "X-Vgw-Private-Protocol"
+)
+
+// Limits of one call: the body, and the cells of a decision matrix or
+// entries of a listing (DeleteObjects sends up to 1,000 keys at once).
+const (
+	maxBody  = 1 << 20
+	maxCells = 10000
+)
+
+// Handler serves the protocol.
+type Handler struct {
+	svc      *iamd.Service
+	verifier sigv4.Verifier
+	log      *slog.Logger
+}
+
+// New returns a Handler deciding with svc.
+func New(svc *iamd.Service, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{
+		svc: svc, log: log,
+		// The gateway always signs for us-east-1, whatever iamd's region.
+		verifier: sigv4.Verifier{Region: func(r string) bool { return r == "us-east-1" }},
+	}
+}
+
+// apiError is an answer other than 200.
+type apiError struct {
+	status int
+	code   string // protocol-level code, or ""
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+var (
+	errNoSuchIdentity = &apiError{http.StatusForbidden, "NoSuchIdentity", "no identity for the given access key id"}
+	errInvalidToken   = &apiError{http.StatusForbidden, "InvalidToken", "the given session token is missing, invalid, or does not belong to the given access key id"}
+	errBadRequest     = &apiError{http.StatusBadRequest, "BadRequest", "malformed request body"}
+	errTooLarge       = &apiError{http.StatusBadRequest, "BadRequest", "the request asks for more than " + strconv.Itoa(maxCells) + " decisions or identities"}
+)
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(ProtocolHeader, strconv.Itoa(Protocol))
+	res, err := h.serve(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(res)
+}
+
+func (h *Handler) serve(r *http.Request) (any, error) {
+	if r.Method != http.MethodPost {
+		return nil, &apiError{http.StatusMethodNotAllowed, "", "Method Not Allowed"}
+	}
+	var endpoint func(context.Context, []byte) (any, error)
+	switch r.URL.Path {
+	case "/private/version":
+		endpoint = h.version
+	case "/private/derive-signing-key":
+		endpoint = h.derive
+	case "/private/evaluate-policy":
+		endpoint = h.evaluate
+	case "/private/resolve-identity":
+		endpoint = h.resolveIdentity
+	case "/private/resolve-principals":
+		endpoint = h.resolvePrincipals
+	default:
+		return nil, &apiError{http.StatusNotFound, "", "Not Found"}
+	}
+	if r.URL.Path != "/private/version" {
+		if err := checkVersion(r.Header.Get(ProtocolHeader)); err != nil {
+			return nil, err
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		return nil, errBadRequest
+	}
+	if err := h.authenticate(r, body); err != nil {
+		return nil, err
+	}
+	return endpoint(r.Context(), body)
+}
+
+// checkVersion checks the gateway's protocol header: 1 to 4 digits, at
+// least MinClient.
+func checkVersion(v string) error {
+	if v == "" {
+		return &apiError{http.StatusBadRequest, "ProtocolMismatch", "no " + ProtocolHeader + " header"}
+	}
+	n, err := strconv.Atoi(v)
+	if len(v) > 4 || err != nil || n < 1 || v[0] == '+' || v[0] == '-' {
+		return &apiError{http.StatusBadRequest, "ProtocolMismatch", "malformed " + ProtocolHeader + " header " + strconv.Quote(clip(v))}
+	}
+	if n < MinClient {
+		return &apiError{http.StatusBadRequest, "ProtocolMismatch", "gateway speaks private protocol " + v + ", iamd requires " + strconv.Itoa(MinClient) + " or newer: upgrade the gateway"}
+	}
+	return nil
+}
+
+// authenticate checks the call's signature and that its key may act for a
+// gateway.
+func (h *Handler) authenticate(r *http.Request, body []byte) error {
+	var cred *iamd.CachedCredential
+	_, err := h.verifier.Verify(r, body, "iam", func(a *sigv4.Auth) ([]byte, error) {
+		c, key, err := h.svc.GatewayCredential(r.Context(), a.AccessKeyID, a.Date, a.Region, a.Service)
+		switch {
+		case errors.Is(err, iamd.ErrNotFound), a.SecurityToken != "":
+			return nil, &sigv4.Error{Code: sigv4.CodeInvalidToken, Message: "The security token included in the request is invalid."}
+		case err != nil:
+			return nil, err
+		}
+		cred = c
+		return key, nil
+	})
+	if err != nil {
+		return err
+	}
+	caller := cred.Caller
+	return h.svc.Authorize(r.Context(), &caller, iamd.GatewayAction, "*")
+}
+
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	var se *sigv4.Error
+	body := map[string]string{}
+	switch {
+	case errors.As(err, &ae):
+		body["error"] = ae.msg
+		if ae.code != "" {
+			body["code"] = ae.code
+		}
+	case errors.As(err, &se):
+		ae = &apiError{status: se.Status()}
+		body["error"] = se.Code + ": " + se.Message
+	case errors.Is(err, iamd.ErrNoSuchIdentity):
+		ae = errNoSuchIdentity
+		body["error"], body["code"] = ae.msg, ae.code
+	case iamd.KindOf(err) == iamd.AccessDenied:
+		ae = &apiError{status: http.StatusForbidden}
+		body["error"] = "AccessDenied: " + iamd.MessageOf(err)
+	case iamd.KindOf(err) == iamd.Unavailable:
+		ae = &apiError{status: http.StatusServiceUnavailable}
+		body["error"] = "ServiceUnavailable: the database is unavailable"
+	default:
+		ae = &apiError{status: http.StatusInternalServerError}
+		body["error"] = "InternalError: internal error"
+	}
+	level := slog.LevelInfo
+	if ae.status >= 500 {
+		level = slog.LevelError
+	}
+	// The cause of a server-side failure is logged, never sent; the
+	// messages above hold no secret.
+	h.log.Log(r.Context(), level, "gateway call refused", "path", clip(r.URL.Path), "status", ae.status, "error", body["error"], "cause", causeOf(err, ae.status))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(ae.status)
+	json.NewEncoder(w).Encode(body)
+}
+
+func causeOf(err error, status int) string {
+	if status >= 500 {
+		return err.Error()
+	}
+	return ""
+}
+
+func clip(s string) string {
+	if len(s) > 128 {
+		return s[:128] + "…"
+	}
+	return s
+}
+
+// decode reads a JSON body into v; unknown fields are ignored, as both
+// sides of the protocol do.
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return errBadRequest
+	}
+	return nil
+}
+
+func (h *Handler) version(ctx context.Context, body []byte) (any, error) {
+	return map[string]any{"protocol": Protocol, "minClient": MinClient, "serverVersion": "iamd", "accountId": h.svc.Account().ID}, nil
+}
+
+type deriveRequest struct {
+	AccessKeyID  string `json:"accessKeyId"`
+	SessionToken string `json:"sessionToken"`
+	Date         string `json:"date"`
+	Region       string `json:"region"`
+	Service      string `json:"service"`
+}
+
+type deriveResponse struct {
+	DerivedKey   []byte `json:"derivedKey"`
+	PrincipalArn string `json:"principalArn,omitempty"`
+}
+
+func (h *Handler) derive(ctx context.Context, body []byte) (any, error) {
+	var req deriveRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.SessionToken != "" {
+		// iamd issues no session tokens to these keys.
+		return nil, errInvalidToken
+	}
+	c, key, err := h.svc.GatewayCredential(ctx, req.AccessKeyID, req.Date, req.Region, req.Service)
+	if err != nil {
+		return nil, err
+	}
+	return deriveResponse{DerivedKey: key, PrincipalArn: c.Caller.ARN()}, nil
+}
+
+type evaluateRequest struct {
+	AccessKeyID  string              `json:"accessKeyId"`
+	SessionToken string              `json:"sessionToken"`
+	Actions      []string            `json:"actions"`
+	Resources    []string            `json:"resources"`
+	Condition    map[string][]string `json:"condition"`
+	Region       string              `json:"region"`
+}
+
+type evaluateResponse struct {
+	Decisions    [][]string `json:"decisions"`
+	PrincipalArn string     `json:"principalArn,omitempty"`
+}
+
+var wireDecision = map[policy.Decision]string{policy.Allowed: "allow", policy.ExplicitDeny: "deny", policy.ImplicitDeny: "no_match"}
+
+func (h *Handler) evaluate(ctx context.Context, body []byte) (any, error) {
+	var req evaluateRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if req.SessionToken != "" {
+		return nil, errInvalidToken
+	}
+	if len(req.Actions)*len(req.Resources) > maxCells {
+		return nil, errTooLarge
+	}
+	ds, arn, err := h.svc.DecideObjects(ctx, iamd.ObjectRequest{AccessKeyID: req.AccessKeyID, Actions: req.Actions,
+		Resources: req.Resources, Condition: req.Condition, Region: req.Region})
+	if err != nil {
+		return nil, err
+	}
+	out := evaluateResponse{Decisions: make([][]string, len(ds)), PrincipalArn: arn}
+	for i, row := range ds {
+		out.Decisions[i] = make([]string, len(row))
+		for j, d := range row {
+			out.Decisions[i][j] = wireDecision[d]
+		}
+	}
+	return out, nil
+}
+
+type resolvedIdentity struct {
+	Found        bool   `json:"found"`
+	Kind         string `json:"kind,omitempty"`
+	PrincipalArn string `json:"principalArn,omitempty"`
+}
+
+func (h *Handler) resolveIdentity(ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		AccessKeyIDs []string `json:"accessKeyIds"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.AccessKeyIDs) > maxCells {
+		return nil, errTooLarge
+	}
+	ids, err := h.svc.ResolveIdentities(ctx, req.AccessKeyIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]resolvedIdentity, len(ids))
+	for i, id := range ids {
+		if id.Found {
+			out[i] = resolvedIdentity{Found: true, Kind: "user", PrincipalArn: id.ARN}
+		}
+	}
+	return map[string]any{"identities": out}, nil
+}
+
+func (h *Handler) resolvePrincipals(ctx context.Context, body []byte) (any, error) {
+	var req struct {
+		Principals []string `json:"principals"`
+	}
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Principals) > maxCells {
+		return nil, errTooLarge
+	}
+	invalid, err := h.svc.InvalidPrincipals(ctx, req.Principals)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"invalid": invalid}, nil
+}

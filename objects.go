@@ -1,0 +1,261 @@
+package iamd
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+
+	"iamd/policy"
+)
+
+// An object gateway (an S3 engine such as versitygw) serves the objects of
+// buckets and asks iamd about every request it receives: the signing key
+// of the access key that signed it, and whether its actions are allowed on
+// its resources. iamd decides with the same keys, policies and caches as
+// for its own APIs, so a key disabled or a policy changed holds on the
+// gateway's next request.
+
+// GatewayAction is what a key must be allowed in order to speak for an
+// object gateway: to ask iamd for signing keys and decisions. The root
+// may; an IAM user needs it in a policy, on resource "*".
+const GatewayAction = "iamd:ServeObjectGateway"
+
+// ObjectStore is the object store Lightsail buckets live in, when iamd is
+// configured with one: a bucket is made there before iamd records it, and
+// removed there before iamd forgets it.
+type ObjectStore interface {
+	// CreateBucket makes the bucket. One that exists already and is the
+	// store's own (left by an attempt that did not finish) is not an error.
+	CreateBucket(ctx context.Context, name string) error
+	// DeleteBucket deletes the bucket, and with force its objects first.
+	// Conflict (BucketNotEmpty) if it holds objects and force is false; a
+	// bucket that does not exist is not an error.
+	DeleteBucket(ctx context.Context, name string, force bool) error
+	// URL is where clients reach the bucket.
+	URL(name string) string
+}
+
+// BucketNotEmpty is the Conflict error for deleting a bucket with objects.
+func BucketNotEmpty(name string) *Error {
+	return Errorf(Conflict, "The bucket %s is not empty. Delete its objects first, or set forceDelete to delete them with the bucket.", name)
+}
+
+// ErrNoSuchIdentity is returned to a gateway for a key that does not exist
+// or is not Active: the gateway answers InvalidAccessKeyId.
+var ErrNoSuchIdentity = &Error{Kind: NotFound, Message: "no identity for the given access key id"}
+
+// GatewayCredential returns the credential of the access key id for a
+// request the gateway received, and the SigV4 signing key for its scope;
+// ErrNoSuchIdentity if the key does not exist or is not Active. The secret
+// itself never leaves iamd. The key's use is recorded when the gateway
+// asks for its decision.
+func (s *Service) GatewayCredential(ctx context.Context, id, date, region, service string) (*CachedCredential, []byte, error) {
+	c, err := s.Credential(ctx, id)
+	if errors.Is(err, ErrNotFound) || err == nil && c.Status != StatusActive {
+		return nil, nil, ErrNoSuchIdentity
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, c.SigningKey(date, region, service), nil
+}
+
+// ObjectRequest is what an object gateway asks about one S3 request.
+type ObjectRequest struct {
+	AccessKeyID string
+	Actions     []string // s3:GetObject, …
+	Resources   []string // arn:aws:s3:::bucket, arn:aws:s3:::bucket/key
+	// Condition is the request context the gateway sent, by key. Only the
+	// keys that describe the request are taken (policy.RequestKeys, and
+	// aws:SourceIp and aws:SecureTransport of the client's connection to
+	// the gateway); identity keys come from iamd alone.
+	Condition map[string][]string
+	Region    string // the gateway's region, recorded as the key's last use
+}
+
+// DecideObjects decides every action of r on every resource: decisions
+// [i][j] is for Resources[i] and Actions[j]. The root may do everything;
+// a bucket's key every S3 action on its bucket and the bucket's objects,
+// except making or deleting buckets (Lightsail does that), and nothing
+// else; an IAM user what its policies allow. It also returns the caller's
+// ARN, and records the key's use for service s3.
+func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]policy.Decision, string, error) {
+	cc, err := s.Credential(ctx, r.AccessKeyID)
+	if errors.Is(err, ErrNotFound) || err == nil && cc.Status != StatusActive {
+		return nil, "", ErrNoSuchIdentity
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	c := &cc.Caller
+	out := make([][]policy.Decision, len(r.Resources))
+	for i := range out {
+		out[i] = make([]policy.Decision, len(r.Actions))
+	}
+	switch c.Kind {
+	case CallerRoot:
+		for i := range out {
+			for j := range out[i] {
+				out[i][j] = policy.Allowed
+			}
+		}
+	case CallerBucket:
+		for i, res := range r.Resources {
+			for j, a := range r.Actions {
+				out[i][j] = bucketKeyDecision(c.Bucket.Name, a, res)
+			}
+		}
+	case CallerUser:
+		up, err := s.policiesOf(ctx, c.User)
+		if err != nil {
+			return nil, "", err
+		}
+		pc := up.principal
+		pc.CurrentTime = s.now()
+		pc.Request = map[string][]string{}
+		for k, v := range r.Condition {
+			switch k = strings.ToLower(k); {
+			case k == "aws:sourceip" && len(v) > 0:
+				if ip, err := netip.ParseAddr(v[0]); err == nil {
+					pc.SourceIP = ip.Unmap()
+				}
+			case k == "aws:securetransport" && len(v) > 0:
+				pc.SecureTransport = v[0] == "true"
+			case isRequestKey(k):
+				pc.Request[k] = v
+			}
+		}
+		for i, res := range r.Resources {
+			for j, a := range r.Actions {
+				out[i][j] = policy.Evaluate(up.policies, &policy.Request{Action: a, Resource: res, Context: &pc})
+			}
+		}
+	}
+	s.RecordUse(r.AccessKeyID, r.Region, "s3")
+	return out, c.ARN(), nil
+}
+
+func isRequestKey(k string) bool {
+	for _, rk := range policy.RequestKeys {
+		if k == rk {
+			return true
+		}
+	}
+	return false
+}
+
+// bucketKeyDecision is the fixed scope of a bucket's access key: every S3
+// action on arn:aws:s3:::<bucket> and arn:aws:s3:::<bucket>/…, except
+// making and deleting buckets, which Lightsail's API does.
+func bucketKeyDecision(bucket, action, resource string) policy.Decision {
+	a := strings.ToLower(action)
+	if !strings.HasPrefix(a, "s3:") || a == "s3:createbucket" || a == "s3:deletebucket" {
+		return policy.ImplicitDeny
+	}
+	arn := "arn:aws:s3:::" + bucket
+	if resource == arn || strings.HasPrefix(resource, arn+"/") {
+		return policy.Allowed
+	}
+	return policy.ImplicitDeny
+}
+
+// Identity is what a gateway learns of an access key ID: whether it
+// exists, and the ARN of its holder.
+type Identity struct {
+	Found bool
+	ARN   string
+}
+
+// ResolveIdentities resolves access key IDs, one Identity per ID, in order.
+// Inactive keys resolve too: they name a principal all the same.
+func (s *Service) ResolveIdentities(ctx context.Context, ids []string) ([]Identity, error) {
+	out := make([]Identity, len(ids))
+	for i, id := range ids {
+		c, err := s.Credential(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Identity{Found: true, ARN: c.Caller.ARN()}
+	}
+	return out, nil
+}
+
+// InvalidPrincipals returns those of the principals a bucket policy names
+// that are no principal of this account: valid are the account ID, its
+// root ARN, the exact ARN of one of its users (path and case included) and
+// the ARN of one of its buckets.
+func (s *Service) InvalidPrincipals(ctx context.Context, principals []string) ([]string, error) {
+	invalid := []string{}
+	for _, p := range principals {
+		ok, err := s.isPrincipal(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			invalid = append(invalid, p)
+		}
+	}
+	return invalid, nil
+}
+
+func (s *Service) isPrincipal(ctx context.Context, p string) (bool, error) {
+	acct := s.account.ID
+	if p == acct || p == "arn:aws:iam::"+acct+":root" {
+		return true, nil
+	}
+	if rest, ok := strings.CutPrefix(p, "arn:aws:iam::"+acct+":user/"); ok {
+		name := rest[strings.LastIndexByte(rest, '/')+1:]
+		if name == "" || strings.ContainsAny(rest, "*?") {
+			return false, nil
+		}
+		u, err := s.store.GetUser(ctx, name)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && u.ARN(acct) == p, err
+	}
+	if id, ok := strings.CutPrefix(p, "arn:aws:lightsail:"+s.region+":"+acct+":Bucket/"); ok && id != "" {
+		// Buckets are few; a bucket policy naming one is rare.
+		for marker := ""; ; {
+			bs, next, err := s.store.ListBuckets(ctx, Page{Marker: marker, MaxItems: 100})
+			if err != nil {
+				return false, err
+			}
+			for _, b := range bs {
+				if b.ID == id {
+					return true, nil
+				}
+			}
+			if next == "" {
+				return false, nil
+			}
+			marker = next
+		}
+	}
+	return false, nil
+}
+
+// RootSigningCredential returns an Active key of the root and its secret,
+// with which iamd signs its own calls to the object store (which checks
+// them through the gateway like any other). It never leaves the process.
+func (s *Service) RootSigningCredential(ctx context.Context) (id string, secret []byte, err error) {
+	keys, _, err := s.store.ListAccessKeys(ctx, RootOwner, Page{MaxItems: MaxAccessKeysPerOwner})
+	if err != nil {
+		return "", nil, err
+	}
+	for _, k := range keys {
+		if k.Status != StatusActive {
+			continue
+		}
+		c, err := s.Credential(ctx, k.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		return k.ID, c.Secret, nil
+	}
+	return "", nil, Errorf(Unavailable, "the root has no Active access key to sign object-store calls with")
+}
