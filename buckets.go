@@ -2,8 +2,8 @@ package iamd
 
 import (
 	"context"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"io"
 )
 

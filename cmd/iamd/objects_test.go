@@ -206,9 +206,15 @@ func TestObjectsBucketKey(t *testing.T) {
 			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("others"), Key: aws.String("x"), Body: strings.NewReader("x")})
 			return err
 		},
-		"list buckets":  func() error { _, err := c.ListBuckets(ctx, &s3.ListBucketsInput{}); return err },
-		"create bucket": func() error { _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("mine")}); return err },
-		"delete bucket": func() error { _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")}); return err },
+		"list buckets": func() error { _, err := c.ListBuckets(ctx, &s3.ListBucketsInput{}); return err },
+		"create bucket": func() error {
+			_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("mine")})
+			return err
+		},
+		"delete bucket": func() error {
+			_, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")})
+			return err
+		},
 	} {
 		if code := s3Code(call()); code != "AccessDenied" {
 			t.Errorf("%s: %q, want AccessDenied", name, code)
@@ -261,7 +267,10 @@ func TestObjectsInactiveKey(t *testing.T) {
 	userWith(t, s, "ann", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`)
 	k := mustKey(t, s.root(), "ann")
 	c := s.s3(g, *k.AccessKeyId, *k.SecretAccessKey)
-	list := func() error { _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("data")}); return err }
+	list := func() error {
+		_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("data")})
+		return err
+	}
 	if err := list(); err != nil {
 		t.Fatal(err)
 	}
