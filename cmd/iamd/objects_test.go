@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"iamd/internal/pgtest"
 )
 
 // versitygwBin is the versitygw binary the object tests run: $IAMD_VERSITYGW,
@@ -523,4 +526,111 @@ func TestObjectsMultipart(t *testing.T) {
 	if n != int64(len(data)) || !bytes.Equal(h.Sum(nil), want[:]) {
 		t.Fatalf("read back %d bytes with another SHA-256", n)
 	}
+}
+
+// suiteKnownFailures are the cases of versitygw's s3-iam suite that rest on
+// something other than AWS's documented behaviour, or on what iamd does not
+// serve yet, each with its reason.
+var suiteKnownFailures = map[string]string{
+	// The suite signs with the key it is given (iamd's root) and expects
+	// it to pass a bucket policy that denies everyone: versitygw's own
+	// root is exempt from policies. In AWS an explicit Deny in a bucket
+	// policy binds the account's root for every action but Get/Put/
+	// DeleteBucketPolicy (S3 API Reference, DeleteBucketPolicy: "the root
+	// principal … can perform the GetBucketPolicy, PutBucketPolicy, and
+	// DeleteBucketPolicy API actions, even if their bucket policy
+	// explicitly denies the root principal's access").
+	"S3IAMAccessControl_root_bypasses_policies": "versitygw's root convention",
+	// These create IAM roles, which iamd does not serve yet.
+	"S3IAMPrincipal_accepted_forms":                 "needs CreateRole",
+	"S3IAMPrincipal_rejected_forms":                 "needs CreateRole",
+	"S3IAMPrincipal_role_arn_does_not_match_a_user": "needs CreateRole",
+}
+
+// TestVersitygwS3IAMSuite runs versitygw's own test suite for this mode
+// (versitygw test … s3-iam: identity and bucket policies, conditions,
+// principal forms, revoked keys, last use) against iamd behind a real
+// versitygw. Every case must pass but those in suiteKnownFailures.
+func TestVersitygwS3IAMSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs versitygw's suite")
+	}
+	s, g, _ := objectsSetup(t, func(c *Config) { c.AccountID = "000000000000" })
+	cmd := exec.Command(versitygwBin(t), "test", "-a", rootID, "-s", rootSecret, "-e", g.URL, "--iam-endpoint", s.URL, "s3-iam")
+	// Set to anything, AWS_CA_BUNDLE makes the suite's clients fail.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, _ := cmd.CombinedOutput()
+	ansi := regexp.MustCompile("\x1b\\[[0-9;]*m")
+	var passed, failed, known []string
+	for _, line := range strings.Split(ansi.ReplaceAllString(string(out), ""), "\n") {
+		switch {
+		case strings.HasPrefix(line, "PASS "):
+			passed = append(passed, strings.TrimSpace(line[5:]))
+		case strings.HasPrefix(line, "FAIL "):
+			name, why, _ := strings.Cut(strings.TrimSpace(line[5:]), ":")
+			if _, ok := suiteKnownFailures[name]; ok {
+				known = append(known, name)
+				continue
+			}
+			failed = append(failed, name)
+			t.Errorf("versitygw suite: %s failed:%s", name, why)
+		}
+	}
+	t.Logf("versitygw s3-iam suite: %d cases, %d passed, %d failed as known (%s), %d failed otherwise",
+		len(passed)+len(known)+len(failed), len(passed), len(known), strings.Join(known, ", "), len(failed))
+	if len(passed)+len(known)+len(failed) < 47 {
+		t.Fatalf("the suite ran %d cases, want 47:\n%s", len(passed)+len(known)+len(failed), out)
+	}
+}
+
+// TestPGObjectsRevocationAcrossNodes: two iamd nodes on one PostgreSQL,
+// each with its own versitygw over the same objects; a key deleted through
+// node A is refused at node B's gateway on the next request, which had
+// just served it.
+func TestPGObjectsRevocationAcrossNodes(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	objects := t.TempDir()
+	var nodes []*testServer
+	var gws []*versityGW
+	for range 2 {
+		sockDir, err := os.MkdirTemp("", "iamd-gw-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(sockDir) })
+		socket, addr := filepath.Join(sockDir, "gw.sock"), freeAddr(t)
+		nodes = append(nodes, start(t, func(c *Config) {
+			c.DB, c.MasterKey, c.GatewaySocket, c.ObjectsEndpoint = dsn, testMasterKey, socket, "http://"+addr
+		}))
+		gws = append(gws, startGateway(t, addr, socket, objects))
+	}
+	a, b := nodes[0], nodes[1]
+	mustBucket(t, a.lightsail(rootID, rootSecret), "shared")
+	id, secret := bucketKey(t, a.lightsail(rootID, rootSecret), "shared")
+	list := func() error {
+		_, err := b.s3(gws[1], id, secret).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("shared")})
+		return err
+	}
+	if err := list(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.lightsail(rootID, rootSecret).DeleteBucketAccessKey(ctx, &lightsail.DeleteBucketAccessKeyInput{BucketName: aws.String("shared"), AccessKeyId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	// Node B learns of the change through PostgreSQL's NOTIFY, within
+	// milliseconds; the requests it served meanwhile are counted.
+	deleted := time.Now()
+	served := 0
+	var err error
+	for err = list(); s3Code(err) != "InvalidAccessKeyId" && time.Since(deleted) < 2*time.Second; err = list() {
+		served++
+	}
+	if s3Code(err) != "InvalidAccessKeyId" {
+		t.Fatalf("deleted on node A, still served at node B's gateway: %v", err)
+	}
+	t.Logf("key deleted on node A refused at node B's gateway after %v (%d requests served in between)", time.Since(deleted).Round(time.Microsecond), served)
 }
