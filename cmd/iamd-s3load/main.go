@@ -67,7 +67,8 @@ func main() {
 	conc := flag.Int("c", 8, "concurrent clients, one connection each")
 	dur := flag.Duration("d", 5*time.Second, "measured time per round")
 	rounds := flag.Int("rounds", 3, "rounds per key, alternating keys; the median is reported")
-	cpuPID := flag.Int("cpu-pid", 0, "report this process's CPU time per request (iamd's, per decision)")
+	var cpus procs
+	flag.Var(&cpus, "cpu", "name=PID: report that process's CPU time per request (repeatable)")
 	flag.Parse()
 	if len(ks) == 0 {
 		fmt.Fprintln(os.Stderr, "iamd-s3load: give at least one -key")
@@ -79,7 +80,7 @@ func main() {
 		}
 	}
 	for _, op := range strings.Split(*ops, ",") {
-		if err := measure(op, ks, *size, *large, *conc, *dur, *rounds, *cpuPID); err != nil {
+		if err := measure(op, ks, *size, *large, *conc, *dur, *rounds, cpus); err != nil {
 			fmt.Fprintln(os.Stderr, "iamd-s3load:", err)
 			os.Exit(1)
 		}
@@ -100,10 +101,31 @@ func client(k key) *s3.Client {
 type result struct {
 	ops, bytes, failed int64
 	d                  time.Duration
-	cpu                time.Duration
+	cpu                []time.Duration // per process of -cpu
 }
 
-func measure(op string, ks keys, size, large, conc int, d time.Duration, rounds, cpuPID int) error {
+// procs are the processes whose CPU time is reported.
+type procs []struct {
+	name string
+	pid  int
+}
+
+func (p *procs) String() string { return fmt.Sprint(*p) }
+
+func (p *procs) Set(v string) error {
+	name, pid, _ := strings.Cut(v, "=")
+	n, err := strconv.Atoi(pid)
+	if err != nil {
+		return errors.New("want name=PID")
+	}
+	*p = append(*p, struct {
+		name string
+		pid  int
+	}{name, n})
+	return nil
+}
+
+func measure(op string, ks keys, size, large, conc int, d time.Duration, rounds int, cpus procs) error {
 	n := size
 	if strings.HasSuffix(op, "-large") {
 		n, conc = large, 1
@@ -118,7 +140,7 @@ func measure(op string, ks keys, size, large, conc int, d time.Duration, rounds,
 	all := make(map[string][]result)
 	for r := 0; r < rounds; r++ {
 		for _, k := range ks {
-			all[k.label] = append(all[k.label], run(op, k, body, conc, d, cpuPID))
+			all[k.label] = append(all[k.label], run(op, k, body, conc, d, cpus))
 		}
 	}
 	fmt.Printf("%s (%d bytes, %d clients, median of %d × %v):\n", op, n, conc, rounds, d)
@@ -139,20 +161,25 @@ func measure(op string, ks keys, size, large, conc int, d time.Duration, rounds,
 		if m.failed > 0 {
 			line += fmt.Sprintf("  (%d failed)", m.failed)
 		}
-		if cpuPID != 0 && m.ops > 0 {
-			line += fmt.Sprintf("  iamd CPU %v per request", (m.cpu / time.Duration(m.ops)).Round(100*time.Nanosecond))
+		for i, p := range cpus {
+			if m.ops > 0 {
+				line += fmt.Sprintf("  %s CPU %v/req", p.name, (m.cpu[i] / time.Duration(m.ops)).Round(time.Microsecond))
+			}
 		}
 		fmt.Println(line)
 	}
 	return nil
 }
 
-func run(op string, k key, body []byte, conc int, d time.Duration, cpuPID int) result {
+func run(op string, k key, body []byte, conc int, d time.Duration, cpus procs) result {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var ops, n, failed atomic.Int64
 	var wg sync.WaitGroup
-	cpu0 := cpuTime(cpuPID)
+	cpu0 := make([]time.Duration, len(cpus))
+	for i, p := range cpus {
+		cpu0[i] = cpuTime(p.pid)
+	}
 	start := time.Now()
 	for range conc {
 		c := client(k)
@@ -182,7 +209,11 @@ func run(op string, k key, body []byte, conc int, d time.Duration, cpuPID int) r
 		})
 	}
 	wg.Wait()
-	return result{ops: ops.Load(), bytes: n.Load(), failed: failed.Load(), d: time.Since(start), cpu: cpuTime(cpuPID) - cpu0}
+	res := result{ops: ops.Load(), bytes: n.Load(), failed: failed.Load(), d: time.Since(start)}
+	for i, p := range cpus {
+		res.cpu = append(res.cpu, cpuTime(p.pid)-cpu0[i])
+	}
+	return res
 }
 
 // cpuTime is the user and system CPU time of process pid, from /proc.

@@ -33,6 +33,10 @@ type Config struct {
 	// requests; GatewaySocketMode is its mode.
 	GatewaySocket     string
 	GatewaySocketMode string
+	// GatewayAddr, when set, serves the same protocol on TCP with mutual
+	// TLS: GatewayTLSCert and GatewayTLSKey are iamd's certificate, and
+	// GatewayClientCA the CA the gateway's client certificate must chain to.
+	GatewayAddr, GatewayTLSCert, GatewayTLSKey, GatewayClientCA string
 	// ObjectsEndpoint, when set, is the S3 address of the object gateway:
 	// Lightsail buckets are made and deleted there.
 	ObjectsEndpoint string
@@ -77,6 +81,10 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.MaxConnections, "max-connections", envInt(getenv, "IAMD_MAX_CONNECTIONS", 1024), "most client connections open at once; more wait until one closes (IAMD_MAX_CONNECTIONS)")
 	fs.StringVar(&c.GatewaySocket, "gateway-socket", env("IAMD_GATEWAY_SOCKET", ""), "unix socket on which an object gateway (versitygw --iam-standalone-endpoint) asks iamd to decide its requests (IAMD_GATEWAY_SOCKET)")
 	fs.StringVar(&c.GatewaySocketMode, "gateway-socket-mode", env("IAMD_GATEWAY_SOCKET_MODE", "0600"), "file mode of --gateway-socket (IAMD_GATEWAY_SOCKET_MODE)")
+	fs.StringVar(&c.GatewayAddr, "gateway-addr", env("IAMD_GATEWAY_ADDR", ""), "also serve the object-gateway protocol on this TCP address, with mutual TLS (IAMD_GATEWAY_ADDR)")
+	fs.StringVar(&c.GatewayTLSCert, "gateway-tls-cert", env("IAMD_GATEWAY_TLS_CERT", ""), "PEM certificate iamd presents on --gateway-addr (IAMD_GATEWAY_TLS_CERT)")
+	fs.StringVar(&c.GatewayTLSKey, "gateway-tls-key", env("IAMD_GATEWAY_TLS_KEY", ""), "PEM private key of --gateway-tls-cert (IAMD_GATEWAY_TLS_KEY)")
+	fs.StringVar(&c.GatewayClientCA, "gateway-client-ca", env("IAMD_GATEWAY_CLIENT_CA", ""), "PEM CA bundle the gateway's client certificate must chain to (IAMD_GATEWAY_CLIENT_CA)")
 	fs.StringVar(&c.ObjectsEndpoint, "objects-endpoint", env("IAMD_OBJECTS_ENDPOINT", ""), "S3 address of the object gateway, e.g. http://127.0.0.1:7070: Lightsail buckets are made there (IAMD_OBJECTS_ENDPOINT)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -123,6 +131,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	case c.GatewaySocketMode != "" && !reMode.MatchString(c.GatewaySocketMode):
 		return fmt.Errorf("--gateway-socket-mode must be an octal file mode such as 0600, not %q", c.GatewaySocketMode)
+	case c.GatewayAddr != "" && (c.GatewayTLSCert == "" || c.GatewayTLSKey == "" || c.GatewayClientCA == ""):
+		return errors.New("--gateway-addr needs --gateway-tls-cert, --gateway-tls-key and --gateway-client-ca: the protocol is served on TCP only with mutual TLS")
 	case c.ObjectsEndpoint != "" && !reEndpoint.MatchString(c.ObjectsEndpoint):
 		return fmt.Errorf("--objects-endpoint must be an http:// or https:// URL, not %q", c.ObjectsEndpoint)
 	case c.MaxConnections < 0:

@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -150,16 +152,8 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		go m.debug.Serve(dln)
 		m.log.Info("pprof profiles", "addr", dln.Addr().String())
 	}
-	if c.GatewaySocket != "" {
-		gln, err := listenUnix(c.GatewaySocket, c.GatewaySocketMode)
-		if err != nil {
-			return fmt.Errorf("--gateway-socket: %w", err)
-		}
-		m.gw = &http.Server{Handler: gateway.New(m.svc, m.log), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
-			ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
-		go m.gw.Serve(gln)
-		m.log.Info("object gateway protocol", "socket", c.GatewaySocket)
+	if err := m.startGateway(); err != nil {
+		return err
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
@@ -298,6 +292,69 @@ func (m *Main) rootCredentials(ctx context.Context) error {
 	}
 	m.log.Info("root credentials", "file", path, "access_key_id", k.ID)
 	return nil
+}
+
+// startGateway serves the object-gateway protocol on the unix socket and
+// the mutual-TLS address configured, if any.
+func (m *Main) startGateway() error {
+	c := m.cfg
+	var lns []net.Listener
+	if c.GatewaySocket != "" {
+		ln, err := listenUnix(c.GatewaySocket, c.GatewaySocketMode)
+		if err != nil {
+			return fmt.Errorf("--gateway-socket: %w", err)
+		}
+		lns = append(lns, ln)
+		m.log.Info("object gateway protocol", "socket", c.GatewaySocket)
+	}
+	if c.GatewayAddr != "" {
+		tc, err := mutualTLS(c.GatewayTLSCert, c.GatewayTLSKey, c.GatewayClientCA)
+		if err != nil {
+			closeAll(lns)
+			return fmt.Errorf("--gateway-addr: %w", err)
+		}
+		ln, err := tls.Listen("tcp", c.GatewayAddr, tc)
+		if err != nil {
+			closeAll(lns)
+			return fmt.Errorf("--gateway-addr: %w", err)
+		}
+		lns = append(lns, ln)
+		m.log.Info("object gateway protocol", "addr", ln.Addr().String(), "tls", "mutual")
+	}
+	if len(lns) == 0 {
+		return nil
+	}
+	m.gw = &http.Server{Handler: gateway.New(m.svc, m.log), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
+		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
+	for _, ln := range lns {
+		go m.gw.Serve(ln)
+	}
+	return nil
+}
+
+func closeAll(lns []net.Listener) {
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+// mutualTLS is a server config that requires a client certificate chaining
+// to the CA bundle in caFile, TLS 1.2 or newer.
+func mutualTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}, nil
 }
 
 // listenUnix listens on a unix socket at path with the given octal mode,

@@ -2,10 +2,18 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -633,4 +641,81 @@ func TestPGObjectsRevocationAcrossNodes(t *testing.T) {
 		t.Fatalf("deleted on node A, still served at node B's gateway: %v", err)
 	}
 	t.Logf("key deleted on node A refused at node B's gateway after %v (%d requests served in between)", time.Since(deleted).Round(time.Microsecond), served)
+}
+
+// writeTLS writes a CA, a server certificate for 127.0.0.1 and a client
+// certificate, all signed by the CA, as PEM files in dir.
+func writeTLS(t *testing.T, dir string) (ca, srvCert, srvKey, cliCert, cliKey string) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "iamd test CA"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	write := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	issue := func(name string, serial int64, usage x509.ExtKeyUsage) (string, string) {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, NotBefore: time.Now().Add(-time.Hour),
+			NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &k.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kder, _ := x509.MarshalPKCS8PrivateKey(k)
+		return write(name+".pem", "CERTIFICATE", der), write(name+"-key.pem", "PRIVATE KEY", kder)
+	}
+	ca = write("ca.pem", "CERTIFICATE", caDER)
+	srvCert, srvKey = issue("server", 2, x509.ExtKeyUsageServerAuth)
+	cliCert, cliKey = issue("client", 3, x509.ExtKeyUsageClientAuth)
+	return
+}
+
+// TestObjectsOverMutualTLS: the protocol on TCP, with mutual TLS, to a
+// versitygw that presents a client certificate; a client without one is
+// refused in the handshake.
+func TestObjectsOverMutualTLS(t *testing.T) {
+	versitygwBin(t)
+	dir := t.TempDir()
+	ca, sc, sk, cc, ck := writeTLS(t, dir)
+	gwAddr, s3Addr := freeAddr(t), freeAddr(t)
+	s := start(t, func(c *Config) {
+		c.GatewayAddr, c.GatewayTLSCert, c.GatewayTLSKey, c.GatewayClientCA = gwAddr, sc, sk, ca
+		c.ObjectsEndpoint = "http://" + s3Addr
+	})
+	g := &versityGW{URL: "http://" + s3Addr, bin: versitygwBin(t), log: &bytes.Buffer{},
+		args: []string{"--access", gwRoot, "--secret", gwRootSecret, "--port", s3Addr, "--quiet",
+			"--iam-standalone-endpoint", gwAddr, "--iam-standalone-client-cert", cc, "--iam-standalone-client-cert-key", ck,
+			"--iam-standalone-server-ca", ca, "--iam-standalone-access", rootID, "--iam-standalone-secret", rootSecret,
+			"posix", t.TempDir()}}
+	g.start(t)
+	t.Cleanup(g.stop)
+	ls := s.lightsail(rootID, rootSecret)
+	mustBucket(t, ls, "tls")
+	id, secret := bucketKey(t, ls, "tls")
+	c := s.s3(g, id, secret)
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("tls"), Key: aws.String("k"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatalf("through mutual TLS: %v\n%s", err, g.log)
+	}
+	pool := x509.NewCertPool()
+	b, _ := os.ReadFile(ca)
+	pool.AppendCertsFromPEM(b)
+	conn, err := tls.Dial("tcp", gwAddr, &tls.Config{RootCAs: pool})
+	if err == nil {
+		// TLS 1.3 reports a missing client certificate on the first read.
+		conn.Write([]byte("POST /private/version HTTP/1.1\r\nHost: x\r\n\r\n"))
+		_, err = conn.Read(make([]byte, 1))
+		conn.Close()
+	}
+	if err == nil {
+		t.Fatal("a client without a certificate was served")
+	}
 }
