@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -30,7 +31,9 @@ const (
 
 var ctx = context.Background()
 
-func newService(t *testing.T) *iamd.Service {
+func newService(t *testing.T) *iamd.Service { return newServiceB(t) }
+
+func newServiceB(t testing.TB) *iamd.Service {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{})
 	if err != nil {
@@ -227,6 +230,8 @@ func TestResolve(t *testing.T) {
 		t.Fatalf("unknown path: %d %v", code, out)
 	}
 }
+
+func ioNop(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
 
 func equal(a, b [][]string) bool {
 	x, _ := json.Marshal(a)
