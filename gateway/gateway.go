@@ -111,11 +111,20 @@ func (h *Handler) serve(r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
+	// The signature covers X-Amz-Content-Sha256, as versitygw sends it, so
+	// it is checked in full before the body is read.
+	pending, caller, err := h.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil || len(body) > maxBody {
 		return nil, errBadRequest
 	}
-	if err := h.authenticate(r, body); err != nil {
+	if err := pending.Finish(r, body); err != nil {
+		return nil, err
+	}
+	if err := h.svc.Authorize(r.Context(), caller, iamd.GatewayAction, "*"); err != nil {
 		return nil, err
 	}
 	return endpoint(r.Context(), body)
@@ -137,11 +146,15 @@ func checkVersion(v string) error {
 	return nil
 }
 
-// authenticate checks the call's signature and that its key may act for a
-// gateway.
-func (h *Handler) authenticate(r *http.Request, body []byte) error {
+// authenticate checks the call's signature as far as its headers allow;
+// the caller is then checked against the body and for iamd.GatewayAction.
+func (h *Handler) authenticate(r *http.Request) (sigv4.Pending, *iamd.Caller, error) {
+	a, err := sigv4.Parse(r)
+	if err != nil {
+		return sigv4.Pending{}, nil, err
+	}
 	var cred *iamd.CachedCredential
-	_, err := h.verifier.Verify(r, body, "iam", func(a *sigv4.Auth) ([]byte, error) {
+	p, err := h.verifier.Begin(r, a, "iam", func(a *sigv4.Auth) ([]byte, error) {
 		c, key, err := h.svc.GatewayCredential(r.Context(), a.AccessKeyID, a.Date, a.Region, a.Service)
 		switch {
 		case errors.Is(err, iamd.ErrNotFound), a.SecurityToken != "":
@@ -153,10 +166,10 @@ func (h *Handler) authenticate(r *http.Request, body []byte) error {
 		return key, nil
 	})
 	if err != nil {
-		return err
+		return sigv4.Pending{}, nil, err
 	}
 	caller := cred.Caller
-	return h.svc.Authorize(r.Context(), &caller, iamd.GatewayAction, "*")
+	return p, &caller, nil
 }
 
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {

@@ -122,6 +122,13 @@ func TestAuthenticationOfTheGateway(t *testing.T) {
 	if code, out, _ := callAs(t, h, rootID, rootSecret+"x", "/private/version", `{}`); code != 403 || !strings.HasPrefix(out["error"].(string), "SignatureDoesNotMatch") {
 		t.Fatalf("wrong secret: %d %v", code, out)
 	}
+	// A body other than the one whose hash was signed.
+	other := sha256.Sum256([]byte(`{"accessKeyIds":[]}`))
+	if code, out, _ := call(t, h, "/private/resolve-identity", `{"accessKeyIds":["AKIAX"]}`, func(r *http.Request) {
+		r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(other[:]))
+	}); code != 403 || !strings.HasPrefix(out["error"].(string), "SignatureDoesNotMatch") {
+		t.Fatalf("swapped body: %d %v", code, out)
+	}
 	if code, out, _ := callAs(t, h, k.ID, secret, "/private/version", `{}`); code != 403 || !strings.Contains(out["error"].(string), "iamd:ServeObjectGateway") {
 		t.Fatalf("user without the permission: %d %v", code, out)
 	}

@@ -240,6 +240,10 @@ func TestObjectsBucketKey(t *testing.T) {
 	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("photos"), Key: aws.String("dir/a.txt")}); err != nil {
 		t.Fatal(err)
 	}
+	keys, err := ls.GetBucketAccessKeys(ctx, &lightsail.GetBucketAccessKeysInput{BucketName: aws.String("photos")})
+	if err != nil || len(keys.AccessKeys) != 1 || *keys.AccessKeys[0].LastUsed.ServiceName != "s3" || keys.AccessKeys[0].LastUsed.LastUsedDate == nil {
+		t.Fatalf("GetBucketAccessKeys lastUsed after S3 requests: %+v %v", keys, err)
+	}
 
 	// Revocation holds on the very next request.
 	get := func(c *s3.Client) error {
@@ -301,6 +305,13 @@ func TestObjectsInactiveKey(t *testing.T) {
 	lu, err := s.root().GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKeyId})
 	if err != nil || *lu.AccessKeyLastUsed.ServiceName != "s3" || lu.AccessKeyLastUsed.LastUsedDate == nil {
 		t.Fatalf("last used %+v %v", lu.AccessKeyLastUsed, err)
+	}
+	// A policy change holds on the next request too.
+	if _, err := s.root().DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String("ann"), PolicyName: aws.String("p")}); err != nil {
+		t.Fatal(err)
+	}
+	if code := s3Code(list()); code != "AccessDenied" {
+		t.Fatalf("after its policy was deleted: %q", code)
 	}
 }
 
