@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -28,6 +29,7 @@ type hold struct {
 	since time.Time
 	cut   func() // ends the request's body read at once
 	gone  bool   // cut off and given back already
+	read  bool   // the body is in: nothing left to cut off
 }
 
 func newBudget(max, maxPerKey int64, grace time.Duration) *budget {
@@ -35,29 +37,44 @@ func newBudget(max, maxPerKey int64, grace time.Duration) *budget {
 }
 
 // take reserves n bytes for key, cutting off old holds if that makes room,
-// or returns nil when it cannot.
+// or returns nil when it cannot; it cuts off nothing in vain.
 func (b *budget) take(key string, n int64, cut func()) *hold {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if n > b.max || n > b.maxPerKey {
 		return nil
 	}
+	// Choose, oldest first, the holds to cut: the key's own while the key
+	// is over its bound, then any while the whole is over.
 	old := time.Now().Add(-b.grace)
-	// First within the key, then across keys, oldest first.
-	for i := 0; i < len(b.holds) && b.perKey[key]+n > b.maxPerKey; i++ {
-		if h := b.holds[i]; h.key == key && h.since.Before(old) {
-			b.release(i)
-			i--
+	var victims []*hold
+	used, mine := b.used, b.perKey[key]
+	for _, h := range b.holds {
+		if mine+n <= b.maxPerKey {
+			break
+		}
+		if h.key == key && !h.read && h.since.Before(old) {
+			victims = append(victims, h)
+			used, mine = used-h.n, mine-h.n
 		}
 	}
-	for i := 0; i < len(b.holds) && b.used+n > b.max; i++ {
-		if h := b.holds[i]; h.since.Before(old) {
-			b.release(i)
-			i--
+	for _, h := range b.holds {
+		if used+n <= b.max {
+			break
+		}
+		if !h.read && h.since.Before(old) && !slices.Contains(victims, h) {
+			victims = append(victims, h)
+			used -= h.n
+			if h.key == key {
+				mine -= h.n
+			}
 		}
 	}
-	if b.used+n > b.max || b.perKey[key]+n > b.maxPerKey {
+	if used+n > b.max || mine+n > b.maxPerKey {
 		return nil
+	}
+	for _, v := range victims {
+		b.release(slices.Index(b.holds, v))
 	}
 	h := &hold{key: key, n: n, since: time.Now(), cut: cut}
 	b.used += n
@@ -81,6 +98,17 @@ func (b *budget) forget(i int) {
 	if b.perKey[h.key] -= h.n; b.perKey[h.key] <= 0 {
 		delete(b.perKey, h.key)
 	}
+}
+
+// arrived marks the hold's body as read: its bytes stay counted until
+// give, but it is no longer cut off to make room.
+func (b *budget) arrived(h *hold) {
+	if h == nil {
+		return
+	}
+	b.mu.Lock()
+	h.read = true
+	b.mu.Unlock()
 }
 
 // give returns what take reserved, unless it was cut off already.

@@ -34,6 +34,12 @@ func TestBudget(t *testing.T) {
 	if e == nil || cuts["c"] != 1 || cuts["d"] != 0 {
 		t.Fatalf("took %v, cuts %v", e != nil, cuts)
 	}
+	// A hold whose body has arrived is never cut off, however old.
+	b.arrived(d)
+	time.Sleep(60 * time.Millisecond)
+	if b.take("k1", 60, cut("y")) != nil || cuts["d"] != 0 || cuts["e"] != 0 {
+		t.Fatalf("cut off a request whose body had arrived, or one in vain: %v", cuts)
+	}
 	b.give(a) // cut off already: nothing to give twice
 	b.give(c)
 	b.give(d)

@@ -329,6 +329,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, e *logEntry) (
 		}
 	}
 	*bp = buf
+	s.bodies.arrived(e.hold)
 	if int64(len(buf)) > s.maxBody {
 		return nil, s.tooLarge()
 	}
