@@ -730,3 +730,47 @@ func TestObjectsOverMutualTLS(t *testing.T) {
 		t.Fatal("a client without a certificate was served")
 	}
 }
+
+// TestObjectsGatewayKilledMidDelete kills the gateway while a forceDelete
+// is emptying a bucket of 400 objects: iamd and the object store must
+// agree afterwards (the bucket is in both or in neither), and the next
+// DeleteBucket, once the gateway is back, completes.
+func TestObjectsGatewayKilledMidDelete(t *testing.T) {
+	s, g, dir := objectsSetup(t)
+	ls := s.lightsail(rootID, rootSecret)
+	mustBucket(t, ls, "many")
+	root := s.s3(g, rootID, rootSecret)
+	for i := range 400 {
+		if _, err := root.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("many"), Key: aws.String(fmt.Sprintf("o/%04d", i)), Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := ls.DeleteBucket(ctx, &lightsail.DeleteBucketInput{BucketName: aws.String("many"), ForceDelete: aws.Bool(true)})
+		done <- err
+	}()
+	time.Sleep(15 * time.Millisecond)
+	g.stop()
+	err := <-done
+	_, inStore := os.Stat(filepath.Join(dir, "many"))
+	_, inIamd := ls.GetBuckets(ctx, &lightsail.GetBucketsInput{BucketName: aws.String("many")})
+	left, _ := filepath.Glob(filepath.Join(dir, "many", "o", "*"))
+	t.Logf("DeleteBucket with the gateway killed mid-way: %v; %d of 400 objects left", err, len(left))
+	if (inStore == nil) != (inIamd == nil) {
+		t.Fatalf("iamd and the object store disagree: in the store %v, in iamd %v (DeleteBucket: %v)", inStore == nil, inIamd == nil, err)
+	}
+	if err == nil {
+		return // it finished before the kill: gone from both
+	}
+	g.start(t)
+	if _, err := ls.DeleteBucket(ctx, &lightsail.DeleteBucketInput{BucketName: aws.String("many"), ForceDelete: aws.Bool(true)}); err != nil {
+		t.Fatalf("DeleteBucket after the gateway came back: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "many")); !os.IsNotExist(err) {
+		t.Fatalf("the bucket is still in the store: %v", err)
+	}
+	if _, err := ls.GetBuckets(ctx, &lightsail.GetBucketsInput{BucketName: aws.String("many")}); s3Code(err) != "NotFoundException" {
+		t.Fatalf("the bucket is still in iamd: %v", err)
+	}
+}
