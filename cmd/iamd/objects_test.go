@@ -774,3 +774,42 @@ func TestObjectsGatewayKilledMidDelete(t *testing.T) {
 		t.Fatalf("the bucket is still in iamd: %v", err)
 	}
 }
+
+// TestObjectsGatewayWithDedicatedKey: versitygw signs its calls with an IAM
+// user's key that holds only iamd:ServeObjectGateway, not the root's; once
+// the permission is removed, the gateway's next question is refused and its
+// S3 requests fail closed (InternalError, never an answer for the key).
+func TestObjectsGatewayWithDedicatedKey(t *testing.T) {
+	versitygwBin(t)
+	sockDir, err := os.MkdirTemp("", "iamd-gw-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	socket, addr := filepath.Join(sockDir, "gw.sock"), freeAddr(t)
+	s := start(t, func(c *Config) { c.GatewaySocket, c.ObjectsEndpoint = socket, "http://"+addr })
+	userWith(t, s, "gateway", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iamd:ServeObjectGateway","Resource":"*"}}`)
+	gk := mustKey(t, s.root(), "gateway")
+	g := &versityGW{URL: "http://" + addr, bin: versitygwBin(t), log: &bytes.Buffer{},
+		args: []string{"--access", gwRoot, "--secret", gwRootSecret, "--port", addr, "--quiet", "--iam-standalone-endpoint", socket,
+			"--iam-standalone-access", *gk.AccessKeyId, "--iam-standalone-secret", *gk.SecretAccessKey, "posix", t.TempDir()}}
+	g.start(t)
+	t.Cleanup(g.stop)
+	ls := s.lightsail(rootID, rootSecret)
+	mustBucket(t, ls, "dedicated")
+	id, secret := bucketKey(t, ls, "dedicated")
+	c := s.s3(g, id, secret)
+	put := func() error {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("dedicated"), Key: aws.String("k"), Body: strings.NewReader("v")})
+		return err
+	}
+	if err := put(); err != nil {
+		t.Fatalf("with the dedicated gateway key: %v", err)
+	}
+	if _, err := s.root().DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String("gateway"), PolicyName: aws.String("p")}); err != nil {
+		t.Fatal(err)
+	}
+	if code := s3Code(put()); code != "InternalError" {
+		t.Fatalf("the gateway's key lost its permission: %q, want InternalError", code)
+	}
+}
