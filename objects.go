@@ -16,10 +16,11 @@ import (
 // for its own APIs, so a key disabled or a policy changed holds on the
 // gateway's next request.
 
-// GatewayAction is what a key must be allowed in order to speak for an
-// object gateway: to ask iamd for signing keys and decisions. The root
-// may; an IAM user needs it in a policy, on resource "*".
-const GatewayAction = "iamd:ServeObjectGateway"
+// GatewayAction is what a key must be allowed in order to speak for a
+// service that accepts iamd's keys (an object gateway, iamd proxy): to ask
+// iamd for signing keys and decisions. The root may; an IAM user needs it
+// in a policy, on resource "*".
+const GatewayAction = "iamd:DecideRequests"
 
 // ObjectStore is the object store Lightsail buckets live in, when iamd is
 // configured with one: a bucket is made there before iamd records it, and
@@ -61,32 +62,44 @@ func (s *Service) GatewayCredential(ctx context.Context, id, date, region, servi
 	return c, c.SigningKey(date, region, service), nil
 }
 
-// ObjectRequest is what an object gateway asks about one S3 request.
+// ObjectRequest is what a service asks about one request it received: an
+// object gateway about an S3 request, iamd proxy about an HTTP API call.
 type ObjectRequest struct {
 	AccessKeyID string
-	Actions     []string // s3:GetObject, …
-	Resources   []string // arn:aws:s3:::bucket, arn:aws:s3:::bucket/key
+	Service     string   // the service the request was for, recorded as the key's last use; "" is s3
+	Actions     []string // s3:GetObject, execute-api:Invoke, …
+	Resources   []string // arn:aws:s3:::bucket, arn:aws:s3:::bucket/key, arn:aws:execute-api:…
 	// Condition is the request context the gateway sent, by key. Only the
 	// keys that describe the request are taken (policy.RequestKeys, and
 	// aws:SourceIp and aws:SecureTransport of the client's connection to
 	// the gateway); identity keys come from iamd alone.
 	Condition map[string][]string
-	Region    string // the gateway's region, recorded as the key's last use
+	Region    string // the service's region, recorded as the key's last use
+}
+
+// Principal is who signed a decided request.
+type Principal struct {
+	ARN     string
+	ID      string // AIDA…, or the account for the root
+	Account string
 }
 
 // DecideObjects decides every action of r on every resource: decisions
 // [i][j] is for Resources[i] and Actions[j]. The root may do everything;
 // a bucket's key every S3 action on its bucket and the bucket's objects,
 // except making or deleting buckets (Lightsail does that), and nothing
-// else; an IAM user what its policies allow. It also returns the caller's
-// ARN, and records the key's use for service s3.
-func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]policy.Decision, string, error) {
+// else; an IAM user what its policies allow. It also returns who the
+// caller is, and records the key's use for r.Service.
+func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]policy.Decision, Principal, error) {
 	cc, err := s.Credential(ctx, r.AccessKeyID)
 	if errors.Is(err, ErrNotFound) || err == nil && cc.Status != StatusActive {
-		return nil, "", ErrNoSuchIdentity
+		return nil, Principal{}, ErrNoSuchIdentity
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, Principal{}, err
+	}
+	if r.Service == "" {
+		r.Service = "s3"
 	}
 	c := &cc.Caller
 	out := make([][]policy.Decision, len(r.Resources))
@@ -109,7 +122,7 @@ func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]polic
 	case CallerUser:
 		up, err := s.policiesOf(ctx, c.User)
 		if err != nil {
-			return nil, "", err
+			return nil, Principal{}, err
 		}
 		pc := up.principal
 		pc.CurrentTime = s.now()
@@ -132,8 +145,8 @@ func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]polic
 			}
 		}
 	}
-	s.RecordUse(r.AccessKeyID, r.Region, "s3")
-	return out, c.ARN(), nil
+	s.RecordUse(r.AccessKeyID, r.Region, r.Service)
+	return out, Principal{ARN: c.ARN(), ID: c.UserID(), Account: c.Account}, nil
 }
 
 func isRequestKey(k string) bool {

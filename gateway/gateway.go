@@ -273,11 +273,16 @@ type evaluateRequest struct {
 	Resources    []string            `json:"resources"`
 	Condition    map[string][]string `json:"condition"`
 	Region       string              `json:"region"`
+	Service      string              `json:"service"`
 }
 
+// evaluateResponse is versitygw's shape; principalId and accountId are
+// iamd's additions, which versitygw ignores.
 type evaluateResponse struct {
 	Decisions    [][]string `json:"decisions"`
 	PrincipalArn string     `json:"principalArn,omitempty"`
+	PrincipalID  string     `json:"principalId,omitempty"`
+	AccountID    string     `json:"accountId,omitempty"`
 }
 
 var wireDecision = map[policy.Decision]string{policy.Allowed: "allow", policy.ExplicitDeny: "deny", policy.ImplicitDeny: "no_match"}
@@ -293,12 +298,12 @@ func (h *Handler) evaluate(ctx context.Context, body []byte) (any, error) {
 	if len(req.Actions)*len(req.Resources) > maxCells {
 		return nil, errTooLarge
 	}
-	ds, arn, err := h.svc.DecideObjects(ctx, iamd.ObjectRequest{AccessKeyID: req.AccessKeyID, Actions: req.Actions,
+	ds, who, err := h.svc.DecideObjects(ctx, iamd.ObjectRequest{AccessKeyID: req.AccessKeyID, Service: req.Service, Actions: req.Actions,
 		Resources: req.Resources, Condition: req.Condition, Region: req.Region})
 	if err != nil {
 		return nil, err
 	}
-	out := evaluateResponse{Decisions: make([][]string, len(ds)), PrincipalArn: arn}
+	out := evaluateResponse{Decisions: make([][]string, len(ds)), PrincipalArn: who.ARN, PrincipalID: who.ID, AccountID: who.Account}
 	for i, row := range ds {
 		out.Decisions[i] = make([]string, len(row))
 		for j, d := range row {

@@ -129,12 +129,12 @@ func TestAuthenticationOfTheGateway(t *testing.T) {
 	}); code != 403 || !strings.HasPrefix(out["error"].(string), "SignatureDoesNotMatch") {
 		t.Fatalf("swapped body: %d %v", code, out)
 	}
-	if code, out, _ := callAs(t, h, k.ID, secret, "/private/version", `{}`); code != 403 || !strings.Contains(out["error"].(string), "iamd:ServeObjectGateway") {
+	if code, out, _ := callAs(t, h, k.ID, secret, "/private/version", `{}`); code != 403 || !strings.Contains(out["error"].(string), "iamd:DecideRequests") {
 		t.Fatalf("user without the permission: %d %v", code, out)
 	}
-	// With iamd:ServeObjectGateway the user's key may speak for a gateway.
+	// With iamd:DecideRequests the user's key may speak for a gateway.
 	if err := svc.PutInlinePolicy(ctx, root, iamd.Entity{Kind: iamd.EntityUser, Name: "gw"}, "p",
-		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iamd:ServeObjectGateway","Resource":"*"}}`); err != nil {
+		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iamd:DecideRequests","Resource":"*"}}`); err != nil {
 		t.Fatal(err)
 	}
 	if code, out, _ := callAs(t, h, k.ID, secret, "/private/version", `{}`); code != 200 {

@@ -380,6 +380,22 @@ func (v *Verifier) Begin(r *http.Request, a *Auth, service string, key KeyFunc) 
 	return p, nil
 }
 
+// Verified reports whether Begin checked the whole signature already, over
+// a signed X-Amz-Content-Sha256; the body must then still have that hash.
+func (p *Pending) Verified() bool { return p.signed }
+
+// FinishHash is Finish for a body whose SHA-256 (lower-case hex) the caller
+// computed itself, as it streamed the body.
+func (p *Pending) FinishHash(r *http.Request, hash string) error {
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" && !p.auth.Presigned && h != hash {
+		return errorf(CodeSignatureMismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+	}
+	if !p.signed && !checkBoth(r, p.auth, []byte(hash), p.signingKey) {
+		return errorf(CodeSignatureMismatch, MismatchMessage)
+	}
+	return nil
+}
+
 // Finish checks the signature against the body, once read.
 func (p *Pending) Finish(r *http.Request, body []byte) error {
 	var payload [2 * sha256.Size]byte

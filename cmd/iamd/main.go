@@ -1,6 +1,8 @@
 // Command iamd is a self-hosted, AWS-compatible access-key service.
 //
 //	iamd serve [flags]
+//	iamd migrate [flags]
+//	iamd proxy [flags]
 //
 // Every flag also reads an environment variable; see README.md.
 package main
@@ -27,9 +29,18 @@ func main() {
 var errHelp = errors.New("help")
 
 func run(args []string, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "serve" && args[0] != "migrate") {
-		fmt.Fprintln(stderr, "usage: iamd serve [flags]    run the server (iamd serve -h lists the flags)\n       iamd migrate [flags]  bring the database's schema up to date, then exit")
+	if len(args) == 0 || (args[0] != "serve" && args[0] != "migrate" && args[0] != "proxy") {
+		fmt.Fprintln(stderr, "usage: iamd serve [flags]    run the server (iamd serve -h lists the flags)\n       iamd migrate [flags]  bring the database's schema up to date, then exit\n       iamd proxy [flags]    an authenticating front for an HTTP API (iamd proxy -h lists the flags)")
 		return errHelp
+	}
+	if args[0] == "proxy" {
+		pc, err := ParseProxyConfig(args[1:], os.Getenv, stderr)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runProxy(ctx, pc, stderr)
 	}
 	cfg, err := ParseConfig(args[1:], os.Getenv, stderr)
 	if err != nil {

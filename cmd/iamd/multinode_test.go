@@ -271,9 +271,9 @@ func TestPGLastUsedAcrossNodes(t *testing.T) {
 	}
 }
 
-// proxy forwards TCP to target until cut; then it refuses and drops
+// tcpProxy forwards TCP to target until cut; then it refuses and drops
 // connections until restored, on the same address.
-type proxy struct {
+type tcpProxy struct {
 	target string
 	ln     net.Listener
 	addr   string
@@ -282,18 +282,18 @@ type proxy struct {
 	down   bool
 }
 
-func newProxy(t *testing.T, target string) *proxy {
+func newProxy(t *testing.T, target string) *tcpProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{target: target, ln: ln, addr: ln.Addr().String()}
+	p := &tcpProxy{target: target, ln: ln, addr: ln.Addr().String()}
 	go p.serve()
 	t.Cleanup(func() { ln.Close(); p.cut() })
 	return p
 }
 
-func (p *proxy) serve() {
+func (p *tcpProxy) serve() {
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -319,7 +319,7 @@ func (p *proxy) serve() {
 	}
 }
 
-func (p *proxy) cut() {
+func (p *tcpProxy) cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = true
@@ -329,7 +329,7 @@ func (p *proxy) cut() {
 	p.conns = nil
 }
 
-func (p *proxy) restore() {
+func (p *tcpProxy) restore() {
 	p.mu.Lock()
 	p.down = false
 	p.mu.Unlock()

@@ -776,7 +776,7 @@ func TestObjectsGatewayKilledMidDelete(t *testing.T) {
 }
 
 // TestObjectsGatewayWithDedicatedKey: versitygw signs its calls with an IAM
-// user's key that holds only iamd:ServeObjectGateway, not the root's; once
+// user's key that holds only iamd:DecideRequests, not the root's; once
 // the permission is removed, the gateway's next question is refused and its
 // S3 requests fail closed (InternalError, never an answer for the key).
 func TestObjectsGatewayWithDedicatedKey(t *testing.T) {
@@ -788,7 +788,7 @@ func TestObjectsGatewayWithDedicatedKey(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	socket, addr := filepath.Join(sockDir, "gw.sock"), freeAddr(t)
 	s := start(t, func(c *Config) { c.GatewaySocket, c.ObjectsEndpoint = socket, "http://"+addr })
-	userWith(t, s, "gateway", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iamd:ServeObjectGateway","Resource":"*"}}`)
+	userWith(t, s, "gateway", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iamd:DecideRequests","Resource":"*"}}`)
 	gk := mustKey(t, s.root(), "gateway")
 	g := &versityGW{URL: "http://" + addr, bin: versitygwBin(t), log: &bytes.Buffer{},
 		args: []string{"--access", gwRoot, "--secret", gwRootSecret, "--port", addr, "--quiet", "--iam-standalone-endpoint", socket,
