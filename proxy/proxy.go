@@ -125,7 +125,11 @@ func (p *Proxy) refuse(w http.ResponseWriter, err error, status int) {
 	case errors.As(err, &se):
 		typ := map[string]string{sigv4.CodeMissingAuth: "MissingAuthenticationTokenException", sigv4.CodeIncomplete: "IncompleteSignatureException",
 			sigv4.CodeInvalidToken: "UnrecognizedClientException", sigv4.CodeSignatureMismatch: "InvalidSignatureException", sigv4.CodeExpired: "InvalidSignatureException"}[se.Code]
-		writeError(w, cmpStatus(status, http.StatusForbidden), typ, se.Message)
+		msg := se.Message
+		if se.Code == sigv4.CodeMissingAuth {
+			msg = "Missing Authentication Token" // API Gateway's words
+		}
+		writeError(w, cmpStatus(status, http.StatusForbidden), typ, msg)
 	default:
 		p.log.Error("deciding a request failed", "err", err)
 		writeError(w, http.StatusInternalServerError, "", "Internal server error")
