@@ -27,6 +27,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"iamd/gateway"
 	"iamd/sigv4"
@@ -67,6 +69,33 @@ type Proxy struct {
 	verifier sigv4.Verifier
 	rp       *httputil.ReverseProxy
 	log      *slog.Logger
+	keys     keyCache
+}
+
+// keyCache keeps the signing keys iamd derived, by access key ID and
+// scope: one call to iamd per request instead of two. It is safe because
+// every request still asks iamd for its decision, which refuses a key that
+// was disabled or deleted, and a key ID is never reused.
+type keyCache struct {
+	m sync.Map // access key ID + "/" + scope → []byte
+	n atomic.Int64
+}
+
+const maxCachedKeys = 10000
+
+func (c *keyCache) get(id, scope string) []byte {
+	if v, ok := c.m.Load(id + "/" + scope); ok {
+		return v.([]byte)
+	}
+	return nil
+}
+
+func (c *keyCache) put(id, scope string, key []byte) {
+	if c.n.Add(1) > maxCachedKeys {
+		c.m.Clear()
+		c.n.Store(1)
+	}
+	c.m.Store(id+"/"+scope, key)
 }
 
 // New returns a Proxy for cfg.
@@ -157,9 +186,15 @@ func (p *Proxy) begin(r *http.Request) (*sigv4.Auth, sigv4.Pending, error) {
 		if a.SecurityToken != "" {
 			return nil, errInvalidKey
 		}
+		if key := p.keys.get(a.AccessKeyID, a.Scope); key != nil {
+			return key, nil
+		}
 		key, _, err := p.cfg.IAMD.Derive(r.Context(), a.AccessKeyID, a.Date, a.Region, a.Service)
 		if errors.Is(err, gateway.ErrNoSuchIdentity) {
 			return nil, errInvalidKey
+		}
+		if err == nil {
+			p.keys.put(a.AccessKeyID, a.Scope, key)
 		}
 		return key, err
 	})

@@ -28,7 +28,7 @@ import (
 )
 
 // userWith creates a user holding an inline policy and returns its client.
-func userWith(t *testing.T, s *testServer, name, doc string) *iam.Client {
+func userWith(t testing.TB, s *testServer, name, doc string) *iam.Client {
 	t.Helper()
 	mustUser(t, s, name)
 	if doc != "" {

@@ -57,14 +57,14 @@ type testServer struct {
 	HTTP *http.Client
 }
 
-func newHTTPClient(t *testing.T) *http.Client {
+func newHTTPClient(t testing.TB) *http.Client {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr}
 }
 
 // start runs iamd as main wires it, on 127.0.0.1:0 with a temp data dir.
-func start(t *testing.T, edit ...func(*Config)) *testServer {
+func start(t testing.TB, edit ...func(*Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := Config{
@@ -124,14 +124,14 @@ func wantAPIError(t *testing.T, err error, code string, status int) {
 	}
 }
 
-func mustUser(t *testing.T, s *testServer, name string) {
+func mustUser(t testing.TB, s *testServer, name string) {
 	t.Helper()
 	if _, err := s.root().CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func mustKey(t *testing.T, c *iam.Client, user string) *iamtypes.AccessKey {
+func mustKey(t testing.TB, c *iam.Client, user string) *iamtypes.AccessKey {
 	t.Helper()
 	in := &iam.CreateAccessKeyInput{}
 	if user != "" {

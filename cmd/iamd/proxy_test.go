@@ -65,7 +65,7 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 // proxySetup is an iamd with its gateway socket, an echoing upstream, and
 // iamd proxy in front of it for API "api1", stage "prod", asking iamd with
 // the key of a user allowed only iamd:DecideRequests.
-func proxySetup(t *testing.T) (*testServer, *echoUpstream, string, *proxy.Proxy) {
+func proxySetup(t testing.TB) (*testServer, *echoUpstream, string, *proxy.Proxy) {
 	t.Helper()
 	sockDir, err := os.MkdirTemp("", "iamd-gw-")
 	if err != nil {
@@ -96,7 +96,7 @@ func proxySetup(t *testing.T) (*testServer, *echoUpstream, string, *proxy.Proxy)
 
 // signedRequest signs a request for execute-api as botocore's SigV4Auth
 // does; with hashHeader it also sends and signs X-Amz-Content-Sha256.
-func signedRequest(t *testing.T, method, url, body, id, secret string, at time.Time, hashHeader bool) *http.Request {
+func signedRequest(t testing.TB, method, url, body, id, secret string, at time.Time, hashHeader bool) *http.Request {
 	t.Helper()
 	r, _ := http.NewRequest(method, url, strings.NewReader(body))
 	sum := sha256.Sum256([]byte(body))
@@ -110,7 +110,7 @@ func signedRequest(t *testing.T, method, url, body, id, secret string, at time.T
 	return r
 }
 
-func send(t *testing.T, r *http.Request) (int, string) {
+func send(t testing.TB, r *http.Request) (int, string) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
@@ -291,5 +291,44 @@ func TestProxyStreams100MiB(t *testing.T) {
 	t.Logf("two 100 MiB uploads through the front: peak heap in use %d MiB (client, front and upstream in this process)", peak.Load()>>20)
 	if peak.Load() > 48<<20 {
 		t.Fatalf("peak heap %d MiB: the body was held in memory", peak.Load()>>20)
+	}
+}
+
+// BenchmarkProxy measures a signed request through iamd proxy (asking iamd
+// over its unix socket twice per request) against the same request sent
+// to the upstream directly, with an empty body and with 1 MiB. Client,
+// front, iamd and upstream share the process and its cores.
+func BenchmarkProxy(b *testing.B) {
+	s, _, front, _ := proxySetup(b)
+	userWith(b, s, "caller", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}}`)
+	k := mustKey(b, s.root(), "caller")
+	upSrv := httptest.NewServer(&echoUpstream{})
+	b.Cleanup(upSrv.Close)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	big := strings.Repeat("x", 1<<20)
+	for _, tc := range []struct {
+		name, base, body string
+		hashHeader       bool
+	}{
+		{"direct/empty", upSrv.URL, "", false}, {"proxy/empty", front, "", false},
+		{"direct/1MiB", upSrv.URL, big, false}, {"proxy/1MiB-spooled", front, big, false}, {"proxy/1MiB-streamed", front, big, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.body)))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := signedRequest(b, "PUT", tc.base+"/items/1", tc.body, *k.AccessKeyId, *k.SecretAccessKey, time.Now(), tc.hashHeader)
+					resp, err := client.Do(r)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Fatalf("status %d", resp.StatusCode)
+					}
+				}
+			})
+		})
 	}
 }
