@@ -750,7 +750,12 @@ func TestObjectsGatewayKilledMidDelete(t *testing.T) {
 		_, err := ls.DeleteBucket(ctx, &lightsail.DeleteBucketInput{BucketName: aws.String("many"), ForceDelete: aws.Bool(true)})
 		done <- err
 	}()
-	time.Sleep(15 * time.Millisecond)
+	// Kill it once the emptying has begun, so that the kill falls mid-way.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if left, _ := filepath.Glob(filepath.Join(dir, "many", "o", "*")); len(left) < 390 {
+			break
+		}
+	}
 	g.stop()
 	err := <-done
 	_, inStore := os.Stat(filepath.Join(dir, "many"))
