@@ -132,18 +132,25 @@ func (g *versityGW) stop() {
 func objectsSetup(t *testing.T, edit ...func(*Config)) (*testServer, *versityGW, string) {
 	t.Helper()
 	versitygwBin(t)
-	sockDir, err := os.MkdirTemp("", "iamd-gw-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	socket := filepath.Join(sockDir, "gw.sock")
+	socket := gatewaySocket(t)
 	addr := freeAddr(t)
 	objects := t.TempDir()
 	s := start(t, append([]func(*Config){func(c *Config) {
 		c.GatewaySocket, c.ObjectsEndpoint = socket, "http://"+addr
 	}}, edit...)...)
 	return s, startGateway(t, addr, socket, objects), objects
+}
+
+// gatewaySocket is a path for iamd's gateway socket, short enough for a
+// unix socket (t.TempDir's paths can pass the 108-byte limit).
+func gatewaySocket(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "iamd-gw-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "gw.sock")
 }
 
 func (s *testServer) s3(g *versityGW, id, secret string) *s3.Client {
@@ -616,12 +623,7 @@ func TestPGObjectsRevocationAcrossNodes(t *testing.T) {
 	var nodes []*testServer
 	var gws []*versityGW
 	for range 2 {
-		sockDir, err := os.MkdirTemp("", "iamd-gw-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(sockDir) })
-		socket, addr := filepath.Join(sockDir, "gw.sock"), freeAddr(t)
+		socket, addr := gatewaySocket(t), freeAddr(t)
 		nodes = append(nodes, start(t, func(c *Config) {
 			c.DB, c.MasterKey, c.GatewaySocket, c.ObjectsEndpoint = dsn, testMasterKey, socket, "http://"+addr
 		}))
@@ -786,12 +788,7 @@ func TestObjectsGatewayKilledMidDelete(t *testing.T) {
 // S3 requests fail closed (InternalError, never an answer for the key).
 func TestObjectsGatewayWithDedicatedKey(t *testing.T) {
 	versitygwBin(t)
-	sockDir, err := os.MkdirTemp("", "iamd-gw-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	socket, addr := filepath.Join(sockDir, "gw.sock"), freeAddr(t)
+	socket, addr := gatewaySocket(t), freeAddr(t)
 	s := start(t, func(c *Config) { c.GatewaySocket, c.ObjectsEndpoint = socket, "http://"+addr })
 	userWith(t, s, "gateway", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iamd:DecideRequests","Resource":"*"}}`)
 	gk := mustKey(t, s.root(), "gateway")

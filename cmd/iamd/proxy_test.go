@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -67,12 +65,7 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 // the key of a user allowed only iamd:DecideRequests.
 func proxySetup(t testing.TB) (*testServer, *echoUpstream, string, *proxy.Proxy) {
 	t.Helper()
-	sockDir, err := os.MkdirTemp("", "iamd-gw-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	socket := filepath.Join(sockDir, "gw.sock")
+	socket := gatewaySocket(t)
 	s := start(t, func(c *Config) { c.GatewaySocket = socket })
 	userWith(t, s, "front", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iamd:DecideRequests","Resource":"*"}}`)
 	fk := mustKey(t, s.root(), "front")
