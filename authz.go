@@ -31,9 +31,10 @@ type authz struct {
 // userPolicies is the compiled set of policies that apply to one user, in
 // the order the store returned their sources.
 type userPolicies struct {
-	loaded    time.Time
-	policies  []*policy.Policy
-	principal policy.Context // the user's facts, without the request's
+	loaded      time.Time
+	policies    []*policy.Policy
+	conditional bool           // a statement has a Condition (see policy.HasConditions)
+	principal   policy.Context // the user's facts, without the request's
 }
 
 // maxCompiledBytes bounds the document cache by the text of the documents
@@ -67,6 +68,7 @@ func (s *Service) CompiledPolicyBytes() int64 { return s.authz.bytes.Load() }
 func (s *Service) forgetPolicies() {
 	s.authz.gen.Add(1)
 	s.authz.users.Clear()
+	s.changes.publish(Change{Policies: true})
 }
 
 // policiesOf returns the compiled policies of user u, from memory when
@@ -88,6 +90,7 @@ func (s *Service) policiesOf(ctx context.Context, u *User) (*userPolicies, error
 		return nil, err
 	}
 	up.principal = principalContext(u, s.account.ID)
+	up.conditional = policy.HasConditions(up.policies)
 	if s.authz.gen.Load() == gen {
 		s.authz.users.Store(u.ID, up)
 	}

@@ -82,6 +82,10 @@ type Principal struct {
 	ARN     string
 	ID      string // AIDA…, or the account for the root
 	Account string
+	// Unconditional is true when no Condition took part in the decisions:
+	// the same key, action and resource are decided the same way until a
+	// Change (WatchChanges) says otherwise.
+	Unconditional bool
 }
 
 // DecideObjects decides every action of r on every resource: decisions
@@ -102,6 +106,7 @@ func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]polic
 		r.Service = "s3"
 	}
 	c := &cc.Caller
+	unconditional := true
 	out := make([][]policy.Decision, len(r.Resources))
 	for i := range out {
 		out[i] = make([]policy.Decision, len(r.Actions))
@@ -124,6 +129,7 @@ func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]polic
 		if err != nil {
 			return nil, Principal{}, err
 		}
+		unconditional = !up.conditional
 		pc := up.principal
 		pc.CurrentTime = s.now()
 		pc.Request = map[string][]string{}
@@ -146,7 +152,7 @@ func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]polic
 		}
 	}
 	s.RecordUse(r.AccessKeyID, r.Region, r.Service)
-	return out, Principal{ARN: c.ARN(), ID: c.UserID(), Account: c.Account}, nil
+	return out, Principal{ARN: c.ARN(), ID: c.UserID(), Account: c.Account, Unconditional: unconditional}, nil
 }
 
 func isRequestKey(k string) bool {

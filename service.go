@@ -50,6 +50,7 @@ type Service struct {
 	creds    sync.Map     // access key ID → *CachedCredential
 	credsGen atomic.Int64 // bumped by every invalidation; see Credential
 	authz    authz
+	changes  changeHub
 
 	usesMu sync.Mutex
 	uses   map[string]LastUsed // not yet flushed
@@ -433,12 +434,14 @@ func (c *CachedCredential) SigningKey(date, region, service string) []byte {
 func (s *Service) forget(id string) {
 	s.credsGen.Add(1)
 	s.creds.Delete(id)
+	s.changes.publish(Change{Key: id})
 }
 
 // forgetAll drops every cached credential.
 func (s *Service) forgetAll() {
 	s.credsGen.Add(1)
 	s.creds.Clear()
+	s.changes.publish(Change{All: true})
 }
 
 // Credential returns the credential for an access key ID, from memory when

@@ -61,6 +61,14 @@ func NewClient(endpoint string, tlsConfig *tls.Config, id, secret string) (*Clie
 	return c, nil
 }
 
+// NewClientWith is NewClient on a RoundTripper of the caller's, which
+// reaches iamd at base (http://unix for a socket it dials itself): for
+// tests that look at everything iamd sends.
+func NewClientWith(base string, rt http.RoundTripper, id, secret string) *Client {
+	return &Client{base: base, http: &http.Client{Transport: rt, Timeout: 10 * time.Second},
+		creds: aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, signer: v4.NewSigner()}
+}
+
 // VersionInfo is iamd's answer to the version call.
 type VersionInfo struct {
 	Protocol  int    `json:"protocol"`
@@ -92,6 +100,9 @@ type Decision struct {
 	PrincipalARN string
 	PrincipalID  string
 	AccountID    string
+	// Unconditional: no Condition took part, so the same key, action and
+	// resource are decided alike until Watch reports a change.
+	Unconditional bool
 }
 
 // Evaluate asks for the decisions on actions × resources of a request
@@ -103,17 +114,60 @@ func (c *Client) Evaluate(ctx context.Context, id, service, region string, actio
 	if err == nil && (len(out.Decisions) != len(resources) || len(resources) > 0 && len(out.Decisions[0]) != len(actions)) {
 		err = errors.New("iamd answered a decision matrix of the wrong size")
 	}
-	return Decision{Decisions: out.Decisions, PrincipalARN: out.PrincipalArn, PrincipalID: out.PrincipalID, AccountID: out.AccountID}, err
+	return Decision{Decisions: out.Decisions, PrincipalARN: out.PrincipalArn, PrincipalID: out.PrincipalID, AccountID: out.AccountID,
+		Unconditional: out.Unconditional}, err
 }
 
-func (c *Client) call(ctx context.Context, path string, in, out any) error {
-	body, err := json.Marshal(in)
+// Change is one line of the watch stream (see WatchPath).
+type Change struct {
+	Key      string // this key was updated or deleted
+	Policies bool   // some user's policies or groups changed
+	All      bool   // anything may have changed
+}
+
+// Watch streams iamd's changes to fn until ctx ends or the stream breaks;
+// ready is called once the watch is in place, before any change. When it
+// returns, the caller must assume that anything changed.
+func (c *Client) Watch(ctx context.Context, ready func(), fn func(Change)) error {
+	req, err := c.signed(ctx, WatchPath, struct{}{})
 	if err != nil {
 		return err
 	}
+	// The stream outlives the client's per-call timeout.
+	resp, err := (&http.Client{Transport: c.http.Transport}).Do(req)
+	if err != nil {
+		return fmt.Errorf("iamd: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get(ProtocolHeader) == "" {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("iamd: %s answered %d: %s", WatchPath, resp.StatusCode, clip(string(b)))
+	}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var l watchLine
+		if err := dec.Decode(&l); err != nil {
+			return fmt.Errorf("iamd: the watch ended: %w", err)
+		}
+		switch {
+		case l.Ready:
+			ready()
+		case l.Key != "" || l.Policies || l.All:
+			fn(Change{Key: l.Key, Policies: l.Policies, All: l.All})
+		}
+	}
+}
+
+// signed is a protocol call of path with body in, signed with the
+// client's key.
+func (c *Client) signed(ctx context.Context, path string, in any) (*http.Request, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
@@ -121,6 +175,14 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	req.Header.Set(ProtocolHeader, strconv.Itoa(Protocol))
 	req.Header.Set("X-Amz-Content-Sha256", hash)
 	if err := c.signer.SignHTTP(ctx, c.creds, req, hash, "iam", "us-east-1", time.Now()); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func (c *Client) call(ctx context.Context, path string, in, out any) error {
+	req, err := c.signed(ctx, path, in)
+	if err != nil {
 		return err
 	}
 	resp, err := c.http.Do(req)

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"iamd"
 	"iamd/policy"
@@ -83,8 +84,65 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	if _, ok := res.(watchStream); ok {
+		h.watch(w, r)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(res)
+}
+
+// WatchPath is iamd's addition to the protocol: a stream of the changes
+// that may alter what keys may do, one JSON object a line: {"ready":true}
+// once the watch is in place, then {"key":"AKIA…"}, {"policies":true} or
+// {"all":true} as they happen, and {} every 15 s. A service that caches
+// signing keys or decisions drops what a line names, and everything when
+// the stream ends (it may have missed changes); iamd proxy and package
+// iamdauth do.
+const WatchPath = "/private/watch"
+
+type watchStream struct{}
+
+// watchLine is one line of the stream.
+type watchLine struct {
+	Ready    bool   `json:"ready,omitempty"`
+	Key      string `json:"key,omitempty"`
+	Policies bool   `json:"policies,omitempty"`
+	All      bool   `json:"all,omitempty"`
+}
+
+func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	changes := h.svc.WatchChanges(r.Context())
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	send := func(l watchLine) bool {
+		if enc.Encode(l) != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !send(watchLine{Ready: true}) {
+		return
+	}
+	beat := time.NewTicker(15 * time.Second)
+	defer beat.Stop()
+	for {
+		select {
+		case c, ok := <-changes:
+			if !ok {
+				return // behind, or the request ended: the watcher starts over
+			}
+			if !send(watchLine{Key: c.Key, Policies: c.Policies, All: c.All}) {
+				return
+			}
+		case <-beat.C:
+			if !send(watchLine{}) {
+				return
+			}
+		}
+	}
 }
 
 func (h *Handler) serve(r *http.Request) (any, error) {
@@ -103,6 +161,8 @@ func (h *Handler) serve(r *http.Request) (any, error) {
 		endpoint = h.resolveIdentity
 	case "/private/resolve-principals":
 		endpoint = h.resolvePrincipals
+	case WatchPath:
+		endpoint = func(context.Context, []byte) (any, error) { return watchStream{}, nil }
 	default:
 		return nil, &apiError{http.StatusNotFound, "", "Not Found"}
 	}
@@ -276,13 +336,14 @@ type evaluateRequest struct {
 	Service      string              `json:"service"`
 }
 
-// evaluateResponse is versitygw's shape; principalId and accountId are
-// iamd's additions, which versitygw ignores.
+// evaluateResponse is versitygw's shape; principalId, accountId and
+// unconditional are iamd's additions, which versitygw ignores.
 type evaluateResponse struct {
-	Decisions    [][]string `json:"decisions"`
-	PrincipalArn string     `json:"principalArn,omitempty"`
-	PrincipalID  string     `json:"principalId,omitempty"`
-	AccountID    string     `json:"accountId,omitempty"`
+	Decisions     [][]string `json:"decisions"`
+	PrincipalArn  string     `json:"principalArn,omitempty"`
+	PrincipalID   string     `json:"principalId,omitempty"`
+	AccountID     string     `json:"accountId,omitempty"`
+	Unconditional bool       `json:"unconditional,omitempty"`
 }
 
 var wireDecision = map[policy.Decision]string{policy.Allowed: "allow", policy.ExplicitDeny: "deny", policy.ImplicitDeny: "no_match"}
@@ -303,7 +364,7 @@ func (h *Handler) evaluate(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := evaluateResponse{Decisions: make([][]string, len(ds)), PrincipalArn: who.ARN, PrincipalID: who.ID, AccountID: who.Account}
+	out := evaluateResponse{Decisions: make([][]string, len(ds)), PrincipalArn: who.ARN, PrincipalID: who.ID, AccountID: who.Account, Unconditional: who.Unconditional}
 	for i, row := range ds {
 		out.Decisions[i] = make([]string, len(row))
 		for j, d := range row {

@@ -163,3 +163,17 @@ func ContextKeys(policies []*Policy) []string {
 	}
 	return out
 }
+
+// HasConditions reports whether any statement of the policies has a
+// Condition: without one, a decision depends only on the principal, the
+// action and the resource.
+func HasConditions(policies []*Policy) bool {
+	for _, p := range policies {
+		for _, st := range p.Statements {
+			if len(st.conditions) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}

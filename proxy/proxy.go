@@ -17,7 +17,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"hash"
 	"io"
 	"log/slog"
 	"net/http"
@@ -266,7 +265,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		want := r.Header.Get("X-Amz-Content-Sha256")
-		r.Body = &checkedBody{r: http.MaxBytesReader(w, r.Body, p.cfg.MaxBody), h: sha256.New(), want: want, length: r.ContentLength}
+		r.Body = sigv4.CheckedBody(http.MaxBytesReader(w, r.Body, p.cfg.MaxBody), want, r.ContentLength)
 		caller.identify(r.Header)
 		p.rp.ServeHTTP(w, r)
 		return
@@ -343,32 +342,6 @@ func firstOf(h http.Header, names ...string) string {
 	}
 	return ""
 }
-
-// checkedBody hashes a streamed body and fails the read that completes it
-// if the hash is not the one signed, withholding that read's bytes, so that
-// the upstream never receives a forged body whole.
-type checkedBody struct {
-	r      io.ReadCloser
-	h      hash.Hash
-	want   string
-	length int64 // declared, or -1
-	read   int64
-}
-
-var errBodyHash = errors.New("the body does not match its signed X-Amz-Content-Sha256")
-
-func (b *checkedBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	b.h.Write(p[:n])
-	b.read += int64(n)
-	complete := err == io.EOF || b.length >= 0 && b.read >= b.length
-	if complete && hex.EncodeToString(b.h.Sum(nil)) != b.want {
-		return 0, errBodyHash
-	}
-	return n, err
-}
-
-func (b *checkedBody) Close() error { return b.r.Close() }
 
 // spooled is a body read in full: in memory, or in a temporary file that
 // Close removes.

@@ -14,6 +14,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
+	"hash"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -395,6 +398,39 @@ func (p *Pending) FinishHash(r *http.Request, hash string) error {
 	}
 	return nil
 }
+
+// CheckedBody wraps the body of a request whose signed X-Amz-Content-Sha256
+// is want (Pending.Verified), to stream it: it hashes what it reads and
+// fails the read that completes the body if the hash is another, without
+// returning that read's bytes, so that whoever consumes it never gets a
+// forged body whole. length is the declared length, or -1.
+func CheckedBody(r io.ReadCloser, want string, length int64) io.ReadCloser {
+	return &checkedBody{r: r, h: sha256.New(), want: want, length: length}
+}
+
+type checkedBody struct {
+	r      io.ReadCloser
+	h      hash.Hash
+	want   string
+	length int64
+	read   int64
+}
+
+// ErrBodyHash is what a CheckedBody's last read returns for a forged body.
+var ErrBodyHash = errors.New("the body does not match its signed X-Amz-Content-Sha256")
+
+func (b *checkedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.h.Write(p[:n])
+	b.read += int64(n)
+	complete := err == io.EOF || b.length >= 0 && b.read >= b.length
+	if complete && hex.EncodeToString(b.h.Sum(nil)) != b.want {
+		return 0, ErrBodyHash
+	}
+	return n, err
+}
+
+func (b *checkedBody) Close() error { return b.r.Close() }
 
 // Finish checks the signature against the body, once read.
 func (p *Pending) Finish(r *http.Request, body []byte) error {

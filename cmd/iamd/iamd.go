@@ -43,6 +43,7 @@ type Main struct {
 	http   *http.Server
 	debug  *http.Server
 	gw     *http.Server
+	gwStop context.CancelFunc // ends the gateway's streams (watch) at Close
 	ln     net.Listener
 	served chan error
 }
@@ -235,6 +236,7 @@ func (m *Main) Close() error {
 		m.debug = nil
 	}
 	if m.gw != nil {
+		m.gwStop()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		m.gw.Shutdown(ctx)
 		cancel()
@@ -324,9 +326,12 @@ func (m *Main) startGateway() error {
 	if len(lns) == 0 {
 		return nil
 	}
+	base, stop := context.WithCancel(context.Background())
+	m.gwStop = stop
 	m.gw = &http.Server{Handler: gateway.New(m.svc, m.log), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
-		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
+		ErrorLog:    slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return base }}
 	for _, ln := range lns {
 		go m.gw.Serve(ln)
 	}
