@@ -16,12 +16,15 @@ package iamdauth
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -39,10 +42,13 @@ type Config struct {
 	// Decide names the action and the resource a request needs, e.g.
 	// ("execute-api:Invoke", "arn:aws:execute-api:…/GET/pets").
 	Decide func(r *http.Request) (action, resource string)
-	// MaxBody bounds a body whose hash is not signed, which is read into
-	// memory to be checked (default 10 MiB); signed-hash bodies stream.
-	MaxBody int64
-	Logger  *slog.Logger
+	// MaxBody bounds a request body (default 1 GiB). A body whose hash is
+	// signed streams, checked as it is read; any other is read and checked
+	// first, in memory up to 1 MiB and in a file of SpoolDir (default the
+	// system's temporary directory) beyond, so memory stays flat.
+	MaxBody  int64
+	SpoolDir string
+	Logger   *slog.Logger
 }
 
 // Caller is the authenticated principal of a request.
@@ -73,15 +79,15 @@ type Authenticator struct {
 }
 
 type decision struct {
-	allowed bool
-	caller  Caller
+	allowed, denied bool // denied: by an explicit Deny
+	caller          Caller
 }
 
 // New returns an Authenticator and starts following iamd's changes until
 // ctx ends.
 func New(ctx context.Context, cfg Config) *Authenticator {
 	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = 10 << 20
+		cfg.MaxBody = 1 << 30
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -197,7 +203,8 @@ func (a *Authenticator) decide(ctx context.Context, r *http.Request, id, action,
 	if err != nil {
 		return nil, err
 	}
-	d = &decision{allowed: out.Decisions[0][0] == "allow", caller: Caller{ARN: out.PrincipalARN, ID: out.PrincipalID, Account: out.AccountID, AccessKeyID: id}}
+	d = &decision{allowed: out.Decisions[0][0] == "allow", denied: out.Decisions[0][0] == "deny",
+		caller: Caller{ARN: out.PrincipalARN, ID: out.PrincipalID, Account: out.AccountID, AccessKeyID: id}}
 	if out.Unconditional && a.live.Load() {
 		a.mu.Lock()
 		if a.gen.Load() == gen {
@@ -216,63 +223,211 @@ func (a *Authenticator) decide(ctx context.Context, r *http.Request, id, action,
 
 var errInvalidKey = &sigv4.Error{Code: sigv4.CodeInvalidToken, Message: "The security token included in the request is invalid."}
 
-func refuse(w http.ResponseWriter, status int, msg string) {
+// Refusal is a request refused, with the status and the words API Gateway
+// answers it with; Type is its X-Amzn-ErrorType. Any other error from
+// Authenticate is a failure of iamd or of the service.
+type Refusal struct {
+	Status  int
+	Type    string
+	Message string
+	Denied  bool // by the policies, rather than for the signature
+}
+
+func (r *Refusal) Error() string { return r.Message }
+
+var signatureTypes = map[string]string{sigv4.CodeMissingAuth: "MissingAuthenticationTokenException", sigv4.CodeIncomplete: "IncompleteSignatureException",
+	sigv4.CodeInvalidToken: "UnrecognizedClientException", sigv4.CodeSignatureMismatch: "InvalidSignatureException", sigv4.CodeExpired: "InvalidSignatureException"}
+
+// refusal turns a signature failure into a Refusal.
+func refusal(err error) error {
+	var se *sigv4.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	msg := se.Message
+	if se.Code == sigv4.CodeMissingAuth {
+		msg = "Missing Authentication Token" // API Gateway's words
+	}
+	return &Refusal{Status: http.StatusForbidden, Type: signatureTypes[se.Code], Message: msg}
+}
+
+// WriteRefusal answers err as API Gateway does: {"message": …}.
+func WriteRefusal(w http.ResponseWriter, err error, log *slog.Logger) {
+	var rf *Refusal
+	if !errors.As(err, &rf) {
+		log.Error("deciding a request failed", "err", err)
+		rf = &Refusal{Status: http.StatusInternalServerError, Message: "Internal server error"}
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"message": msg})
+	if rf.Type != "" {
+		w.Header().Set("X-Amzn-Errortype", rf.Type)
+	}
+	w.WriteHeader(rf.Status)
+	json.NewEncoder(w).Encode(map[string]string{"message": rf.Message})
+}
+
+// Authenticate verifies r's signature and decides r. It returns the caller
+// and the body to read in r's place: streamed and checked as it is read
+// when its hash was signed, else already read and checked. The caller
+// closes the body. Refusals are *Refusal.
+func (a *Authenticator) Authenticate(r *http.Request) (*Caller, io.ReadCloser, error) {
+	if r.ContentLength > a.cfg.MaxBody {
+		return nil, nil, &Refusal{Status: http.StatusRequestEntityTooLarge, Message: "Request Too Long"}
+	}
+	s, p, err := a.begin(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	var body io.ReadCloser
+	switch {
+	case p.Verified():
+		body = sigv4.CheckedBody(r.Body, r.Header.Get("X-Amz-Content-Sha256"), r.ContentLength)
+	case r.ContentLength == 0:
+		if err := p.FinishHash(r, sigv4.EmptySHA256); err != nil {
+			return nil, nil, refusal(err)
+		}
+		body = http.NoBody
+	default:
+		sp, sum, err := spool(io.LimitReader(r.Body, a.cfg.MaxBody+1), a.cfg.SpoolDir, a.cfg.MaxBody)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := p.FinishHash(r, sum); err != nil {
+			sp.Close()
+			return nil, nil, refusal(err)
+		}
+		body = sp
+	}
+	c, err := a.decideRequest(r, s)
+	if err != nil {
+		body.Close()
+		return nil, nil, err
+	}
+	return c, body, nil
+}
+
+// AuthenticateHeaders is Authenticate for a request whose body is not at
+// hand (an nginx auth_request): the payload hash is the signed
+// X-Amz-Content-Sha256, or the empty body's.
+func (a *Authenticator) AuthenticateHeaders(r *http.Request) (*Caller, error) {
+	s, p, err := a.begin(r)
+	if err == nil && !p.Verified() {
+		err = refusal(p.FinishHash(r, sigv4.EmptySHA256))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a.decideRequest(r, s)
+}
+
+func (a *Authenticator) begin(r *http.Request) (*sigv4.Auth, sigv4.Pending, error) {
+	s, err := sigv4.Parse(r)
+	if err != nil {
+		return nil, sigv4.Pending{}, refusal(err)
+	}
+	p, err := a.verifier.Begin(r, s, a.cfg.Service, func(s *sigv4.Auth) ([]byte, error) {
+		if s.SecurityToken != "" {
+			return nil, errInvalidKey
+		}
+		return a.signingKey(r.Context(), s)
+	})
+	return s, p, refusal(err)
+}
+
+func (a *Authenticator) decideRequest(r *http.Request, s *sigv4.Auth) (*Caller, error) {
+	action, resource := a.cfg.Decide(r)
+	d, err := a.decide(r.Context(), r, s.AccessKeyID, action, resource)
+	if err != nil {
+		return nil, refusal(err)
+	}
+	if !d.allowed {
+		msg := "User: " + d.caller.ARN + " is not authorized to perform: " + action + " on resource: " + resource
+		if d.denied {
+			msg += " with an explicit deny"
+		}
+		return nil, &Refusal{Status: http.StatusForbidden, Type: "AccessDeniedException", Message: msg, Denied: true}
+	}
+	c := d.caller
+	return &c, nil
 }
 
 // Handler verifies and decides each request before next sees it; next finds
 // the caller with CallerFrom.
 func (a *Authenticator) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := sigv4.Parse(r)
-		var p sigv4.Pending
-		if err == nil {
-			p, err = a.verifier.Begin(r, s, a.cfg.Service, func(s *sigv4.Auth) ([]byte, error) {
-				if s.SecurityToken != "" {
-					return nil, errInvalidKey
-				}
-				return a.signingKey(r.Context(), s)
-			})
-		}
-		if err == nil {
-			if p.Verified() {
-				r.Body = sigv4.CheckedBody(r.Body, r.Header.Get("X-Amz-Content-Sha256"), r.ContentLength)
-			} else {
-				var body []byte
-				body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBody))
-				if err == nil {
-					err = p.Finish(r, body)
-					r.Body = io.NopCloser(bytes.NewReader(body))
-				}
-			}
-		}
-		var se *sigv4.Error
-		switch {
-		case errors.As(err, &se):
-			refuse(w, http.StatusForbidden, se.Message)
-			return
-		case err != nil:
-			a.log.Error("verifying a request failed", "err", err)
-			refuse(w, http.StatusInternalServerError, "Internal server error")
+		c, body, err := a.Authenticate(r)
+		if err != nil {
+			WriteRefusal(w, err, a.log)
 			return
 		}
-		action, resource := a.cfg.Decide(r)
-		d, err := a.decide(r.Context(), r, s.AccessKeyID, action, resource)
-		switch {
-		case errors.As(err, &se):
-			refuse(w, http.StatusForbidden, se.Message)
-			return
-		case err != nil:
-			a.log.Error("deciding a request failed", "err", err)
-			refuse(w, http.StatusInternalServerError, "Internal server error")
-			return
-		case !d.allowed:
-			refuse(w, http.StatusForbidden, "User: "+d.caller.ARN+" is not authorized to perform: "+action+" on resource: "+resource)
-			return
-		}
-		c := d.caller
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &c)))
+		defer body.Close()
+		r.Body = body
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
 	})
+}
+
+// spooled is a body read in full: in memory, or in a temporary file that
+// Close removes.
+type spooled struct {
+	io.Reader
+	f *os.File
+}
+
+func (s *spooled) Close() error {
+	if s.f != nil {
+		s.f.Close()
+		return os.Remove(s.f.Name())
+	}
+	return nil
+}
+
+// errTooLong refuses a body larger than the bound.
+var errTooLong = &Refusal{Status: http.StatusRequestEntityTooLarge, Message: "Request Too Long"}
+
+// spool reads r (bounded to max+1 bytes by its caller), keeping up to
+// 1 MiB in memory and the rest in a file, and returns it with its SHA-256
+// in hex.
+func spool(r io.Reader, dir string, max int64) (*spooled, string, error) {
+	h := sha256.New()
+	const inMemory = 1 << 20
+	buf := make([]byte, 0, 4096)
+	for len(buf) < inMemory {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), inMemory)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			h.Write(buf)
+			return &spooled{Reader: bytes.NewReader(buf)}, hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	f, err := os.CreateTemp(dir, "iamd-proxy-body-")
+	if err != nil {
+		return nil, "", err
+	}
+	h.Write(buf)
+	if _, err := f.Write(buf); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, "", err
+	}
+	n, err := io.Copy(io.MultiWriter(f, h), r)
+	if err == nil && int64(len(buf))+n > max {
+		err = errTooLong
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, "", err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, "", err
+	}
+	return &spooled{Reader: f, f: f}, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -114,7 +114,7 @@ func runProxy(ctx context.Context, c ProxyConfig, stderr io.Writer) error {
 		return fmt.Errorf("--iamd %s: %w", c.IAMD, err)
 	}
 	up, _ := url.Parse(c.Upstream)
-	p := proxy.New(proxy.Config{Upstream: up, APIID: c.APIID, Stage: c.Stage, Region: c.Region, IAMD: client, Account: v.AccountID, Logger: log})
+	p := proxy.New(ctx, proxy.Config{Upstream: up, APIID: c.APIID, Stage: c.Stage, Region: c.Region, IAMD: client, Account: v.AccountID, Logger: log})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

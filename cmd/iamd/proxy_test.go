@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -81,7 +82,9 @@ func proxySetup(t testing.TB) (*testServer, *echoUpstream, string, *proxy.Proxy)
 	upSrv := httptest.NewServer(up)
 	t.Cleanup(upSrv.Close)
 	u, _ := url.Parse(upSrv.URL)
-	p := proxy.New(proxy.Config{Upstream: u, APIID: "api1", Stage: "prod", Region: "us-east-1", IAMD: client, Account: v.AccountID})
+	pctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	p := proxy.New(pctx, proxy.Config{Upstream: u, APIID: "api1", Stage: "prod", Region: "us-east-1", IAMD: client, Account: v.AccountID})
 	front := httptest.NewServer(p)
 	t.Cleanup(front.Close)
 	return s, up, front.URL, p
