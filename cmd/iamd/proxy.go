@@ -17,6 +17,7 @@ import (
 
 	"iamd/gateway"
 	"iamd/proxy"
+	"iamd/server"
 )
 
 // ProxyConfig is how iamd proxy is started.
@@ -119,7 +120,8 @@ func runProxy(ctx context.Context, c ProxyConfig, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	servers := []*http.Server{{Handler: p, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}}
+	ln = server.LimitListener(ln, 1024)
+	servers := []*http.Server{{Handler: p, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Minute, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}}
 	go servers[0].Serve(ln)
 	log.Info("iamd proxy listening", "addr", ln.Addr().String(), "upstream", up.Redacted(), "api_id", c.APIID, "stage", c.Stage, "account", v.AccountID)
 	if c.AuthAddr != "" {
@@ -128,6 +130,7 @@ func runProxy(ctx context.Context, c ProxyConfig, stderr io.Writer) error {
 			ln.Close()
 			return fmt.Errorf("--auth-addr: %w", err)
 		}
+		aln = server.LimitListener(aln, 1024)
 		as := &http.Server{Handler: p.AuthHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 		servers = append(servers, as)
 		go as.Serve(aln)
