@@ -10,10 +10,8 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import unittest
 
 import boto3
@@ -21,27 +19,14 @@ import boto3.s3.transfer
 import botocore.config
 import botocore.exceptions
 
+from e2e.harness import free_port, wait_port
+
 ROOT_ID = "AKIAE2EROOTE2EROOT01"
 ROOT_SECRET = "e2erootsecrete2erootsecrete2erootsecret1"
 NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"})
 PATH_STYLE = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path"})
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, what, log):
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(what + " did not start: " + open(log).read())
 
 
 class Stack:

@@ -10,11 +10,9 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
-import time
 import unittest
 import urllib.error
 import urllib.request
@@ -25,26 +23,13 @@ import botocore.awsrequest
 import botocore.config
 import botocore.credentials
 
+from e2e.harness import free_port, wait_port
+
 ROOT_ID = "AKIAPROXYROOTPROXY01"
 ROOT_SECRET = "proxyrootsecretproxyrootsecretproxyroot1"
 NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"})
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, what, log):
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(what + " did not start: " + open(log).read())
 
 
 class Echo(http.server.BaseHTTPRequestHandler):

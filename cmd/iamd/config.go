@@ -57,14 +57,20 @@ var (
 	reEndpoint = regexp.MustCompile(`^https?://[^/\s]+/?$`)
 )
 
-// ParseConfig reads flags, each defaulting to its environment variable.
-func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	env := func(name, def string) string {
+// envOr returns a lookup of variables that falls back to a default: every
+// flag's default is its variable.
+func envOr(getenv func(string) string) func(name, def string) string {
+	return func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
 		}
 		return def
 	}
+}
+
+// ParseConfig reads flags, each defaulting to its environment variable.
+func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	env := envOr(getenv)
 	var c Config
 	fs := flag.NewFlagSet("iamd serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

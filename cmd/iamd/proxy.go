@@ -35,12 +35,7 @@ type ProxyConfig struct {
 // IAMD_PROXY_… variable; the key to ask iamd with is AWS_ACCESS_KEY_ID and
 // AWS_SECRET_ACCESS_KEY.
 func ParseProxyConfig(args []string, getenv func(string) string, stderr io.Writer) (ProxyConfig, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
+	env := envOr(getenv)
 	var c ProxyConfig
 	fs := flag.NewFlagSet("iamd proxy", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
