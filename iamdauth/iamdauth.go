@@ -266,7 +266,9 @@ func WriteRefusal(w http.ResponseWriter, err error, log *slog.Logger) {
 	json.NewEncoder(w).Encode(map[string]string{"message": rf.Message})
 }
 
-// Authenticate verifies r's signature and decides r. It returns the caller
+// Authenticate verifies r's signature and decides r. A path with empty,
+// "." or ".." segments is refused, since the signature also covers its
+// normalized form. It returns the caller
 // and the body to read in r's place: streamed and checked as it is read
 // when its hash was signed, else already read and checked. The caller
 // closes the body. Refusals are *Refusal.
@@ -320,7 +322,16 @@ func (a *Authenticator) AuthenticateHeaders(r *http.Request) (*Caller, error) {
 	return a.decideRequest(r, s)
 }
 
+// errPath refuses a path the signature does not name exactly.
+var errPath = &Refusal{Status: http.StatusBadRequest, Type: "BadRequestException",
+	Message: "The request path must not hold empty, '.' or '..' segments."}
+
 func (a *Authenticator) begin(r *http.Request) (*sigv4.Auth, sigv4.Pending, error) {
+	// Decisions and services see r.URL.Path; the signature covers its
+	// normalized form. They must be the same path.
+	if !sigv4.IsCanonicalPath(r.URL.Path) {
+		return nil, sigv4.Pending{}, errPath
+	}
 	s, err := sigv4.Parse(r)
 	if err != nil {
 		return nil, sigv4.Pending{}, refusal(err)

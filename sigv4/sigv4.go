@@ -598,6 +598,27 @@ func rawPath(r *http.Request) string {
 	return p
 }
 
+// IsCanonicalPath reports whether the (decoded) path p is already in the form
+// appendCanonicalURI signs for non-S3 services: no "." or ".." segment and
+// no empty one but a trailing slash. A signature covers every path that
+// normalizes alike, so a service that decides or forwards by path must
+// refuse the others: a signature for /admin is valid for /pets/../admin.
+func IsCanonicalPath(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, s := range segs {
+		if s == "." || s == ".." || s == "" && i != len(segs)-1 {
+			return false
+		}
+	}
+	return true
+}
+
 // appendCanonicalURI normalizes the path as non-S3 services do (dot
 // segments removed, empty segments collapsed) and URI-encodes each segment
 // of it as sent, so an escaped path is escaped again, as the SDKs do.

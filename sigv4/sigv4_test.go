@@ -392,3 +392,14 @@ func TestPresignedExpiry(t *testing.T) {
 		}
 	}
 }
+
+func TestIsCanonicalPath(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/": true, "/pets": true, "/pets/": true, "/pets/1": true, "/a.b/..c": true,
+		"": false, "pets": false, "//pets": false, "/pets//1": false, "/pets/../admin": false, "/./pets": false, "/pets/.": false, "/pets/..": false,
+	} {
+		if got := sigv4.IsCanonicalPath(p); got != want {
+			t.Errorf("IsCanonicalPath(%q) = %v", p, got)
+		}
+	}
+}

@@ -336,3 +336,27 @@ func BenchmarkProxy(b *testing.B) {
 		})
 	}
 }
+
+// TestProxyDecidesOnTheCanonicalPath: SigV4 signs the path with dot
+// segments removed and empty ones collapsed, so a signature for /admin is
+// valid for /pets/../admin; a path not in that canonical form is refused,
+// never decided on the form a policy matches and forwarded for an upstream
+// to clean.
+func TestProxyDecidesOnTheCanonicalPath(t *testing.T) {
+	s, up, front, _ := proxySetup(t)
+	userWith(t, s, "caller", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:api1/prod/GET/pets/*"}]}`)
+	k := mustKey(t, s.root(), "caller")
+	for _, p := range []string{"/pets/../admin", "/pets/./../admin", "/pets/%2e%2e/admin", "//pets/../../admin", "/pets//../admin"} {
+		r := signedRequest(t, "GET", front+"/admin", "", *k.AccessKeyId, *k.SecretAccessKey, time.Now(), false)
+		r.URL.Opaque = p // sent as written
+		before := up.calls.Load()
+		code, body := send(t, r)
+		if code == 200 || up.calls.Load() != before {
+			t.Errorf("%s: %d %s (forwarded: %v)", p, code, body, up.calls.Load() != before)
+		}
+	}
+	if code, body := send(t, signedRequest(t, "GET", front+"/pets/1", "", *k.AccessKeyId, *k.SecretAccessKey, time.Now(), false)); code != 200 {
+		t.Fatalf("canonical path: %d %s", code, body)
+	}
+}
