@@ -46,22 +46,6 @@ func BucketNotEmpty(name string) *Error {
 // or is not Active: the gateway answers InvalidAccessKeyId.
 var ErrNoSuchIdentity = &Error{Kind: NotFound, Message: "no identity for the given access key id"}
 
-// GatewayCredential returns the credential of the access key id for a
-// request the gateway received, and the SigV4 signing key for its scope;
-// ErrNoSuchIdentity if the key does not exist or is not Active. The secret
-// itself never leaves iamd. The key's use is recorded when the gateway
-// asks for its decision.
-func (s *Service) GatewayCredential(ctx context.Context, id, date, region, service string) (*CachedCredential, []byte, error) {
-	c, err := s.Credential(ctx, id)
-	if errors.Is(err, ErrNotFound) || err == nil && c.Status != StatusActive {
-		return nil, nil, ErrNoSuchIdentity
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, c.SigningKey(date, region, service), nil
-}
-
 // ObjectRequest is what a service asks about one request it received: an
 // object gateway about an S3 request, iamd proxy about an HTTP API call.
 type ObjectRequest struct {

@@ -421,12 +421,25 @@ func (c *CachedCredential) DerivedKey(scope string, derive func() []byte) []byte
 	return d.key
 }
 
-// SigningKey returns the credential's SigV4 signing key for a scope,
-// derived once for the last scope asked (see DerivedKey).
-func (c *CachedCredential) SigningKey(date, region, service string) []byte {
-	return c.DerivedKey(date+"/"+region+"/"+service+"/aws4_request", func() []byte {
-		return sigv4.SigningKey(c.Secret, date, region, service)
-	})
+// SigningKeyFor returns the credential of the key that signed a and its
+// SigV4 signing key for a's scope, derived once per scope (see
+// DerivedKey); ErrNoSuchIdentity if the key does not exist, is not
+// Active, or a carries a session token (iamd issues none). It is the one
+// lookup behind every signature iamd checks or helps check: its own
+// APIs', an object gateway's, a proxy's. The secret never leaves iamd.
+func (s *Service) SigningKeyFor(ctx context.Context, a *sigv4.Auth) (*CachedCredential, []byte, error) {
+	c, err := s.Credential(ctx, a.AccessKeyID)
+	switch {
+	case errors.Is(err, ErrNotFound), err == nil && (c.Status != StatusActive || a.SecurityToken != ""):
+		return nil, nil, ErrNoSuchIdentity
+	case err != nil:
+		return nil, nil, err
+	}
+	scope := a.Scope
+	if scope == "" {
+		scope = a.Date + "/" + a.Region + "/" + a.Service + "/aws4_request"
+	}
+	return c, c.DerivedKey(scope, func() []byte { return sigv4.SigningKey(c.Secret, a.Date, a.Region, a.Service) }), nil
 }
 
 // forget drops a key's cached credential, so that its next request reads

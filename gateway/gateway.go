@@ -215,15 +215,12 @@ func (h *Handler) authenticate(r *http.Request) (sigv4.Pending, *iamd.Caller, er
 	}
 	var cred *iamd.CachedCredential
 	p, err := h.verifier.Begin(r, a, "iam", func(a *sigv4.Auth) ([]byte, error) {
-		c, key, err := h.svc.GatewayCredential(r.Context(), a.AccessKeyID, a.Date, a.Region, a.Service)
-		switch {
-		case errors.Is(err, iamd.ErrNotFound), a.SecurityToken != "":
+		c, key, err := h.svc.SigningKeyFor(r.Context(), a)
+		if errors.Is(err, iamd.ErrNotFound) {
 			return nil, &sigv4.Error{Code: sigv4.CodeInvalidToken, Message: "The security token included in the request is invalid."}
-		case err != nil:
-			return nil, err
 		}
 		cred = c
-		return key, nil
+		return key, err
 	})
 	if err != nil {
 		return sigv4.Pending{}, nil, err
@@ -319,7 +316,7 @@ func (h *Handler) derive(ctx context.Context, body []byte) (any, error) {
 		// iamd issues no session tokens to these keys.
 		return nil, errInvalidToken
 	}
-	c, key, err := h.svc.GatewayCredential(ctx, req.AccessKeyID, req.Date, req.Region, req.Service)
+	c, key, err := h.svc.SigningKeyFor(ctx, &sigv4.Auth{AccessKeyID: req.AccessKeyID, Date: req.Date, Region: req.Region, Service: req.Service})
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, id string, e 
 		badRequest = err
 	}
 	a, err := sigv4.Parse(r)
-	var pending *pendingAuth
+	var pending pendingAuth
 	if err == nil {
 		pending, err = s.begin(r, a, "lightsail", e)
 	}
@@ -55,7 +55,7 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, id string, e 
 		s.writeJSONError(w, err, id, e)
 		return
 	}
-	caller, err := s.finish(r, pending, body)
+	caller, err := s.finish(r, &pending, body)
 	if err == nil {
 		err = badRequest
 	}

@@ -176,7 +176,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 		svc = sts
 	}
 	e.service = svc.name
-	var pending *pendingAuth
+	var pending pendingAuth
 	if err == nil {
 		pending, err = s.begin(r, a, svc.name, e)
 	}
@@ -219,7 +219,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 		s.writeQueryError(w, svc, sigv4.WrongService(svc.name), id, e)
 		return
 	}
-	caller, err := s.finish(r, pending, body)
+	caller, err := s.finish(r, &pending, body)
 	if err != nil {
 		s.writeQueryError(w, svc, err, id, e)
 		return
@@ -300,14 +300,13 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, e *logEntry) (
 		want = s.maxBody
 	}
 	if want > 0 {
-		rc := http.NewResponseController(w)
-		e.hold = s.bodies.take(e.accessKeyID, want, func() { rc.SetReadDeadline(time.Now()) })
+		e.hold = s.bodies.take(e.accessKeyID, want, func() { http.NewResponseController(w).SetReadDeadline(time.Now()) })
 		if e.hold == nil {
 			w.Header().Set("Connection", "close")
 			w.Header().Set("Retry-After", "1")
 			return nil, errBusy
 		}
-		rc.SetReadDeadline(time.Now().Add(s.bodyWait))
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyWait))
 	}
 	bp := bodyPool.Get().(*[]byte)
 	e.body = bp
@@ -353,30 +352,21 @@ type pendingAuth struct {
 
 // begin checks a's signature of r for service as far as the headers
 // allow (see sigv4.Verifier.Begin): no body byte has been read yet.
-func (s *Server) begin(r *http.Request, a *sigv4.Auth, service string, e *logEntry) (*pendingAuth, error) {
-	p := &pendingAuth{auth: a}
+func (s *Server) begin(r *http.Request, a *sigv4.Auth, service string, e *logEntry) (pendingAuth, error) {
 	e.accessKeyID = a.AccessKeyID
-	var err error
-	p.sig, err = s.verifier.Begin(r, a, service, func(a *sigv4.Auth) ([]byte, error) {
-		c, err := s.svc.Credential(r.Context(), a.AccessKeyID)
-		switch {
-		case errors.Is(err, iamd.ErrNotFound):
-			return nil, invalidToken
-		case err != nil:
-			return nil, err
-		case c.Status != iamd.StatusActive, a.SecurityToken != "":
-			// iamd issues no session tokens: a token never matches.
+	var cred *iamd.CachedCredential
+	sig, err := s.verifier.Begin(r, a, service, func(a *sigv4.Auth) ([]byte, error) {
+		c, key, err := s.svc.SigningKeyFor(r.Context(), a)
+		if errors.Is(err, iamd.ErrNotFound) {
 			return nil, invalidToken
 		}
-		p.cred = c
-		return c.DerivedKey(a.Scope, func() []byte {
-			return sigv4.SigningKey(c.Secret, a.Date, a.Region, a.Service)
-		}), nil
+		cred = c
+		return key, err
 	})
 	if err != nil {
-		return nil, err
+		return pendingAuth{}, err
 	}
-	return p, nil
+	return pendingAuth{sig: sig, auth: a, cred: cred}, nil
 }
 
 // finish completes the signature check over the body and returns the caller.
