@@ -509,7 +509,9 @@ func (s *Service) RecordUse(id, region, service string) {
 	s.usesMu.Unlock()
 }
 
-// FlushUses writes pending key uses to the store in one batch.
+// FlushUses writes pending key uses to the store in one batch. A use stays
+// in memory, visible to lastUsed, until the store holds it: a read during
+// the write must not see neither.
 func (s *Service) FlushUses(ctx context.Context) error {
 	s.usesMu.Lock()
 	if len(s.uses) == 0 {
@@ -520,19 +522,18 @@ func (s *Service) FlushUses(ctx context.Context) error {
 	for id, lu := range s.uses {
 		batch = append(batch, KeyUse{AccessKeyID: id, LastUsed: lu})
 	}
-	s.uses = make(map[string]LastUsed, len(batch))
 	s.usesMu.Unlock()
 	if err := s.store.RecordKeyUse(ctx, batch); err != nil {
-		// Put them back unless a newer use arrived meanwhile.
-		s.usesMu.Lock()
-		for _, u := range batch {
-			if p, ok := s.uses[u.AccessKeyID]; !ok || p.At.Before(u.At) {
-				s.uses[u.AccessKeyID] = u.LastUsed
-			}
-		}
-		s.usesMu.Unlock()
 		return err
 	}
+	s.usesMu.Lock()
+	for _, u := range batch {
+		// A newer use that arrived meanwhile waits for the next batch.
+		if s.uses[u.AccessKeyID] == u.LastUsed {
+			delete(s.uses, u.AccessKeyID)
+		}
+	}
+	s.usesMu.Unlock()
 	return nil
 }
 

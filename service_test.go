@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +61,63 @@ func TestLastUseIsBatched(t *testing.T) {
 	cred, _ = st.GetCredential(ctx, k.ID)
 	if !cred.Key.LastUsed.At.Equal(c.t) || cred.Key.LastUsed.Region != "us-east-1" {
 		t.Fatalf("after flush: %+v", cred.Key.LastUsed)
+	}
+}
+
+// slowUses is a store whose RecordKeyUse waits for release before writing.
+type slowUses struct {
+	iamd.Store
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (s *slowUses) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
+	s.once.Do(func() { close(s.entered) })
+	<-s.release
+	return s.Store.RecordKeyUse(ctx, uses)
+}
+
+// TestLastUseVisibleDuringFlush: while a batch is being written, a read
+// still sees its uses; they were once lost in that window.
+func TestLastUseVisibleDuringFlush(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	slow := &slowUses{Store: st, entered: make(chan struct{}), release: make(chan struct{})}
+	sealer, _ := iamd.NewSealer(make([]byte, 32))
+	c := &clock{time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)}
+	svc, err := iamd.NewService(ctx, iamd.Config{
+		Store: slow, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}, Now: c.now, FlushInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	svc.CreateUser(ctx, root, "bob", "/", nil)
+	k, _, err := svc.CreateAccessKey(ctx, root, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.RecordUse(k.ID, "us-east-1", "s3")
+	flushed := make(chan error, 1)
+	go func() { flushed <- svc.FlushUses(ctx) }()
+	<-slow.entered
+	_, lu, err := svc.GetAccessKeyLastUsed(ctx, root, k.ID)
+	if err != nil || !lu.At.Equal(c.t) || lu.Service != "s3" {
+		t.Errorf("during the flush: %+v %v", lu, err)
+	}
+	c.t = c.t.Add(time.Minute)
+	svc.RecordUse(k.ID, "eu-west-1", "s3") // newer than the batch in flight
+	close(slow.release)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	_, lu, _ = svc.GetAccessKeyLastUsed(ctx, root, k.ID)
+	if !lu.At.Equal(c.t) || lu.Region != "eu-west-1" {
+		t.Errorf("the use that arrived during the flush was dropped: %+v", lu)
 	}
 }
 
