@@ -442,6 +442,33 @@ func (s *Service) SigningKeyFor(ctx context.Context, a *sigv4.Auth) (*CachedCred
 	return c, c.DerivedKey(scope, func() []byte { return sigv4.SigningKey(c.Secret, a.Date, a.Region, a.Service) }), nil
 }
 
+// CheckStringToSign authenticates a request that another service received
+// and iamd never sees, from the SigV4 string to sign that service built and
+// the signature the client sent (Keystone's s3tokens works this way). The
+// request time may lie up to maxAge in the past (a presigned URL's life)
+// and 15 minutes in the future; the service checks the rest of the request
+// itself. It returns the signer and the parsed scope, and records the use.
+func (s *Service) CheckStringToSign(ctx context.Context, accessKeyID string, sts []byte, signature string, maxAge time.Duration) (*CachedCredential, *sigv4.Auth, error) {
+	a, err := sigv4.ParseStringToSign(sts)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	if a.Time.After(now.Add(15*time.Minute)) || a.Time.Before(now.Add(-maxAge-15*time.Minute)) {
+		return nil, nil, &sigv4.Error{Code: sigv4.CodeExpired, Message: "Signature expired: " + a.AmzDate + " is outside the accepted window."}
+	}
+	a.AccessKeyID = accessKeyID
+	c, key, err := s.SigningKeyFor(ctx, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !sigv4.CheckStringToSign(sts, signature, key) {
+		return nil, nil, &sigv4.Error{Code: sigv4.CodeSignatureMismatch, Message: sigv4.MismatchMessage}
+	}
+	s.RecordUse(accessKeyID, a.Region, a.Service)
+	return c, a, nil
+}
+
 // forget drops a key's cached credential, so that its next request reads
 // the store.
 func (s *Service) forget(id string) {

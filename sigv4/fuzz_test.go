@@ -3,6 +3,7 @@ package sigv4_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,26 @@ func FuzzVerify(f *testing.F) {
 			if a, err := v.Verify(r, []byte(body), svc, key); err == nil {
 				t.Fatalf("accepted %+v", a)
 			}
+		}
+	})
+}
+
+// FuzzParseStringToSign: a string to sign from another service is parsed
+// without panicking, and one that is accepted is exactly the four lines
+// its parts describe.
+func FuzzParseStringToSign(f *testing.F) {
+	f.Add("AWS4-HMAC-SHA256\n20261124T073036Z\n20261124/us-east-1/s3/aws4_request\n" + strings.Repeat("ab", 32))
+	f.Add("AWS4-HMAC-SHA256\n20261124T073036Z\n20261124/us-east-1/s3/aws4_request\n")
+	f.Add("GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/photos/")
+	f.Add("AWS4-HMAC-SHA256\n\n//\n")
+	f.Fuzz(func(t *testing.T, sts string) {
+		a, err := sigv4.ParseStringToSign([]byte(sts))
+		if err != nil {
+			return
+		}
+		rebuilt := "AWS4-HMAC-SHA256\n" + a.AmzDate + "\n" + a.Date + "/" + a.Region + "/" + a.Service + "/aws4_request\n" + sts[strings.LastIndex(sts, "\n")+1:]
+		if rebuilt != sts || a.Date != a.AmzDate[:8] || a.Time.IsZero() {
+			t.Fatalf("accepted %q as %+v", sts, a)
 		}
 	})
 }

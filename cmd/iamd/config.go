@@ -40,6 +40,11 @@ type Config struct {
 	// ObjectsEndpoint, when set, is the S3 address of the object gateway:
 	// Lightsail buckets are made and deleted there.
 	ObjectsEndpoint string
+	// KeystoneAddr, when set, serves Keystone's s3tokens and ec2tokens
+	// there, for Ceph RGW and Swift; KeystoneRoles are the roles every
+	// answer carries; KeystoneTLSCert and KeystoneTLSKey, when set, make
+	// it HTTPS.
+	KeystoneAddr, KeystoneRoles, KeystoneTLSCert, KeystoneTLSKey string
 
 	RootAccessKeyID     string
 	RootSecretAccessKey string `json:"-"`
@@ -92,6 +97,10 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.GatewayTLSKey, "gateway-tls-key", env("IAMD_GATEWAY_TLS_KEY", ""), "PEM private key of --gateway-tls-cert (IAMD_GATEWAY_TLS_KEY)")
 	fs.StringVar(&c.GatewayClientCA, "gateway-client-ca", env("IAMD_GATEWAY_CLIENT_CA", ""), "PEM CA bundle the gateway's client certificate must chain to (IAMD_GATEWAY_CLIENT_CA)")
 	fs.StringVar(&c.ObjectsEndpoint, "objects-endpoint", env("IAMD_OBJECTS_ENDPOINT", ""), "S3 address of the object gateway, e.g. http://127.0.0.1:7070: Lightsail buckets are made there (IAMD_OBJECTS_ENDPOINT)")
+	fs.StringVar(&c.KeystoneAddr, "keystone-addr", env("IAMD_KEYSTONE_ADDR", ""), "serve Keystone's /v3/s3tokens and /v3/ec2tokens on this address, for Ceph RGW and Swift (IAMD_KEYSTONE_ADDR)")
+	fs.StringVar(&c.KeystoneRoles, "keystone-roles", env("IAMD_KEYSTONE_ROLES", "member"), "comma-separated Keystone roles every s3tokens answer carries (IAMD_KEYSTONE_ROLES)")
+	fs.StringVar(&c.KeystoneTLSCert, "keystone-tls-cert", env("IAMD_KEYSTONE_TLS_CERT", ""), "PEM certificate: serve --keystone-addr over HTTPS (IAMD_KEYSTONE_TLS_CERT)")
+	fs.StringVar(&c.KeystoneTLSKey, "keystone-tls-key", env("IAMD_KEYSTONE_TLS_KEY", ""), "PEM private key of --keystone-tls-cert (IAMD_KEYSTONE_TLS_KEY)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -141,6 +150,10 @@ func (c *Config) Validate() error {
 		return errors.New("--gateway-addr needs --gateway-tls-cert, --gateway-tls-key and --gateway-client-ca: the protocol is served on TCP only with mutual TLS")
 	case c.ObjectsEndpoint != "" && !reEndpoint.MatchString(c.ObjectsEndpoint):
 		return fmt.Errorf("--objects-endpoint must be an http:// or https:// URL, not %q", c.ObjectsEndpoint)
+	case (c.KeystoneTLSCert == "") != (c.KeystoneTLSKey == ""):
+		return errors.New("set both --keystone-tls-cert and --keystone-tls-key, or neither")
+	case c.KeystoneAddr != "" && len(keystoneRoles(c.KeystoneRoles)) == 0:
+		return errors.New("--keystone-roles must name at least one role")
 	case c.MaxConnections < 0:
 		return errors.New("--max-connections (IAMD_MAX_CONNECTIONS) must be a whole number of at least 1")
 	case c.Durability != "full" && c.Durability != "normal":
@@ -177,4 +190,15 @@ func (c *Config) regionFilter() func(string) bool {
 		}
 	}
 	return func(r string) bool { return ok[r] }
+}
+
+// keystoneRoles splits --keystone-roles.
+func keystoneRoles(s string) []string {
+	var out []string
+	for _, r := range strings.Split(s, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -26,6 +26,7 @@ import (
 
 	"iamd"
 	"iamd/gateway"
+	"iamd/keystone"
 	"iamd/lightsailapi"
 	"iamd/postgres"
 	"iamd/s3objects"
@@ -43,6 +44,8 @@ type Main struct {
 	http   *http.Server
 	debug  *http.Server
 	gw     *http.Server
+	ks     *http.Server
+	ksAddr string
 	gwStop context.CancelFunc // ends the gateway's streams (watch) at Close
 	ln     net.Listener
 	served chan error
@@ -57,6 +60,9 @@ func NewMain(cfg Config, logOut io.Writer) *Main {
 	}
 	return &Main{cfg: cfg, sink: sink, log: slog.New(h)}
 }
+
+// KeystoneAddr is the address Keystone's API is served on, once started.
+func (m *Main) KeystoneAddr() string { return m.ksAddr }
 
 // Addr is the address the server listens on, once started.
 func (m *Main) Addr() string { return m.ln.Addr().String() }
@@ -156,6 +162,9 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	if err := m.startGateway(); err != nil {
 		return err
 	}
+	if err := m.startKeystone(); err != nil {
+		return err
+	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
 	m.log.Info("iamd listening", "addr", m.Addr(), "account", m.svc.Account().ID, "region", c.Region, "data_dir", c.DataDir)
@@ -241,6 +250,12 @@ func (m *Main) Close() error {
 		m.gw.Shutdown(ctx)
 		cancel()
 		m.gw = nil
+	}
+	if m.ks != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		m.ks.Shutdown(ctx)
+		cancel()
+		m.ks = nil
 	}
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -335,6 +350,37 @@ func (m *Main) startGateway() error {
 	for _, ln := range lns {
 		go m.gw.Serve(ln)
 	}
+	return nil
+}
+
+// startKeystone serves Keystone's s3tokens and ec2tokens, if configured.
+func (m *Main) startKeystone() error {
+	c := m.cfg
+	if c.KeystoneAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", c.KeystoneAddr)
+	if err != nil {
+		return fmt.Errorf("--keystone-addr: %w", err)
+	}
+	if c.KeystoneTLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.KeystoneTLSCert, c.KeystoneTLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--keystone-tls-cert: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	ln = server.LimitListener(ln, cmp.Or(c.MaxConnections, 1024))
+	m.ks = &http.Server{
+		Handler:           keystone.New(keystone.Config{Service: m.svc, Roles: keystoneRoles(c.KeystoneRoles), Logger: m.log}),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
+		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	}
+	m.ksAddr = ln.Addr().String()
+	go m.ks.Serve(ln)
+	m.log.Info("keystone s3tokens", "addr", ln.Addr().String(), "tls", c.KeystoneTLSCert != "")
 	return nil
 }
 

@@ -1,0 +1,459 @@
+// Package keystone serves the part of OpenStack Keystone's identity API v3
+// that object stores use to accept keys from an outside authority: Ceph
+// RGW (rgw_s3_auth_use_keystone) and Swift's s3api with the s3token
+// middleware send each S3 request's string to sign and signature to
+// POST /v3/s3tokens; EC2-style services send a whole request to
+// POST /v3/ec2tokens. Both are answered with who signed: a Keystone user,
+// project and roles. The calling service logs in first with
+// POST /v3/auth/tokens (password method: its iamd access key ID as the
+// user name, the secret as the password) and must be allowed
+// iamd:DecideRequests.
+//
+// What iamd never hands out: a key's secret (the credentials API that would
+// return it, GET /v3/users/{id}/credentials/OS-EC2/{access}, is not
+// served), and a token for a signed request (s3tokens and ec2tokens answer
+// without X-Subject-Token, and no API accepts a token but those two). The
+// service's own token opens nothing but s3tokens and ec2tokens, lasts an
+// hour, and dies with its key.
+//
+// Mapping: the root and IAM users are users of one project, the account
+// (id: the account ID); a Lightsail bucket's keys are the bucket's user in a
+// project of the bucket's own (id: the bucket's UUID without dashes, name:
+// the bucket's name), so that the store keeps them in an account of their
+// own. Every answer carries the roles configured. expires_at is
+// AnswerTTL after the answer: a store that caches answers forgets a
+// deactivated key within it.
+package keystone
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"iamd"
+	"iamd/sigv4"
+)
+
+// AnswerTTL is the life of an s3tokens or ec2tokens answer.
+const AnswerTTL = 10 * time.Second
+
+// MaxPresignedAge is how old a request's time may be when s3tokens is
+// asked about it: a presigned URL lives up to 7 days.
+const MaxPresignedAge = 7 * 24 * time.Hour
+
+const maxBody = 64 << 10
+
+// Config configures a Handler.
+type Config struct {
+	Service *iamd.Service
+	// Roles are the role names every answer carries; empty: "member".
+	Roles  []string
+	Logger *slog.Logger
+	Now    func() time.Time // tests only
+}
+
+// Handler serves the API.
+type Handler struct {
+	svc   *iamd.Service
+	roles []role
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New returns a Handler.
+func New(c Config) *Handler {
+	h := &Handler{svc: c.Service, log: c.Logger, now: c.Now}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	names := c.Roles
+	if len(names) == 0 {
+		names = []string{"member"}
+	}
+	for _, n := range names {
+		sum := sha256.Sum256([]byte("role:" + n))
+		h.roles = append(h.roles, role{ID: hex.EncodeToString(sum[:16]), Name: n})
+	}
+	return h
+}
+
+// ---- wire shapes (Keystone identity API v3) ----
+
+type domain struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+var defaultDomain = domain{ID: "default", Name: "Default"}
+
+type user struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Domain domain `json:"domain"`
+}
+
+type project struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Domain domain `json:"domain"`
+}
+
+func (p *project) orEmpty() string {
+	if p == nil {
+		return ""
+	}
+	return p.ID
+}
+
+type role struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type token struct {
+	Methods   []string `json:"methods"`
+	User      user     `json:"user"`
+	Project   *project `json:"project,omitempty"`
+	Roles     []role   `json:"roles"`
+	ExpiresAt string   `json:"expires_at"`
+	IssuedAt  string   `json:"issued_at"`
+	AuditIDs  []string `json:"audit_ids"`
+	Catalog   []any    `json:"catalog"`
+}
+
+// Keystone writes times with microseconds.
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+// apiError is Keystone's error body: {"error": {code, title, message}}.
+type apiError struct {
+	Code    int    `json:"code"`
+	Title   string `json:"title"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+var (
+	errUnauthorized = &apiError{http.StatusUnauthorized, "Unauthorized", "The request you have made requires authentication."}
+	errNotFound     = &apiError{http.StatusNotFound, "Not Found", "The resource could not be found."}
+	errBadJSON      = &apiError{http.StatusBadRequest, "Bad Request", "Malformed request body."}
+	errSignature    = &apiError{http.StatusUnauthorized, "Unauthorized", "The request you have made requires authentication."}
+)
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	res, status, err := h.serve(r, w.Header())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if t, ok := res.(map[string]any)["token"].(*token); ok {
+		h.log.Info("keystone", "method", r.Method, "path", r.URL.Path, "status", status, "user_id", t.User.ID, "project_id", t.Project.orEmpty())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(res)
+}
+
+func (h *Handler) serve(r *http.Request, hdr http.Header) (any, int, error) {
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	switch {
+	case r.Method == http.MethodGet && (path == "" || path == "/v3"):
+		return h.versions(r, path), http.StatusOK, nil
+	case r.Method != http.MethodPost:
+		return nil, 0, errNotFound
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		return nil, 0, errBadJSON
+	}
+	switch path {
+	case "/v3/auth/tokens":
+		return h.login(r.Context(), body, hdr)
+	case "/v3/s3tokens":
+		return h.signed(r.Context(), r, body, h.s3token)
+	case "/v3/ec2tokens":
+		return h.signed(r.Context(), r, body, h.ec2token)
+	}
+	return nil, 0, errNotFound
+}
+
+// versions is the discovery document keystoneauth reads.
+func (h *Handler) versions(r *http.Request, path string) any {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	v := map[string]any{
+		"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
+		"links":       []map[string]string{{"rel": "self", "href": scheme + "://" + r.Host + "/v3/"}},
+		"media-types": []map[string]string{{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}},
+	}
+	if path == "/v3" {
+		return map[string]any{"version": v}
+	}
+	return map[string]any{"versions": map[string]any{"values": []any{v}}}
+}
+
+// ---- POST /v3/auth/tokens ----
+
+type loginRequest struct {
+	Auth struct {
+		Identity struct {
+			Methods  []string `json:"methods"`
+			Password struct {
+				User struct {
+					ID       string `json:"id"`
+					Name     string `json:"name"`
+					Password string `json:"password"`
+				} `json:"user"`
+			} `json:"password"`
+		} `json:"identity"`
+		Scope json.RawMessage `json:"scope"`
+	} `json:"auth"`
+}
+
+func (h *Handler) login(ctx context.Context, body []byte, hdr http.Header) (any, int, error) {
+	var req loginRequest
+	if json.Unmarshal(body, &req) != nil {
+		return nil, 0, errBadJSON
+	}
+	id := req.Auth.Identity.Password.User.ID
+	if id == "" {
+		id = req.Auth.Identity.Password.User.Name
+	}
+	if len(req.Auth.Identity.Methods) != 1 || req.Auth.Identity.Methods[0] != "password" || id == "" {
+		return nil, 0, errUnauthorized
+	}
+	c, err := h.svc.CheckSecret(ctx, id, req.Auth.Identity.Password.User.Password)
+	if err != nil {
+		return nil, 0, err
+	}
+	caller := c.Caller
+	if err := h.svc.Authorize(ctx, &caller, iamd.GatewayAction, "*"); err != nil {
+		return nil, 0, err
+	}
+	tok, expires, err := h.svc.NewServiceToken(id)
+	if err != nil {
+		return nil, 0, err
+	}
+	hdr.Set("X-Subject-Token", tok)
+	t := h.describe(&caller, []string{"password"}, expires)
+	if len(req.Auth.Scope) == 0 || string(req.Auth.Scope) == "null" {
+		t.Project = nil // an unscoped token, as asked
+	}
+	return map[string]any{"token": t}, http.StatusCreated, nil
+}
+
+// ---- s3tokens and ec2tokens ----
+
+// signed authenticates the calling service by its token, then answers
+// with check's result.
+func (h *Handler) signed(ctx context.Context, r *http.Request, body []byte, check func(context.Context, json.RawMessage) (*iamd.Caller, error)) (any, int, error) {
+	svc, _, err := h.svc.ServiceTokenCredential(ctx, r.Header.Get("X-Auth-Token"))
+	if err != nil {
+		return nil, 0, err
+	}
+	sc := svc.Caller
+	if err := h.svc.Authorize(ctx, &sc, iamd.GatewayAction, "*"); err != nil {
+		return nil, 0, err
+	}
+	var req struct {
+		Credentials json.RawMessage `json:"credentials"`
+	}
+	if json.Unmarshal(body, &req) != nil || len(req.Credentials) == 0 {
+		return nil, 0, errBadJSON
+	}
+	c, err := check(ctx, req.Credentials)
+	if err != nil {
+		return nil, 0, err
+	}
+	return map[string]any{"token": h.describe(c, []string{"ec2credential"}, h.now().Add(AnswerTTL))}, http.StatusOK, nil
+}
+
+// s3token checks {"access", "token": base64 string to sign, "signature"}.
+func (h *Handler) s3token(ctx context.Context, raw json.RawMessage) (*iamd.Caller, error) {
+	var cr struct {
+		Access    string `json:"access"`
+		Token     string `json:"token"`
+		Signature string `json:"signature"`
+	}
+	if json.Unmarshal(raw, &cr) != nil || cr.Access == "" || cr.Token == "" || cr.Signature == "" {
+		return nil, errBadJSON
+	}
+	sts, err := decodeBase64(cr.Token)
+	if err != nil {
+		return nil, errBadJSON
+	}
+	if !strings.HasPrefix(string(sts), "AWS4-HMAC-SHA256\n") {
+		// Signature version 2 (HMAC-SHA1) is not accepted: iamd keys sign
+		// with SigV4 only.
+		return nil, errSignature
+	}
+	c, a, err := h.svc.CheckStringToSign(ctx, cr.Access, sts, cr.Signature, MaxPresignedAge)
+	if err != nil {
+		return nil, err
+	}
+	if a.Service != "s3" {
+		return nil, errSignature
+	}
+	caller := c.Caller
+	return &caller, nil
+}
+
+// decodeBase64 accepts both alphabets, padded or not: Swift sends the
+// URL-safe one, RGW the standard one.
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.TrimRight(s, "=")
+	if strings.ContainsAny(s, "-_") {
+		return base64.RawURLEncoding.DecodeString(s)
+	}
+	return base64.RawStdEncoding.DecodeString(s)
+}
+
+// ec2Credentials is a whole request, as keystoneclient's Ec2Signer and
+// Keystone's ec2tokens describe it.
+type ec2Credentials struct {
+	Access    string            `json:"access"`
+	Signature string            `json:"signature"`
+	Host      string            `json:"host"`
+	Verb      string            `json:"verb"`
+	Path      string            `json:"path"`
+	Params    map[string]string `json:"params"`
+	Headers   map[string]string `json:"headers"`
+	BodyHash  string            `json:"body_hash"`
+}
+
+// ec2token rebuilds the request and checks its SigV4 signature with the
+// body hash given. As in Keystone, a POST's parameters are its body, so
+// they are not part of the canonical query string.
+func (h *Handler) ec2token(ctx context.Context, raw json.RawMessage) (*iamd.Caller, error) {
+	var cr ec2Credentials
+	if json.Unmarshal(raw, &cr) != nil || cr.Access == "" || cr.Verb == "" || cr.Path == "" || !strings.HasPrefix(cr.Path, "/") {
+		return nil, errBadJSON
+	}
+	r, err := http.NewRequestWithContext(ctx, strings.ToUpper(cr.Verb), "http://placeholder", nil)
+	if err != nil {
+		return nil, errBadJSON
+	}
+	r.URL = &url.URL{Scheme: "http", Path: cr.Path, RawPath: cr.Path}
+	if r.Method != http.MethodPost {
+		q := url.Values{}
+		for k, v := range cr.Params {
+			q.Set(k, v)
+		}
+		r.URL.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
+	}
+	r.Header = http.Header{}
+	for k, v := range cr.Headers {
+		r.Header.Set(k, v)
+	}
+	r.Host = cmpOr(r.Header.Get("Host"), cr.Host)
+	a, err := sigv4.Parse(r)
+	if err != nil {
+		return nil, errSignature
+	}
+	if a.AccessKeyID != cr.Access || a.Presigned && a.Signature != cr.Signature {
+		return nil, errSignature
+	}
+	if !a.Presigned {
+		a.Signature = cr.Signature
+	}
+	v := sigv4.Verifier{Now: h.now}
+	p, err := v.Begin(r, a, a.Service, func(a *sigv4.Auth) ([]byte, error) {
+		_, key, err := h.svc.SigningKeyFor(ctx, a)
+		return key, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !p.Verified() {
+		if err := p.FinishHash(r, cr.BodyHash); err != nil {
+			return nil, err
+		}
+	}
+	c, err := h.svc.Credential(ctx, a.AccessKeyID)
+	if err != nil {
+		return nil, err
+	}
+	h.svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
+	caller := c.Caller
+	return &caller, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// describe is the token body for a caller: its Keystone user and project.
+func (h *Handler) describe(c *iamd.Caller, methods []string, expires time.Time) *token {
+	now := h.now().UTC()
+	audit := sha256.Sum256([]byte(c.AccessKeyID + now.String()))
+	t := &token{
+		Methods: methods, Roles: h.roles, Catalog: []any{},
+		ExpiresAt: expires.UTC().Format(timeFormat), IssuedAt: now.Format(timeFormat),
+		AuditIDs: []string{base64.RawURLEncoding.EncodeToString(audit[:16])},
+	}
+	account := project{ID: c.Account, Name: c.Account, Domain: defaultDomain}
+	switch c.Kind {
+	case iamd.CallerUser:
+		t.User = user{ID: c.User.ID, Name: c.User.Name, Domain: defaultDomain}
+		t.Project = &account
+	case iamd.CallerBucket:
+		t.User = user{ID: c.Bucket.PrincipalID, Name: "bucket/" + c.Bucket.Name, Domain: defaultDomain}
+		t.Project = &project{ID: BucketProject(c.Bucket), Name: c.Bucket.Name, Domain: defaultDomain}
+	default:
+		t.User = user{ID: c.Account, Name: "root", Domain: defaultDomain}
+		t.Project = &account
+	}
+	return t
+}
+
+// BucketProject is the Keystone project ID of a Lightsail bucket: its UUID
+// without dashes, the form Keystone's own IDs take.
+func BucketProject(b *iamd.Bucket) string { return strings.ReplaceAll(b.ID, "-", "") }
+
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	var se *sigv4.Error
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, iamd.ErrNoSuchIdentity), errors.As(err, &se):
+		ae = errUnauthorized
+	case iamd.KindOf(err) == iamd.AccessDenied:
+		ae = &apiError{http.StatusForbidden, "Forbidden", "You are not authorized to perform the requested action: " + iamd.GatewayAction + "."}
+	case iamd.KindOf(err) == iamd.Unavailable:
+		ae = &apiError{http.StatusServiceUnavailable, "Service Unavailable", "The service is temporarily unavailable."}
+	default:
+		ae = &apiError{http.StatusInternalServerError, "Internal Server Error", "An unexpected error prevented the server from fulfilling your request."}
+		h.log.Error("keystone request failed", "path", r.URL.Path, "err", err)
+	}
+	if ae.Code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Keystone uri="`+scheme(r)+"://"+r.Host+`/v3"`)
+	}
+	h.log.Info("keystone", "method", r.Method, "path", r.URL.Path, "status", ae.Code)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(ae.Code)
+	json.NewEncoder(w).Encode(map[string]*apiError{"error": ae})
+}
+
+func scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
