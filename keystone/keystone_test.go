@@ -2,15 +2,21 @@ package keystone_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"iamd"
 	"iamd/keystone"
+	"iamd/sigv4"
 	"iamd/sqlite"
 )
 
@@ -66,4 +72,27 @@ func FuzzKeystone(f *testing.F) {
 			t.Fatalf("%s answered %q to %q", path, w.Body, body)
 		}
 	})
+}
+
+// BenchmarkS3Tokens is one s3tokens answer for the root's key, as Swift
+// asks for every S3 request: the service token opened, the signature
+// checked, the answer encoded.
+func BenchmarkS3Tokens(b *testing.B) {
+	h, tok := newHandler(b)
+	now := time.Now().UTC()
+	scope := now.Format("20060102") + "/us-east-1/s3/aws4_request"
+	sts := "AWS4-HMAC-SHA256\n" + now.Format("20060102T150405Z") + "\n" + scope + "\n" + strings.Repeat("ab", 32)
+	m := hmac.New(sha256.New, sigv4.SigningKey([]byte("rootsecretrootsecret1234"), now.Format("20060102"), "us-east-1", "s3"))
+	m.Write([]byte(sts))
+	body := `{"credentials":{"access":"AKIAROOTROOTROOT0001","token":"` + base64.URLEncoding.EncodeToString([]byte(sts)) + `","signature":"` + hex.EncodeToString(m.Sum(nil)) + `"}}`
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/v3/s3tokens", strings.NewReader(body))
+		r.Header.Set("X-Auth-Token", tok)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
 }
