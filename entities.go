@@ -19,6 +19,38 @@ func (g *Group) ARN(account string) string {
 	return "arn:aws:iam::" + account + ":group" + g.Path + g.Name
 }
 
+// Role is an IAM role: an identity with policies and no keys of its own,
+// which principals its trust policy names may assume (sts:AssumeRole).
+type Role struct {
+	ID                 string // AROA…
+	Name               string // unique case-insensitively
+	Path               string
+	Description        string
+	TrustPolicy        string // AssumeRolePolicyDocument
+	MaxSessionDuration int    // seconds, 3600–43200
+	CreatedAt          time.Time
+	Tags               []Tag
+}
+
+// ARN returns arn:aws:iam::<account>:role<path><name>.
+func (r *Role) ARN(account string) string {
+	return "arn:aws:iam::" + account + ":role" + r.Path + r.Name
+}
+
+// Limits of roles, as AWS's.
+const (
+	MinSessionDuration      = 900
+	DefaultSessionDuration  = 3600
+	MaxRoleSessionDuration  = 43200
+	MaxRoleInlineSize       = 10240 // all of a role's inline policies together
+	MaxTrustPolicySize      = 2048
+	MaxSessionPolicySize    = 2048
+	MaxSessionPolicyARNs    = 10
+	MaxUserSessionDuration  = 129600 // GetSessionToken, IAM users
+	MaxRootSessionDuration  = 3600   // GetSessionToken, the root
+	DefaultUserSessionToken = 43200
+)
+
 // ManagedPolicy is a standalone policy that users and groups attach. The
 // customer-managed ones live in the store; the AWS-managed ones are built
 // in (see AWSManagedPolicies).
@@ -58,9 +90,10 @@ type EntityKind int
 const (
 	EntityUser EntityKind = iota
 	EntityGroup
+	EntityRole
 )
 
-// Entity names a user or a group.
+// Entity names a user, a group or a role.
 type Entity struct {
 	Kind EntityKind
 	Name string

@@ -163,10 +163,23 @@ func BadMarker() *Error {
 
 // EntityNotFound is the NotFound error for a user or group name.
 func EntityNotFound(e Entity) *Error {
-	if e.Kind == EntityGroup {
+	switch e.Kind {
+	case EntityGroup:
 		return GroupNotFound(e.Name)
+	case EntityRole:
+		return RoleNotFound(e.Name)
 	}
 	return UserNotFound(e.Name)
+}
+
+// RoleNotFound is the NotFound error for a role name.
+func RoleNotFound(name string) *Error {
+	return Errorf(NotFound, "The role with name %s cannot be found.", name)
+}
+
+// RoleExists is the AlreadyExists error for a role name.
+func RoleExists(name string) *Error {
+	return Errorf(AlreadyExists, "Role with name %s already exists.", name)
 }
 
 // GroupNotFound is the NotFound error for a group name.

@@ -188,6 +188,23 @@ type PolicyStore interface {
 	// name. NotFound if e does not exist.
 	ListInlinePolicies(ctx context.Context, e Entity, p Page) ([]string, string, error)
 
+	// CreateRole inserts r. AlreadyExists if a role of that name exists.
+	CreateRole(ctx context.Context, r *Role) error
+	// GetRole returns the role. NotFound if none.
+	GetRole(ctx context.Context, name string) (*Role, error)
+	// ListRoles lists roles whose path starts with pathPrefix, by folded name.
+	ListRoles(ctx context.Context, pathPrefix string, p Page) ([]*Role, string, error)
+	// UpdateRole reads the role, lets fn change its description, trust
+	// policy, session duration or tags, and writes it back, atomically.
+	// NotFound if none; fn's error, an *Error, is returned.
+	UpdateRole(ctx context.Context, name string, fn func(*Role) error) error
+	// DeleteRole deletes the role. NotFound if none; Conflict if it has
+	// inline or attached policies.
+	DeleteRole(ctx context.Context, name string) error
+	// RolePolicies returns the role's inline and attached policies, as
+	// UserPolicies does. NotFound if the role does not exist.
+	RolePolicies(ctx context.Context, role string) ([]PolicySource, error)
+
 	// UserPolicies returns every policy that applies to the user: its
 	// inline and attached policies and those of its groups, attached ones
 	// with the document of their default version. NotFound if the user

@@ -24,6 +24,11 @@ type Context struct {
 	SourceIP         netip.Addr
 	SecureTransport  bool
 	CurrentTime      time.Time // aws:CurrentTime and aws:EpochTime
+	// TokenIssueTime is when temporary credentials were issued
+	// (aws:TokenIssueTime); zero for long-term keys. With it,
+	// aws:MultiFactorAuthPresent is present and false: iamd's sessions
+	// carry no MFA.
+	TokenIssueTime time.Time
 
 	// Request holds the keys that describe the request itself and that the
 	// service asking for the decision sets (an object gateway: s3:prefix,
@@ -55,6 +60,7 @@ const (
 	keyEpochTime
 	keyMFAPresent
 	keyMFAAge
+	keyTokenIssueTime
 	keyRequest // one of RequestKeys, from Context.Request
 )
 
@@ -90,6 +96,11 @@ var knownKeys = map[string]keyInfo{
 	"aws:epochtime":              {keyEpochTime, typeDate},
 	"aws:multifactorauthpresent": {keyMFAPresent, typeBool},
 	"aws:multifactorauthage":     {keyMFAAge, typeNumeric},
+	"aws:tokenissuetime":         {keyTokenIssueTime, typeDate},
+	"sts:externalid":             {keyRequest, typeString},
+	"sts:rolesessionname":        {keyRequest, typeString},
+	"sts:sourceidentity":         {keyRequest, typeString},
+	"aws:sourceidentity":         {keyRequest, typeString},
 	"aws:useragent":              {keyRequest, typeString},
 	"aws:referer":                {keyRequest, typeString},
 	"s3:prefix":                  {keyRequest, typeString},
@@ -108,8 +119,8 @@ const principalTagPrefix = "aws:principaltag/"
 func KeyNames() []string {
 	return []string{"aws:CurrentTime", "aws:EpochTime", "aws:MultiFactorAuthAge", "aws:MultiFactorAuthPresent",
 		"aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalTag/<tag-key>", "aws:PrincipalType",
-		"aws:Referer", "aws:RequestedRegion", "aws:SecureTransport", "aws:SourceIp", "aws:UserAgent", "aws:userid", "aws:username",
-		"s3:delimiter", "s3:max-keys", "s3:prefix", "s3:VersionId", "s3:x-amz-acl"}
+		"aws:Referer", "aws:RequestedRegion", "aws:SecureTransport", "aws:SourceIdentity", "aws:SourceIp", "aws:TokenIssueTime", "aws:UserAgent", "aws:userid", "aws:username",
+		"s3:delimiter", "s3:max-keys", "s3:prefix", "s3:VersionId", "s3:x-amz-acl", "sts:ExternalId", "sts:RoleSessionName", "sts:SourceIdentity"}
 }
 
 // key is a compiled reference to a context value.
@@ -173,6 +184,14 @@ func (c *Context) value(k key) (one string, many []string, ok bool) {
 	case keyEpochTime:
 		if !c.CurrentTime.IsZero() {
 			return strconv.FormatInt(c.CurrentTime.Unix(), 10), nil, true
+		}
+	case keyTokenIssueTime:
+		if !c.TokenIssueTime.IsZero() {
+			return c.TokenIssueTime.UTC().Format(time.RFC3339), nil, true
+		}
+	case keyMFAPresent:
+		if !c.TokenIssueTime.IsZero() {
+			return "false", nil, true
 		}
 	case keyRequest:
 		if v := c.Request[k.name]; len(v) > 0 {

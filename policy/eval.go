@@ -30,6 +30,8 @@ type Request struct {
 	Action   string
 	Resource string
 	Context  *Context
+	// Principal is who asks; only trust policies' statements look at it.
+	Principal *Principal
 }
 
 // Match names a statement that decided a request: the index of its policy
@@ -102,6 +104,9 @@ func evaluate(policies []*Policy, r *Request, seen func(Match)) (Decision, bool)
 }
 
 func (st *Statement) matches(r *Request) bool {
+	if st.principals != nil && !st.principals.match(r.Principal) {
+		return false
+	}
 	hit := false
 	for i := range st.actions {
 		if st.actions[i].match(r.Action, true) {

@@ -30,6 +30,7 @@ func errorf(format string, args ...any) error {
 type Policy struct {
 	Statements []*Statement
 	variables  bool // Version 2012-10-17: ${…} in resources and condition values are policy variables
+	trust      bool // a role's trust policy: Principal required, no Resource
 }
 
 // Position is a 1-based line and column in the document.
@@ -44,6 +45,7 @@ type Statement struct {
 	notRes     bool
 	resources  []resourcePattern
 	conditions []condition
+	principals *principals // trust policies only
 	Start, End Position
 }
 
@@ -58,8 +60,15 @@ const (
 // policy cannot make every request slow.
 const MaxStatements = 200
 
-// Parse checks and compiles a JSON policy document.
-func Parse(doc string) (*Policy, error) {
+// Parse checks and compiles a JSON identity-based policy document.
+func Parse(doc string) (*Policy, error) { return parse(doc, false) }
+
+// ParseTrust checks and compiles a role's trust policy: a resource-based
+// policy whose statements name a Principal and no Resource, for the sts:
+// actions that take a role (sts:AssumeRole, sts:TagSession, …).
+func ParseTrust(doc string) (*Policy, error) { return parse(doc, true) }
+
+func parse(doc string, trust bool) (*Policy, error) {
 	if err := checkDuplicateKeys(doc); err != nil {
 		return nil, err
 	}
@@ -67,7 +76,7 @@ func Parse(doc string) (*Policy, error) {
 	if err := strictUnmarshal([]byte(doc), &top); err != nil || top == nil {
 		return nil, errorf("Syntax errors in policy.")
 	}
-	p := &Policy{}
+	p := &Policy{trust: trust}
 	version := Version2008
 	for k, v := range top {
 		switch k {
@@ -252,8 +261,16 @@ func (p *Policy) statement(raw json.RawMessage) (*Statement, error) {
 			st.resources, err = p.resources(v)
 		case "Condition":
 			st.conditions, err = p.conditions(v)
-		case "Principal", "NotPrincipal":
-			return nil, errorf("Policy document should not specify a principal.")
+		case "Principal":
+			if !p.trust {
+				return nil, errorf("Policy document should not specify a principal.")
+			}
+			st.principals, err = parsePrincipals(v)
+		case "NotPrincipal":
+			if !p.trust {
+				return nil, errorf("Policy document should not specify a principal.")
+			}
+			return nil, errorf("NotPrincipal is not supported in a trust policy; name the principals with Principal.")
 		default:
 			return nil, errorf("Syntax errors in policy: unknown element %s.", clip(k))
 		}
@@ -266,6 +283,17 @@ func (p *Policy) statement(raw json.RawMessage) (*Statement, error) {
 		return nil, errorf("Missing required field Effect")
 	case st.actions == nil:
 		return nil, errorf("Missing required field Action")
+	case p.trust && st.resources != nil:
+		return nil, errorf("Has prohibited field Resource")
+	case p.trust && st.principals == nil:
+		return nil, errorf("Missing required field Principal")
+	case p.trust:
+		for _, a := range st.actions {
+			if !strings.HasPrefix(a.text, "sts:") && a.text != "*" {
+				return nil, errorf("AssumeRolePolicy policy: the action %s is not an sts: action.", clip(a.text))
+			}
+		}
+		st.resources = []resourcePattern{{any: true}}
 	case st.resources == nil:
 		return nil, errorf("Missing required field Resource")
 	}

@@ -26,6 +26,7 @@ var policyTests = []struct {
 	{"InlinePolicies", testInlinePolicies},
 	{"UserPolicies", testUserPolicies},
 	{"DeleteUserWithDependents", testDeleteUserWithDependents},
+	{"Roles", testRoles},
 }
 
 const doc1 = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:Get*","Resource":"*"}}`

@@ -8,6 +8,7 @@ package sqliam
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -65,11 +66,15 @@ func New(db DB) *Store { return &Store{db: db} }
 const (
 	kindUser  = 0
 	kindGroup = 1
+	kindRole  = 2
 )
 
 func entityTable(k iamd.EntityKind) (string, int) {
-	if k == iamd.EntityGroup {
+	switch k {
+	case iamd.EntityGroup:
 		return "iam_groups", kindGroup
+	case iamd.EntityRole:
+		return "iam_roles", kindRole
 	}
 	return "users", kindUser
 }
@@ -673,14 +678,19 @@ func (s *Store) ListEntitiesForPolicy(ctx context.Context, policyID string, kind
 				SELECT 0 AS k, u.name, u.id, u.name_fold, u.path FROM attached_policies a JOIN users u ON a.entity_kind = 0 AND u.id = a.entity_id WHERE a.policy_id = $1
 				UNION ALL
 				SELECT 1 AS k, g.name, g.id, g.name_fold, g.path FROM attached_policies a JOIN iam_groups g ON a.entity_kind = 1 AND g.id = a.entity_id WHERE a.policy_id = $1
+				UNION ALL
+				SELECT 2 AS k, r.name, r.id, r.name_fold, r.path FROM attached_policies a JOIN iam_roles r ON a.entity_kind = 2 AND r.id = a.entity_id WHERE a.policy_id = $1
 			) e WHERE ($2 < 0 OR k = $2) AND substr(path, 1, $3) = $4 AND (CAST(k AS TEXT) || '/' || name_fold) > $5
 			ORDER BY k, name_fold LIMIT $6`, policyID, want, len(pathPrefix), pathPrefix, from, p.MaxItems+1)
 		es, err = collect(rows, err, func(r sqlkit.Row) (iamd.EntityInfo, error) {
 			var e iamd.EntityInfo
 			var k int
 			err := r.Scan(&k, &e.Name, &e.ID)
-			if k == kindGroup {
+			switch k {
+			case kindGroup:
 				e.Kind = iamd.EntityGroup
+			case kindRole:
+				e.Kind = iamd.EntityRole
 			}
 			return e, err
 		})
@@ -830,6 +840,134 @@ func (s *Store) UserPolicies(ctx context.Context, user string) (out []iamd.Polic
 			} else {
 				ps.Entity.Name = uname
 			}
+			return ps, err
+		})
+		return err
+	})
+	return out, err
+}
+
+// ---- roles ----
+
+const roleCols = `id, name, path, description, trust_policy, max_session, created_at, tags`
+
+func scanRole(r sqlkit.Row) (*iamd.Role, error) {
+	var ro iamd.Role
+	var created int64
+	var tags string
+	if err := r.Scan(&ro.ID, &ro.Name, &ro.Path, &ro.Description, &ro.TrustPolicy, &ro.MaxSessionDuration, &created, &tags); err != nil {
+		return nil, err
+	}
+	ro.CreatedAt = sqlkit.FromMS(created)
+	var err error
+	if ro.Tags, err = sqlkit.ParseTags(tags); err != nil {
+		return nil, fmt.Errorf("corrupt tags of role %s: %w", ro.ID, err)
+	}
+	return &ro, nil
+}
+
+func roleKey(r *iamd.Role) string { return iamd.FoldName(r.Name) }
+
+func (s *Store) CreateRole(ctx context.Context, r *iamd.Role) error {
+	return s.db.Write(ctx, func(q Q) error {
+		_, err := q.Exec(ctx, `INSERT INTO iam_roles(`+roleCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			r.ID, r.Name, r.Path, r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.MS(r.CreatedAt), sqlkit.TagsJSON(r.Tags), iamd.FoldName(r.Name))
+		if s.db.IsUnique(err) {
+			return iamd.RoleExists(r.Name)
+		}
+		return err
+	})
+}
+
+func (s *Store) getRole(ctx context.Context, q Q, name, lock string) (*iamd.Role, error) {
+	r, err := scanRole(q.QueryRow(ctx, `SELECT `+roleCols+` FROM iam_roles WHERE name_fold = $1`+lock, iamd.FoldName(name)))
+	if errors.Is(err, s.db.NoRows) {
+		return nil, iamd.RoleNotFound(name)
+	}
+	return r, err
+}
+
+func (s *Store) GetRole(ctx context.Context, name string) (r *iamd.Role, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		r, err = s.getRole(ctx, q, name, "")
+		return err
+	})
+	return r, err
+}
+
+func (s *Store) ListRoles(ctx context.Context, pathPrefix string, p iamd.Page) (rs []*iamd.Role, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		rows, err := q.Query(ctx, `SELECT `+roleCols+` FROM iam_roles WHERE name_fold > $1 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
+			from, len(pathPrefix), pathPrefix, p.MaxItems+1)
+		rs, err = collect(rows, err, scanRole)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	rs, next = page(rs, p, roleKey)
+	return rs, next, nil
+}
+
+func (s *Store) UpdateRole(ctx context.Context, name string, fn func(*iamd.Role) error) error {
+	return s.db.Write(ctx, func(q Q) error {
+		r, err := s.getRole(ctx, q, name, s.db.Lock)
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `UPDATE iam_roles SET description = $1, trust_policy = $2, max_session = $3, tags = $4 WHERE id = $5`,
+			r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.TagsJSON(r.Tags), r.ID); err != nil {
+			return err
+		}
+		// A role's tags are its sessions' principal tags.
+		return s.changed(ctx, q)
+	})
+}
+
+func (s *Store) DeleteRole(ctx context.Context, name string) error {
+	return s.db.Write(ctx, func(q Q) error {
+		id, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityRole, Name: name}, true)
+		if err != nil {
+			return err
+		}
+		if err := s.dependents(ctx, q, kindRole, id); err != nil {
+			return err
+		}
+		if _, err = q.Exec(ctx, `DELETE FROM iam_roles WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return s.changed(ctx, q)
+	})
+}
+
+func (s *Store) RolePolicies(ctx context.Context, role string) (out []iamd.PolicySource, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		var rid, rname string
+		err := q.QueryRow(ctx, `SELECT id, name FROM iam_roles WHERE name_fold = $1`, iamd.FoldName(role)).Scan(&rid, &rname)
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.RoleNotFound(role)
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `
+			SELECT 1, ip.name, '', '', ip.document FROM inline_policies ip WHERE ip.entity_kind = 2 AND ip.entity_id = $1
+			UNION ALL
+			SELECT 0, '', a.policy_id, a.policy_arn, COALESCE(v.document, '') FROM attached_policies a
+				LEFT JOIN policies p ON p.id = a.policy_id LEFT JOIN policy_versions v ON v.policy_id = p.id AND v.num = p.default_version
+				WHERE a.entity_kind = 2 AND a.entity_id = $1`, rid)
+		out, err = collect(rows, err, func(r sqlkit.Row) (iamd.PolicySource, error) {
+			ps := iamd.PolicySource{Entity: iamd.Entity{Kind: iamd.EntityRole, Name: rname}}
+			var inline int
+			err := r.Scan(&inline, &ps.Name, &ps.Policy.ID, &ps.Policy.ARN, &ps.Document)
+			ps.Inline = inline == 1
 			return ps, err
 		})
 		return err
