@@ -152,31 +152,188 @@ func on(arn string) resource { return resource{arn, arn} }
 // authorize decides whether c may perform action on r (an ARN, or "*" for
 // an action that names none), as AWS decides identity-based policies. The
 // root may do everything; a bucket's key has its fixed scope: STS and
-// nothing else here.
+// nothing else here; temporary credentials what their policies and their
+// session's allow.
 func (s *Service) authorize(ctx context.Context, c *Caller, action string, r resource) error {
-	switch c.Kind {
-	case CallerRoot:
+	switch {
+	case c.Kind == CallerRoot && c.Session == nil:
 		return nil
-	case CallerBucket:
+	case c.Kind == CallerBucket:
 		if strings.HasPrefix(action, "sts:") {
 			return nil
 		}
 		return s.denied(c, action, r.requested, false)
 	}
-	up, err := s.policiesOf(ctx, c.User)
+	d, err := s.decider(ctx, c)
 	if err != nil {
 		return err
 	}
-	pc := up.principal
-	pc.SourceIP, pc.SecureTransport, pc.RequestedRegion = c.Request.SourceIP, c.Request.SecureTransport, c.Request.Region
-	pc.CurrentTime = s.now()
-	switch policy.Evaluate(up.policies, &policy.Request{Action: action, Resource: r.arn, Context: &pc}) {
+	pc := d.context(c, s.now())
+	switch d.decide(&policy.Request{Action: action, Resource: r.arn, Context: &pc}) {
 	case policy.Allowed:
 		return nil
 	case policy.ExplicitDeny:
 		return s.denied(c, action, r.requested, true)
 	}
+	if c.Session != nil && c.Session.Kind == SessionOfUser && userSessionBars(action) {
+		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with credentials from GetSessionToken: they may not call IAM, nor STS but AssumeRole and GetCallerIdentity",
+			c.ARN(), action, r.requested)
+	}
 	return s.denied(c, action, r.requested, false)
+}
+
+// decider decides for one caller: its own policies (all of them for the
+// root) and, for temporary credentials, its session's.
+type decider struct {
+	root        bool
+	policies    []*policy.Policy
+	session     *Session
+	principal   policy.Context
+	conditional bool // a Condition may take part in a decision
+}
+
+// decider returns c's decider. Bucket keys have none: their scope is fixed.
+func (s *Service) decider(ctx context.Context, c *Caller) (*decider, error) {
+	d := &decider{session: c.Session}
+	switch c.Kind {
+	case CallerRoot:
+		d.root = true
+		d.principal = policy.Context{UserID: c.Account, PrincipalARN: "arn:aws:iam::" + c.Account + ":root", PrincipalAccount: c.Account, PrincipalType: "Account"}
+	case CallerUser:
+		up, err := s.policiesOf(ctx, c.User)
+		if err != nil {
+			return nil, err
+		}
+		d.policies, d.principal, d.conditional = up.policies, up.principal, up.conditional
+	case CallerRole:
+		rp, err := s.rolePoliciesOf(ctx, c.Role.Name)
+		if err != nil {
+			return nil, err
+		}
+		d.policies, d.principal, d.conditional = rp.policies, rp.principal, rp.conditional
+		d.principal.UserID = c.Role.ID + ":" + c.Session.Name
+		if len(c.Session.Tags) > 0 {
+			// Session tags win over the role's tags of the same key.
+			tags := append([]policy.Tag(nil), d.principal.PrincipalTags...)
+			for _, t := range c.Session.Tags {
+				replaced := false
+				for i := range tags {
+					if strings.EqualFold(tags[i].Key, t.Key) {
+						tags[i], replaced = policy.Tag(t), true
+					}
+				}
+				if !replaced {
+					tags = append(tags, policy.Tag(t))
+				}
+			}
+			d.principal.PrincipalTags = tags
+		}
+	default:
+		return nil, Errorf(Internal, "no policies for a caller of kind %d", c.Kind)
+	}
+	if c.Session != nil {
+		d.principal.TokenIssueTime = c.Session.IssuedAt()
+		d.conditional = d.conditional || policy.HasConditions(c.Session.sessionPolicies)
+	}
+	return d, nil
+}
+
+// context is what conditions see of a request by c at now.
+func (d *decider) context(c *Caller, now time.Time) policy.Context {
+	pc := d.principal
+	pc.SourceIP, pc.SecureTransport, pc.RequestedRegion = c.Request.SourceIP, c.Request.SecureTransport, c.Request.Region
+	pc.CurrentTime = now
+	return pc
+}
+
+// decide decides r: the caller's policies, intersected with the session's
+// when it has some; an explicit Deny in either wins.
+func (d *decider) decide(r *policy.Request) policy.Decision {
+	if d.session != nil && d.session.Kind == SessionOfUser && userSessionBars(r.Action) {
+		return policy.ImplicitDeny
+	}
+	id := policy.Allowed
+	if !d.root {
+		id = policy.Evaluate(d.policies, r)
+	}
+	if id == policy.ExplicitDeny {
+		return id
+	}
+	if d.session != nil && d.session.hasPolicies {
+		switch policy.Evaluate(d.session.sessionPolicies, r) {
+		case policy.ExplicitDeny:
+			return policy.ExplicitDeny
+		case policy.ImplicitDeny:
+			return policy.ImplicitDeny
+		}
+	}
+	return id
+}
+
+// userSessionBars reports whether GetSessionToken's credentials may not
+// call action: IAM at all, and STS but AssumeRole and GetCallerIdentity
+// (AWS allows more with MFA, which iamd does not have).
+func userSessionBars(action string) bool {
+	a := strings.ToLower(action)
+	return strings.HasPrefix(a, "iam:") || strings.HasPrefix(a, "sts:") && a != "sts:assumerole" && a != "sts:getcalleridentity"
+}
+
+// rolePolicies is a role with its compiled policies.
+type rolePolicies struct {
+	userPolicies
+	role *Role
+}
+
+// rolePoliciesOf returns role name and its compiled policies, from memory
+// when fresh (they share the users' cache and its invalidation).
+func (s *Service) rolePoliciesOf(ctx context.Context, name string) (*rolePolicies, error) {
+	key := "role:" + FoldName(name)
+	if v, ok := s.authz.users.Load(key); ok {
+		rp := v.(*rolePolicies)
+		if s.now().Sub(rp.loaded) < s.ttl {
+			return rp, nil
+		}
+	}
+	gen := s.authz.gen.Load()
+	role, err := s.store.GetRole(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	srcs, err := s.store.RolePolicies(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	up, err := s.compileSources(srcs)
+	if err != nil {
+		return nil, err
+	}
+	rp := &rolePolicies{userPolicies: *up, role: role}
+	rp.principal = policy.Context{
+		UserID: role.ID, PrincipalARN: role.ARN(s.account.ID), PrincipalAccount: s.account.ID, PrincipalType: "AssumedRole",
+	}
+	for _, t := range role.Tags {
+		rp.principal.PrincipalTags = append(rp.principal.PrincipalTags, policy.Tag(t))
+	}
+	rp.conditional = policy.HasConditions(rp.policies)
+	if s.authz.gen.Load() == gen {
+		s.authz.users.Store(key, rp)
+	}
+	return rp, nil
+}
+
+// compileTrust returns the compiled form of a trust policy.
+func (a *authz) compileTrust(doc string) (*policy.Policy, error) {
+	key := "trust\x00" + doc
+	if p, ok := a.docs.Load(key); ok {
+		return p.(*policy.Policy), nil
+	}
+	p, err := policy.ParseTrust(doc)
+	if err != nil {
+		return nil, err
+	}
+	a.docs.Store(key, p)
+	a.bytes.Add(int64(len(doc)))
+	return p, nil
 }
 
 // Authorize is authorize for actions served outside the Service, on a

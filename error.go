@@ -30,6 +30,8 @@ const (
 	Unavailable
 	// MalformedPolicy: a policy document is not valid or uses what iamd does not evaluate.
 	MalformedPolicy
+	// ExpiredToken: temporary credentials past their expiry.
+	ExpiredToken
 )
 
 // Error is a domain error. Message is safe to show to the client; it never
@@ -237,8 +239,11 @@ var (
 // sizes together pass limit.
 func InlineSizeExceeded(e Entity, limit int) *Error {
 	what := "user"
-	if e.Kind == EntityGroup {
+	switch e.Kind {
+	case EntityGroup:
 		what = "group"
+	case EntityRole:
+		what = "role"
 	}
 	return Errorf(LimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", limit, what, e.Name)
 }

@@ -144,6 +144,7 @@ const (
 	CallerRoot CallerKind = iota
 	CallerUser
 	CallerBucket // a bucket access key: STS and its bucket only
+	CallerRole   // a role's session (sts:AssumeRole)
 )
 
 // Caller is an authenticated principal.
@@ -154,7 +155,11 @@ type Caller struct {
 	AccessKeyID string
 	User        *User   // for CallerUser
 	Bucket      *Bucket // for CallerBucket
-	Request     RequestInfo
+	Role        *Role   // for CallerRole
+	// Session is set for temporary credentials: a role's session, or a
+	// user's or the root's from GetSessionToken.
+	Session *Session
+	Request RequestInfo
 }
 
 // ARN is the caller's ARN as GetCallerIdentity answers it.
@@ -164,6 +169,8 @@ func (c *Caller) ARN() string {
 		return c.User.ARN(c.Account)
 	case CallerBucket:
 		return c.Bucket.ARN(c.Region, c.Account)
+	case CallerRole:
+		return "arn:aws:sts::" + c.Account + ":assumed-role/" + c.Role.Name + "/" + c.Session.Name
 	}
 	return "arn:aws:iam::" + c.Account + ":root"
 }
@@ -176,6 +183,8 @@ func (c *Caller) UserID() string {
 		return c.User.ID
 	case CallerBucket:
 		return c.Bucket.PrincipalID
+	case CallerRole:
+		return c.Role.ID + ":" + c.Session.Name
 	}
 	return c.Account
 }

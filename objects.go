@@ -49,10 +49,11 @@ var ErrNoSuchIdentity = &Error{Kind: NotFound, Message: "no identity for the giv
 // ObjectRequest is what a service asks about one request it received: an
 // object gateway about an S3 request, iamd proxy about an HTTP API call.
 type ObjectRequest struct {
-	AccessKeyID string
-	Service     string   // the service the request was for, recorded as the key's last use; "" is s3
-	Actions     []string // s3:GetObject, execute-api:Invoke, …
-	Resources   []string // arn:aws:s3:::bucket, arn:aws:s3:::bucket/key, arn:aws:execute-api:…
+	AccessKeyID  string
+	SessionToken string   // for temporary (ASIA…) keys, and only for them
+	Service      string   // the service the request was for, recorded as the key's last use; "" is s3
+	Actions      []string // s3:GetObject, execute-api:Invoke, …
+	Resources    []string // arn:aws:s3:::bucket, arn:aws:s3:::bucket/key, arn:aws:execute-api:…
 	// Condition is the request context the gateway sent, by key. Only the
 	// keys that describe the request are taken (policy.RequestKeys, and
 	// aws:SourceIp and aws:SecureTransport of the client's connection to
@@ -79,10 +80,7 @@ type Principal struct {
 // else; an IAM user what its policies allow. It also returns who the
 // caller is, and records the key's use for r.Service.
 func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]policy.Decision, Principal, error) {
-	cc, err := s.Credential(ctx, r.AccessKeyID)
-	if errors.Is(err, ErrNotFound) || err == nil && cc.Status != StatusActive {
-		return nil, Principal{}, ErrNoSuchIdentity
-	}
+	cc, err := s.credential(ctx, r.AccessKeyID, r.SessionToken)
 	if err != nil {
 		return nil, Principal{}, err
 	}
@@ -95,27 +93,27 @@ func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]polic
 	for i := range out {
 		out[i] = make([]policy.Decision, len(r.Actions))
 	}
-	switch c.Kind {
-	case CallerRoot:
+	switch {
+	case c.Kind == CallerRoot && c.Session == nil:
 		for i := range out {
 			for j := range out[i] {
 				out[i][j] = policy.Allowed
 			}
 		}
-	case CallerBucket:
+	case c.Kind == CallerBucket:
 		for i, res := range r.Resources {
 			for j, a := range r.Actions {
 				out[i][j] = bucketKeyDecision(c.Bucket.Name, a, res)
 			}
 		}
-	case CallerUser:
-		up, err := s.policiesOf(ctx, c.User)
+	default:
+		d, err := s.decider(ctx, c)
 		if err != nil {
 			return nil, Principal{}, err
 		}
-		unconditional = !up.conditional
-		pc := up.principal
-		pc.CurrentTime = s.now()
+		unconditional = !d.conditional
+		pc := d.context(c, s.now())
+		pc.SourceIP, pc.SecureTransport, pc.RequestedRegion = netip.Addr{}, false, ""
 		pc.Request = map[string][]string{}
 		for k, v := range r.Condition {
 			switch k = strings.ToLower(k); {
@@ -131,7 +129,7 @@ func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]polic
 		}
 		for i, res := range r.Resources {
 			for j, a := range r.Actions {
-				out[i][j] = policy.Evaluate(up.policies, &policy.Request{Action: a, Resource: res, Context: &pc})
+				out[i][j] = d.decide(&policy.Request{Action: a, Resource: res, Context: &pc})
 			}
 		}
 	}

@@ -375,15 +375,21 @@ func (s *Service) SetDefaultPolicyVersion(ctx context.Context, c *Caller, arn, v
 // entityAction is "iam:<verb>UserPolicy" or "iam:<verb>GroupPolicy" (with
 // suffix "Policies" for listings).
 func entityAction(verb string, e Entity, suffix string) string {
-	if e.Kind == EntityGroup {
+	switch e.Kind {
+	case EntityGroup:
 		return "iam:" + verb + "Group" + suffix
+	case EntityRole:
+		return "iam:" + verb + "Role" + suffix
 	}
 	return "iam:" + verb + "User" + suffix
 }
 
 func (s *Service) entityARN(ctx context.Context, c *Caller, e Entity) resource {
-	if e.Kind == EntityGroup {
+	switch e.Kind {
+	case EntityGroup:
 		return s.groupARN(ctx, c, e.Name)
+	case EntityRole:
+		return s.roleARN(ctx, c, e.Name)
 	}
 	return s.userARN(ctx, c, e.Name)
 }
@@ -469,8 +475,11 @@ func (s *Service) PutInlinePolicy(ctx context.Context, c *Caller, e Entity, name
 		return err
 	}
 	limit := MaxUserInlineSize
-	if e.Kind == EntityGroup {
+	switch e.Kind {
+	case EntityGroup:
 		limit = MaxGroupInlineSize
+	case EntityRole:
+		limit = MaxRoleInlineSize
 	}
 	// One document larger than the whole quota is refused unread; the
 	// store checks the sum of them.

@@ -3,7 +3,9 @@ package iamd
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
@@ -19,8 +21,9 @@ const sealVersion = 1
 // key ID is bound as additional data, so a sealed secret copied onto another
 // key's row does not open.
 type Sealer struct {
-	aead cipher.AEAD
-	rand io.Reader
+	aead   cipher.AEAD
+	macKey []byte // derived from the master key; tags temporary key IDs
+	rand   io.Reader
 }
 
 // NewSealer returns a Sealer for a 32-byte master key.
@@ -36,7 +39,16 @@ func NewSealer(masterKey []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead, rand: rand.Reader}, nil
+	m := hmac.New(sha256.New, masterKey)
+	m.Write([]byte("iamd key ID tag v1"))
+	return &Sealer{aead: aead, macKey: m.Sum(nil), rand: rand.Reader}, nil
+}
+
+// tag returns n base32 characters of a MAC of data under the master key.
+func (s *Sealer) tag(data string, n int) string {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write([]byte(data))
+	return idEncoding.EncodeToString(m.Sum(nil))[:n]
 }
 
 // Seal encrypts secret for the key accessKeyID: version byte, nonce, ciphertext.

@@ -50,6 +50,7 @@ type Service struct {
 	creds    sync.Map     // access key ID → *CachedCredential
 	credsGen atomic.Int64 // bumped by every invalidation; see Credential
 	authz    authz
+	sessions sessions
 	changes  changeHub
 
 	usesMu sync.Mutex
@@ -319,6 +320,9 @@ func (s *Service) AccessKeyAccount(ctx context.Context, c *Caller, id string) (s
 	if err := s.authorize(ctx, c, "sts:GetAccessKeyInfo", on("*")); err != nil {
 		return "", err
 	}
+	if s.issuedSessionKey(id) {
+		return s.account.ID, nil
+	}
 	if _, err := s.store.GetCredential(ctx, id); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return "", Errorf(InvalidInput, "The access key %s was not issued by this service.", id)
@@ -423,16 +427,14 @@ func (c *CachedCredential) DerivedKey(scope string, derive func() []byte) []byte
 
 // SigningKeyFor returns the credential of the key that signed a and its
 // SigV4 signing key for a's scope, derived once per scope (see
-// DerivedKey); ErrNoSuchIdentity if the key does not exist, is not
-// Active, or a carries a session token (iamd issues none). It is the one
-// lookup behind every signature iamd checks or helps check: its own
+// DerivedKey). ErrNoSuchIdentity if the key does not exist or is not
+// Active, if a long-term key comes with a session token or a temporary
+// one without its own; ErrExpiredToken for an expired session. It is the
+// one lookup behind every signature iamd checks or helps check: its own
 // APIs', an object gateway's, a proxy's. The secret never leaves iamd.
 func (s *Service) SigningKeyFor(ctx context.Context, a *sigv4.Auth) (*CachedCredential, []byte, error) {
-	c, err := s.Credential(ctx, a.AccessKeyID)
-	switch {
-	case errors.Is(err, ErrNotFound), err == nil && (c.Status != StatusActive || a.SecurityToken != ""):
-		return nil, nil, ErrNoSuchIdentity
-	case err != nil:
+	c, err := s.credential(ctx, a.AccessKeyID, a.SecurityToken)
+	if err != nil {
 		return nil, nil, err
 	}
 	scope := a.Scope
@@ -527,6 +529,9 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 // RecordUse notes that key id authenticated a request for service in region.
 // It only touches memory; uses are flushed to the store in batches.
 func (s *Service) RecordUse(id, region, service string) {
+	if IsSessionKey(id) {
+		return // temporary keys have no record to update
+	}
 	now := s.now().UTC().Truncate(time.Second)
 	s.usesMu.Lock()
 	p, ok := s.uses[id]

@@ -242,7 +242,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.As(err, &se):
 		ae = &apiError{status: se.Status()}
 		body["error"] = se.Code + ": " + se.Message
-	case errors.Is(err, iamd.ErrNoSuchIdentity):
+	case errors.Is(err, iamd.ErrInvalidSessionToken):
+		ae = errInvalidToken
+		body["error"], body["code"] = ae.msg, ae.code
+	case errors.Is(err, iamd.ErrNoSuchIdentity), iamd.KindOf(err) == iamd.ExpiredToken:
 		ae = errNoSuchIdentity
 		body["error"], body["code"] = ae.msg, ae.code
 	case iamd.KindOf(err) == iamd.AccessDenied:
@@ -312,11 +315,7 @@ func (h *Handler) derive(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if req.SessionToken != "" {
-		// iamd issues no session tokens to these keys.
-		return nil, errInvalidToken
-	}
-	c, key, err := h.svc.SigningKeyFor(ctx, &sigv4.Auth{AccessKeyID: req.AccessKeyID, Date: req.Date, Region: req.Region, Service: req.Service})
+	c, key, err := h.svc.SigningKeyFor(ctx, &sigv4.Auth{AccessKeyID: req.AccessKeyID, SecurityToken: req.SessionToken, Date: req.Date, Region: req.Region, Service: req.Service})
 	if err != nil {
 		return nil, err
 	}
@@ -350,13 +349,10 @@ func (h *Handler) evaluate(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if req.SessionToken != "" {
-		return nil, errInvalidToken
-	}
 	if len(req.Actions)*len(req.Resources) > maxCells {
 		return nil, errTooLarge
 	}
-	ds, who, err := h.svc.DecideObjects(ctx, iamd.ObjectRequest{AccessKeyID: req.AccessKeyID, Service: req.Service, Actions: req.Actions,
+	ds, who, err := h.svc.DecideObjects(ctx, iamd.ObjectRequest{AccessKeyID: req.AccessKeyID, SessionToken: req.SessionToken, Service: req.Service, Actions: req.Actions,
 		Resources: req.Resources, Condition: req.Condition, Region: req.Region})
 	if err != nil {
 		return nil, err

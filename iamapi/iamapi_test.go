@@ -130,7 +130,9 @@ func TestErrors(t *testing.T) {
 		{"max items big", "ListUsers", awsquery.Params{"MaxItems": "1001"}, 400, "ValidationError", "less than or equal to 1000"},
 		{"marker foreign", "ListUsers", awsquery.Params{"Marker": "@@"}, 400, "ValidationError", "Invalid Marker"},
 		{"last used unknown", "GetAccessKeyLastUsed", awsquery.Params{"AccessKeyId": "AKIAAAAAAAAAAAAAAAAA"}, 404, "NoSuchEntity", ""},
-		{"unknown action", "CreateRole", awsquery.Params{}, 400, "InvalidAction", "Could not find operation CreateRole for version 2010-05-08"},
+		{"unknown action", "CreateLoginProfile", awsquery.Params{}, 400, "InvalidAction", "Could not find operation CreateLoginProfile for version 2010-05-08"},
+		{"role name missing", "CreateRole", awsquery.Params{}, 400, "ValidationError", "Value null at 'roleName'"},
+		{"role session too long", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": "{}", "MaxSessionDuration": "50000"}, 400, "ValidationError", "maxSessionDuration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -182,9 +182,14 @@ type policyUser struct {
 type listEntitiesResult struct {
 	PolicyGroups []policyGroup `xml:"PolicyGroups>member"`
 	PolicyUsers  []policyUser  `xml:"PolicyUsers>member"`
-	PolicyRoles  struct{}      `xml:"PolicyRoles"`
+	PolicyRoles  []policyRole  `xml:"PolicyRoles>member"`
 	IsTruncated  bool
 	Marker       string `xml:",omitempty"`
+}
+
+type policyRole struct {
+	RoleName string
+	RoleId   string
 }
 
 type getUserPolicyResult struct {
@@ -364,7 +369,6 @@ func (a *API) listEntitiesForPolicy(ctx context.Context, c *iamd.Caller, p awsqu
 	prefix := v.str("PathPrefix", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
 	page := v.page()
 	var kind *iamd.EntityKind
-	roles := false
 	switch f := p["EntityFilter"]; f {
 	case "", "LocalManagedPolicy", "AWSManagedPolicy":
 	case "User":
@@ -374,7 +378,8 @@ func (a *API) listEntitiesForPolicy(ctx context.Context, c *iamd.Caller, p awsqu
 		k := iamd.EntityGroup
 		kind = &k
 	case "Role":
-		roles = true
+		k := iamd.EntityRole
+		kind = &k
 	default:
 		v.fail("Value '%s' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]", clip(f))
 	}
@@ -385,14 +390,14 @@ func (a *API) listEntitiesForPolicy(ctx context.Context, c *iamd.Caller, p awsqu
 	if err != nil {
 		return nil, err
 	}
-	out := listEntitiesResult{PolicyGroups: []policyGroup{}, PolicyUsers: []policyUser{}, IsTruncated: next != "", Marker: next}
-	if roles { // iamd has no roles
-		return listEntitiesResult{PolicyGroups: []policyGroup{}, PolicyUsers: []policyUser{}}, nil
-	}
+	out := listEntitiesResult{PolicyGroups: []policyGroup{}, PolicyUsers: []policyUser{}, PolicyRoles: []policyRole{}, IsTruncated: next != "", Marker: next}
 	for _, e := range es {
-		if e.Kind == iamd.EntityGroup {
+		switch e.Kind {
+		case iamd.EntityGroup:
 			out.PolicyGroups = append(out.PolicyGroups, policyGroup{GroupName: e.Name, GroupId: e.ID})
-		} else {
+		case iamd.EntityRole:
+			out.PolicyRoles = append(out.PolicyRoles, policyRole{RoleName: e.Name, RoleId: e.ID})
+		default:
 			out.PolicyUsers = append(out.PolicyUsers, policyUser{UserName: e.Name, UserId: e.ID})
 		}
 	}
@@ -403,8 +408,11 @@ func (a *API) listEntitiesForPolicy(ctx context.Context, c *iamd.Caller, p awsqu
 
 // entity reads UserName or GroupName, as the action names.
 func (v *validator) entity(kind iamd.EntityKind) iamd.Entity {
-	if kind == iamd.EntityGroup {
+	switch kind {
+	case iamd.EntityGroup:
 		return iamd.Entity{Kind: kind, Name: v.groupName()}
+	case iamd.EntityRole:
+		return iamd.Entity{Kind: kind, Name: v.roleName()}
 	}
 	return iamd.Entity{Kind: kind, Name: v.userName(true, 128)}
 }
@@ -479,8 +487,11 @@ func (a *API) getInlinePolicy(kind iamd.EntityKind) action {
 		if err != nil {
 			return nil, err
 		}
-		if kind == iamd.EntityGroup {
+		switch kind {
+		case iamd.EntityGroup:
 			return getGroupPolicyResult{GroupName: e.Name, PolicyName: ip.Name, PolicyDocument: encodeDocument(ip.Document)}, nil
+		case iamd.EntityRole:
+			return getRolePolicyResult{RoleName: e.Name, PolicyName: ip.Name, PolicyDocument: encodeDocument(ip.Document)}, nil
 		}
 		return getUserPolicyResult{UserName: e.Name, PolicyName: ip.Name, PolicyDocument: encodeDocument(ip.Document)}, nil
 	}

@@ -343,6 +343,9 @@ func (s *Server) tooLarge() error {
 // invalidToken is AWS's answer for an unknown, Inactive or deleted key.
 var invalidToken = &sigv4.Error{Code: sigv4.CodeInvalidToken, Message: "The security token included in the request is invalid."}
 
+// expiredToken is AWS's answer for temporary credentials past their expiry.
+var expiredToken = &sigv4.Error{Code: sigv4.CodeExpiredToken, Message: "The security token included in the request is expired"}
+
 // pendingAuth is a request authenticated as far as its headers allow.
 type pendingAuth struct {
 	sig  sigv4.Pending
@@ -357,8 +360,11 @@ func (s *Server) begin(r *http.Request, a *sigv4.Auth, service string, e *logEnt
 	var cred *iamd.CachedCredential
 	sig, err := s.verifier.Begin(r, a, service, func(a *sigv4.Auth) ([]byte, error) {
 		c, key, err := s.svc.SigningKeyFor(r.Context(), a)
-		if errors.Is(err, iamd.ErrNotFound) {
+		switch {
+		case errors.Is(err, iamd.ErrNotFound):
 			return nil, invalidToken
+		case iamd.KindOf(err) == iamd.ExpiredToken:
+			return nil, expiredToken
 		}
 		cred = c
 		return key, err

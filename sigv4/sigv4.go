@@ -42,6 +42,7 @@ const (
 	CodeInvalidToken      = "InvalidClientTokenId"       // 403
 	CodeSignatureMismatch = "SignatureDoesNotMatch"      // 403
 	CodeExpired           = "RequestExpired"             // 400
+	CodeExpiredToken      = "ExpiredToken"               // 400
 )
 
 // Error is a verification failure. Its message never contains a secret.
@@ -55,7 +56,7 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // Status is the HTTP status AWS answers the error with.
 func (e *Error) Status() int {
 	switch e.Code {
-	case CodeIncomplete, CodeExpired:
+	case CodeIncomplete, CodeExpired, CodeExpiredToken:
 		return http.StatusBadRequest
 	}
 	return http.StatusForbidden

@@ -58,6 +58,10 @@ func (a *API) Do(ctx context.Context, c *iamd.Caller, action string, p awsquery.
 			return nil, err
 		}
 		return getAccessKeyInfoResult{Account: acct}, nil
+	case "GetSessionToken":
+		return a.getSessionToken(ctx, c, p)
+	case "AssumeRole":
+		return a.assumeRole(ctx, c, p)
 	}
 	return nil, &awsquery.Error{Status: http.StatusBadRequest, Code: "InvalidAction", Message: "Could not find operation " + clip(action) + " for version " + Version}
 }
@@ -73,11 +77,13 @@ var codes = map[iamd.Kind]struct {
 	status int
 	code   string
 }{
-	iamd.NotFound:     {http.StatusBadRequest, "InvalidParameterValue"},
-	iamd.Invalid:      {http.StatusBadRequest, "ValidationError"},
-	iamd.InvalidInput: {http.StatusBadRequest, "InvalidParameterValue"},
-	iamd.AccessDenied: {http.StatusForbidden, "AccessDenied"},
-	iamd.Unavailable:  {http.StatusServiceUnavailable, "ServiceUnavailable"},
+	iamd.NotFound:        {http.StatusBadRequest, "InvalidParameterValue"},
+	iamd.Invalid:         {http.StatusBadRequest, "ValidationError"},
+	iamd.InvalidInput:    {http.StatusBadRequest, "InvalidParameterValue"},
+	iamd.AccessDenied:    {http.StatusForbidden, "AccessDenied"},
+	iamd.Unavailable:     {http.StatusServiceUnavailable, "ServiceUnavailable"},
+	iamd.MalformedPolicy: {http.StatusBadRequest, "MalformedPolicyDocument"},
+	iamd.LimitExceeded:   {http.StatusBadRequest, "PackedPolicyTooLarge"},
 }
 
 // ErrorResponse returns the HTTP status, code and client-safe message for

@@ -42,7 +42,11 @@ func TestErrors(t *testing.T) {
 	}{
 		{"GetAccessKeyInfo", awsquery.Params{}, "ValidationError"},
 		{"GetAccessKeyInfo", awsquery.Params{"AccessKeyId": "short"}, "ValidationError"},
-		{"AssumeRole", awsquery.Params{}, "InvalidAction"},
+		{"AssumeRole", awsquery.Params{}, "ValidationError"},
+		{"AssumeRole", awsquery.Params{"RoleArn": "arn:aws:iam::123456789012:role/r", "RoleSessionName": "a"}, "ValidationError"},
+		{"AssumeRole", awsquery.Params{"RoleArn": "arn:aws:iam::123456789012:role/r", "RoleSessionName": "ab", "DurationSeconds": "60"}, "ValidationError"},
+		{"GetSessionToken", awsquery.Params{"DurationSeconds": "200000"}, "ValidationError"},
+		{"GetFederationToken", awsquery.Params{}, "InvalidAction"},
 	} {
 		_, err := api.Do(context.Background(), root, tt.action, tt.p)
 		if _, code, _, _ := stsapi.ErrorResponse(err); code != tt.code {

@@ -1,0 +1,272 @@
+package iamapi
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+
+	"iamd"
+	"iamd/awsquery"
+)
+
+var reDescription = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*$`)
+
+func (v *validator) roleName() string {
+	return v.str("RoleName", true, 1, 64, reName, `[\w+=,.@-]+`)
+}
+
+func (v *validator) trustPolicy() string {
+	return v.str("PolicyDocument", true, 1, 131072, reDocument, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+}
+
+func (v *validator) description() *string {
+	if _, ok := v.p["Description"]; !ok {
+		return nil
+	}
+	d := v.str("Description", false, 0, 1000, reDescription, `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`)
+	return &d
+}
+
+func (v *validator) maxSession() *int {
+	s, ok := v.p["MaxSessionDuration"]
+	if !ok {
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	switch {
+	case err != nil:
+		v.fail("Value '%s' at 'maxSessionDuration' failed to satisfy constraint: Member must be an integer", clip(s))
+	case n < 3600:
+		v.fail("Value '%d' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600", n)
+	case n > 43200:
+		v.fail("Value '%d' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200", n)
+	}
+	return &n
+}
+
+type role struct {
+	Path                     string
+	RoleName                 string
+	RoleId                   string
+	Arn                      string
+	CreateDate               string
+	AssumeRolePolicyDocument string
+	Description              string `xml:",omitempty"`
+	MaxSessionDuration       int
+	Tags                     *tags     `xml:",omitempty"`
+	RoleLastUsed             *struct{} `xml:",omitempty"`
+}
+
+func (a *API) role(r *iamd.Role, full bool) role {
+	out := role{Path: r.Path, RoleName: r.Name, RoleId: r.ID, Arn: r.ARN(a.svc.Account().ID), CreateDate: awsquery.Timestamp(r.CreatedAt),
+		AssumeRolePolicyDocument: encodeDocument(r.TrustPolicy), Description: r.Description, MaxSessionDuration: r.MaxSessionDuration}
+	if full {
+		out.RoleLastUsed = &struct{}{}
+		if len(r.Tags) > 0 {
+			out.Tags = &tags{}
+			for _, t := range r.Tags {
+				out.Tags.Member = append(out.Tags.Member, tag(t))
+			}
+		}
+	}
+	return out
+}
+
+type roleResult struct{ Role role }
+
+type listRolesResult struct {
+	Roles       []role `xml:"Roles>member"`
+	IsTruncated bool
+	Marker      string `xml:",omitempty"`
+}
+
+type listTagsResult struct {
+	Tags        []tag `xml:"Tags>member"`
+	IsTruncated bool
+}
+
+type listInstanceProfilesResult struct {
+	InstanceProfiles []struct{} `xml:"InstanceProfiles>member"`
+	IsTruncated      bool
+}
+
+type getRolePolicyResult struct {
+	RoleName       string
+	PolicyName     string
+	PolicyDocument string
+}
+
+func (a *API) createRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.roleName()
+	path := v.str("Path", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
+	trust := v.str("AssumeRolePolicyDocument", true, 1, 131072, reDocument, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	desc := v.description()
+	maxSession := v.maxSession()
+	tags := v.tags()
+	if v.err != nil {
+		return nil, v.err
+	}
+	if _, ok := p["PermissionsBoundary"]; ok {
+		return nil, iamd.Errorf(iamd.InvalidInput, "Permissions boundaries are not supported.")
+	}
+	d, ms := "", 0
+	if desc != nil {
+		d = *desc
+	}
+	if maxSession != nil {
+		ms = *maxSession
+	}
+	r, err := a.svc.CreateRole(ctx, c, name, path, d, trust, ms, tags)
+	if err != nil {
+		return nil, err
+	}
+	return roleResult{a.role(r, false)}, nil
+}
+
+func (a *API) getRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.roleName()
+	if v.err != nil {
+		return nil, v.err
+	}
+	r, err := a.svc.GetRole(ctx, c, name)
+	if err != nil {
+		return nil, err
+	}
+	return roleResult{a.role(r, true)}, nil
+}
+
+func (a *API) listRoles(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	prefix := v.str("PathPrefix", false, 1, 512, rePrefix, `\u002F[\u0021-\u007F]*`)
+	page := v.page()
+	if v.err != nil {
+		return nil, v.err
+	}
+	rs, next, err := a.svc.ListRoles(ctx, c, prefix, page)
+	if err != nil {
+		return nil, err
+	}
+	out := listRolesResult{Roles: make([]role, 0, len(rs)), IsTruncated: next != "", Marker: next}
+	for _, r := range rs {
+		out.Roles = append(out.Roles, a.role(r, false))
+	}
+	return out, nil
+}
+
+func (a *API) updateRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.roleName()
+	u := iamd.RoleUpdate{Description: v.description(), MaxSession: v.maxSession()}
+	if v.err != nil {
+		return nil, v.err
+	}
+	return nil, a.svc.UpdateRole(ctx, c, name, u)
+}
+
+// updateRoleDescription is the older form of UpdateRole; it returns the role.
+func (a *API) updateRoleDescription(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.roleName()
+	desc := v.description()
+	if desc == nil {
+		v.fail("Value null at 'description' failed to satisfy constraint: Member must not be null")
+	}
+	if v.err != nil {
+		return nil, v.err
+	}
+	if err := a.svc.UpdateRole(ctx, c, name, iamd.RoleUpdate{Description: desc}); err != nil {
+		return nil, err
+	}
+	r, err := a.svc.GetRole(ctx, c, name)
+	if err != nil {
+		return nil, err
+	}
+	return roleResult{a.role(r, false)}, nil
+}
+
+func (a *API) updateAssumeRolePolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.roleName()
+	doc := v.trustPolicy()
+	if v.err != nil {
+		return nil, v.err
+	}
+	return nil, a.svc.UpdateAssumeRolePolicy(ctx, c, name, doc)
+}
+
+func (a *API) deleteRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.roleName()
+	if v.err != nil {
+		return nil, v.err
+	}
+	return nil, a.svc.DeleteRole(ctx, c, name)
+}
+
+func (a *API) tagRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.roleName()
+	tags := v.tags()
+	if len(tags) == 0 {
+		v.fail("Value null at 'tags' failed to satisfy constraint: Member must not be null")
+	}
+	if v.err != nil {
+		return nil, v.err
+	}
+	return nil, a.svc.TagRole(ctx, c, name, tags)
+}
+
+func (a *API) untagRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.roleName()
+	var keys []string
+	for i := 1; ; i++ {
+		k, ok := p["TagKeys.member."+strconv.Itoa(i)]
+		if !ok {
+			break
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		v.fail("Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+	}
+	if v.err != nil {
+		return nil, v.err
+	}
+	return nil, a.svc.UntagRole(ctx, c, name, keys)
+}
+
+func (a *API) listRoleTags(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.roleName()
+	v.page()
+	if v.err != nil {
+		return nil, v.err
+	}
+	ts, err := a.svc.ListRoleTags(ctx, c, name)
+	if err != nil {
+		return nil, err
+	}
+	out := listTagsResult{Tags: []tag{}}
+	for _, t := range ts {
+		out.Tags = append(out.Tags, tag(t))
+	}
+	return out, nil
+}
+
+// listInstanceProfilesForRole: iamd has no instance profiles, so every
+// existing role has none.
+func (a *API) listInstanceProfilesForRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+	v := validator{p: p}
+	name := v.roleName()
+	v.page()
+	if v.err != nil {
+		return nil, v.err
+	}
+	if _, err := a.svc.GetRole(ctx, c, name); err != nil {
+		return nil, err
+	}
+	return listInstanceProfilesResult{InstanceProfiles: []struct{}{}}, nil
+}

@@ -1,0 +1,264 @@
+package iamd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"iamd/policy"
+)
+
+// NewRoleID returns "AROA" and 17 characters of [A-Z2-7].
+func NewRoleID(r io.Reader) (string, error) { return randomID(r, "AROA", 17) }
+
+// roleARN is userARN for roles.
+func (s *Service) roleARN(ctx context.Context, c *Caller, name string) resource {
+	r := on(s.arn("role/" + name))
+	if c.Kind != CallerRoot {
+		if ro, err := s.store.GetRole(ctx, name); err == nil {
+			r.arn = ro.ARN(s.account.ID)
+		}
+	}
+	return r
+}
+
+// checkTrustPolicy checks a trust policy as IAM does when it is written:
+// its syntax, and that every principal it names exists.
+func (s *Service) checkTrustPolicy(ctx context.Context, doc string) error {
+	if PolicySize(doc) > MaxTrustPolicySize {
+		return LimitError("ACLSizePerRole", MaxTrustPolicySize)
+	}
+	p, err := policy.ParseTrust(doc)
+	if err != nil {
+		var se *policy.SyntaxError
+		if errors.As(err, &se) {
+			return &Error{Kind: MalformedPolicy, Message: se.Msg}
+		}
+		return err
+	}
+	for _, a := range p.AWSPrincipals() {
+		ok, err := s.principalExists(ctx, a)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Errorf(MalformedPolicy, "Invalid principal in policy: \"AWS\":\"%s\"", a)
+		}
+	}
+	return nil
+}
+
+// principalExists reports whether an account ID or principal ARN of a
+// trust policy names something: another account's principals are taken
+// on trust (iamd serves one account, so they never match), this
+// account's users and roles must exist.
+func (s *Service) principalExists(ctx context.Context, a string) (bool, error) {
+	acct := s.account.ID
+	prefix := "arn:aws:iam::" + acct + ":"
+	switch {
+	case a == acct || a == prefix+"root":
+		return true, nil
+	case strings.HasPrefix(a, prefix+"user/"):
+		u, err := s.store.GetUser(ctx, a[strings.LastIndexByte(a, '/')+1:])
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && u.ARN(acct) == a, err
+	case strings.HasPrefix(a, prefix+"role/"):
+		r, err := s.store.GetRole(ctx, a[strings.LastIndexByte(a, '/')+1:])
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && r.ARN(acct) == a, err
+	case strings.HasPrefix(a, "arn:aws:sts::"+acct+":assumed-role/"):
+		role, _, _ := strings.Cut(strings.TrimPrefix(a, "arn:aws:sts::"+acct+":assumed-role/"), "/")
+		_, err := s.store.GetRole(ctx, role)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return !strings.Contains(a, ":"+acct+":"), nil
+}
+
+// CreateRole creates a role. Name, path, description and tags are already
+// valid; maxSession is 0 for the default.
+func (s *Service) CreateRole(ctx context.Context, c *Caller, name, path, description, trust string, maxSession int, tags []Tag) (*Role, error) {
+	if path == "" {
+		path = "/"
+	}
+	if err := s.authorize(ctx, c, "iam:CreateRole", on(s.arn("role"+path+name))); err != nil {
+		return nil, err
+	}
+	if maxSession == 0 {
+		maxSession = DefaultSessionDuration
+	}
+	if err := checkMaxSession(maxSession); err != nil {
+		return nil, err
+	}
+	if err := s.checkTrustPolicy(ctx, trust); err != nil {
+		return nil, err
+	}
+	id, err := NewRoleID(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	r := &Role{ID: id, Name: name, Path: path, Description: description, TrustPolicy: trust,
+		MaxSessionDuration: maxSession, CreatedAt: s.timestamp(), Tags: tags}
+	if err := s.store.CreateRole(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func checkMaxSession(n int) error {
+	if n < DefaultSessionDuration || n > MaxRoleSessionDuration {
+		return Errorf(Invalid, "The requested MaxSessionDuration %d must be between %d and %d seconds.", n, DefaultSessionDuration, MaxRoleSessionDuration)
+	}
+	return nil
+}
+
+// GetRole returns a role.
+func (s *Service) GetRole(ctx context.Context, c *Caller, name string) (*Role, error) {
+	if err := s.authorize(ctx, c, "iam:GetRole", s.roleARN(ctx, c, name)); err != nil {
+		return nil, err
+	}
+	return s.store.GetRole(ctx, name)
+}
+
+// ListRoles lists roles whose path starts with pathPrefix.
+func (s *Service) ListRoles(ctx context.Context, c *Caller, pathPrefix string, p Page) ([]*Role, string, error) {
+	if pathPrefix == "" {
+		pathPrefix = "/"
+	}
+	if err := s.authorize(ctx, c, "iam:ListRoles", on(s.arn("role"+pathPrefix))); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListRoles(ctx, pathPrefix, p)
+}
+
+// RoleUpdate is what UpdateRole changes; nil fields stay as they are.
+type RoleUpdate struct {
+	Description *string
+	MaxSession  *int
+}
+
+// UpdateRole changes a role's description or maximum session duration.
+func (s *Service) UpdateRole(ctx context.Context, c *Caller, name string, u RoleUpdate) error {
+	if err := s.authorize(ctx, c, "iam:UpdateRole", s.roleARN(ctx, c, name)); err != nil {
+		return err
+	}
+	if u.MaxSession != nil {
+		if err := checkMaxSession(*u.MaxSession); err != nil {
+			return err
+		}
+	}
+	return s.store.UpdateRole(ctx, name, func(r *Role) error {
+		if u.Description != nil {
+			r.Description = *u.Description
+		}
+		if u.MaxSession != nil {
+			r.MaxSessionDuration = *u.MaxSession
+		}
+		return nil
+	})
+}
+
+// UpdateAssumeRolePolicy replaces a role's trust policy.
+func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *Caller, name, doc string) error {
+	if err := s.authorize(ctx, c, "iam:UpdateAssumeRolePolicy", s.roleARN(ctx, c, name)); err != nil {
+		return err
+	}
+	if err := s.checkTrustPolicy(ctx, doc); err != nil {
+		return err
+	}
+	defer s.forgetPolicies()
+	return s.store.UpdateRole(ctx, name, func(r *Role) error { r.TrustPolicy = doc; return nil })
+}
+
+// DeleteRole deletes a role without policies. Its sessions are refused
+// from the next request on.
+func (s *Service) DeleteRole(ctx context.Context, c *Caller, name string) error {
+	if err := s.authorize(ctx, c, "iam:DeleteRole", s.roleARN(ctx, c, name)); err != nil {
+		return err
+	}
+	defer s.forgetPolicies()
+	return s.store.DeleteRole(ctx, name)
+}
+
+// TagRole adds or replaces tags of a role (at most 50 in all).
+func (s *Service) TagRole(ctx context.Context, c *Caller, name string, tags []Tag) error {
+	if err := s.authorize(ctx, c, "iam:TagRole", s.roleARN(ctx, c, name)); err != nil {
+		return err
+	}
+	defer s.forgetPolicies()
+	return s.store.UpdateRole(ctx, name, func(r *Role) error {
+		merged, err := mergeTags(r.Tags, tags)
+		r.Tags = merged
+		return err
+	})
+}
+
+// UntagRole removes tags of a role by key; absent keys are ignored.
+func (s *Service) UntagRole(ctx context.Context, c *Caller, name string, keys []string) error {
+	if err := s.authorize(ctx, c, "iam:UntagRole", s.roleARN(ctx, c, name)); err != nil {
+		return err
+	}
+	defer s.forgetPolicies()
+	return s.store.UpdateRole(ctx, name, func(r *Role) error {
+		r.Tags = removeTags(r.Tags, keys)
+		return nil
+	})
+}
+
+// ListRoleTags returns a role's tags.
+func (s *Service) ListRoleTags(ctx context.Context, c *Caller, name string) ([]Tag, error) {
+	if err := s.authorize(ctx, c, "iam:ListRoleTags", s.roleARN(ctx, c, name)); err != nil {
+		return nil, err
+	}
+	r, err := s.store.GetRole(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return r.Tags, nil
+}
+
+// MaxTags is how many tags an IAM entity may have.
+const MaxTags = 50
+
+// mergeTags sets tags on have: a key already there (compared
+// case-insensitively) gets the new value.
+func mergeTags(have, set []Tag) ([]Tag, error) {
+	out := append([]Tag(nil), have...)
+	for _, t := range set {
+		found := false
+		for i := range out {
+			if FoldName(out[i].Key) == FoldName(t.Key) {
+				out[i], found = t, true
+			}
+		}
+		if !found {
+			out = append(out, t)
+		}
+	}
+	if len(out) > MaxTags {
+		return have, Errorf(LimitExceeded, "The number of tags has reached the maximum limit.")
+	}
+	return out, nil
+}
+
+// removeTags drops the tags of keys (compared case-insensitively).
+func removeTags(have []Tag, keys []string) []Tag {
+	var out []Tag
+	for _, t := range have {
+		drop := false
+		for _, k := range keys {
+			drop = drop || FoldName(k) == FoldName(t.Key)
+		}
+		if !drop {
+			out = append(out, t)
+		}
+	}
+	return out
+}

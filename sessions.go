@@ -1,0 +1,479 @@
+package iamd
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"iamd/policy"
+)
+
+// Temporary credentials are stateless: the session token is the session
+// itself (who, until when, with which session policies, and its secret),
+// sealed with the master key and bound to its ASIA… key ID. Minting one
+// writes nothing; any node that shares the master key accepts it at once.
+// Every use checks what the session rests on, from memory when nothing
+// changed: the long-term key that called GetSessionToken must still be
+// Active (deactivating or deleting it, or deleting its user, ends its
+// sessions), and an assumed role must still exist as the same role
+// (deleting it ends its sessions, also when a role of that name is made
+// again). Policies are those in force at each request.
+
+// SessionKind says how a session was obtained.
+type SessionKind uint8
+
+const (
+	SessionOfUser SessionKind = iota + 1 // GetSessionToken, by a user or the root
+	SessionOfRole                        // AssumeRole
+)
+
+// Session is what temporary credentials stand for.
+type Session struct {
+	Kind      SessionKind `json:"k"`
+	KeyID     string      `json:"id"`
+	Secret    string      `json:"s"`
+	ParentKey string      `json:"pk,omitempty"` // GetSessionToken: the long-term key that asked
+	RoleName  string      `json:"r,omitempty"`
+	RoleID    string      `json:"ri,omitempty"`
+	Name      string      `json:"n,omitempty"` // RoleSessionName
+	Issued    int64       `json:"i"`           // unix seconds
+	Expires   int64       `json:"e"`
+	// Session policies: the session may do only what they allow too.
+	Policy         string   `json:"p,omitempty"`
+	PolicyARNs     []string `json:"pa,omitempty"`
+	Tags           []Tag    `json:"t,omitempty"`
+	SourceIdentity string   `json:"si,omitempty"`
+	Source         string   `json:"src,omitempty"` // who assumed the role: its ARN
+	// Transitive are the keys of Tags that carry over when this session
+	// assumes another role.
+	Transitive []string `json:"tt,omitempty"`
+
+	sessionPolicies []*policy.Policy // compiled, nil without session policies
+	hasPolicies     bool
+}
+
+// IssuedAt and ExpiresAt are the session's times.
+func (s *Session) IssuedAt() time.Time  { return time.Unix(s.Issued, 0).UTC() }
+func (s *Session) ExpiresAt() time.Time { return time.Unix(s.Expires, 0).UTC() }
+
+// Credentials are temporary credentials as STS returns them.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time
+}
+
+const sessionAAD = "iamd session v1 "
+
+// ErrInvalidSessionToken is the answer for a session token that is not
+// one of iamd's for the key it came with, or for a long-term key.
+var ErrInvalidSessionToken = &Error{Kind: NotFound, Message: "the session token is invalid or does not belong to the access key"}
+
+// ErrExpiredToken is the answer for temporary credentials past their expiry.
+var ErrExpiredToken = &Error{Kind: ExpiredToken, Message: "The security token included in the request is expired"}
+
+// IsSessionKey reports whether id has the form of iamd's temporary key IDs.
+func IsSessionKey(id string) bool { return strings.HasPrefix(id, "ASIA") }
+
+// newSessionKeyID is "ASIA", 10 random characters and 6 of a MAC of them:
+// GetAccessKeyInfo tells iamd's temporary key IDs from others without a
+// record of them.
+func (s *Service) newSessionKeyID() (string, error) {
+	r, err := randomID(s.rand, "", 10)
+	if err != nil {
+		return "", err
+	}
+	return "ASIA" + r + s.sealer.tag(r, 6), nil
+}
+
+// issuedSessionKey reports whether id is one of iamd's temporary key IDs.
+func (s *Service) issuedSessionKey(id string) bool {
+	if len(id) != 20 || !IsSessionKey(id) {
+		return false
+	}
+	return hmac.Equal([]byte(id[14:]), []byte(s.sealer.tag(id[4:14], 6)))
+}
+
+// mint fills in sess's key, secret and times and seals it into a token.
+func (s *Service) mint(sess *Session, d time.Duration) (*Credentials, error) {
+	var err error
+	if sess.KeyID, err = s.newSessionKeyID(); err != nil {
+		return nil, err
+	}
+	if sess.Secret, err = NewSecret(s.rand); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	sess.Issued, sess.Expires = now.Unix(), now.Add(d).Unix()
+	plain, err := json.Marshal(sess)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.sealer.Seal(sessionAAD+sess.KeyID, plain)
+	if err != nil {
+		return nil, err
+	}
+	return &Credentials{AccessKeyID: sess.KeyID, SecretAccessKey: sess.Secret,
+		SessionToken: base64.StdEncoding.EncodeToString(sealed), Expiration: sess.ExpiresAt()}, nil
+}
+
+// maxSessionToken bounds a token's length before it is decoded.
+const maxSessionToken = 8 << 10
+
+// openSession returns the session a token holds for key id, or
+// ErrInvalidSessionToken if it is not one of iamd's tokens for that key.
+func (s *Service) openSession(id, token string) (*Session, error) {
+	if len(token) > maxSessionToken {
+		return nil, ErrInvalidSessionToken
+	}
+	sealed, err := base64.StdEncoding.DecodeString(token)
+	if err != nil {
+		return nil, ErrInvalidSessionToken
+	}
+	plain, err := s.sealer.Open(sessionAAD+id, sealed)
+	if err != nil {
+		return nil, ErrInvalidSessionToken
+	}
+	var sess Session
+	if json.Unmarshal(plain, &sess) != nil || sess.KeyID != id {
+		return nil, ErrInvalidSessionToken
+	}
+	return &sess, nil
+}
+
+// sessionEntry is a session checked once and kept while nothing it rests
+// on changed: no key was invalidated (credsGen), no policy or role changed
+// (the authz generation), and for at most the credential TTL.
+type sessionEntry struct {
+	token     string
+	cc        *CachedCredential
+	credsGen  int64
+	authzGen  int64
+	checkedAt time.Time
+}
+
+// sessions holds checked sessions by key ID.
+type sessions struct {
+	m sync.Map // ASIA… → *sessionEntry
+	n atomic.Int64
+}
+
+// maxKeptSessions bounds the entries kept; past it the cache starts over.
+const maxKeptSessions = 100_000
+
+// sessionCredential returns the credential of temporary key id presented
+// with token: ErrNoSuchIdentity if the token is not the key's or what the
+// session rests on is gone, ErrExpiredToken after its expiry.
+func (s *Service) sessionCredential(ctx context.Context, id, token string) (*CachedCredential, error) {
+	now := s.now()
+	if v, ok := s.sessions.m.Load(id); ok {
+		e := v.(*sessionEntry)
+		if hmac.Equal([]byte(e.token), []byte(token)) && e.credsGen == s.credsGen.Load() && e.authzGen == s.authz.gen.Load() &&
+			now.Sub(e.checkedAt) < s.ttl {
+			if now.Unix() >= e.cc.Caller.Session.Expires {
+				return nil, ErrExpiredToken
+			}
+			return e.cc, nil
+		}
+	}
+	credsGen, authzGen := s.credsGen.Load(), s.authz.gen.Load()
+	sess, err := s.openSession(id, token)
+	if err != nil {
+		return nil, err
+	}
+	if now.Unix() >= sess.Expires {
+		return nil, ErrExpiredToken
+	}
+	cc := &CachedCredential{
+		Caller: Caller{Account: s.account.ID, Region: s.region, AccessKeyID: id, Session: sess},
+		Status: StatusActive, Secret: []byte(sess.Secret), loaded: now,
+	}
+	switch sess.Kind {
+	case SessionOfUser:
+		parent, err := s.Credential(ctx, sess.ParentKey)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil, ErrNoSuchIdentity
+		case err != nil:
+			return nil, err
+		case parent.Status != StatusActive || parent.Caller.Kind == CallerBucket:
+			return nil, ErrNoSuchIdentity
+		}
+		cc.Caller.Kind, cc.Caller.User = parent.Caller.Kind, parent.Caller.User
+	case SessionOfRole:
+		rp, err := s.rolePoliciesOf(ctx, sess.RoleName)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil, ErrNoSuchIdentity
+		case err != nil:
+			return nil, err
+		case rp.role.ID != sess.RoleID:
+			return nil, ErrNoSuchIdentity
+		}
+		cc.Caller.Kind, cc.Caller.Role = CallerRole, rp.role
+	default:
+		return nil, ErrNoSuchIdentity
+	}
+	if err := s.compileSessionPolicies(ctx, sess); err != nil {
+		return nil, err
+	}
+	if s.sessions.n.Add(1) > maxKeptSessions {
+		s.sessions.m.Clear()
+		s.sessions.n.Store(1)
+	}
+	s.sessions.m.Store(id, &sessionEntry{token: token, cc: cc, credsGen: credsGen, authzGen: authzGen, checkedAt: now})
+	return cc, nil
+}
+
+// compileSessionPolicies compiles a session's inline policy and the
+// managed policies it names, as they are now.
+func (s *Service) compileSessionPolicies(ctx context.Context, sess *Session) error {
+	if sess.Policy == "" && len(sess.PolicyARNs) == 0 {
+		return nil
+	}
+	sess.hasPolicies = true
+	if sess.Policy != "" {
+		p, err := s.authz.compile(sess.Policy)
+		if err != nil {
+			return &Error{Kind: Internal, Message: "a session policy does not parse", Err: err}
+		}
+		sess.sessionPolicies = append(sess.sessionPolicies, p)
+	}
+	for _, arn := range sess.PolicyARNs {
+		p, err := s.compileManaged(ctx, arn)
+		if errors.Is(err, ErrNotFound) {
+			continue // a deleted policy allows nothing
+		}
+		if err != nil {
+			return err
+		}
+		sess.sessionPolicies = append(sess.sessionPolicies, p)
+	}
+	return nil
+}
+
+// compileManaged compiles the default version of a managed policy.
+func (s *Service) compileManaged(ctx context.Context, arn string) (*policy.Policy, error) {
+	mp, b, err := s.resolvePolicy(ctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		return b.compiled, nil
+	}
+	v, err := s.store.GetPolicyVersion(ctx, mp.Name, mp.DefaultVersion)
+	if err != nil {
+		return nil, err
+	}
+	return s.authz.compile(v.Document)
+}
+
+// credential returns the credential of key id presented with a session
+// token (token is "" for long-term keys): ErrNoSuchIdentity for an unknown
+// or inactive key, a long-term key with a token or a temporary one without.
+func (s *Service) credential(ctx context.Context, id, token string) (*CachedCredential, error) {
+	if IsSessionKey(id) {
+		if token == "" {
+			return nil, ErrNoSuchIdentity
+		}
+		return s.sessionCredential(ctx, id, token)
+	}
+	c, err := s.Credential(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound), err == nil && c.Status != StatusActive:
+		return nil, ErrNoSuchIdentity
+	case err == nil && token != "":
+		return nil, ErrInvalidSessionToken
+	case err != nil:
+		return nil, err
+	}
+	return c, nil
+}
+
+// ---- STS ----
+
+// GetSessionToken returns temporary credentials with the caller's own
+// permissions, except that they may not call IAM, nor STS but AssumeRole
+// and GetCallerIdentity (as AWS, without MFA). d is 0 for the default.
+func (s *Service) GetSessionToken(ctx context.Context, c *Caller, d int) (*Credentials, error) {
+	if c.Session != nil {
+		return nil, Errorf(AccessDenied, "Cannot call GetSessionToken with session credentials")
+	}
+	if c.Kind == CallerBucket {
+		return nil, Errorf(AccessDenied, "User: %s is not authorized to perform: sts:GetSessionToken", c.ARN())
+	}
+	max := MaxUserSessionDuration
+	if c.Kind == CallerRoot {
+		max = MaxRootSessionDuration
+	}
+	if d == 0 {
+		d = min(DefaultUserSessionToken, max)
+	}
+	if d < MinSessionDuration || d > max {
+		return nil, Errorf(Invalid, "The requested DurationSeconds exceeds the allowed range: %d to %d seconds.", MinSessionDuration, max)
+	}
+	return s.mint(&Session{Kind: SessionOfUser, ParentKey: c.AccessKeyID}, time.Duration(d)*time.Second)
+}
+
+// AssumeRoleInput is an AssumeRole request, its shapes already valid.
+type AssumeRoleInput struct {
+	RoleARN, SessionName string
+	Duration             int // seconds; 0 for 3600
+	ExternalID           string
+	Policy               string
+	PolicyARNs           []string
+	Tags                 []Tag
+	TransitiveTagKeys    []string
+	SourceIdentity       string
+}
+
+// AssumeRole returns temporary credentials of a role, as AWS decides
+// them within one account: the role's trust policy must allow the caller;
+// if it names the caller itself (or "*") that is enough, if it names only
+// the account the caller's own policies must allow sts:AssumeRole on the
+// role too; an explicit Deny in either refuses.
+func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput) (*Credentials, *Caller, error) {
+	prefix := "arn:aws:iam::" + s.account.ID + ":role/"
+	if !strings.HasPrefix(in.RoleARN, prefix) {
+		return nil, nil, s.denied(c, "sts:AssumeRole", in.RoleARN, false)
+	}
+	name := in.RoleARN[strings.LastIndexByte(in.RoleARN, '/')+1:]
+	rp, err := s.rolePoliciesOf(ctx, name)
+	if errors.Is(err, ErrNotFound) || err == nil && rp.role.ARN(s.account.ID) != in.RoleARN {
+		return nil, nil, s.denied(c, "sts:AssumeRole", in.RoleARN, false)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	role := rp.role
+	if c.Kind == CallerBucket {
+		return nil, nil, s.denied(c, "sts:AssumeRole", in.RoleARN, false)
+	}
+	if err := s.trusted(ctx, c, role, in); err != nil {
+		return nil, nil, err
+	}
+	if len(in.Tags) > 0 {
+		if err := s.trustedFor(ctx, c, role, in, "sts:TagSession"); err != nil {
+			return nil, nil, err
+		}
+	}
+	d := in.Duration
+	if d == 0 {
+		d = DefaultSessionDuration
+	}
+	if d < MinSessionDuration || d > role.MaxSessionDuration {
+		return nil, nil, Errorf(Invalid, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	if c.Kind == CallerRole && d > DefaultSessionDuration {
+		// Role chaining: AWS limits the new session to one hour.
+		return nil, nil, Errorf(Invalid, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+	}
+	if in.Policy != "" {
+		if PolicySize(in.Policy) > MaxSessionPolicySize {
+			return nil, nil, Errorf(LimitExceeded, "The session policy is larger than %d characters.", MaxSessionPolicySize)
+		}
+		if err := checkDocument(in.Policy); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, arn := range in.PolicyARNs {
+		if _, _, err := s.resolvePolicy(ctx, arn); err != nil {
+			return nil, nil, err
+		}
+	}
+	tags, keys := in.Tags, in.TransitiveTagKeys
+	if c.Kind == CallerRole {
+		// Transitive tags of the calling session carry over, and stay so.
+		inherited := transitive(c.Session)
+		tags = append(inherited, tags...)
+		for _, t := range inherited {
+			keys = append(keys, t.Key)
+		}
+		if in.SourceIdentity == "" {
+			in.SourceIdentity = c.Session.SourceIdentity
+		} else if c.Session.SourceIdentity != "" && c.Session.SourceIdentity != in.SourceIdentity {
+			return nil, nil, Errorf(AccessDenied, "The source identity of a session cannot be changed.")
+		}
+	}
+	sess := &Session{Kind: SessionOfRole, RoleName: role.Name, RoleID: role.ID, Name: in.SessionName,
+		Policy: in.Policy, PolicyARNs: in.PolicyARNs, Tags: tags, Transitive: keys, SourceIdentity: in.SourceIdentity, Source: c.ARN()}
+	creds, err := s.mint(sess, time.Duration(d)*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	return creds, &Caller{Kind: CallerRole, Account: s.account.ID, Role: role, Session: sess, AccessKeyID: creds.AccessKeyID}, nil
+}
+
+// transitive returns the tags of s marked transitive.
+func transitive(s *Session) []Tag {
+	var out []Tag
+	for _, t := range s.Tags {
+		for _, k := range s.Transitive {
+			if FoldName(k) == FoldName(t.Key) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// trusted decides sts:AssumeRole for c on role.
+func (s *Service) trusted(ctx context.Context, c *Caller, role *Role, in AssumeRoleInput) error {
+	return s.trustedFor(ctx, c, role, in, "sts:AssumeRole")
+}
+
+func (s *Service) trustedFor(ctx context.Context, c *Caller, role *Role, in AssumeRoleInput, action string) error {
+	arn := role.ARN(s.account.ID)
+	trust, err := s.authz.compileTrust(role.TrustPolicy)
+	if err != nil {
+		return &Error{Kind: Internal, Message: "a stored trust policy does not parse", Err: err}
+	}
+	d, err := s.decider(ctx, c)
+	if err != nil {
+		return err
+	}
+	pc := d.context(c, s.now())
+	pc.Request = map[string][]string{"sts:rolesessionname": {in.SessionName}}
+	if in.ExternalID != "" {
+		pc.Request["sts:externalid"] = []string{in.ExternalID}
+	}
+	if in.SourceIdentity != "" {
+		pc.Request["sts:sourceidentity"] = []string{in.SourceIdentity}
+	}
+	pr := &policy.Principal{ARN: c.ARN(), Account: c.Account}
+	if c.Kind == CallerRole {
+		pr.RoleARN = c.Role.ARN(s.account.ID)
+	}
+	if c.Kind == CallerRoot {
+		pr.ARN = "arn:aws:iam::" + c.Account + ":root"
+	}
+	req := &policy.Request{Action: action, Resource: arn, Context: &pc, Principal: pr}
+	trustDecision := policy.Evaluate([]*policy.Policy{trust}, req)
+	if trustDecision == policy.ExplicitDeny {
+		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in a resource-based policy", c.ARN(), action, arn)
+	}
+	if trustDecision != policy.Allowed {
+		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s", c.ARN(), action, arn)
+	}
+	direct := *pr
+	direct.DirectOnly = true
+	req.Principal = &direct
+	named := policy.Evaluate([]*policy.Policy{trust}, req) == policy.Allowed
+	// The caller's own policies: their explicit Deny always refuses; their
+	// Allow is needed when the trust policy names only the account.
+	identity := d.decide(&policy.Request{Action: action, Resource: arn, Context: &pc})
+	switch {
+	case identity == policy.ExplicitDeny:
+		return s.denied(c, action, arn, true)
+	case c.Kind == CallerRoot, named, identity == policy.Allowed:
+		return nil
+	}
+	return s.denied(c, action, arn, false)
+}
