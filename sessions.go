@@ -477,3 +477,7 @@ func (s *Service) trustedFor(ctx context.Context, c *Caller, role *Role, in Assu
 	}
 	return s.denied(c, action, arn, false)
 }
+
+// IsIssuedSessionKey reports whether id is a temporary key ID iamd issued
+// (GetAccessKeyInfo answers the account for it).
+func (s *Service) IsIssuedSessionKey(id string) bool { return s.issuedSessionKey(id) }
