@@ -2,7 +2,7 @@
 binary named by $IAMD_BIN (GetSessionToken, AssumeRole, a ~/.aws/config
 profile with role_arn and source_profile, and revocation). Run:
 
-    IAMD_BIN=/path/to/iamd python3 -m unittest e2e/sessions_test.py
+    IAMD_BIN=/path/to/iamd python3 -m unittest e2e/sessions_test.py   (from the repository)
 """
 
 import json
@@ -11,9 +11,11 @@ import subprocess
 import tempfile
 import unittest
 
+import boto3
 import botocore.exceptions
 
-from clients_test import ACCOUNT, Server, client
+from e2e import clients_test
+from e2e.clients_test import ACCOUNT, Server, client
 
 TRUST_ALICE = json.dumps({"Version": "2012-10-17", "Statement": {
     "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"}, "Action": "sts:AssumeRole"}})
@@ -24,8 +26,7 @@ READ_USERS = json.dumps({"Version": "2012-10-17", "Statement": {
 def setUpModule():
     global server
     server = Server()
-    import clients_test
-    clients_test.server = server
+    clients_test.server = server  # client() asks it
 
 
 def tearDownModule():
@@ -50,11 +51,9 @@ class SessionsTest(unittest.TestCase):
         return cm.exception
 
     def session_client(self, service, creds):
-        c = client(service, creds["AccessKeyId"], creds["SecretAccessKey"])
-        c2 = __import__("boto3").client(service, endpoint_url=server.url, region_name="us-east-1",
-                                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                                        aws_session_token=creds["SessionToken"], config=c.meta.config)
-        return c2
+        return boto3.client(service, endpoint_url=server.url, region_name="us-east-1",
+                            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"], config=clients_test.NO_RETRY)
 
     def test_get_session_token(self):
         sts = client("sts", *self.alice)
