@@ -53,6 +53,7 @@ type Config struct {
 	// Tests only.
 	CredentialTTL time.Duration
 	FlushInterval time.Duration
+	Now           func() time.Time // the domain's clock (sessions' expiry); signatures keep the real one
 }
 
 var (
