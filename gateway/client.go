@@ -35,6 +35,10 @@ type Client struct {
 // not Active.
 var ErrNoSuchIdentity = errors.New("no identity for the given access key id")
 
+// ErrInvalidToken is iamd's answer for a session token that is not the
+// key's, or one sent with a long-term key.
+var ErrInvalidToken = errors.New("the session token is invalid or does not belong to the access key")
+
 // NewClient returns a Client of iamd at endpoint: unix:///path/to/socket,
 // or https://host:port with tlsConfig holding the client certificate.
 // id and secret are the service's own iamd key.
@@ -87,10 +91,11 @@ func (c *Client) Version(ctx context.Context) (VersionInfo, error) {
 }
 
 // Derive returns the signing key of access key id for one scope, and the
-// ARN of the key's holder. ErrNoSuchIdentity if iamd does not accept it.
-func (c *Client) Derive(ctx context.Context, id, date, region, service string) ([]byte, string, error) {
+// ARN of the key's holder; token is the session token of a temporary
+// key, "" for others. ErrNoSuchIdentity if iamd does not accept it.
+func (c *Client) Derive(ctx context.Context, id, token, date, region, service string) ([]byte, string, error) {
 	var out deriveResponse
-	err := c.call(ctx, "/private/derive-signing-key", deriveRequest{AccessKeyID: id, Date: date, Region: region, Service: service}, &out)
+	err := c.call(ctx, "/private/derive-signing-key", deriveRequest{AccessKeyID: id, SessionToken: token, Date: date, Region: region, Service: service}, &out)
 	return out.DerivedKey, out.PrincipalArn, err
 }
 
@@ -106,10 +111,11 @@ type Decision struct {
 }
 
 // Evaluate asks for the decisions on actions × resources of a request
-// signed by key id, with the request's condition keys.
-func (c *Client) Evaluate(ctx context.Context, id, service, region string, actions, resources []string, condition map[string][]string) (Decision, error) {
+// signed by key id (with its session token, if temporary), with the
+// request's condition keys.
+func (c *Client) Evaluate(ctx context.Context, id, token, service, region string, actions, resources []string, condition map[string][]string) (Decision, error) {
 	var out evaluateResponse
-	err := c.call(ctx, "/private/evaluate-policy", evaluateRequest{AccessKeyID: id, Actions: actions, Resources: resources,
+	err := c.call(ctx, "/private/evaluate-policy", evaluateRequest{AccessKeyID: id, SessionToken: token, Actions: actions, Resources: resources,
 		Condition: condition, Region: region, Service: service}, &out)
 	if err == nil && (len(out.Decisions) != len(resources) || len(resources) > 0 && len(out.Decisions[0]) != len(actions)) {
 		err = errors.New("iamd answered a decision matrix of the wrong size")
@@ -200,8 +206,11 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error, Code string }
 		json.Unmarshal(b, &e)
-		if e.Code == "NoSuchIdentity" {
+		switch e.Code {
+		case "NoSuchIdentity":
 			return ErrNoSuchIdentity
+		case "InvalidToken":
+			return ErrInvalidToken
 		}
 		return fmt.Errorf("iamd: %s answered %d: %s", path, resp.StatusCode, clip(e.Error))
 	}

@@ -153,6 +153,14 @@ func (a *Authenticator) forget(key string, policies, all bool) {
 const maxEntries = 10000
 
 func (a *Authenticator) signingKey(ctx context.Context, s *sigv4.Auth) ([]byte, error) {
+	if s.SecurityToken != "" {
+		// Temporary credentials expire and are not kept: iamd checks each.
+		k, _, err := a.cfg.IAMD.Derive(ctx, s.AccessKeyID, s.SecurityToken, s.Date, s.Region, s.Service)
+		if errors.Is(err, gateway.ErrNoSuchIdentity) || errors.Is(err, gateway.ErrInvalidToken) {
+			return nil, errInvalidKey
+		}
+		return k, err
+	}
 	a.mu.Lock()
 	k := a.keys[s.AccessKeyID][s.Scope]
 	a.mu.Unlock()
@@ -160,7 +168,7 @@ func (a *Authenticator) signingKey(ctx context.Context, s *sigv4.Auth) ([]byte, 
 		return k, nil
 	}
 	gen := a.gen.Load()
-	k, _, err := a.cfg.IAMD.Derive(ctx, s.AccessKeyID, s.Date, s.Region, s.Service)
+	k, _, err := a.cfg.IAMD.Derive(ctx, s.AccessKeyID, "", s.Date, s.Region, s.Service)
 	if errors.Is(err, gateway.ErrNoSuchIdentity) {
 		return nil, errInvalidKey
 	}
@@ -181,10 +189,13 @@ func (a *Authenticator) signingKey(ctx context.Context, s *sigv4.Auth) ([]byte, 
 	return k, nil
 }
 
-func (a *Authenticator) decide(ctx context.Context, r *http.Request, id, action, resource string) (*decision, error) {
-	a.mu.Lock()
-	d := a.decisions[id][action+" "+resource]
-	a.mu.Unlock()
+func (a *Authenticator) decide(ctx context.Context, r *http.Request, id, token, action, resource string) (*decision, error) {
+	var d *decision
+	if token == "" {
+		a.mu.Lock()
+		d = a.decisions[id][action+" "+resource]
+		a.mu.Unlock()
+	}
 	if d != nil && a.live.Load() {
 		return d, nil
 	}
@@ -196,8 +207,8 @@ func (a *Authenticator) decide(ctx context.Context, r *http.Request, id, action,
 	if ua := r.UserAgent(); ua != "" {
 		cond["aws:UserAgent"] = []string{ua}
 	}
-	out, err := a.cfg.IAMD.Evaluate(ctx, id, a.cfg.Service, a.cfg.Region, []string{action}, []string{resource}, cond)
-	if errors.Is(err, gateway.ErrNoSuchIdentity) {
+	out, err := a.cfg.IAMD.Evaluate(ctx, id, token, a.cfg.Service, a.cfg.Region, []string{action}, []string{resource}, cond)
+	if errors.Is(err, gateway.ErrNoSuchIdentity) || errors.Is(err, gateway.ErrInvalidToken) {
 		return nil, errInvalidKey
 	}
 	if err != nil {
@@ -205,7 +216,7 @@ func (a *Authenticator) decide(ctx context.Context, r *http.Request, id, action,
 	}
 	d = &decision{allowed: out.Decisions[0][0] == "allow", denied: out.Decisions[0][0] == "deny",
 		caller: Caller{ARN: out.PrincipalARN, ID: out.PrincipalID, Account: out.AccountID, AccessKeyID: id}}
-	if out.Unconditional && a.live.Load() {
+	if out.Unconditional && token == "" && a.live.Load() {
 		a.mu.Lock()
 		if a.gen.Load() == gen {
 			if len(a.decisions) >= maxEntries {
@@ -337,9 +348,6 @@ func (a *Authenticator) begin(r *http.Request) (*sigv4.Auth, sigv4.Pending, erro
 		return nil, sigv4.Pending{}, refusal(err)
 	}
 	p, err := a.verifier.Begin(r, s, a.cfg.Service, func(s *sigv4.Auth) ([]byte, error) {
-		if s.SecurityToken != "" {
-			return nil, errInvalidKey
-		}
 		return a.signingKey(r.Context(), s)
 	})
 	return s, p, refusal(err)
@@ -347,7 +355,7 @@ func (a *Authenticator) begin(r *http.Request) (*sigv4.Auth, sigv4.Pending, erro
 
 func (a *Authenticator) decideRequest(r *http.Request, s *sigv4.Auth) (*Caller, error) {
 	action, resource := a.cfg.Decide(r)
-	d, err := a.decide(r.Context(), r, s.AccessKeyID, action, resource)
+	d, err := a.decide(r.Context(), r, s.AccessKeyID, s.SecurityToken, action, resource)
 	if err != nil {
 		return nil, refusal(err)
 	}

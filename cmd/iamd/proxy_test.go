@@ -22,6 +22,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"iamd/gateway"
 	"iamd/proxy"
@@ -358,5 +359,57 @@ func TestProxyDecidesOnTheCanonicalPath(t *testing.T) {
 	}
 	if code, body := send(t, signedRequest(t, "GET", front+"/pets/1", "", *k.AccessKeyId, *k.SecretAccessKey, time.Now(), false)); code != 200 {
 		t.Fatalf("canonical path: %d %s", code, body)
+	}
+}
+
+// TestProxySessions: a role's temporary credentials pass the front as its
+// policies allow; without their token, or once the role is deleted, they
+// are refused.
+func TestProxySessions(t *testing.T) {
+	s, up, front, _ := proxySetup(t)
+	mustUser(t, s, "alice")
+	k := mustKey(t, s.root(), "alice")
+	if _, err := s.root().CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("caller"), AssumeRolePolicyDocument: aws.String(trustAlice)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.root().PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("caller"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:api1/prod/GET/*"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.sts(*k.AccessKeyId, *k.SecretAccessKey).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/caller"), RoleSessionName: aws.String("web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Credentials
+	sign := func(method string, token string) *http.Request {
+		r, _ := http.NewRequest(method, front+"/pets", nil)
+		sum := sha256.Sum256(nil)
+		if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: token},
+			r, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if code, body := send(t, sign("GET", *c.SessionToken)); code != 200 {
+		t.Fatalf("GET with the role's session: %d %s", code, body)
+	}
+	up.mu.Lock()
+	arn := up.headers.Get(proxy.HeaderUserARN)
+	up.mu.Unlock()
+	if arn != "arn:aws:sts::123456789012:assumed-role/caller/web" {
+		t.Errorf("identity header %q", arn)
+	}
+	if code, body := send(t, sign("POST", *c.SessionToken)); code != 403 || !strings.Contains(messageOf(body), "assumed-role/caller/web is not authorized") {
+		t.Errorf("POST beyond the role's policy: %d %s", code, body)
+	}
+	if code, _ := send(t, sign("GET", "")); code != 403 {
+		t.Errorf("temporary key without its token: %d", code)
+	}
+	s.root().DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("caller"), PolicyName: aws.String("p")})
+	if _, err := s.root().DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("caller")}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := send(t, sign("GET", *c.SessionToken)); code != 403 || !strings.Contains(messageOf(body), "security token") {
+		t.Errorf("session of a deleted role: %d %s", code, body)
 	}
 }

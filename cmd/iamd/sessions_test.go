@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
@@ -123,4 +125,46 @@ func TestPGSessionsAcrossNodes(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Logf("DeleteRole on node B refused the session on node A after %v", time.Since(begin))
+}
+
+// TestObjectsSessions: versitygw accepts a role's temporary credentials
+// through iamd, decided by the role's policies and the session policy.
+func TestObjectsSessions(t *testing.T) {
+	s, g, _ := objectsSetup(t)
+	mustBucket(t, s.lightsail(rootID, rootSecret), "alpha")
+	mustBucket(t, s.lightsail(rootID, rootSecret), "beta")
+	id, secret := roleForAlice(t, s)
+	if _, err := s.root().PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("reader"), PolicyName: aws.String("s3"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::alpha","arn:aws:s3:::alpha/*"]}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	assume := func(policy *string) *s3.Client {
+		out, err := s.sts(id, secret).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/reader"),
+			RoleSessionName: aws.String("objects"), Policy: policy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := out.Credentials
+		return s3.NewFromConfig(s.awsConfig("", ""), func(o *s3.Options) {
+			o.BaseEndpoint, o.UsePathStyle = aws.String(g.URL), true
+			o.Credentials = credentials.NewStaticCredentialsProvider(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken)
+		})
+	}
+	c := assume(nil)
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("alpha"), Key: aws.String("k"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatalf("put with the role's session: %v", err)
+	}
+	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("alpha"), Key: aws.String("k")}); err != nil {
+		t.Fatalf("get with the role's session: %v", err)
+	}
+	if _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("beta")}); s3Code(err) != "AccessDenied" {
+		t.Errorf("list beta: %v, want AccessDenied", err)
+	}
+	ro := assume(aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`))
+	if _, err := ro.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("alpha"), Key: aws.String("k")}); err != nil {
+		t.Fatalf("get with a read-only session policy: %v", err)
+	}
+	if _, err := ro.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("alpha"), Key: aws.String("k2"), Body: strings.NewReader("v")}); s3Code(err) != "AccessDenied" {
+		t.Errorf("put with a read-only session policy: %v, want AccessDenied", err)
+	}
 }
