@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"iamd/policy"
@@ -187,8 +188,9 @@ func (s *Service) ResolveIdentities(ctx context.Context, ids []string) ([]Identi
 
 // InvalidPrincipals returns those of the principals a bucket policy names
 // that are no principal of this account: valid are the account ID, its
-// root ARN, the exact ARN of one of its users (path and case included) and
-// the ARN of one of its buckets.
+// root ARN, the exact ARN of one of its users or roles (path and case
+// included), a session ARN of one of its roles and the ARN of one of its
+// buckets.
 func (s *Service) InvalidPrincipals(ctx context.Context, principals []string) ([]string, error) {
 	invalid := []string{}
 	for _, p := range principals {
@@ -202,6 +204,8 @@ func (s *Service) InvalidPrincipals(ctx context.Context, principals []string) ([
 	}
 	return invalid, nil
 }
+
+var reSessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
 func (s *Service) isPrincipal(ctx context.Context, p string) (bool, error) {
 	acct := s.account.ID
@@ -218,6 +222,29 @@ func (s *Service) isPrincipal(ctx context.Context, p string) (bool, error) {
 			return false, nil
 		}
 		return err == nil && u.ARN(acct) == p, err
+	}
+	if rest, ok := strings.CutPrefix(p, "arn:aws:iam::"+acct+":role/"); ok {
+		name := rest[strings.LastIndexByte(rest, '/')+1:]
+		if name == "" || strings.ContainsAny(rest, "*?") {
+			return false, nil
+		}
+		r, err := s.store.GetRole(ctx, name)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && r.ARN(acct) == p, err
+	}
+	if rest, ok := strings.CutPrefix(p, "arn:aws:sts::"+acct+":assumed-role/"); ok {
+		// The role must exist; the session need not.
+		role, session, ok := strings.Cut(rest, "/")
+		if !ok || role == "" || !reSessionName.MatchString(session) {
+			return false, nil
+		}
+		r, err := s.store.GetRole(ctx, role)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && r.Name == role, err
 	}
 	if id, ok := strings.CutPrefix(p, "arn:aws:lightsail:"+s.region+":"+acct+":Bucket/"); ok && id != "" {
 		// Buckets are few; a bucket policy naming one is rare.

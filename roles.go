@@ -51,35 +51,13 @@ func (s *Service) checkTrustPolicy(ctx context.Context, doc string) error {
 
 // principalExists reports whether an account ID or principal ARN of a
 // trust policy names something: another account's principals are taken
-// on trust (iamd serves one account, so they never match), this
-// account's users and roles must exist.
+// on trust (iamd serves one account, so they never match); this
+// account's must exist (see isPrincipal).
 func (s *Service) principalExists(ctx context.Context, a string) (bool, error) {
-	acct := s.account.ID
-	prefix := "arn:aws:iam::" + acct + ":"
-	switch {
-	case a == acct || a == prefix+"root":
+	if !strings.Contains(a, ":"+s.account.ID+":") && a != s.account.ID {
 		return true, nil
-	case strings.HasPrefix(a, prefix+"user/"):
-		u, err := s.store.GetUser(ctx, a[strings.LastIndexByte(a, '/')+1:])
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		return err == nil && u.ARN(acct) == a, err
-	case strings.HasPrefix(a, prefix+"role/"):
-		r, err := s.store.GetRole(ctx, a[strings.LastIndexByte(a, '/')+1:])
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		return err == nil && r.ARN(acct) == a, err
-	case strings.HasPrefix(a, "arn:aws:sts::"+acct+":assumed-role/"):
-		role, _, _ := strings.Cut(strings.TrimPrefix(a, "arn:aws:sts::"+acct+":assumed-role/"), "/")
-		_, err := s.store.GetRole(ctx, role)
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		return err == nil, err
 	}
-	return !strings.Contains(a, ":"+acct+":"), nil
+	return s.isPrincipal(ctx, a)
 }
 
 // CreateRole creates a role. Name, path, description and tags are already

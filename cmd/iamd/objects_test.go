@@ -567,10 +567,6 @@ var suiteKnownFailures = map[string]string{
 	// DeleteBucketPolicy API actions, even if their bucket policy
 	// explicitly denies the root principal's access").
 	"S3IAMAccessControl_root_bypasses_policies": "versitygw's root convention",
-	// These create IAM roles, which iamd does not serve yet.
-	"S3IAMPrincipal_accepted_forms":                 "needs CreateRole",
-	"S3IAMPrincipal_rejected_forms":                 "needs CreateRole",
-	"S3IAMPrincipal_role_arn_does_not_match_a_user": "needs CreateRole",
 }
 
 // TestVersitygwS3IAMSuite runs versitygw's own test suite for this mode
