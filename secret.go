@@ -44,6 +44,14 @@ func NewSealer(masterKey []byte) (*Sealer, error) {
 	return &Sealer{aead: aead, macKey: m.Sum(nil), rand: rand.Reader}, nil
 }
 
+// sessionSecret is the secret of temporary key id: derived from the master
+// key, so that the session token need not carry it.
+func (s *Sealer) sessionSecret(id string) string {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write([]byte("session secret v1 " + id))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))[:40]
+}
+
 // tag returns n base32 characters of a MAC of data under the master key.
 func (s *Sealer) tag(data string, n int) string {
 	m := hmac.New(sha256.New, s.macKey)

@@ -15,8 +15,9 @@ import (
 )
 
 // Temporary credentials are stateless: the session token is the session
-// itself (who, until when, with which session policies, and its secret),
-// sealed with the master key and bound to its ASIA… key ID. Minting one
+// itself (who, until when, with which session policies), sealed with the
+// master key and bound to its ASIA… key ID; the secret is derived from the
+// key ID and the master key. Minting one
 // writes nothing; any node that shares the master key accepts it at once.
 // Every use checks what the session rests on, from memory when nothing
 // changed: the long-term key that called GetSessionToken must still be
@@ -36,8 +37,8 @@ const (
 // Session is what temporary credentials stand for.
 type Session struct {
 	Kind      SessionKind `json:"k"`
-	KeyID     string      `json:"id"`
-	Secret    string      `json:"s"`
+	KeyID     string      `json:"-"` // the token is bound to it
+	Secret    string      `json:"-"` // derived from the key ID and the master key
 	ParentKey string      `json:"pk,omitempty"` // GetSessionToken: the long-term key that asked
 	RoleName  string      `json:"r,omitempty"`
 	RoleID    string      `json:"ri,omitempty"`
@@ -107,9 +108,7 @@ func (s *Service) mint(sess *Session, d time.Duration) (*Credentials, error) {
 	if sess.KeyID, err = s.newSessionKeyID(); err != nil {
 		return nil, err
 	}
-	if sess.Secret, err = NewSecret(s.rand); err != nil {
-		return nil, err
-	}
+	sess.Secret = s.sealer.sessionSecret(sess.KeyID)
 	now := s.now().UTC().Truncate(time.Second)
 	sess.Issued, sess.Expires = now.Unix(), now.Add(d).Unix()
 	plain, err := json.Marshal(sess)
@@ -142,9 +141,10 @@ func (s *Service) openSession(id, token string) (*Session, error) {
 		return nil, ErrInvalidSessionToken
 	}
 	var sess Session
-	if json.Unmarshal(plain, &sess) != nil || sess.KeyID != id {
+	if json.Unmarshal(plain, &sess) != nil {
 		return nil, ErrInvalidSessionToken
 	}
+	sess.KeyID, sess.Secret = id, s.sealer.sessionSecret(id)
 	return &sess, nil
 }
 

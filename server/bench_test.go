@@ -31,19 +31,27 @@ func (d *discard) WriteHeader(int)             {}
 // hand it over: a fresh body reader each time.
 // setup may return the credentials to sign with; "" means the root's.
 func benchHandler(b *testing.B, service, body string, setup func(*iamd.Service) (string, string)) {
+	benchHandlerToken(b, service, body, func(svc *iamd.Service) (string, string, string) {
+		if setup == nil {
+			return "", "", ""
+		}
+		id, sec := setup(svc)
+		return id, sec, ""
+	})
+}
+
+func benchHandlerToken(b *testing.B, service, body string, setup func(*iamd.Service) (string, string, string)) {
 	at := time.Now()
 	h, svc := newServer(b, func() time.Time { return at })
-	id, sec := keyID, secret
-	if setup != nil {
-		if i, s := setup(svc); i != "" {
-			id, sec = i, s
-		}
+	id, sec, token := keyID, secret, ""
+	if i, s, tok := setup(svc); i != "" {
+		id, sec, token = i, s, tok
 	}
 	r := httptest.NewRequest("POST", "http://127.0.0.1:8600/", nil)
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.ContentLength = int64(len(body))
 	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: sec},
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: sec, SessionToken: token},
 		r, hex.EncodeToString(sum[:]), service, "us-east-1", at); err != nil {
 		b.Fatal(err)
 	}
@@ -68,6 +76,22 @@ func benchHandler(b *testing.B, service, body string, setup func(*iamd.Service) 
 
 func BenchmarkHandlerGetCallerIdentity(b *testing.B) {
 	benchHandler(b, "sts", "Action=GetCallerIdentity&Version=2011-06-15", nil)
+}
+
+// BenchmarkHandlerGetCallerIdentitySession is the same call signed with
+// temporary credentials from GetSessionToken.
+func BenchmarkHandlerGetCallerIdentitySession(b *testing.B) {
+	benchHandlerToken(b, "sts", "Action=GetCallerIdentity&Version=2011-06-15", func(svc *iamd.Service) (string, string, string) {
+		cc, err := svc.Credential(context.Background(), keyID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		creds, err := svc.GetSessionToken(context.Background(), &cc.Caller, 3600)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken
+	})
 }
 
 func BenchmarkHandlerListAccessKeys(b *testing.B) {

@@ -22,7 +22,7 @@ func main() {
 	flag.StringVar(&o.endpoint, "endpoint", "http://127.0.0.1:8600", "endpoint of the server under test")
 	flag.StringVar(&o.credentials, "credentials", "", "shared-credentials file (e.g. iamd-data/root-credentials); default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 	flag.StringVar(&o.region, "region", "us-east-1", "signing region")
-	flag.StringVar(&o.ops, "op", "caller-identity", "comma-separated: caller-identity, create-delete, list-access-keys, create-user, mix")
+	flag.StringVar(&o.ops, "op", "caller-identity", "comma-separated: caller-identity, session-caller-identity, create-delete, list-access-keys, create-user, mix")
 	flag.IntVar(&o.concurrency, "c", 8, "concurrent clients (one connection each)")
 	flag.DurationVar(&o.duration, "d", 10*time.Second, "measured duration per scenario")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up per scenario")
@@ -100,30 +100,41 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("preloaded %d users with %d keys each into %s in %v (%.0f writes/s)\n", n, o.keysPerUser, targets[0].endpoint,
 			took.Round(time.Millisecond), float64(n*(1+o.keysPerUser))/took.Seconds())
 	}
-	fmt.Printf("%-17s %-6s %5s %10s %9s %9s %7s %9s %9s\n", "scenario", "target", "conns", "ok/s", "p50", "p99", "errors", "vs null", "vs moto")
+	fmt.Printf("%-23s %-6s %5s %10s %9s %9s %7s %9s %9s\n", "scenario", "target", "conns", "ok/s", "p50", "p99", "errors", "vs null", "vs moto")
+	var ops []string
 	for _, op := range strings.Split(o.ops, ",") {
 		op = strings.TrimSpace(op)
 		if _, ok := scenarios[op]; !ok {
 			return fmt.Errorf("-op: unknown scenario %q", op)
 		}
-		rounds := map[string][]result{}
-		for range max(o.rounds, 1) {
+		ops = append(ops, op)
+	}
+	// Rounds interleave scenarios and targets, so that a drift of the
+	// machine's speed weighs on all of them alike.
+	rounds := map[string]map[string][]result{} // op → target → rounds
+	for range max(o.rounds, 1) {
+		for _, op := range ops {
+			if rounds[op] == nil {
+				rounds[op] = map[string][]result{}
+			}
 			for _, t := range targets {
 				r, err := measure(ctx, t, op, o)
 				if err != nil {
 					return fmt.Errorf("%s on %s: %w", op, t.name, err)
 				}
-				rounds[t.name] = append(rounds[t.name], r)
+				rounds[op][t.name] = append(rounds[op][t.name], r)
 			}
 		}
+	}
+	for _, op := range ops {
 		results := map[string]result{}
-		for name, rs := range rounds {
+		for name, rs := range rounds[op] {
 			sort.Slice(rs, func(i, j int) bool { return rs[i].rate() < rs[j].rate() })
 			results[name] = rs[len(rs)/2]
 		}
 		for _, t := range targets {
 			r := results[t.name]
-			fmt.Printf("%-17s %-6s %5d %10.0f %9s %9s %7d %9s %9s\n", op, t.name, o.concurrency, r.rate(),
+			fmt.Printf("%-23s %-6s %5d %10.0f %9s %9s %7d %9s %9s\n", op, t.name, o.concurrency, r.rate(),
 				r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors,
 				ratio(r, results, "null"), ratio(r, results, "moto"))
 		}

@@ -35,6 +35,25 @@ func newClient(t *target, region string, id int) *client {
 	return &client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg), id: id, user: fmt.Sprintf("load-user-%d", id)}
 }
 
+// useSession makes c sign its STS calls with temporary credentials from
+// GetSessionToken, for the session-caller-identity scenario.
+func (c *client) useSession(ctx context.Context, t *target, region string) error {
+	out, err := c.sts.GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(3600)})
+	if err != nil {
+		return err
+	}
+	cr := out.Credentials
+	cfg := aws.Config{
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider(*cr.AccessKeyId, *cr.SecretAccessKey, *cr.SessionToken),
+		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		BaseEndpoint: aws.String(t.endpoint),
+		HTTPClient:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}},
+	}
+	c.sts = sts.NewFromConfig(cfg)
+	return nil
+}
+
 type scenario func(ctx context.Context, c *client) error
 
 var runID = fmt.Sprintf("%x", time.Now().UnixNano()&0xffffff)
@@ -44,6 +63,11 @@ var userSeq atomic.Int64
 
 var scenarios = map[string]scenario{
 	"caller-identity": func(ctx context.Context, c *client) error {
+		_, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		return err
+	},
+	// The same call signed with temporary credentials (set up by measure).
+	"session-caller-identity": func(ctx context.Context, c *client) error {
 		_, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		return err
 	},
@@ -131,7 +155,13 @@ func measure(ctx context.Context, t *target, op string, o options) (result, erro
 	for i := range clients {
 		clients[i] = newClient(t, o.region, i)
 	}
-	if t.name != "null" && op != "caller-identity" {
+	if op == "session-caller-identity" {
+		for _, c := range clients {
+			if err := c.useSession(ctx, t, o.region); err != nil {
+				return result{}, fmt.Errorf("GetSessionToken: %w", err)
+			}
+		}
+	} else if t.name != "null" && op != "caller-identity" {
 		if err := prepare(ctx, t, clients); err != nil {
 			return result{}, fmt.Errorf("preparing users: %w", err)
 		}
