@@ -37,8 +37,8 @@ const (
 // Session is what temporary credentials stand for.
 type Session struct {
 	Kind      SessionKind `json:"k"`
-	KeyID     string      `json:"-"` // the token is bound to it
-	Secret    string      `json:"-"` // derived from the key ID and the master key
+	KeyID     string      `json:"-"`            // the token is bound to it
+	Secret    string      `json:"-"`            // derived from the key ID and the master key
 	ParentKey string      `json:"pk,omitempty"` // GetSessionToken: the long-term key that asked
 	RoleName  string      `json:"r,omitempty"`
 	RoleID    string      `json:"ri,omitempty"`
