@@ -6,30 +6,34 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"iamd/internal/sqliam"
 	"iamd/internal/sqlkit"
+	"iamd/internal/sqlstore"
 )
 
-// The shared PolicyStore runs on PostgreSQL through these adapters. Rows
-// that bound a limit or a deletion are locked FOR UPDATE, and every change
-// to what a user may do is announced on the key channel (policiesChanged),
-// so that other nodes drop the policies they have cached.
+// The shared store runs on PostgreSQL through these adapters. Rows that
+// bound a limit or a deletion are locked FOR UPDATE; every key updated or
+// deleted, and every change to what a user may do (policiesChanged), is
+// announced on the key channel, so that other nodes drop what they cached.
 
-func (s *Store) policyDB() sqliam.DB {
-	return sqliam.DB{
-		Read: func(ctx context.Context) (context.Context, sqliam.Q, context.CancelFunc) {
+func (s *Store) policyDB() sqlstore.DB {
+	return sqlstore.DB{
+		Read: func(ctx context.Context) (context.Context, sqlstore.Q, context.CancelFunc) {
 			ctx, cancel := s.read(ctx)
 			return ctx, pgQ{s.pool}, cancel
 		},
-		Write: func(ctx context.Context, fn func(sqliam.Q) error) error {
+		Write: func(ctx context.Context, fn func(sqlstore.Q) error) error {
 			return s.write(ctx, func(tx pgx.Tx) error { return fn(pgQ{tx}) })
 		},
 		Lock:     " FOR UPDATE",
 		NoRows:   pgx.ErrNoRows,
 		IsUnique: isUnique,
 		Err:      dbErr,
-		Changed: func(ctx context.Context, q sqliam.Q) error {
+		Changed: func(ctx context.Context, q sqlstore.Q) error {
 			_, err := q.Exec(ctx, `SELECT pg_notify('`+channel+`', '`+policiesChanged+`')`)
+			return err
+		},
+		KeyChanged: func(ctx context.Context, q sqlstore.Q, id string) error {
+			_, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, id)
 			return err
 		},
 	}
@@ -53,6 +57,6 @@ func (q pgQ) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Row
 	return q.q.QueryRow(ctx, query, args...)
 }
 
-func (q pgQ) Query(ctx context.Context, query string, args ...any) (sqliam.Rows, error) {
+func (q pgQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
 	return q.q.Query(ctx, query, args...)
 }

@@ -6,7 +6,6 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -21,8 +20,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"iamd"
-	"iamd/internal/sqliam"
 	"iamd/internal/sqlkit"
+	"iamd/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -42,7 +41,7 @@ const opTimeout = 5 * time.Second
 
 // Store is an iamd.Store on a PostgreSQL database.
 type Store struct {
-	*sqliam.Store // groups and policies
+	*sqlstore.Store // groups and policies
 
 	pool *pgxpool.Pool
 	cfg  *pgx.ConnConfig
@@ -73,7 +72,7 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s := &Store{pool: pool, cfg: cfg.ConnConfig}
-	s.Store = sqliam.New(s.policyDB())
+	s.Store = sqlstore.New(s.policyDB())
 	if err := s.checkSchema(ctx, migrate); err != nil {
 		pool.Close()
 		return nil, err
@@ -188,294 +187,6 @@ func (s *Store) write(ctx context.Context, fn func(pgx.Tx) error) error {
 
 func (s *Store) read(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, opTimeout)
-}
-
-// Init records the account on first use.
-func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) {
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('account_id', $1), ('account_created_at', $2), ('key_check', encode($3::bytea, 'base64'))
-			ON CONFLICT (k) DO NOTHING`, a.ID, fmt.Sprint(sqlkit.MS(a.CreatedAt)), a.KeyCheck)
-		return err
-	})
-	if err != nil {
-		return iamd.Account{}, err
-	}
-	ctx, cancel := s.read(ctx)
-	defer cancel()
-	var out iamd.Account
-	var created int64
-	err = s.pool.QueryRow(ctx, `SELECT (SELECT v FROM meta WHERE k = 'account_id'), (SELECT v FROM meta WHERE k = 'account_created_at')::bigint,
-		decode((SELECT v FROM meta WHERE k = 'key_check'), 'base64')`).Scan(&out.ID, &created, &out.KeyCheck)
-	if err != nil {
-		return iamd.Account{}, dbErr(err)
-	}
-	out.CreatedAt = sqlkit.FromMS(created)
-	return out, nil
-}
-
-// ---- users ----
-
-func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO users(`+sqlkit.UserCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6)`,
-			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), iamd.FoldName(u.Name))
-		if isUnique(err) {
-			return iamd.UserExists(u.Name)
-		}
-		return err
-	})
-}
-
-func (s *Store) GetUser(ctx context.Context, name string) (*iamd.User, error) {
-	ctx, cancel := s.read(ctx)
-	defer cancel()
-	u, err := sqlkit.ScanUser(s.pool.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold = $1`, iamd.FoldName(name)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, iamd.UserNotFound(name)
-	}
-	return u, dbErr(err)
-}
-
-func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) ([]*iamd.User, string, error) {
-	after := ""
-	if p.Marker != "" {
-		var err error
-		if after, err = sqlkit.DecodeMarker(p.Marker); err != nil {
-			return nil, "", err
-		}
-	}
-	ctx, cancel := s.read(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+sqlkit.UserCols+` FROM users
-		WHERE name_fold > $1 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
-		after, len(pathPrefix), pathPrefix, p.MaxItems+1)
-	if err != nil {
-		return nil, "", dbErr(err)
-	}
-	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*iamd.User, error) { return sqlkit.ScanUser(r) })
-	if err != nil {
-		return nil, "", dbErr(err)
-	}
-	next := ""
-	if len(users) > p.MaxItems {
-		users = users[:p.MaxItems]
-		next = sqlkit.EncodeMarker(iamd.FoldName(users[len(users)-1].Name))
-	}
-	return users, next, nil
-}
-
-func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
-		var id string
-		err := tx.QueryRow(ctx, `SELECT id FROM users WHERE name_fold = $1 FOR UPDATE`, iamd.FoldName(name)).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return iamd.UserNotFound(name)
-		}
-		if err != nil {
-			return err
-		}
-		var keys int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM access_keys WHERE owner_kind = 0 AND owner_id = $1`, id).Scan(&keys); err != nil {
-			return err
-		}
-		if keys > 0 {
-			return iamd.UserHasKeys()
-		}
-		if err := s.UserDependents(ctx, pgQ{tx}, id); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
-		return err
-	})
-}
-
-// ---- access keys ----
-
-// lockOwner resolves an owner to (kind, owner_id) and, when lock is set,
-// locks its row until the transaction ends: the root's lock is the
-// account_id meta row. It fills the stored spelling of the owner's name.
-func lockOwner(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, o *iamd.Owner, lock bool) (int, *string, error) {
-	suffix := ""
-	if lock {
-		suffix = " FOR UPDATE"
-	}
-	var query string
-	switch o.Kind {
-	case iamd.OwnerRoot:
-		if lock {
-			if err := q.QueryRow(ctx, `SELECT k FROM meta WHERE k = 'account_id' FOR UPDATE`).Scan(new(string)); err != nil {
-				return 0, nil, err
-			}
-		}
-		return int(iamd.OwnerRoot), nil, nil
-	case iamd.OwnerUser:
-		query = `SELECT id, name FROM users WHERE name_fold = $1`
-	case iamd.OwnerBucket:
-		query = `SELECT id, name FROM buckets WHERE name = $1`
-	}
-	key := o.Name
-	if o.Kind == iamd.OwnerUser {
-		key = iamd.FoldName(o.Name)
-	}
-	var id, name string
-	err := q.QueryRow(ctx, query+suffix, key).Scan(&id, &name)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil, iamd.OwnerNotFound(*o)
-	}
-	if err != nil {
-		return 0, nil, err
-	}
-	o.Name = name
-	return int(o.Kind), &id, nil
-}
-
-func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit int) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
-		kind, oid, err := lockOwner(ctx, tx, &k.Owner, true)
-		if err != nil {
-			return err
-		}
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM access_keys WHERE owner_kind = $1 AND owner_id IS NOT DISTINCT FROM $2`, kind, oid).Scan(&n); err != nil {
-			return err
-		}
-		if n >= limit {
-			return iamd.KeyLimit(k.Owner, limit)
-		}
-		var gone int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM deleted_access_keys WHERE id = $1`, k.ID).Scan(&gone); err != nil || gone > 0 {
-			return cmp.Or(err, error(iamd.KeyDeleted(k.ID)))
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO access_keys(id, owner_kind, owner_id, status, created_at, secret) VALUES ($1, $2, $3, $4, $5, $6)`,
-			k.ID, kind, oid, string(k.Status), sqlkit.MS(k.CreatedAt), k.SealedSecret)
-		if isUnique(err) {
-			return iamd.Errorf(iamd.Conflict, "Access key %s already exists.", k.ID)
-		}
-		if err == nil && k.Owner.Kind == iamd.OwnerUser {
-			k.UserID = *oid
-		}
-		return err
-	})
-}
-
-func (s *Store) GetCredential(ctx context.Context, id string) (*iamd.Credential, error) {
-	ctx, cancel := s.read(ctx)
-	defer cancel()
-	var c iamd.Credential
-	var kind int
-	var ownerID *string
-	var created int64
-	var lu sqlkit.LastUsed
-	err := s.pool.QueryRow(ctx, `SELECT owner_kind, owner_id, status, created_at, secret, last_used_at, last_used_region, last_used_service
-		FROM access_keys WHERE id = $1`, id).Scan(&kind, &ownerID, &c.Key.Status, &created, &c.Key.SealedSecret, &lu.At, &lu.Region, &lu.Service)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, iamd.KeyNotFound(id)
-	}
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	c.Key.ID = id
-	c.Key.CreatedAt = sqlkit.FromMS(created)
-	c.Key.LastUsed = lu.Value()
-	var oid string // NULL only for the root
-	if ownerID != nil {
-		oid = *ownerID
-	}
-	switch iamd.OwnerKind(kind) {
-	case iamd.OwnerRoot:
-		c.Key.Owner = iamd.RootOwner
-	case iamd.OwnerUser:
-		if c.User, err = sqlkit.ScanUser(s.pool.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE id = $1`, oid)); err != nil {
-			return nil, dbErr(err)
-		}
-		c.Key.Owner = iamd.UserOwner(c.User.Name)
-		c.Key.UserID = c.User.ID
-	case iamd.OwnerBucket:
-		if c.Bucket, err = sqlkit.ScanBucket(s.pool.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE id = $1`, oid)); err != nil {
-			return nil, dbErr(err)
-		}
-		c.Key.Owner = iamd.BucketOwner(c.Bucket.Name)
-	default:
-		return nil, fmt.Errorf("postgres: key %s has unknown owner kind %d", id, kind)
-	}
-	return &c, nil
-}
-
-func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Page) ([]*iamd.AccessKey, string, error) {
-	var afterAt int64 = -1
-	afterID := ""
-	if p.Marker != "" {
-		var err error
-		if afterAt, afterID, err = sqlkit.DecodeTimeIDMarker(p.Marker); err != nil {
-			return nil, "", err
-		}
-	}
-	ctx, cancel := s.read(ctx)
-	defer cancel()
-	kind, oid, err := lockOwner(ctx, s.pool, &owner, false)
-	if err != nil {
-		return nil, "", dbErr(err)
-	}
-	rows, err := s.pool.Query(ctx, `SELECT id, status, created_at, last_used_at, last_used_region, last_used_service FROM access_keys
-		WHERE owner_kind = $1 AND owner_id IS NOT DISTINCT FROM $2 AND (created_at > $3 OR (created_at = $3 AND id > $4))
-		ORDER BY created_at, id LIMIT $5`, kind, oid, afterAt, afterID, p.MaxItems+1)
-	if err != nil {
-		return nil, "", dbErr(err)
-	}
-	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*iamd.AccessKey, error) {
-		k := &iamd.AccessKey{Owner: owner}
-		if owner.Kind == iamd.OwnerUser {
-			k.UserID = *oid
-		}
-		var created int64
-		var lu sqlkit.LastUsed
-		if err := r.Scan(&k.ID, &k.Status, &created, &lu.At, &lu.Region, &lu.Service); err != nil {
-			return nil, err
-		}
-		k.CreatedAt = sqlkit.FromMS(created)
-		k.LastUsed = lu.Value()
-		return k, nil
-	})
-	if err != nil {
-		return nil, "", dbErr(err)
-	}
-	next := ""
-	if len(keys) > p.MaxItems {
-		keys = keys[:p.MaxItems]
-		last := keys[len(keys)-1]
-		next = sqlkit.TimeIDMarker(last.CreatedAt, last.ID)
-	}
-	return keys, next, nil
-}
-
-// changeKey runs stmt ($1 the key ID, $2 and $3 its owner, more after) and
-// announces the change to every node in the same transaction.
-func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, id, stmt string, args ...any) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
-		kind, oid, err := lockOwner(ctx, tx, &owner, false)
-		if err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, stmt, append([]any{id, kind, oid}, args...)...)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return iamd.KeyNotFound(id)
-		}
-		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, id)
-		return err
-	})
-}
-
-func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string, status iamd.KeyStatus) error {
-	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = $4 WHERE id = $1 AND owner_kind = $2 AND owner_id IS NOT DISTINCT FROM $3`, string(status))
-}
-
-func (s *Store) DeleteAccessKey(ctx context.Context, owner iamd.Owner, id string) error {
-	return s.changeKey(ctx, owner, id, `DELETE FROM access_keys WHERE id = $1 AND owner_kind = $2 AND owner_id IS NOT DISTINCT FROM $3`)
 }
 
 // RecordKeyUse writes a batch in one statement. Rows are updated in ID

@@ -5,20 +5,20 @@ import (
 	"database/sql"
 	"errors"
 
-	"iamd/internal/sqliam"
 	"iamd/internal/sqlkit"
+	"iamd/internal/sqlstore"
 )
 
-// The shared PolicyStore runs on SQLite through these adapters: reads on
+// The shared store runs on SQLite through these adapters: reads on
 // the read pool, writes in the writer's transactions. Writes are already
 // serialized, so no row is locked.
 
-func (s *Store) policyDB() sqliam.DB {
-	return sqliam.DB{
-		Read: func(ctx context.Context) (context.Context, sqliam.Q, context.CancelFunc) {
+func (s *Store) policyDB() sqlstore.DB {
+	return sqlstore.DB{
+		Read: func(ctx context.Context) (context.Context, sqlstore.Q, context.CancelFunc) {
 			return ctx, readQ{s}, func() {}
 		},
-		Write: func(ctx context.Context, fn func(sqliam.Q) error) error {
+		Write: func(ctx context.Context, fn func(sqlstore.Q) error) error {
 			return s.write(ctx, func(tx wtx) error { return fn(writeQ{tx}) })
 		},
 		NoRows:   sql.ErrNoRows,
@@ -39,7 +39,7 @@ func (q readQ) QueryRow(ctx context.Context, query string, args ...any) sqlkit.R
 	return q.s.readRow(ctx, query, args...)
 }
 
-func (q readQ) Query(ctx context.Context, query string, args ...any) (sqliam.Rows, error) {
+func (q readQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
 	rows, err := q.s.readRows(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func (q writeQ) QueryRow(ctx context.Context, query string, args ...any) sqlkit.
 	return q.tx.QueryRowContext(ctx, query, args...)
 }
 
-func (q writeQ) Query(ctx context.Context, query string, args ...any) (sqliam.Rows, error) {
+func (q writeQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
 	rows, err := q.tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,468 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"iamd"
+	"iamd/internal/sqlkit"
+)
+
+// ---- account ----
+
+func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) {
+	err := s.db.Write(ctx, func(q Q) error {
+		_, err := q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('account_id', $1), ('account_created_at', $2), ('key_check', $3) ON CONFLICT (k) DO NOTHING`,
+			a.ID, strconv.FormatInt(sqlkit.MS(a.CreatedAt), 10), base64.StdEncoding.EncodeToString(a.KeyCheck))
+		return err
+	})
+	if err != nil {
+		return iamd.Account{}, err
+	}
+	var id, created, check string
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		return q.QueryRow(ctx, `SELECT (SELECT v FROM meta WHERE k = 'account_id'), (SELECT v FROM meta WHERE k = 'account_created_at'),
+			(SELECT v FROM meta WHERE k = 'key_check')`).Scan(&id, &created, &check)
+	})
+	if err != nil {
+		return iamd.Account{}, err
+	}
+	// PostgreSQL's encode(…, 'base64') of earlier versions broke lines.
+	keyCheck, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(check, "\n", ""))
+	if err != nil {
+		return iamd.Account{}, fmt.Errorf("corrupt key_check: %w", err)
+	}
+	c, err := strconv.ParseInt(created, 10, 64)
+	if err != nil {
+		return iamd.Account{}, fmt.Errorf("corrupt account_created_at %q", created)
+	}
+	return iamd.Account{ID: id, CreatedAt: sqlkit.FromMS(c), KeyCheck: keyCheck}, nil
+}
+
+// ---- users ----
+
+func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
+	return s.db.Write(ctx, func(q Q) error {
+		_, err := q.Exec(ctx, `INSERT INTO users(`+sqlkit.UserCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6)`,
+			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), iamd.FoldName(u.Name))
+		if s.db.IsUnique(err) {
+			return iamd.UserExists(u.Name)
+		}
+		return err
+	})
+}
+
+func (s *Store) GetUser(ctx context.Context, name string) (u *iamd.User, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		u, err = sqlkit.ScanUser(q.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold = $1`, iamd.FoldName(name)))
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.UserNotFound(name)
+		}
+		return err
+	})
+	return u, err
+}
+
+func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (us []*iamd.User, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		rows, err := q.Query(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold > $1 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
+			from, len(pathPrefix), pathPrefix, p.MaxItems+1)
+		us, err = collect(rows, err, sqlkit.ScanUser)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	us, next = page(us, p, userKey)
+	return us, next, nil
+}
+
+func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	return s.db.Write(ctx, func(q Q) error {
+		id, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityUser, Name: name}, true)
+		if err != nil {
+			return err
+		}
+		var keys int
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM access_keys WHERE owner_kind = 0 AND owner_id = $1`, id).Scan(&keys); err != nil {
+			return err
+		}
+		if keys > 0 {
+			return iamd.UserHasKeys()
+		}
+		if err := s.dependents(ctx, q, kindUser, id); err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+		return err
+	})
+}
+
+// ---- access keys ----
+
+// owner resolves o to (owner_kind, owner_id), locking its row until the
+// transaction ends when lock is set (the root's row is the account_id
+// meta row), and fills the stored spelling of its name. The root's
+// owner_id is NULL.
+func (s *Store) owner(ctx context.Context, q Q, o *iamd.Owner, lock bool) (int, *string, error) {
+	suffix := ""
+	if lock {
+		suffix = s.db.Lock
+	}
+	var query, key string
+	switch o.Kind {
+	case iamd.OwnerRoot:
+		if lock {
+			if err := q.QueryRow(ctx, `SELECT k FROM meta WHERE k = 'account_id'`+suffix).Scan(new(string)); err != nil {
+				return 0, nil, err
+			}
+		}
+		return int(iamd.OwnerRoot), nil, nil
+	case iamd.OwnerUser:
+		query, key = `SELECT id, name FROM users WHERE name_fold = $1`, iamd.FoldName(o.Name)
+	case iamd.OwnerBucket:
+		query, key = `SELECT id, name FROM buckets WHERE name = $1`, o.Name
+	default:
+		return 0, nil, fmt.Errorf("unknown owner kind %d", o.Kind)
+	}
+	var id, name string
+	err := q.QueryRow(ctx, query+suffix, key).Scan(&id, &name)
+	if errors.Is(err, s.db.NoRows) {
+		return 0, nil, iamd.OwnerNotFound(*o)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	o.Name = name
+	return int(o.Kind), &id, nil
+}
+
+// CreateAccessKey counts the owner's keys with its row locked, so that
+// concurrent creations on any node stay within the limit.
+func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit int) error {
+	return s.db.Write(ctx, func(q Q) error {
+		kind, oid, err := s.owner(ctx, q, &k.Owner, true)
+		if err != nil {
+			return err
+		}
+		var n, gone int
+		if err := q.QueryRow(ctx, `SELECT (SELECT count(*) FROM access_keys WHERE owner_kind = $1 AND owner_id IS NOT DISTINCT FROM $2),
+			(SELECT count(*) FROM deleted_access_keys WHERE id = $3)`, kind, oid, k.ID).Scan(&n, &gone); err != nil {
+			return err
+		}
+		if n >= limit {
+			return iamd.KeyLimit(k.Owner, limit)
+		}
+		if gone > 0 {
+			return iamd.KeyDeleted(k.ID)
+		}
+		_, err = q.Exec(ctx, `INSERT INTO access_keys(id, owner_kind, owner_id, status, created_at, secret) VALUES ($1, $2, $3, $4, $5, $6)`,
+			k.ID, kind, oid, string(k.Status), sqlkit.MS(k.CreatedAt), k.SealedSecret)
+		if s.db.IsUnique(err) {
+			return iamd.Errorf(iamd.Conflict, "Access key %s already exists.", k.ID)
+		}
+		if err == nil && k.Owner.Kind == iamd.OwnerUser {
+			k.UserID = *oid
+		}
+		return err
+	})
+}
+
+func (s *Store) GetCredential(ctx context.Context, id string) (c *iamd.Credential, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		var cr iamd.Credential
+		var kind int
+		var ownerID *string
+		var created int64
+		var lu sqlkit.LastUsed
+		err := q.QueryRow(ctx, `SELECT owner_kind, owner_id, status, created_at, secret, last_used_at, last_used_region, last_used_service
+			FROM access_keys WHERE id = $1`, id).Scan(&kind, &ownerID, &cr.Key.Status, &created, &cr.Key.SealedSecret, &lu.At, &lu.Region, &lu.Service)
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.KeyNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		cr.Key.ID, cr.Key.CreatedAt, cr.Key.LastUsed = id, sqlkit.FromMS(created), lu.Value()
+		oid := cmp.Or(ownerID, new(string)) // NULL only for the root
+		switch iamd.OwnerKind(kind) {
+		case iamd.OwnerRoot:
+			cr.Key.Owner = iamd.RootOwner
+		case iamd.OwnerUser:
+			if cr.User, err = sqlkit.ScanUser(q.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE id = $1`, *oid)); err != nil {
+				return err
+			}
+			cr.Key.Owner, cr.Key.UserID = iamd.UserOwner(cr.User.Name), cr.User.ID
+		case iamd.OwnerBucket:
+			if cr.Bucket, err = sqlkit.ScanBucket(q.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE id = $1`, *oid)); err != nil {
+				return err
+			}
+			cr.Key.Owner = iamd.BucketOwner(cr.Bucket.Name)
+		default:
+			return fmt.Errorf("key %s has unknown owner kind %d", id, kind)
+		}
+		c = &cr
+		return nil
+	})
+	return c, err
+}
+
+// ListAccessKeys resolves the owner and lists its keys in one statement:
+// a row per key, one row of NULL key columns when it has none, or no row
+// when the owner does not exist (the root always exists: one row of meta).
+func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Page) (keys []*iamd.AccessKey, next string, err error) {
+	var afterAt int64 = -1
+	afterID := ""
+	if p.Marker != "" {
+		if afterAt, afterID, err = sqlkit.DecodeTimeIDMarker(p.Marker); err != nil {
+			return nil, "", err
+		}
+	}
+	var from, keyCol, key string
+	switch owner.Kind {
+	case iamd.OwnerRoot:
+		from, keyCol, key = `meta o LEFT JOIN access_keys k ON k.owner_kind = 1`, "o.k", "account_id"
+	case iamd.OwnerUser:
+		from, keyCol, key = `users o LEFT JOIN access_keys k ON k.owner_kind = 0 AND k.owner_id = o.id`, "o.name_fold", iamd.FoldName(owner.Name)
+	case iamd.OwnerBucket:
+		from, keyCol, key = `buckets o LEFT JOIN access_keys k ON k.owner_kind = 2 AND k.owner_id = o.id`, "o.name", owner.Name
+	}
+	idCol, nameCol := "o.id", "o.name"
+	if owner.Kind == iamd.OwnerRoot {
+		idCol, nameCol = "NULL", "''"
+	}
+	type row struct {
+		ownerID, name, id, status *string
+		created                   *int64
+		lu                        sqlkit.LastUsed
+	}
+	var rows []row
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		rs, err := q.Query(ctx, `SELECT `+idCol+`, `+nameCol+`,
+				k.id, k.status, k.created_at, k.last_used_at, k.last_used_region, k.last_used_service
+			FROM `+from+` AND (k.created_at > $1 OR (k.created_at = $1 AND k.id > $2))
+			WHERE `+keyCol+` = $3 ORDER BY k.created_at, k.id LIMIT $4`, afterAt, afterID, key, p.MaxItems+1)
+		rows, err = collect(rs, err, func(r sqlkit.Row) (row, error) {
+			var v row
+			err := r.Scan(&v.ownerID, &v.name, &v.id, &v.status, &v.created, &v.lu.At, &v.lu.Region, &v.lu.Service)
+			return v, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(rows) == 0 {
+		return nil, "", iamd.OwnerNotFound(owner)
+	}
+	if owner.Kind != iamd.OwnerRoot {
+		owner.Name = *rows[0].name
+	}
+	for _, r := range rows {
+		if r.id == nil {
+			continue // the owner has no (more) keys
+		}
+		k := &iamd.AccessKey{ID: *r.id, Owner: owner, Status: iamd.KeyStatus(*r.status), CreatedAt: sqlkit.FromMS(*r.created), LastUsed: r.lu.Value()}
+		if owner.Kind == iamd.OwnerUser {
+			k.UserID = *r.ownerID
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) > p.MaxItems {
+		keys = keys[:p.MaxItems]
+		last := keys[len(keys)-1]
+		next = sqlkit.TimeIDMarker(last.CreatedAt, last.ID)
+	}
+	return keys, next, nil
+}
+
+// changeKey runs stmt ($1 the key ID, $2 and $3 its owner, more after) and
+// announces the change in the same transaction.
+func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, id, stmt string, args ...any) error {
+	return s.db.Write(ctx, func(q Q) error {
+		kind, oid, err := s.owner(ctx, q, &owner, false)
+		if err != nil {
+			return err
+		}
+		n, err := q.Exec(ctx, stmt, append([]any{id, kind, oid}, args...)...)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return iamd.KeyNotFound(id)
+		}
+		return s.keyChanged(ctx, q, id)
+	})
+}
+
+func (s *Store) keyChanged(ctx context.Context, q Q, id string) error {
+	if s.db.KeyChanged == nil {
+		return nil
+	}
+	return s.db.KeyChanged(ctx, q, id)
+}
+
+func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string, status iamd.KeyStatus) error {
+	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = $4 WHERE id = $1 AND owner_kind = $2 AND owner_id IS NOT DISTINCT FROM $3`, string(status))
+}
+
+func (s *Store) DeleteAccessKey(ctx context.Context, owner iamd.Owner, id string) error {
+	return s.changeKey(ctx, owner, id, `DELETE FROM access_keys WHERE id = $1 AND owner_kind = $2 AND owner_id IS NOT DISTINCT FROM $3`)
+}
+
+// RecordKeyUse updates the keys in ID order, so that two nodes' batches
+// cannot deadlock, and ignores a use older than the stored one, so that no
+// node's update is lost to another's. A store may write the batch in one
+// statement instead.
+func (s *Store) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
+	if len(uses) == 0 {
+		return nil
+	}
+	sorted := append([]iamd.KeyUse(nil), uses...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].AccessKeyID < sorted[j].AccessKeyID })
+	return s.db.Write(ctx, func(q Q) error {
+		for _, u := range sorted {
+			at := sqlkit.MS(u.At)
+			if _, err := q.Exec(ctx, `UPDATE access_keys SET last_used_at = $1, last_used_region = $2, last_used_service = $3
+				WHERE id = $4 AND (last_used_at IS NULL OR last_used_at < $1)`, at, u.Region, u.Service, u.AccessKeyID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ---- buckets ----
+
+func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
+	return s.db.Write(ctx, func(q Q) error {
+		_, err := q.Exec(ctx, `INSERT INTO buckets(`+sqlkit.BucketCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			b.ID, b.Name, b.BundleID, sqlkit.MS(b.CreatedAt), sqlkit.TagsJSON(b.Tags), b.Versioning, b.PrincipalID)
+		if s.db.IsUnique(err) {
+			return iamd.BucketExists(b.Name)
+		}
+		return err
+	})
+}
+
+func (s *Store) GetBucket(ctx context.Context, name string) (b *iamd.Bucket, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		b, err = sqlkit.ScanBucket(q.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name = $1`, name))
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.BucketNotFound(name)
+		}
+		return err
+	})
+	return b, err
+}
+
+func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) (bs []*iamd.Bucket, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		rows, err := q.Query(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name > $1 ORDER BY name LIMIT $2`, from, p.MaxItems+1)
+		bs, err = collect(rows, err, sqlkit.ScanBucket)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	bs, next = page(bs, p, func(b *iamd.Bucket) string { return b.Name })
+	return bs, next, nil
+}
+
+func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) (deleted []string, err error) {
+	err = s.db.Write(ctx, func(q Q) error {
+		var id string
+		err := q.QueryRow(ctx, `SELECT id FROM buckets WHERE name = $1`+s.db.Lock, name).Scan(&id)
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.BucketNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT id FROM access_keys WHERE owner_kind = 2 AND owner_id = $1`, id)
+		if deleted, err = collect(rows, err, func(r sqlkit.Row) (string, error) {
+			var k string
+			return k, r.Scan(&k)
+		}); err != nil {
+			return err
+		}
+		if len(deleted) > 0 && !force {
+			return iamd.BucketHasKeys(name)
+		}
+		if _, err := q.Exec(ctx, `DELETE FROM access_keys WHERE owner_kind = 2 AND owner_id = $1`, id); err != nil {
+			return err
+		}
+		for _, k := range deleted {
+			if err := s.keyChanged(ctx, q, k); err != nil {
+				return err
+			}
+		}
+		_, err = q.Exec(ctx, `DELETE FROM buckets WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return deleted, nil
+}
+
+// ---- operations ----
+
+func (s *Store) PutOperation(ctx context.Context, op *iamd.Operation) error {
+	return s.db.Write(ctx, func(q Q) error {
+		_, err := q.Exec(ctx, `INSERT INTO operations(`+sqlkit.OpCols+`) VALUES ($1, $2, $3, $4, $5)`,
+			op.ID, op.ResourceName, op.ResourceType, op.Type, sqlkit.MS(op.CreatedAt))
+		return err
+	})
+}
+
+func (s *Store) GetOperation(ctx context.Context, id string) (op *iamd.Operation, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		op, err = sqlkit.ScanOp(q.QueryRow(ctx, `SELECT `+sqlkit.OpCols+` FROM operations WHERE id = $1`, id))
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.OperationNotFound(id)
+		}
+		return err
+	})
+	return op, err
+}
+
+func (s *Store) ListOperations(ctx context.Context, p iamd.Page) (ops []*iamd.Operation, next string, err error) {
+	var beforeAt int64 = 1<<63 - 1
+	beforeID := ""
+	if p.Marker != "" {
+		if beforeAt, beforeID, err = sqlkit.DecodeTimeIDMarker(p.Marker); err != nil {
+			return nil, "", err
+		}
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		rows, err := q.Query(ctx, `SELECT `+sqlkit.OpCols+` FROM operations
+			WHERE created_at < $1 OR (created_at = $1 AND id < $2)
+			ORDER BY created_at DESC, id DESC LIMIT $3`, beforeAt, beforeID, p.MaxItems+1)
+		ops, err = collect(rows, err, sqlkit.ScanOp)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(ops) > p.MaxItems {
+		ops = ops[:p.MaxItems]
+		last := ops[len(ops)-1]
+		next = sqlkit.TimeIDMarker(last.CreatedAt, last.ID)
+	}
+	return ops, next, nil
+}

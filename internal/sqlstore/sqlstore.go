@@ -1,0 +1,147 @@
+// Package sqlstore implements iamd.Store once for both SQL engines: every
+// table and query is written here once (users, access keys, buckets,
+// operations, groups, managed and inline policies, roles). Its SQL is the
+// dialect SQLite and PostgreSQL share ($n placeholders, ON CONFLICT,
+// COALESCE, IS NOT DISTINCT FROM); a store supplies what really differs:
+// its connections and transactions, its error mapping, the FOR UPDATE
+// clause where rows are locked, how other nodes hear of changes, and its
+// migrations.
+package sqlstore
+
+import (
+	"context"
+	"errors"
+
+	"iamd"
+	"iamd/internal/sqlkit"
+)
+
+// Rows is what both drivers' result sets offer.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Q runs statements: a store's read connection or write transaction.
+type Q interface {
+	Exec(ctx context.Context, q string, args ...any) (int64, error)
+	QueryRow(ctx context.Context, q string, args ...any) sqlkit.Row
+	Query(ctx context.Context, q string, args ...any) (Rows, error)
+}
+
+// DB is what a store gives the shared implementation.
+type DB struct {
+	// Read returns a Q for reads and the context to use with it; release
+	// ends the read.
+	Read func(ctx context.Context) (context.Context, Q, context.CancelFunc)
+	// Write runs fn in a transaction and commits it; its error is already
+	// mapped to domain kinds.
+	Write func(ctx context.Context, fn func(Q) error) error
+	// Lock is appended to a SELECT of a row the transaction must hold
+	// until it ends (" FOR UPDATE"), or "" where writes are serialized.
+	Lock string
+	// NoRows is the driver's error for a single-row query without a row.
+	NoRows error
+	// IsUnique reports a unique-constraint violation.
+	IsUnique func(error) bool
+	// Err maps a driver error of a read to domain kinds.
+	Err func(error) error
+	// Changed, if set, runs in every transaction that changes what a user
+	// may do (to announce it to other nodes).
+	Changed func(ctx context.Context, q Q) error
+	// KeyChanged, if set, runs in every transaction that updates or
+	// deletes the access key id.
+	KeyChanged func(ctx context.Context, q Q, id string) error
+}
+
+// Store implements iamd.Store, but for Close, on a DB.
+type Store struct{ db DB }
+
+// New returns the Store of db.
+func New(db DB) *Store { return &Store{db: db} }
+
+// entity_kind values.
+const (
+	kindUser  = 0
+	kindGroup = 1
+	kindRole  = 2
+)
+
+func entityTable(k iamd.EntityKind) (string, int) {
+	switch k {
+	case iamd.EntityGroup:
+		return "iam_groups", kindGroup
+	case iamd.EntityRole:
+		return "iam_roles", kindRole
+	}
+	return "users", kindUser
+}
+
+// entityID resolves e to its row ID, locking the row when lock is set.
+func (s *Store) entityID(ctx context.Context, q Q, e iamd.Entity, lock bool) (string, error) {
+	table, _ := entityTable(e.Kind)
+	suffix := ""
+	if lock {
+		suffix = s.db.Lock
+	}
+	var id string
+	err := q.QueryRow(ctx, `SELECT id FROM `+table+` WHERE name_fold = $1`+suffix, iamd.FoldName(e.Name)).Scan(&id)
+	if errors.Is(err, s.db.NoRows) {
+		return "", iamd.EntityNotFound(e)
+	}
+	return id, err
+}
+
+func (s *Store) changed(ctx context.Context, q Q) error {
+	if s.db.Changed == nil {
+		return nil
+	}
+	return s.db.Changed(ctx, q)
+}
+
+// read runs fn on a read connection.
+func (s *Store) read(ctx context.Context, fn func(context.Context, Q) error) error {
+	ctx, q, release := s.db.Read(ctx)
+	defer release()
+	err := fn(ctx, q)
+	if iamd.KindOf(err) == iamd.Internal {
+		return s.db.Err(err)
+	}
+	return err
+}
+
+// collect reads every row with scan.
+func collect[T any](rows Rows, err error, scan func(sqlkit.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// page cuts a result fetched with LIMIT MaxItems+1 to the page and
+// returns the marker of the next one.
+func page[T any](items []T, p iamd.Page, key func(T) string) ([]T, string) {
+	if len(items) <= p.MaxItems {
+		return items, ""
+	}
+	items = items[:p.MaxItems]
+	return items, sqlkit.EncodeMarker(key(items[len(items)-1]))
+}
+
+func after(p iamd.Page) (string, error) {
+	if p.Marker == "" {
+		return "", nil
+	}
+	return sqlkit.DecodeMarker(p.Marker)
+}
