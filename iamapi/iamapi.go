@@ -219,12 +219,12 @@ type getAccessKeyLastUsedResult struct {
 // ---- actions ----
 
 func (a *API) createUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.userName(true, 64)
-	path := v.str("Path", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
+	path := v.Str("Path", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
 	tags := v.tags()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	if _, ok := p["PermissionsBoundary"]; ok {
 		return nil, iamd.Errorf(iamd.InvalidInput, "Permissions boundaries are not supported.")
@@ -237,10 +237,10 @@ func (a *API) createUser(ctx context.Context, c *iamd.Caller, p awsquery.Params)
 }
 
 func (a *API) getUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.userName(false, 128)
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	u, err := a.svc.GetUser(ctx, c, name)
 	if err != nil {
@@ -250,11 +250,11 @@ func (a *API) getUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) (a
 }
 
 func (a *API) listUsers(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
-	prefix := v.str("PathPrefix", false, 1, 512, rePrefix, `\u002F[\u0021-\u007F]*`)
+	v := newValidator(p)
+	prefix := v.Str("PathPrefix", false, 1, 512, rePrefix, `\u002F[\u0021-\u007F]*`)
 	page := v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	users, next, err := a.svc.ListUsers(ctx, c, prefix, page)
 	if err != nil {
@@ -268,19 +268,19 @@ func (a *API) listUsers(ctx context.Context, c *iamd.Caller, p awsquery.Params) 
 }
 
 func (a *API) deleteUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.userName(true, 128)
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.DeleteUser(ctx, c, name)
 }
 
 func (a *API) createAccessKey(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.userName(false, 128)
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	k, secret, err := a.svc.CreateAccessKey(ctx, c, name)
 	if err != nil {
@@ -293,11 +293,11 @@ func (a *API) createAccessKey(ctx context.Context, c *iamd.Caller, p awsquery.Pa
 }
 
 func (a *API) listAccessKeys(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.userName(false, 128)
 	page := v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	keys, next, err := a.svc.ListAccessKeys(ctx, c, name, page)
 	if err != nil {
@@ -313,48 +313,48 @@ func (a *API) listAccessKeys(ctx context.Context, c *iamd.Caller, p awsquery.Par
 }
 
 func (a *API) status(v *validator) iamd.KeyStatus {
-	s := v.str("Status", true, 0, 64, nil, "")
+	s := v.Str("Status", true, 0, 64, nil, "")
 	switch s {
 	case "Active", "Inactive":
 		return iamd.KeyStatus(s)
 	case "Expired":
-		if v.err == nil {
-			v.err = iamd.Errorf(iamd.InvalidInput, "Status Expired cannot be set; use Active or Inactive.")
+		if v.Err == nil {
+			v.Err = iamd.Errorf(iamd.InvalidInput, "Status Expired cannot be set; use Active or Inactive.")
 		}
 	default:
-		if v.err == nil {
-			v.fail("Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive, Expired]", clip(s))
+		if v.Err == nil {
+			v.Fail("Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive, Expired]", clip(s))
 		}
 	}
 	return ""
 }
 
 func (a *API) updateAccessKey(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.userName(false, 128)
 	id := v.accessKeyID()
 	status := a.status(&v)
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.UpdateAccessKey(ctx, c, name, id, status)
 }
 
 func (a *API) deleteAccessKey(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.userName(false, 128)
 	id := v.accessKeyID()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.DeleteAccessKey(ctx, c, name, id)
 }
 
 func (a *API) getAccessKeyLastUsed(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	id := v.accessKeyID()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	owner, lu, err := a.svc.GetAccessKeyLastUsed(ctx, c, id)
 	if err != nil {

@@ -19,31 +19,31 @@ var (
 )
 
 func (v *validator) groupName() string {
-	return v.str("GroupName", true, 1, 128, reName, `[\w+=,.@-]+`)
+	return v.Str("GroupName", true, 1, 128, reName, `[\w+=,.@-]+`)
 }
 
 func (v *validator) policyName() string {
-	return v.str("PolicyName", true, 1, 128, reName, `[\w+=,.@-]+`)
+	return v.Str("PolicyName", true, 1, 128, reName, `[\w+=,.@-]+`)
 }
 
 func (v *validator) policyARN() string {
-	return v.str("PolicyArn", true, 20, 2048, nil, "") // arnType has no pattern
+	return v.Str("PolicyArn", true, 20, 2048, nil, "") // arnType has no pattern
 }
 
 func (v *validator) document() string {
-	return v.str("PolicyDocument", true, 1, 131072, reDocument, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	return v.Str("PolicyDocument", true, 1, 131072, reDocument, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
 }
 
 func (v *validator) versionID() string {
-	return v.str("VersionId", true, 0, 1024, reVersionID, `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`)
+	return v.Str("VersionId", true, 0, 1024, reVersionID, `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`)
 }
 
 func (v *validator) policyPathPrefix() string {
-	return v.str("PathPrefix", false, 1, 512, rePolicyPath, `((/[A-Za-z0-9\.,\+@=_-]+)*)/`)
+	return v.Str("PathPrefix", false, 1, 512, rePolicyPath, `((/[A-Za-z0-9\.,\+@=_-]+)*)/`)
 }
 
 func (v *validator) boolean(name string) bool {
-	s, ok := v.p[name]
+	s, ok := v.P[name]
 	if !ok {
 		return false
 	}
@@ -52,7 +52,7 @@ func (v *validator) boolean(name string) bool {
 		return true
 	case "false":
 	default:
-		v.fail("Value '%s' at '%s' failed to satisfy constraint: Member must be a boolean", clip(s), lowerFirst(name))
+		v.Fail("Value '%s' at '%s' failed to satisfy constraint: Member must be a boolean", clip(s), lowerFirst(name))
 	}
 	return false
 }
@@ -62,7 +62,7 @@ func (v *validator) boolean(name string) bool {
 func (v *validator) members(name string, min, max int) []string {
 	out := v.list(name)
 	for i := range out {
-		v.str(name+".member."+strconv.Itoa(i+1), true, min, max, nil, "")
+		v.Str(name+".member."+strconv.Itoa(i+1), true, min, max, nil, "")
 	}
 	return out
 }
@@ -70,7 +70,7 @@ func (v *validator) members(name string, min, max int) []string {
 func (v *validator) list(name string) []string {
 	var out []string
 	for i := 1; ; i++ {
-		s, ok := v.p[name+".member."+strconv.Itoa(i)]
+		s, ok := v.P[name+".member."+strconv.Itoa(i)]
 		if !ok {
 			return out
 		}
@@ -226,14 +226,14 @@ type listGroupsResult struct {
 // ---- managed policies ----
 
 func (a *API) createPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.policyName()
-	path := v.str("Path", false, 1, 512, rePolicyPath, `((/[A-Za-z0-9\.,\+@=_-]+)*)/`)
+	path := v.Str("Path", false, 1, 512, rePolicyPath, `((/[A-Za-z0-9\.,\+@=_-]+)*)/`)
 	doc := v.document()
-	desc := v.str("Description", false, 0, 1000, nil, "")
+	desc := v.Str("Description", false, 0, 1000, nil, "")
 	tags := v.tags()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	pol, err := a.svc.CreatePolicy(ctx, c, name, path, desc, doc, tags)
 	if err != nil {
@@ -243,10 +243,10 @@ func (a *API) createPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Param
 }
 
 func (a *API) getPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	arn := v.policyARN()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	pol, err := a.svc.GetPolicy(ctx, c, arn)
 	if err != nil {
@@ -256,7 +256,7 @@ func (a *API) getPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) 
 }
 
 func (a *API) listPolicies(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	scope := iamd.ScopeAll
 	switch s := p["Scope"]; s {
 	case "", "All":
@@ -265,13 +265,13 @@ func (a *API) listPolicies(ctx context.Context, c *iamd.Caller, p awsquery.Param
 	case "Local":
 		scope = iamd.ScopeLocal
 	default:
-		v.fail("Value '%s' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]", clip(s))
+		v.Fail("Value '%s' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]", clip(s))
 	}
 	onlyAttached := v.boolean("OnlyAttached")
 	prefix := v.policyPathPrefix()
 	page := v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	if u := p["PolicyUsageFilter"]; u == "PermissionsBoundary" {
 		return listPoliciesResult{Policies: []managedPolicy{}}, nil // iamd has no permissions boundaries
@@ -288,21 +288,21 @@ func (a *API) listPolicies(ctx context.Context, c *iamd.Caller, p awsquery.Param
 }
 
 func (a *API) deletePolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	arn := v.policyARN()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.DeletePolicy(ctx, c, arn)
 }
 
 func (a *API) createPolicyVersion(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	arn := v.policyARN()
 	doc := v.document()
 	def := v.boolean("SetAsDefault")
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	pv, err := a.svc.CreatePolicyVersion(ctx, c, arn, doc, def)
 	if err != nil {
@@ -312,11 +312,11 @@ func (a *API) createPolicyVersion(ctx context.Context, c *iamd.Caller, p awsquer
 }
 
 func (a *API) getPolicyVersion(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	arn := v.policyARN()
 	id := v.versionID()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	pv, err := a.svc.GetPolicyVersion(ctx, c, arn, id)
 	if err != nil {
@@ -326,11 +326,11 @@ func (a *API) getPolicyVersion(ctx context.Context, c *iamd.Caller, p awsquery.P
 }
 
 func (a *API) listPolicyVersions(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	arn := v.policyARN()
 	v.page() // at most five versions: always one page
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	vs, err := a.svc.ListPolicyVersions(ctx, c, arn)
 	if err != nil {
@@ -344,29 +344,29 @@ func (a *API) listPolicyVersions(ctx context.Context, c *iamd.Caller, p awsquery
 }
 
 func (a *API) deletePolicyVersion(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	arn := v.policyARN()
 	id := v.versionID()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.DeletePolicyVersion(ctx, c, arn, id)
 }
 
 func (a *API) setDefaultPolicyVersion(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	arn := v.policyARN()
 	id := v.versionID()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.SetDefaultPolicyVersion(ctx, c, arn, id)
 }
 
 func (a *API) listEntitiesForPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	arn := v.policyARN()
-	prefix := v.str("PathPrefix", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
+	prefix := v.Str("PathPrefix", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
 	page := v.page()
 	var kind *iamd.EntityKind
 	switch f := p["EntityFilter"]; f {
@@ -381,10 +381,10 @@ func (a *API) listEntitiesForPolicy(ctx context.Context, c *iamd.Caller, p awsqu
 		k := iamd.EntityRole
 		kind = &k
 	default:
-		v.fail("Value '%s' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]", clip(f))
+		v.Fail("Value '%s' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]", clip(f))
 	}
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	es, next, err := a.svc.ListEntitiesForPolicy(ctx, c, arn, kind, prefix, page)
 	if err != nil {
@@ -419,11 +419,11 @@ func (v *validator) entity(kind iamd.EntityKind) iamd.Entity {
 
 func (a *API) attachPolicy(kind iamd.EntityKind) action {
 	return func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-		v := validator{p: p}
+		v := newValidator(p)
 		e := v.entity(kind)
 		arn := v.policyARN()
-		if v.err != nil {
-			return nil, v.err
+		if v.Err != nil {
+			return nil, v.Err
 		}
 		return nil, a.svc.AttachPolicy(ctx, c, e, arn)
 	}
@@ -431,11 +431,11 @@ func (a *API) attachPolicy(kind iamd.EntityKind) action {
 
 func (a *API) detachPolicy(kind iamd.EntityKind) action {
 	return func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-		v := validator{p: p}
+		v := newValidator(p)
 		e := v.entity(kind)
 		arn := v.policyARN()
-		if v.err != nil {
-			return nil, v.err
+		if v.Err != nil {
+			return nil, v.Err
 		}
 		return nil, a.svc.DetachPolicy(ctx, c, e, arn)
 	}
@@ -443,12 +443,12 @@ func (a *API) detachPolicy(kind iamd.EntityKind) action {
 
 func (a *API) listAttachedPolicies(kind iamd.EntityKind) action {
 	return func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-		v := validator{p: p}
+		v := newValidator(p)
 		e := v.entity(kind)
 		prefix := v.policyPathPrefix()
 		page := v.page()
-		if v.err != nil {
-			return nil, v.err
+		if v.Err != nil {
+			return nil, v.Err
 		}
 		as, next, err := a.svc.ListAttachedPolicies(ctx, c, e, prefix, page)
 		if err != nil {
@@ -464,12 +464,12 @@ func (a *API) listAttachedPolicies(kind iamd.EntityKind) action {
 
 func (a *API) putInlinePolicy(kind iamd.EntityKind) action {
 	return func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-		v := validator{p: p}
+		v := newValidator(p)
 		e := v.entity(kind)
 		name := v.policyName()
 		doc := v.document()
-		if v.err != nil {
-			return nil, v.err
+		if v.Err != nil {
+			return nil, v.Err
 		}
 		return nil, a.svc.PutInlinePolicy(ctx, c, e, name, doc)
 	}
@@ -477,11 +477,11 @@ func (a *API) putInlinePolicy(kind iamd.EntityKind) action {
 
 func (a *API) getInlinePolicy(kind iamd.EntityKind) action {
 	return func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-		v := validator{p: p}
+		v := newValidator(p)
 		e := v.entity(kind)
 		name := v.policyName()
-		if v.err != nil {
-			return nil, v.err
+		if v.Err != nil {
+			return nil, v.Err
 		}
 		ip, err := a.svc.GetInlinePolicy(ctx, c, e, name)
 		if err != nil {
@@ -499,11 +499,11 @@ func (a *API) getInlinePolicy(kind iamd.EntityKind) action {
 
 func (a *API) deleteInlinePolicy(kind iamd.EntityKind) action {
 	return func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-		v := validator{p: p}
+		v := newValidator(p)
 		e := v.entity(kind)
 		name := v.policyName()
-		if v.err != nil {
-			return nil, v.err
+		if v.Err != nil {
+			return nil, v.Err
 		}
 		return nil, a.svc.DeleteInlinePolicy(ctx, c, e, name)
 	}
@@ -511,11 +511,11 @@ func (a *API) deleteInlinePolicy(kind iamd.EntityKind) action {
 
 func (a *API) listInlinePolicies(kind iamd.EntityKind) action {
 	return func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-		v := validator{p: p}
+		v := newValidator(p)
 		e := v.entity(kind)
 		page := v.page()
-		if v.err != nil {
-			return nil, v.err
+		if v.Err != nil {
+			return nil, v.Err
 		}
 		names, next, err := a.svc.ListInlinePolicies(ctx, c, e, page)
 		if err != nil {
@@ -531,11 +531,11 @@ func (a *API) listInlinePolicies(kind iamd.EntityKind) action {
 // ---- groups ----
 
 func (a *API) createGroup(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.groupName()
-	path := v.str("Path", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
-	if v.err != nil {
-		return nil, v.err
+	path := v.Str("Path", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	g, err := a.svc.CreateGroup(ctx, c, name, path)
 	if err != nil {
@@ -545,11 +545,11 @@ func (a *API) createGroup(ctx context.Context, c *iamd.Caller, p awsquery.Params
 }
 
 func (a *API) getGroup(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.groupName()
 	page := v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	g, users, next, err := a.svc.GetGroup(ctx, c, name, page)
 	if err != nil {
@@ -571,11 +571,11 @@ func (a *API) groups(gs []*iamd.Group, next string) listGroupsResult {
 }
 
 func (a *API) listGroups(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
-	prefix := v.str("PathPrefix", false, 1, 512, rePrefix, `\u002F[\u0021-\u007F]*`)
+	v := newValidator(p)
+	prefix := v.Str("PathPrefix", false, 1, 512, rePrefix, `\u002F[\u0021-\u007F]*`)
 	page := v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	gs, next, err := a.svc.ListGroups(ctx, c, prefix, page)
 	if err != nil {
@@ -585,40 +585,40 @@ func (a *API) listGroups(ctx context.Context, c *iamd.Caller, p awsquery.Params)
 }
 
 func (a *API) deleteGroup(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.groupName()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.DeleteGroup(ctx, c, name)
 }
 
 func (a *API) addUserToGroup(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	g := v.groupName()
 	u := v.userName(true, 128)
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.AddUserToGroup(ctx, c, g, u)
 }
 
 func (a *API) removeUserFromGroup(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	g := v.groupName()
 	u := v.userName(true, 128)
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.RemoveUserFromGroup(ctx, c, g, u)
 }
 
 func (a *API) listGroupsForUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	u := v.userName(true, 128)
 	page := v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	gs, next, err := a.svc.ListGroupsForUser(ctx, c, u, page)
 	if err != nil {

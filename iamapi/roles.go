@@ -12,34 +12,34 @@ import (
 var reDescription = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*$`)
 
 func (v *validator) roleName() string {
-	return v.str("RoleName", true, 1, 64, reName, `[\w+=,.@-]+`)
+	return v.Str("RoleName", true, 1, 64, reName, `[\w+=,.@-]+`)
 }
 
 func (v *validator) trustPolicy() string {
-	return v.str("PolicyDocument", true, 1, 131072, reDocument, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	return v.Str("PolicyDocument", true, 1, 131072, reDocument, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
 }
 
 func (v *validator) description() *string {
-	if _, ok := v.p["Description"]; !ok {
+	if _, ok := v.P["Description"]; !ok {
 		return nil
 	}
-	d := v.str("Description", false, 0, 1000, reDescription, `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`)
+	d := v.Str("Description", false, 0, 1000, reDescription, `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`)
 	return &d
 }
 
 func (v *validator) maxSession() *int {
-	s, ok := v.p["MaxSessionDuration"]
+	s, ok := v.P["MaxSessionDuration"]
 	if !ok {
 		return nil
 	}
 	n, err := strconv.Atoi(s)
 	switch {
 	case err != nil:
-		v.fail("Value '%s' at 'maxSessionDuration' failed to satisfy constraint: Member must be an integer", clip(s))
+		v.Fail("Value '%s' at 'maxSessionDuration' failed to satisfy constraint: Member must be an integer", clip(s))
 	case n < 3600:
-		v.fail("Value '%d' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600", n)
+		v.Fail("Value '%d' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600", n)
 	case n > 43200:
-		v.fail("Value '%d' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200", n)
+		v.Fail("Value '%d' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200", n)
 	}
 	return &n
 }
@@ -97,15 +97,15 @@ type getRolePolicyResult struct {
 }
 
 func (a *API) createRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.roleName()
-	path := v.str("Path", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
-	trust := v.str("AssumeRolePolicyDocument", true, 1, 131072, reDocument, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	path := v.Str("Path", false, 1, 512, rePath, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
+	trust := v.Str("AssumeRolePolicyDocument", true, 1, 131072, reDocument, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
 	desc := v.description()
 	maxSession := v.maxSession()
 	tags := v.tags()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	if _, ok := p["PermissionsBoundary"]; ok {
 		return nil, iamd.Errorf(iamd.InvalidInput, "Permissions boundaries are not supported.")
@@ -125,10 +125,10 @@ func (a *API) createRole(ctx context.Context, c *iamd.Caller, p awsquery.Params)
 }
 
 func (a *API) getRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.roleName()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	r, err := a.svc.GetRole(ctx, c, name)
 	if err != nil {
@@ -138,11 +138,11 @@ func (a *API) getRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (a
 }
 
 func (a *API) listRoles(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
-	prefix := v.str("PathPrefix", false, 1, 512, rePrefix, `\u002F[\u0021-\u007F]*`)
+	v := newValidator(p)
+	prefix := v.Str("PathPrefix", false, 1, 512, rePrefix, `\u002F[\u0021-\u007F]*`)
 	page := v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	rs, next, err := a.svc.ListRoles(ctx, c, prefix, page)
 	if err != nil {
@@ -156,25 +156,25 @@ func (a *API) listRoles(ctx context.Context, c *iamd.Caller, p awsquery.Params) 
 }
 
 func (a *API) updateRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.roleName()
 	u := iamd.RoleUpdate{Description: v.description(), MaxSession: v.maxSession()}
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.UpdateRole(ctx, c, name, u)
 }
 
 // updateRoleDescription is the older form of UpdateRole; it returns the role.
 func (a *API) updateRoleDescription(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.roleName()
 	desc := v.description()
 	if desc == nil {
-		v.fail("Value null at 'description' failed to satisfy constraint: Member must not be null")
+		v.Fail("Value null at 'description' failed to satisfy constraint: Member must not be null")
 	}
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	if err := a.svc.UpdateRole(ctx, c, name, iamd.RoleUpdate{Description: desc}); err != nil {
 		return nil, err
@@ -187,39 +187,39 @@ func (a *API) updateRoleDescription(ctx context.Context, c *iamd.Caller, p awsqu
 }
 
 func (a *API) updateAssumeRolePolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.roleName()
 	doc := v.trustPolicy()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.UpdateAssumeRolePolicy(ctx, c, name, doc)
 }
 
 func (a *API) deleteRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.roleName()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.DeleteRole(ctx, c, name)
 }
 
 func (a *API) tagRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.roleName()
 	tags := v.tags()
 	if len(tags) == 0 {
-		v.fail("Value null at 'tags' failed to satisfy constraint: Member must not be null")
+		v.Fail("Value null at 'tags' failed to satisfy constraint: Member must not be null")
 	}
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.TagRole(ctx, c, name, tags)
 }
 
 func (a *API) untagRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.roleName()
 	var keys []string
 	for i := 1; ; i++ {
@@ -230,20 +230,20 @@ func (a *API) untagRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) 
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
-		v.fail("Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+		v.Fail("Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
 	}
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	return nil, a.svc.UntagRole(ctx, c, name, keys)
 }
 
 func (a *API) listRoleTags(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.roleName()
 	v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	ts, err := a.svc.ListRoleTags(ctx, c, name)
 	if err != nil {
@@ -259,11 +259,11 @@ func (a *API) listRoleTags(ctx context.Context, c *iamd.Caller, p awsquery.Param
 // listInstanceProfilesForRole: iamd has no instance profiles, so every
 // existing role has none.
 func (a *API) listInstanceProfilesForRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	name := v.roleName()
 	v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	if _, err := a.svc.GetRole(ctx, c, name); err != nil {
 		return nil, err

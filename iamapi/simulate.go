@@ -45,12 +45,12 @@ const maxContextValue = 2048
 // would answer a question that was not asked.
 func (v *validator) simulation() iamd.SimulationInput {
 	for _, name := range []string{"ResourcePolicy", "ResourceOwner", "CallerArn", "ResourceHandlingOption"} {
-		if _, ok := v.p[name]; ok && v.err == nil {
-			v.err = iamd.Errorf(iamd.InvalidInput, "%s is not supported: iamd evaluates identity-based policies only.", name)
+		if _, ok := v.P[name]; ok && v.Err == nil {
+			v.Err = iamd.Errorf(iamd.InvalidInput, "%s is not supported: iamd evaluates identity-based policies only.", name)
 		}
 	}
-	if _, ok := v.p["PermissionsBoundaryPolicyInputList.member.1"]; ok && v.err == nil {
-		v.err = iamd.Errorf(iamd.InvalidInput, "PermissionsBoundaryPolicyInputList is not supported: iamd has no permissions boundaries.")
+	if _, ok := v.P["PermissionsBoundaryPolicyInputList.member.1"]; ok && v.Err == nil {
+		v.Err = iamd.Errorf(iamd.InvalidInput, "PermissionsBoundaryPolicyInputList is not supported: iamd has no permissions boundaries.")
 	}
 	// The model's lengths bound the work of one simulation; context values
 	// have none there and are held to maxContextValue.
@@ -61,14 +61,14 @@ func (v *validator) simulation() iamd.SimulationInput {
 		Context:   map[string][]string{},
 	}
 	if len(in.Actions) == 0 {
-		v.fail("Value null at 'actionNames' failed to satisfy constraint: Member must not be null")
+		v.Fail("Value null at 'actionNames' failed to satisfy constraint: Member must not be null")
 	}
 	for i := 1; ; i++ {
 		prefix := "ContextEntries.member." + strconv.Itoa(i)
-		if _, ok := v.p[prefix+".ContextKeyName"]; !ok {
+		if _, ok := v.P[prefix+".ContextKeyName"]; !ok {
 			break
 		}
-		name := v.str(prefix+".ContextKeyName", true, 5, 256, nil, "")
+		name := v.Str(prefix+".ContextKeyName", true, 5, 256, nil, "")
 		in.Context[strings.ToLower(name)] = append(in.Context[strings.ToLower(name)], v.members(prefix+".ContextKeyValues", 0, maxContextValue)...)
 	}
 	return in
@@ -104,12 +104,12 @@ func (a *API) simulateResult(results []iamd.SimulationResult, page iamd.Page) (a
 }
 
 func (a *API) simulatePrincipalPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
-	source := v.str("PolicySourceArn", true, 20, 2048, nil, "")
+	v := newValidator(p)
+	source := v.Str("PolicySourceArn", true, 20, 2048, nil, "")
 	in := v.simulation()
 	page := v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	results, err := a.svc.SimulatePrincipalPolicy(ctx, c, source, in)
 	if err != nil {
@@ -119,14 +119,14 @@ func (a *API) simulatePrincipalPolicy(ctx context.Context, c *iamd.Caller, p aws
 }
 
 func (a *API) simulateCustomPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
-	v := validator{p: p}
+	v := newValidator(p)
 	in := v.simulation()
 	if len(in.Policies) == 0 {
-		v.fail("Value null at 'policyInputList' failed to satisfy constraint: Member must not be null")
+		v.Fail("Value null at 'policyInputList' failed to satisfy constraint: Member must not be null")
 	}
 	page := v.page()
-	if v.err != nil {
-		return nil, v.err
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	results, err := a.svc.SimulateCustomPolicy(ctx, c, in)
 	if err != nil {

@@ -58,33 +58,12 @@ func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
 	})
 }
 
-func (s *Store) GetUser(ctx context.Context, name string) (u *iamd.User, err error) {
-	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		u, err = sqlkit.ScanUser(q.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold = $1`, iamd.FoldName(name)))
-		if errors.Is(err, s.db.NoRows) {
-			return iamd.UserNotFound(name)
-		}
-		return err
-	})
-	return u, err
+func (s *Store) GetUser(ctx context.Context, name string) (*iamd.User, error) {
+	return getByName(ctx, s, "users", sqlkit.UserCols, sqlkit.ScanUser, name, iamd.UserNotFound)
 }
 
-func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (us []*iamd.User, next string, err error) {
-	from, err := after(p)
-	if err != nil {
-		return nil, "", err
-	}
-	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		rows, err := q.Query(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold > $1 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
-			from, len(pathPrefix), pathPrefix, p.MaxItems+1)
-		us, err = collect(rows, err, sqlkit.ScanUser)
-		return err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	us, next = page(us, p, userKey)
-	return us, next, nil
+func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) ([]*iamd.User, string, error) {
+	return listByPath(ctx, s, "users", sqlkit.UserCols, sqlkit.ScanUser, userKey, pathPrefix, p)
 }
 
 func (s *Store) DeleteUser(ctx context.Context, name string) error {

@@ -40,33 +40,12 @@ func (s *Store) CreateGroup(ctx context.Context, g *iamd.Group) error {
 	})
 }
 
-func (s *Store) GetGroup(ctx context.Context, name string) (g *iamd.Group, err error) {
-	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		g, err = scanGroup(q.QueryRow(ctx, `SELECT `+groupCols+` FROM iam_groups WHERE name_fold = $1`, iamd.FoldName(name)))
-		if errors.Is(err, s.db.NoRows) {
-			return iamd.GroupNotFound(name)
-		}
-		return err
-	})
-	return g, err
+func (s *Store) GetGroup(ctx context.Context, name string) (*iamd.Group, error) {
+	return getByName(ctx, s, "iam_groups", groupCols, scanGroup, name, iamd.GroupNotFound)
 }
 
-func (s *Store) ListGroups(ctx context.Context, pathPrefix string, p iamd.Page) (gs []*iamd.Group, next string, err error) {
-	from, err := after(p)
-	if err != nil {
-		return nil, "", err
-	}
-	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		rows, err := q.Query(ctx, `SELECT `+groupCols+` FROM iam_groups WHERE name_fold > $1 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
-			from, len(pathPrefix), pathPrefix, p.MaxItems+1)
-		gs, err = collect(rows, err, scanGroup)
-		return err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	gs, next = page(gs, p, groupKey)
-	return gs, next, nil
+func (s *Store) ListGroups(ctx context.Context, pathPrefix string, p iamd.Page) ([]*iamd.Group, string, error) {
+	return listByPath(ctx, s, "iam_groups", groupCols, scanGroup, groupKey, pathPrefix, p)
 }
 
 func (s *Store) DeleteGroup(ctx context.Context, name string) error {
@@ -672,39 +651,50 @@ func (s *Store) ListInlinePolicies(ctx context.Context, e iamd.Entity, p iamd.Pa
 
 // ---- authorization ----
 
-func (s *Store) UserPolicies(ctx context.Context, user string) (out []iamd.PolicySource, err error) {
+func (s *Store) UserPolicies(ctx context.Context, user string) ([]iamd.PolicySource, error) {
+	return s.entityPolicies(ctx, iamd.Entity{Kind: iamd.EntityUser, Name: user})
+}
+
+func (s *Store) RolePolicies(ctx context.Context, role string) ([]iamd.PolicySource, error) {
+	return s.entityPolicies(ctx, iamd.Entity{Kind: iamd.EntityRole, Name: role})
+}
+
+// entityPolicies returns the policies of a user or role: its inline and
+// attached ones and, for a user, its groups'. Roles are in no group.
+func (s *Store) entityPolicies(ctx context.Context, e iamd.Entity) (out []iamd.PolicySource, err error) {
+	table, kind := entityTable(e.Kind)
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		var uid, uname string
-		err := q.QueryRow(ctx, `SELECT id, name FROM users WHERE name_fold = $1`, iamd.FoldName(user)).Scan(&uid, &uname)
+		var id, name string
+		err := q.QueryRow(ctx, `SELECT id, name FROM `+table+` WHERE name_fold = $1`, iamd.FoldName(e.Name)).Scan(&id, &name)
 		if errors.Is(err, s.db.NoRows) {
-			return iamd.UserNotFound(user)
+			return iamd.EntityNotFound(e)
 		}
 		if err != nil {
 			return err
 		}
 		rows, err := q.Query(ctx, `
-			SELECT 0, '', 1, ip.name, '', '', ip.document FROM inline_policies ip WHERE ip.entity_kind = 0 AND ip.entity_id = $1
+			SELECT 0, '', 1, ip.name, '', '', ip.document FROM inline_policies ip WHERE ip.entity_kind = $2 AND ip.entity_id = $1
 			UNION ALL
 			SELECT 0, '', 0, '', a.policy_id, a.policy_arn, COALESCE(v.document, '') FROM attached_policies a
 				LEFT JOIN policies p ON p.id = a.policy_id LEFT JOIN policy_versions v ON v.policy_id = p.id AND v.num = p.default_version
-				WHERE a.entity_kind = 0 AND a.entity_id = $1
+				WHERE a.entity_kind = $2 AND a.entity_id = $1
 			UNION ALL
 			SELECT 1, g.name, 1, ip.name, '', '', ip.document FROM group_members m JOIN iam_groups g ON g.id = m.group_id
-				JOIN inline_policies ip ON ip.entity_kind = 1 AND ip.entity_id = g.id WHERE m.user_id = $1
+				JOIN inline_policies ip ON ip.entity_kind = 1 AND ip.entity_id = g.id WHERE m.user_id = $1 AND $2 = 0
 			UNION ALL
 			SELECT 1, g.name, 0, '', a.policy_id, a.policy_arn, COALESCE(v.document, '') FROM group_members m JOIN iam_groups g ON g.id = m.group_id
 				JOIN attached_policies a ON a.entity_kind = 1 AND a.entity_id = g.id
 				LEFT JOIN policies p ON p.id = a.policy_id LEFT JOIN policy_versions v ON v.policy_id = p.id AND v.num = p.default_version
-				WHERE m.user_id = $1`, uid)
+				WHERE m.user_id = $1 AND $2 = 0`, id, kind)
 		out, err = collect(rows, err, func(r sqlkit.Row) (iamd.PolicySource, error) {
 			var ps iamd.PolicySource
-			var kind, inline int
-			err := r.Scan(&kind, &ps.Entity.Name, &inline, &ps.Name, &ps.Policy.ID, &ps.Policy.ARN, &ps.Document)
+			var fromGroup, inline int
+			err := r.Scan(&fromGroup, &ps.Entity.Name, &inline, &ps.Name, &ps.Policy.ID, &ps.Policy.ARN, &ps.Document)
 			ps.Inline = inline == 1
-			if kind == kindGroup {
+			if fromGroup == 1 {
 				ps.Entity.Kind = iamd.EntityGroup
 			} else {
-				ps.Entity.Name = uname
+				ps.Entity = iamd.Entity{Kind: e.Kind, Name: name}
 			}
 			return ps, err
 		})
@@ -753,30 +743,12 @@ func (s *Store) getRole(ctx context.Context, q Q, name, lock string) (*iamd.Role
 	return r, err
 }
 
-func (s *Store) GetRole(ctx context.Context, name string) (r *iamd.Role, err error) {
-	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		r, err = s.getRole(ctx, q, name, "")
-		return err
-	})
-	return r, err
+func (s *Store) GetRole(ctx context.Context, name string) (*iamd.Role, error) {
+	return getByName(ctx, s, "iam_roles", roleCols, scanRole, name, iamd.RoleNotFound)
 }
 
-func (s *Store) ListRoles(ctx context.Context, pathPrefix string, p iamd.Page) (rs []*iamd.Role, next string, err error) {
-	from, err := after(p)
-	if err != nil {
-		return nil, "", err
-	}
-	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		rows, err := q.Query(ctx, `SELECT `+roleCols+` FROM iam_roles WHERE name_fold > $1 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
-			from, len(pathPrefix), pathPrefix, p.MaxItems+1)
-		rs, err = collect(rows, err, scanRole)
-		return err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	rs, next = page(rs, p, roleKey)
-	return rs, next, nil
+func (s *Store) ListRoles(ctx context.Context, pathPrefix string, p iamd.Page) ([]*iamd.Role, string, error) {
+	return listByPath(ctx, s, "iam_roles", roleCols, scanRole, roleKey, pathPrefix, p)
 }
 
 func (s *Store) UpdateRole(ctx context.Context, name string, fn func(*iamd.Role) error) error {
@@ -811,32 +783,4 @@ func (s *Store) DeleteRole(ctx context.Context, name string) error {
 		}
 		return s.changed(ctx, q)
 	})
-}
-
-func (s *Store) RolePolicies(ctx context.Context, role string) (out []iamd.PolicySource, err error) {
-	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		var rid, rname string
-		err := q.QueryRow(ctx, `SELECT id, name FROM iam_roles WHERE name_fold = $1`, iamd.FoldName(role)).Scan(&rid, &rname)
-		if errors.Is(err, s.db.NoRows) {
-			return iamd.RoleNotFound(role)
-		}
-		if err != nil {
-			return err
-		}
-		rows, err := q.Query(ctx, `
-			SELECT 1, ip.name, '', '', ip.document FROM inline_policies ip WHERE ip.entity_kind = 2 AND ip.entity_id = $1
-			UNION ALL
-			SELECT 0, '', a.policy_id, a.policy_arn, COALESCE(v.document, '') FROM attached_policies a
-				LEFT JOIN policies p ON p.id = a.policy_id LEFT JOIN policy_versions v ON v.policy_id = p.id AND v.num = p.default_version
-				WHERE a.entity_kind = 2 AND a.entity_id = $1`, rid)
-		out, err = collect(rows, err, func(r sqlkit.Row) (iamd.PolicySource, error) {
-			ps := iamd.PolicySource{Entity: iamd.Entity{Kind: iamd.EntityRole, Name: rname}}
-			var inline int
-			err := r.Scan(&inline, &ps.Name, &ps.Policy.ID, &ps.Policy.ARN, &ps.Document)
-			ps.Inline = inline == 1
-			return ps, err
-		})
-		return err
-	})
-	return out, err
 }

@@ -145,3 +145,37 @@ func after(p iamd.Page) (string, error) {
 	}
 	return sqlkit.DecodeMarker(p.Marker)
 }
+
+// listByPath lists the entities of table (users, groups, roles) whose path
+// starts with prefix, by folded name, a page at a time.
+func listByPath[T any](ctx context.Context, s *Store, table, cols string, scan func(sqlkit.Row) (T, error), key func(T) string,
+	prefix string, p iamd.Page) (items []T, next string, err error) {
+	from, err := after(p)
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		rows, err := q.Query(ctx, `SELECT `+cols+` FROM `+table+` WHERE name_fold > $1 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
+			from, len(prefix), prefix, p.MaxItems+1)
+		items, err = collect(rows, err, scan)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	items, next = page(items, p, key)
+	return items, next, nil
+}
+
+// getByName reads the entity of table whose folded name is name's.
+func getByName[T any](ctx context.Context, s *Store, table, cols string, scan func(sqlkit.Row) (T, error), name string,
+	notFound func(string) *iamd.Error) (v T, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		v, err = scan(q.QueryRow(ctx, `SELECT `+cols+` FROM `+table+` WHERE name_fold = $1`, iamd.FoldName(name)))
+		if errors.Is(err, s.db.NoRows) {
+			return notFound(name)
+		}
+		return err
+	})
+	return v, err
+}
