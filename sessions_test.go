@@ -157,12 +157,13 @@ func cmpOr(a, b string) string {
 // policies and the session policies allow; a Deny in either wins.
 func TestSessionPolicies(t *testing.T) {
 	f := newSessionFixture(t)
-	f.role("r", "/", trustOf(`"*"`, ""), listAndGet)
+	f.role("r", "/", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":["sts:AssumeRole","sts:TagSession"]}}`, listAndGet)
 	alice := f.caller("alice", "127.0.0.1")
 	ctx := context.Background()
 	assume := func(policy string) *iamd.Caller {
 		t.Helper()
-		creds, _, err := f.svc.AssumeRole(ctx, alice, iamd.AssumeRoleInput{RoleARN: "arn:aws:iam::" + acct + ":role/r", SessionName: "s", Policy: policy})
+		creds, _, err := f.svc.AssumeRole(ctx, alice, iamd.AssumeRoleInput{RoleARN: "arn:aws:iam::" + acct + ":role/r", SessionName: "s", Policy: policy,
+			Tags: []iamd.Tag{{Key: "team", Value: "blue"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,6 +184,10 @@ func TestSessionPolicies(t *testing.T) {
 		{"narrowed: dropped", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}}`, "iam:ListUsers", iamd.ErrAccessDenied},
 		{"session policy cannot widen", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`, "iam:DeleteUser", iamd.ErrAccessDenied},
 		{"explicit Deny in the session policy", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"iam:GetUser","Resource":"*"}]}`, "iam:GetUser", iamd.ErrAccessDenied},
+		{"session keys as AWS sets them", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{
+			"Bool":{"aws:MultiFactorAuthPresent":"false"},"Null":{"aws:TokenIssueTime":"false","aws:username":"true"},
+			"StringLike":{"aws:userid":"AROA*:s"},"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::123456789012:role/r"},
+			"StringEquals":{"aws:PrincipalTag/team":"blue"}}}}`, "iam:GetUser", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := f.svc.Authorize(ctx, assume(tt.policy), tt.action, user)

@@ -10,6 +10,8 @@ import os
 import subprocess
 import tempfile
 import unittest
+import urllib.error
+import urllib.request
 
 import boto3
 import botocore.exceptions
@@ -124,6 +126,18 @@ class SessionsTest(unittest.TestCase):
         ar = aws("--profile", "alice", "sts", "assume-role", "--role-arn", f"arn:aws:iam::{ACCOUNT}:role/ops/reader",
                  "--role-session-name", "cli")
         self.assertEqual(ar["AssumedRoleUser"]["Arn"], f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/cli")
+
+    def test_presigned_with_session(self):
+        creds = client("sts", *self.alice).assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/ops/reader", RoleSessionName="presign")["Credentials"]
+        url = self.session_client("sts", creds).generate_presigned_url("get_caller_identity", ExpiresIn=60)
+        self.assertIn("X-Amz-Security-Token=", url)
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST")) as resp:
+            self.assertIn(f"assumed-role/reader/presign</Arn>", resp.read().decode())
+        # Without its token the presigned URL is refused.
+        stripped = "&".join(p for p in url.split("&") if not p.startswith("X-Amz-Security-Token="))
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(urllib.request.Request(stripped, method="POST"))
+        self.assertEqual(cm.exception.code, 403)
 
     def test_secrets_never_logged(self):
         creds = client("sts", *self.alice).get_session_token()["Credentials"]

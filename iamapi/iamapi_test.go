@@ -39,6 +39,7 @@ var masks = []struct {
 	{regexp.MustCompile(`AKIA[A-Z2-7]{16}`), "AKIA…"},
 	{regexp.MustCompile(`<SecretAccessKey>[A-Za-z0-9+/]{40}</SecretAccessKey>`), "<SecretAccessKey>…</SecretAccessKey>"},
 	{regexp.MustCompile(`<Marker>[^<]+</Marker>`), "<Marker>…</Marker>"},
+	{regexp.MustCompile(`AROA[A-Z2-7]{17}`), "AROA…"},
 }
 
 // TestShapes checks the XML of each action against the shapes of
@@ -69,6 +70,18 @@ func TestShapes(t *testing.T) {
 			`<GetUserResponse ` + ns + `><GetUserResult><User><UserId>123456789012</UserId><Arn>arn:aws:iam::123456789012:root</Arn><CreateDate>2026-11-24T08:00:00Z</CreateDate></User></GetUserResult>` + meta + `</GetUserResponse>`},
 		{"DeleteUser", awsquery.Params{"UserName": "Al"},
 			`<DeleteUserResponse ` + ns + `>` + meta + `</DeleteUserResponse>`},
+		{"CreateRole", awsquery.Params{"RoleName": "ci", "Path": "/ops/", "Description": "d", "MaxSessionDuration": "7200",
+			"AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}}`,
+			"Tags.member.1.Key": "team", "Tags.member.1.Value": "a"},
+			`<CreateRoleResponse ` + ns + `><CreateRoleResult><Role><Path>/ops/</Path><RoleName>ci</RoleName><RoleId>AROA…</RoleId><Arn>arn:aws:iam::123456789012:role/ops/ci</Arn><CreateDate>2026-11-24T08:00:00Z</CreateDate><AssumeRolePolicyDocument>%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22123456789012%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%7D</AssumeRolePolicyDocument><Description>d</Description><MaxSessionDuration>7200</MaxSessionDuration></Role></CreateRoleResult>` + meta + `</CreateRoleResponse>`},
+		{"GetRole", awsquery.Params{"RoleName": "CI"},
+			`<GetRoleResponse ` + ns + `><GetRoleResult><Role><Path>/ops/</Path><RoleName>ci</RoleName><RoleId>AROA…</RoleId><Arn>arn:aws:iam::123456789012:role/ops/ci</Arn><CreateDate>2026-11-24T08:00:00Z</CreateDate><AssumeRolePolicyDocument>%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22123456789012%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%7D</AssumeRolePolicyDocument><Description>d</Description><MaxSessionDuration>7200</MaxSessionDuration><Tags><member><Key>team</Key><Value>a</Value></member></Tags><RoleLastUsed></RoleLastUsed></Role></GetRoleResult>` + meta + `</GetRoleResponse>`},
+		{"ListRoleTags", awsquery.Params{"RoleName": "ci"},
+			`<ListRoleTagsResponse ` + ns + `><ListRoleTagsResult><Tags><member><Key>team</Key><Value>a</Value></member></Tags><IsTruncated>false</IsTruncated></ListRoleTagsResult>` + meta + `</ListRoleTagsResponse>`},
+		{"ListInstanceProfilesForRole", awsquery.Params{"RoleName": "ci"},
+			`<ListInstanceProfilesForRoleResponse ` + ns + `><ListInstanceProfilesForRoleResult><InstanceProfiles></InstanceProfiles><IsTruncated>false</IsTruncated></ListInstanceProfilesForRoleResult>` + meta + `</ListInstanceProfilesForRoleResponse>`},
+		{"ListRolePolicies", awsquery.Params{"RoleName": "ci"},
+			`<ListRolePoliciesResponse ` + ns + `><ListRolePoliciesResult><PolicyNames></PolicyNames><IsTruncated>false</IsTruncated></ListRolePoliciesResult>` + meta + `</ListRolePoliciesResponse>`},
 	}
 	for _, tt := range tests {
 		res, err := api.Do(ctx, root, tt.action, tt.params)
@@ -132,6 +145,10 @@ func TestErrors(t *testing.T) {
 		{"last used unknown", "GetAccessKeyLastUsed", awsquery.Params{"AccessKeyId": "AKIAAAAAAAAAAAAAAAAA"}, 404, "NoSuchEntity", ""},
 		{"unknown action", "CreateLoginProfile", awsquery.Params{}, 400, "InvalidAction", "Could not find operation CreateLoginProfile for version 2010-05-08"},
 		{"role name missing", "CreateRole", awsquery.Params{}, 400, "ValidationError", "Value null at 'roleName'"},
+		{"trust policy with a Resource", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Resource":"*"}}`}, 400, "MalformedPolicyDocument", "Has prohibited field Resource"},
+		{"trust policy naming a missing user", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/ghost"},"Action":"sts:AssumeRole"}}`}, 400, "MalformedPolicyDocument", "Invalid principal in policy"},
+		{"trust policy without Principal", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole"}}`}, 400, "MalformedPolicyDocument", "Missing required field Principal"},
+		{"role missing", "GetRole", awsquery.Params{"RoleName": "nobody"}, 404, "NoSuchEntity", "The role with name nobody cannot be found."},
 		{"role session too long", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": "{}", "MaxSessionDuration": "50000"}, 400, "ValidationError", "maxSessionDuration"},
 	}
 	for _, tt := range tests {
