@@ -47,6 +47,10 @@ type KeyStatus string
 const (
 	StatusActive   KeyStatus = "Active"
 	StatusInactive KeyStatus = "Inactive"
+	// StatusExpired: an IAM user's key older than the account's maximum
+	// key age (Config.MaxKeyAge). It authenticates nothing and cannot be
+	// made Active again; it can be deleted.
+	StatusExpired KeyStatus = "Expired"
 )
 
 // OwnerKind says who an access key belongs to.

@@ -33,6 +33,9 @@ type Config struct {
 	Logger        *slog.Logger
 	// Objects, when set, is the object store buckets are made in.
 	Objects ObjectStore
+	// MaxKeyAge, when set, is the age past which an IAM user's access key
+	// is Expired. Off (0) by default.
+	MaxKeyAge time.Duration
 }
 
 // Service is the rules of iamd above the store.
@@ -51,7 +54,10 @@ type Service struct {
 	credsGen atomic.Int64 // bumped by every invalidation; see Credential
 	authz    authz
 	sessions sessions
+	reports  reports
 	changes  changeHub
+
+	maxKeyAge time.Duration
 
 	usesMu sync.Mutex
 	uses   map[string]LastUsed // not yet flushed
@@ -76,6 +82,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		ttl:        cfg.CredentialTTL,
 		log:        cfg.Logger,
 		objects:    cfg.Objects,
+		maxKeyAge:  cfg.MaxKeyAge,
 		uses:       make(map[string]LastUsed),
 		flushEvery: cfg.FlushInterval,
 		stop:       make(chan struct{}),
@@ -254,7 +261,11 @@ func (s *Service) ListAccessKeys(ctx context.Context, c *Caller, userName string
 	if err := s.authorize(ctx, c, "iam:ListAccessKeys", s.ownerARN(ctx, c, owner)); err != nil {
 		return nil, "", err
 	}
-	return s.store.ListAccessKeys(ctx, owner, p)
+	keys, next, err := s.store.ListAccessKeys(ctx, owner, p)
+	for _, k := range keys {
+		k.Status = s.keyStatus(k.Owner.Kind, k.Status, k.CreatedAt)
+	}
+	return keys, next, err
 }
 
 // UpdateAccessKey makes a key Active or Inactive. The change is seen by the
@@ -263,6 +274,11 @@ func (s *Service) UpdateAccessKey(ctx context.Context, c *Caller, userName, id s
 	owner := s.ownerFor(c, userName)
 	if err := s.authorize(ctx, c, "iam:UpdateAccessKey", s.ownerARN(ctx, c, owner)); err != nil {
 		return err
+	}
+	if s.maxKeyAge > 0 && owner.Kind == OwnerUser {
+		if cred, err := s.store.GetCredential(ctx, id); err == nil && cred.Key.Owner == owner && s.keyStatus(owner.Kind, StatusActive, cred.Key.CreatedAt) == StatusExpired {
+			return Errorf(InvalidInput, "The access key %s is older than the account's maximum key age: it is Expired and cannot be made %s; delete it and create a new one.", id, status)
+		}
 	}
 	err := s.store.UpdateAccessKey(ctx, owner, id, status)
 	s.forget(id)
@@ -401,10 +417,11 @@ func (s *Service) ownerFor(c *Caller, userName string) Owner {
 // stands for, its status and its plaintext secret, with a slot for the
 // signing key derived for the last scope it signed with.
 type CachedCredential struct {
-	Caller Caller
-	Status KeyStatus
-	Secret []byte
-	loaded time.Time
+	Caller  Caller
+	Status  KeyStatus // as stored: Active or Inactive
+	Created time.Time
+	Secret  []byte
+	loaded  time.Time
 
 	derived atomic.Pointer[derivedKey]
 }
@@ -510,9 +527,10 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 	}
 	cc := &CachedCredential{
 		Caller: Caller{Kind: CallerRoot, Account: s.account.ID, Region: s.region, AccessKeyID: id},
-		Status: cred.Key.Status,
-		Secret: secret,
-		loaded: s.now(),
+		Status:  cred.Key.Status,
+		Created: cred.Key.CreatedAt,
+		Secret:  secret,
+		loaded:  s.now(),
 	}
 	switch {
 	case cred.User != nil:

@@ -203,7 +203,7 @@ func (s *Service) sessionCredential(ctx context.Context, id, token string) (*Cac
 			return nil, ErrNoSuchIdentity
 		case err != nil:
 			return nil, err
-		case parent.Status != StatusActive || parent.Caller.Kind == CallerBucket:
+		case s.credStatus(parent) != StatusActive || parent.Caller.Kind == CallerBucket:
 			return nil, ErrNoSuchIdentity
 		}
 		cc.Caller.Kind, cc.Caller.User = parent.Caller.Kind, parent.Caller.User
@@ -287,7 +287,7 @@ func (s *Service) credential(ctx context.Context, id, token string) (*CachedCred
 	}
 	c, err := s.Credential(ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound), err == nil && c.Status != StatusActive:
+	case errors.Is(err, ErrNotFound), err == nil && s.credStatus(c) != StatusActive:
 		return nil, ErrNoSuchIdentity
 	case err == nil && token != "":
 		return nil, ErrInvalidSessionToken

@@ -88,6 +88,25 @@ type Store interface {
 	// where the store already has one. Keys that no longer exist are skipped.
 	RecordKeyUse(ctx context.Context, uses []KeyUse) error
 
+	// UpdateUser reads the user, lets fn change its name, path or tags and
+	// writes it back, atomically; its keys, groups and policies follow a
+	// rename, and the old name is free at once. NotFound if none;
+	// AlreadyExists if the new name is taken; fn's error, an *Error, is
+	// returned.
+	UpdateUser(ctx context.Context, name string, fn func(*User) error) error
+	// UpdateBucket is UpdateUser for a bucket's bundle, tags and versioning.
+	UpdateBucket(ctx context.Context, name string, fn func(*Bucket) error) error
+	// CredentialRows calls fn for every user, by folded name, with its
+	// access keys by creation time, streaming them from the database.
+	CredentialRows(ctx context.Context, fn func(UserKeys) error) error
+	// AccountCounts counts what GetAccountSummary reports.
+	AccountCounts(ctx context.Context) (AccountCounts, error)
+	// PutCredentialReport replaces the stored credential report;
+	// GetCredentialReport returns it (with its content when asked), and
+	// ErrNoReport if there is none.
+	PutCredentialReport(ctx context.Context, r *CredentialReport) error
+	GetCredentialReport(ctx context.Context, content bool) (*CredentialReport, error)
+
 	PolicyStore
 
 	// Close releases the store.
@@ -108,6 +127,8 @@ type PolicyStore interface {
 	GetGroup(ctx context.Context, name string) (*Group, error)
 	// ListGroups lists groups whose path starts with pathPrefix, by folded name.
 	ListGroups(ctx context.Context, pathPrefix string, p Page) ([]*Group, string, error)
+	// UpdateGroup is UpdateUser for a group's name and path.
+	UpdateGroup(ctx context.Context, name string, fn func(*Group) error) error
 	// DeleteGroup deletes the group. NotFound if none; Conflict if it has
 	// members, inline or attached policies.
 	DeleteGroup(ctx context.Context, name string) error
@@ -135,6 +156,9 @@ type PolicyStore interface {
 	// pathPrefix, by folded name; with onlyAttached, those attached to at
 	// least one entity.
 	ListPolicies(ctx context.Context, pathPrefix string, onlyAttached bool, p Page) ([]*ManagedPolicy, string, error)
+	// UpdatePolicyTags replaces the tags of a customer-managed policy with
+	// what fn returns for the current ones, atomically. NotFound if none.
+	UpdatePolicyTags(ctx context.Context, name string, fn func([]Tag) ([]Tag, error)) error
 	// DeletePolicy deletes the policy and its default version. NotFound if
 	// none; Conflict if it is attached or has other versions.
 	DeletePolicy(ctx context.Context, name string) error

@@ -31,7 +31,7 @@ func (s *Service) CheckSecret(ctx context.Context, id, secret string) (*CachedCr
 		return nil, ErrNoSuchIdentity
 	case err != nil:
 		return nil, err
-	case c.Status != StatusActive || !hmac.Equal(c.Secret, []byte(secret)):
+	case s.credStatus(c) != StatusActive || !hmac.Equal(c.Secret, []byte(secret)):
 		return nil, ErrNoSuchIdentity
 	}
 	return c, nil
@@ -73,7 +73,7 @@ func (s *Service) ServiceTokenCredential(ctx context.Context, token string) (*Ca
 		return nil, time.Time{}, ErrNoSuchIdentity
 	case err != nil:
 		return nil, time.Time{}, err
-	case c.Status != StatusActive:
+	case s.credStatus(c) != StatusActive:
 		return nil, time.Time{}, ErrNoSuchIdentity
 	}
 	return c, time.Unix(unix, 0).UTC(), nil

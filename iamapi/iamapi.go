@@ -90,6 +90,27 @@ func New(svc *iamd.Service) *API {
 		"DeleteRolePolicy":            a.deleteInlinePolicy(iamd.EntityRole),
 		"ListRolePolicies":            a.listInlinePolicies(iamd.EntityRole),
 
+		"UpdateUser":     a.updateUser,
+		"UpdateGroup":    a.updateGroup,
+		"TagUser":        a.tagUser,
+		"UntagUser":      a.untagUser,
+		"ListUserTags":   a.listUserTags,
+		"TagPolicy":      a.tagPolicy,
+		"UntagPolicy":    a.untagPolicy,
+		"ListPolicyTags": a.listPolicyTags,
+
+		"ListSSHPublicKeys":              a.emptyList("ListSSHPublicKeys", "SSHPublicKeys", true),
+		"ListMFADevices":                 a.emptyList("ListMFADevices", "MFADevices", true),
+		"ListSigningCertificates":        a.emptyList("ListSigningCertificates", "Certificates", true),
+		"ListServiceSpecificCredentials": a.emptyList("ListServiceSpecificCredentials", "ServiceSpecificCredentials", true),
+		"ListVirtualMFADevices":          a.listVirtualMFADevices,
+		"GetLoginProfile":                a.loginProfile("GetLoginProfile"),
+		"DeleteLoginProfile":             a.loginProfile("DeleteLoginProfile"),
+
+		"GenerateCredentialReport": a.generateCredentialReport,
+		"GetCredentialReport":      a.getCredentialReport,
+		"GetAccountSummary":        a.getAccountSummary,
+
 		"SimulatePrincipalPolicy": a.simulatePrincipalPolicy,
 		"SimulateCustomPolicy":    a.simulateCustomPolicy,
 	}

@@ -78,6 +78,10 @@ func New(svc *iamd.Service, bundles []Bundle) *API {
 		"GetBucketAccessKeys":   a.getBucketAccessKeys,
 		"DeleteBucketAccessKey": a.deleteBucketAccessKey,
 		"GetOperation":          a.getOperation,
+		"TagResource":           a.tagResource,
+		"UntagResource":         a.untagResource,
+		"UpdateBucketBundle":    a.updateBucketBundle,
+		"UpdateBucket":          a.updateBucket,
 		"GetOperations":         a.getOperations,
 	}
 	return a
@@ -264,11 +268,29 @@ func (a *API) createBucket(ctx context.Context, c *iamd.Caller, body []byte) (an
 	if !a.activeBundle(bundle) {
 		return nil, invalid("The bundle %q does not exist. GetBucketBundles lists the bundles.", clip(bundle))
 	}
-	if len(in.Tags) > 50 {
-		return nil, invalid("A bucket may have at most 50 tags.")
+	tags, err := parseTags(in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	versioning := in.EnableObjectVersioning != nil && *in.EnableObjectVersioning
+	b, op, err := a.svc.CreateBucket(ctx, c, name, bundle, tags, versioning)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Bucket     bucket      `json:"bucket"`
+		Operations []operation `json:"operations"`
+	}{a.bucket(b), a.operations(op)}, nil
+}
+
+// parseTags checks tags as Lightsail does: at most 50, keys of 1 to 128
+// characters, values of at most 256.
+func parseTags(in []tag) ([]iamd.Tag, error) {
+	if len(in) > 50 {
+		return nil, invalid("A resource may have at most 50 tags.")
 	}
 	var tags []iamd.Tag
-	for _, t := range in.Tags {
+	for _, t := range in {
 		if t.Key == nil || *t.Key == "" || utf8.RuneCountInString(*t.Key) > 128 {
 			return nil, invalid("Every tag needs a key of 1 to 128 characters.")
 		}
@@ -281,15 +303,7 @@ func (a *API) createBucket(ctx context.Context, c *iamd.Caller, body []byte) (an
 		}
 		tags = append(tags, iamd.Tag{Key: *t.Key, Value: v})
 	}
-	versioning := in.EnableObjectVersioning != nil && *in.EnableObjectVersioning
-	b, op, err := a.svc.CreateBucket(ctx, c, name, bundle, tags, versioning)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		Bucket     bucket      `json:"bucket"`
-		Operations []operation `json:"operations"`
-	}{a.bucket(b), a.operations(op)}, nil
+	return tags, nil
 }
 
 func (a *API) activeBundle(id string) bool {

@@ -46,6 +46,10 @@ type Config struct {
 	// it HTTPS.
 	KeystoneAddr, KeystoneRoles, KeystoneTLSCert, KeystoneTLSKey string
 
+	// MaxKeyAge, when set, is how old an IAM user's access key may grow
+	// before it is Expired: "90d", or a Go duration such as "2160h".
+	MaxKeyAge string
+
 	RootAccessKeyID     string
 	RootSecretAccessKey string `json:"-"`
 	MasterKey           string `json:"-"`
@@ -102,6 +106,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.KeystoneRoles, "keystone-roles", env("IAMD_KEYSTONE_ROLES", "member"), "comma-separated Keystone roles every s3tokens answer carries (IAMD_KEYSTONE_ROLES)")
 	fs.StringVar(&c.KeystoneTLSCert, "keystone-tls-cert", env("IAMD_KEYSTONE_TLS_CERT", ""), "PEM certificate: serve --keystone-addr over HTTPS (IAMD_KEYSTONE_TLS_CERT)")
 	fs.StringVar(&c.KeystoneTLSKey, "keystone-tls-key", env("IAMD_KEYSTONE_TLS_KEY", ""), "PEM private key of --keystone-tls-cert (IAMD_KEYSTONE_TLS_KEY)")
+	fs.StringVar(&c.MaxKeyAge, "max-key-age", env("IAMD_MAX_KEY_AGE", ""), "expire IAM users' access keys older than this, e.g. 90d; empty: never (IAMD_MAX_KEY_AGE)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -155,6 +160,8 @@ func (c *Config) Validate() error {
 		return errors.New("set both --keystone-tls-cert and --keystone-tls-key, or neither")
 	case c.KeystoneAddr != "" && len(keystoneRoles(c.KeystoneRoles)) == 0:
 		return errors.New("--keystone-roles must name at least one role")
+	case c.MaxKeyAge != "" && c.maxKeyAge() <= 0:
+		return fmt.Errorf("--max-key-age must be a number of days such as 90d, or a duration such as 2160h, not %q", c.MaxKeyAge)
 	case c.MaxConnections < 0:
 		return errors.New("--max-connections (IAMD_MAX_CONNECTIONS) must be a whole number of at least 1")
 	case c.Durability != "full" && c.Durability != "normal":
@@ -202,4 +209,23 @@ func keystoneRoles(s string) []string {
 		}
 	}
 	return out
+}
+
+// maxKeyAge parses --max-key-age: 0 when unset, -1 when malformed.
+func (c *Config) maxKeyAge() time.Duration {
+	if c.MaxKeyAge == "" {
+		return 0
+	}
+	if d, ok := strings.CutSuffix(c.MaxKeyAge, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 1 || n > 36500 {
+			return -1
+		}
+		return time.Duration(n) * 24 * time.Hour
+	}
+	d, err := time.ParseDuration(c.MaxKeyAge)
+	if err != nil || d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -112,6 +112,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	m.svc, err = iamd.NewService(ctx, iamd.Config{
 		Store: st, Sealer: sealer, Account: iamd.Account{ID: account}, Region: c.Region, Logger: m.log,
 		CredentialTTL: c.CredentialTTL, FlushInterval: c.FlushInterval, Objects: objects, Now: c.Now,
+		MaxKeyAge: c.maxKeyAge(),
 	})
 	if err != nil {
 		return fmt.Errorf("database %s: %w", dbName, err)

@@ -1,0 +1,194 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+
+	"iamd"
+	"iamd/internal/sqlkit"
+)
+
+// ---- updates: read, change, write back, in one transaction ----
+
+func (s *Store) UpdateUser(ctx context.Context, name string, fn func(*iamd.User) error) error {
+	return s.db.Write(ctx, func(q Q) error {
+		u, err := sqlkit.ScanUser(q.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold = $1`+s.db.Lock, iamd.FoldName(name)))
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.UserNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `UPDATE users SET name = $1, name_fold = $2, path = $3, tags = $4 WHERE id = $5`,
+			u.Name, iamd.FoldName(u.Name), u.Path, sqlkit.TagsJSON(u.Tags), u.ID)
+		if s.db.IsUnique(err) {
+			return iamd.UserExists(u.Name)
+		}
+		if err != nil {
+			return err
+		}
+		// The user's name, path and tags are what its keys sign as and
+		// what its policies' variables and conditions see: nodes drop the
+		// user's cached credentials and policies.
+		rows, err := q.Query(ctx, `SELECT id FROM access_keys WHERE owner_kind = 0 AND owner_id = $1`, u.ID)
+		keys, err := collect(rows, err, func(r sqlkit.Row) (string, error) {
+			var k string
+			return k, r.Scan(&k)
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := s.keyChanged(ctx, q, k); err != nil {
+				return err
+			}
+		}
+		return s.changed(ctx, q)
+	})
+}
+
+func (s *Store) UpdateGroup(ctx context.Context, name string, fn func(*iamd.Group) error) error {
+	return s.db.Write(ctx, func(q Q) error {
+		g, err := scanGroup(q.QueryRow(ctx, `SELECT `+groupCols+` FROM iam_groups WHERE name_fold = $1`+s.db.Lock, iamd.FoldName(name)))
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.GroupNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(g); err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `UPDATE iam_groups SET name = $1, name_fold = $2, path = $3 WHERE id = $4`, g.Name, iamd.FoldName(g.Name), g.Path, g.ID)
+		if s.db.IsUnique(err) {
+			return iamd.GroupExists(g.Name)
+		}
+		if err != nil {
+			return err
+		}
+		return s.changed(ctx, q)
+	})
+}
+
+func (s *Store) UpdatePolicyTags(ctx context.Context, name string, fn func([]iamd.Tag) ([]iamd.Tag, error)) error {
+	return s.db.Write(ctx, func(q Q) error {
+		p, err := scanPolicy(q.QueryRow(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold = $1`+s.db.Lock, iamd.FoldName(name)))
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.Errorf(iamd.NotFound, "Policy %s does not exist.", name)
+		}
+		if err != nil {
+			return err
+		}
+		tags, err := fn(p.Tags)
+		if err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `UPDATE policies SET tags = $1 WHERE id = $2`, sqlkit.TagsJSON(tags), p.ID)
+		return err
+	})
+}
+
+func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*iamd.Bucket) error) error {
+	return s.db.Write(ctx, func(q Q) error {
+		b, err := sqlkit.ScanBucket(q.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name = $1`+s.db.Lock, name))
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.BucketNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `UPDATE buckets SET bundle_id = $1, tags = $2, versioning = $3 WHERE id = $4`, b.BundleID, sqlkit.TagsJSON(b.Tags), b.Versioning, b.ID)
+		return err
+	})
+}
+
+// ---- the credential report and the account summary ----
+
+// CredentialRows streams every user with its access keys, by folded
+// name, from one query: no row per user is held and no query is made
+// per user.
+func (s *Store) CredentialRows(ctx context.Context, fn func(iamd.UserKeys) error) error {
+	return s.read(ctx, func(ctx context.Context, q Q) error {
+		rows, err := q.Query(ctx, `SELECT u.id, u.name, u.path, u.created_at,
+				k.id, k.status, k.created_at, k.last_used_at, k.last_used_region, k.last_used_service
+			FROM users u LEFT JOIN access_keys k ON k.owner_kind = 0 AND k.owner_id = u.id
+			ORDER BY u.name_fold, k.created_at, k.id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var cur iamd.UserKeys
+		var have bool
+		flush := func() error {
+			if !have {
+				return nil
+			}
+			return fn(cur)
+		}
+		for rows.Next() {
+			var u iamd.User
+			var created int64
+			var kid, status *string
+			var kcreated *int64
+			var lu sqlkit.LastUsed
+			if err := rows.Scan(&u.ID, &u.Name, &u.Path, &created, &kid, &status, &kcreated, &lu.At, &lu.Region, &lu.Service); err != nil {
+				return err
+			}
+			if !have || cur.User.ID != u.ID {
+				if err := flush(); err != nil {
+					return err
+				}
+				u.CreatedAt = sqlkit.FromMS(created)
+				cur, have = iamd.UserKeys{User: u}, true
+			}
+			if kid != nil {
+				cur.Keys = append(cur.Keys, iamd.AccessKey{ID: *kid, Status: iamd.KeyStatus(*status), CreatedAt: sqlkit.FromMS(*kcreated), LastUsed: lu.Value()})
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return flush()
+	})
+}
+
+func (s *Store) AccountCounts(ctx context.Context) (c iamd.AccountCounts, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		return q.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM iam_groups), (SELECT count(*) FROM policies),
+			(SELECT count(*) FROM policy_versions), (SELECT count(*) FROM iam_roles), (SELECT count(*) FROM access_keys WHERE owner_kind = 1)`).
+			Scan(&c.Users, &c.Groups, &c.Policies, &c.PolicyVersions, &c.Roles, &c.RootKeys)
+	})
+	return c, err
+}
+
+func (s *Store) PutCredentialReport(ctx context.Context, r *iamd.CredentialReport) error {
+	return s.db.Write(ctx, func(q Q) error {
+		_, err := q.Exec(ctx, `INSERT INTO credential_report(id, generated_at, content) VALUES (1, $1, $2)
+			ON CONFLICT (id) DO UPDATE SET generated_at = excluded.generated_at, content = excluded.content`, sqlkit.MS(r.GeneratedAt), r.Content)
+		return err
+	})
+}
+
+func (s *Store) GetCredentialReport(ctx context.Context, withContent bool) (r *iamd.CredentialReport, err error) {
+	col := "NULL"
+	if withContent {
+		col = "content"
+	}
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		var at int64
+		var content []byte
+		err := q.QueryRow(ctx, `SELECT generated_at, `+col+` FROM credential_report WHERE id = 1`).Scan(&at, &content)
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.ErrNoReport
+		}
+		r = &iamd.CredentialReport{GeneratedAt: sqlkit.FromMS(at), Content: content}
+		return err
+	})
+	return r, err
+}
