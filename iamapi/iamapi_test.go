@@ -80,6 +80,28 @@ func TestShapes(t *testing.T) {
 			`<ListRoleTagsResponse ` + ns + `><ListRoleTagsResult><Tags><member><Key>team</Key><Value>a</Value></member></Tags><IsTruncated>false</IsTruncated></ListRoleTagsResult>` + meta + `</ListRoleTagsResponse>`},
 		{"ListInstanceProfilesForRole", awsquery.Params{"RoleName": "ci"},
 			`<ListInstanceProfilesForRoleResponse ` + ns + `><ListInstanceProfilesForRoleResult><InstanceProfiles></InstanceProfiles><IsTruncated>false</IsTruncated></ListInstanceProfilesForRoleResult>` + meta + `</ListInstanceProfilesForRoleResponse>`},
+		{"TagUser", awsquery.Params{"UserName": "bob", "Tags.member.1.Key": "team", "Tags.member.1.Value": "b", "Tags.member.2.Key": "env", "Tags.member.2.Value": "prod"},
+			`<TagUserResponse ` + ns + `>` + meta + `</TagUserResponse>`},
+		{"ListUserTags", awsquery.Params{"UserName": "Bob"},
+			`<ListUserTagsResponse ` + ns + `><ListUserTagsResult><Tags><member><Key>team</Key><Value>b</Value></member><member><Key>env</Key><Value>prod</Value></member></Tags><IsTruncated>false</IsTruncated></ListUserTagsResult>` + meta + `</ListUserTagsResponse>`},
+		{"UntagUser", awsquery.Params{"UserName": "Bob", "TagKeys.member.1": "ENV"},
+			`<UntagUserResponse ` + ns + `>` + meta + `</UntagUserResponse>`},
+		{"UpdateUser", awsquery.Params{"UserName": "Bob", "NewUserName": "Robert", "NewPath": "/r/"},
+			`<UpdateUserResponse ` + ns + `>` + meta + `</UpdateUserResponse>`},
+		{"GetUser", awsquery.Params{"UserName": "robert"},
+			`<GetUserResponse ` + ns + `><GetUserResult><User><Path>/r/</Path><UserName>Robert</UserName><UserId>AIDA…</UserId><Arn>arn:aws:iam::123456789012:user/r/Robert</Arn><CreateDate>2026-11-24T08:00:00Z</CreateDate><Tags><member><Key>team</Key><Value>b</Value></member></Tags></User></GetUserResult>` + meta + `</GetUserResponse>`},
+		{"ListSSHPublicKeys", awsquery.Params{"UserName": "Robert"},
+			`<ListSSHPublicKeysResponse ` + ns + `><ListSSHPublicKeysResult><SSHPublicKeys></SSHPublicKeys><IsTruncated>false</IsTruncated></ListSSHPublicKeysResult>` + meta + `</ListSSHPublicKeysResponse>`},
+		{"ListMFADevices", awsquery.Params{"UserName": "Robert"},
+			`<ListMFADevicesResponse ` + ns + `><ListMFADevicesResult><MFADevices></MFADevices><IsTruncated>false</IsTruncated></ListMFADevicesResult>` + meta + `</ListMFADevicesResponse>`},
+		{"ListVirtualMFADevices", awsquery.Params{},
+			`<ListVirtualMFADevicesResponse ` + ns + `><ListVirtualMFADevicesResult><VirtualMFADevices></VirtualMFADevices><IsTruncated>false</IsTruncated></ListVirtualMFADevicesResult>` + meta + `</ListVirtualMFADevicesResponse>`},
+		{"ListSigningCertificates", awsquery.Params{"UserName": "Robert"},
+			`<ListSigningCertificatesResponse ` + ns + `><ListSigningCertificatesResult><Certificates></Certificates><IsTruncated>false</IsTruncated></ListSigningCertificatesResult>` + meta + `</ListSigningCertificatesResponse>`},
+		{"ListServiceSpecificCredentials", awsquery.Params{"UserName": "Robert"},
+			`<ListServiceSpecificCredentialsResponse ` + ns + `><ListServiceSpecificCredentialsResult><ServiceSpecificCredentials></ServiceSpecificCredentials><IsTruncated>false</IsTruncated></ListServiceSpecificCredentialsResult>` + meta + `</ListServiceSpecificCredentialsResponse>`},
+		{"GenerateCredentialReport", awsquery.Params{},
+			`<GenerateCredentialReportResponse ` + ns + `><GenerateCredentialReportResult><State>STARTED</State><Description>No report exists. Starting a new report generation task</Description></GenerateCredentialReportResult>` + meta + `</GenerateCredentialReportResponse>`},
 		{"ListRolePolicies", awsquery.Params{"RoleName": "ci"},
 			`<ListRolePoliciesResponse ` + ns + `><ListRolePoliciesResult><PolicyNames></PolicyNames><IsTruncated>false</IsTruncated></ListRolePoliciesResult>` + meta + `</ListRolePoliciesResponse>`},
 	}
@@ -107,6 +129,7 @@ func TestErrors(t *testing.T) {
 	api := newAPI(t)
 	ctx := context.Background()
 	api.Do(ctx, root, "CreateUser", awsquery.Params{"UserName": "Bob"})
+	api.Do(ctx, root, "CreateUser", awsquery.Params{"UserName": "Carl"})
 	long := func(n int) string {
 		b := make([]byte, n)
 		for i := range b {
@@ -148,6 +171,11 @@ func TestErrors(t *testing.T) {
 		{"trust policy with a Resource", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Resource":"*"}}`}, 400, "MalformedPolicyDocument", "Has prohibited field Resource"},
 		{"trust policy naming a missing user", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/ghost"},"Action":"sts:AssumeRole"}}`}, 400, "MalformedPolicyDocument", "Invalid principal in policy"},
 		{"trust policy without Principal", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole"}}`}, 400, "MalformedPolicyDocument", "Missing required field Principal"},
+		{"login profile", "GetLoginProfile", awsquery.Params{"UserName": "Bob"}, 404, "NoSuchEntity", "Login Profile for User Bob cannot be found."},
+		{"SSH keys of nobody", "ListSSHPublicKeys", awsquery.Params{"UserName": "nobody"}, 404, "NoSuchEntity", ""},
+		{"reserved tag key", "TagUser", awsquery.Params{"UserName": "Bob", "Tags.member.1.Key": "aws:team", "Tags.member.1.Value": "x"}, 400, "InvalidInput", "reserved"},
+		{"rename onto a taken name", "UpdateUser", awsquery.Params{"UserName": "Bob", "NewUserName": "carl"}, 409, "EntityAlreadyExists", ""},
+		{"no report", "GetCredentialReport", awsquery.Params{}, 410, "ReportNotPresent", ""},
 		{"role missing", "GetRole", awsquery.Params{"RoleName": "nobody"}, 404, "NoSuchEntity", "The role with name nobody cannot be found."},
 		{"role session too long", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": "{}", "MaxSessionDuration": "50000"}, 400, "ValidationError", "maxSessionDuration"},
 	}

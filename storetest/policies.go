@@ -27,6 +27,9 @@ var policyTests = []struct {
 	{"UserPolicies", testUserPolicies},
 	{"DeleteUserWithDependents", testDeleteUserWithDependents},
 	{"Roles", testRoles},
+	{"UpdateUser", testUpdateUser},
+	{"UpdateGroupPolicyBucket", testUpdateGroupPolicyBucket},
+	{"CredentialRows", testCredentialRows},
 }
 
 const doc1 = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:Get*","Resource":"*"}}`
