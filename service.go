@@ -526,7 +526,7 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 		return nil, &Error{Kind: Internal, Message: "cannot decrypt the secret of " + id, Err: err}
 	}
 	cc := &CachedCredential{
-		Caller: Caller{Kind: CallerRoot, Account: s.account.ID, Region: s.region, AccessKeyID: id},
+		Caller:  Caller{Kind: CallerRoot, Account: s.account.ID, Region: s.region, AccessKeyID: id},
 		Status:  cred.Key.Status,
 		Created: cred.Key.CreatedAt,
 		Secret:  secret,
