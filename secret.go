@@ -1,6 +1,7 @@
 package iamd
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -104,4 +105,30 @@ func NewSecret(r io.Reader) (string, error) {
 		return "", err
 	}
 	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// RotateMasterKey re-encrypts every secret in st from the key of old to
+// the key of new, and the account's key check with it, in one
+// transaction. It refuses (ErrWrongMasterKey) when old does not open the
+// store. No iamd may serve st meanwhile: it would keep the old key.
+// Sessions and service tokens sealed under the old key die with it.
+func RotateMasterKey(ctx context.Context, st Store, old, new *Sealer) (int, error) {
+	acct, err := st.Init(ctx, Account{})
+	if err != nil {
+		return 0, err
+	}
+	if text, err := old.Open(keyCheckID, acct.KeyCheck); err != nil || string(text) != keyCheckText {
+		return 0, ErrWrongMasterKey
+	}
+	check, err := new.Seal(keyCheckID, []byte(keyCheckText))
+	if err != nil {
+		return 0, err
+	}
+	return st.RewrapSecrets(ctx, check, func(id string, sealed []byte) ([]byte, error) {
+		secret, err := old.Open(id, sealed)
+		if err != nil {
+			return nil, &Error{Kind: Internal, Message: "the secret of " + id + " does not open with the current master key", Err: err}
+		}
+		return new.Seal(id, secret)
+	})
 }

@@ -607,3 +607,7 @@ func (s *Service) flushLoop() {
 		}
 	}
 }
+
+// Ready reports whether the store answers (readiness; the schema is
+// current, or the store would not have opened).
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }

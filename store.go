@@ -105,9 +105,16 @@ type Store interface {
 	// GetCredentialReport returns it (with its content when asked), and
 	// ErrNoReport if there is none.
 	PutCredentialReport(ctx context.Context, r *CredentialReport) error
+	// RewrapSecrets replaces every key's sealed secret with what rewrap
+	// returns for it and the account's key check with keyCheck, in one
+	// transaction; it returns how many secrets it rewrapped.
+	RewrapSecrets(ctx context.Context, keyCheck []byte, rewrap func(id string, sealed []byte) ([]byte, error)) (int, error)
 	GetCredentialReport(ctx context.Context, content bool) (*CredentialReport, error)
 
 	PolicyStore
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
 
 	// Close releases the store.
 	Close() error

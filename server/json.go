@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -58,6 +59,19 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, id string, e 
 	caller, err := s.finish(r, &pending, body)
 	if err == nil {
 		err = badRequest
+		e.principal = caller.ARN()
+		if s.auditLog != nil {
+			var names map[string]json.RawMessage
+			if json.Unmarshal(body, &names) == nil {
+				for _, k := range auditTargets {
+					var v string
+					if json.Unmarshal(names[k], &v) == nil && v != "" {
+						e.target = v
+						break
+					}
+				}
+			}
+		}
 	}
 	if err != nil {
 		s.writeJSONError(w, err, id, e)
@@ -68,11 +82,11 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, id string, e 
 		s.writeJSONError(w, err, id, e)
 		return
 	}
-	if err := awsjson.Write(w, http.StatusOK, result, id); err != nil {
-		s.writeJSONError(w, err, id, e)
-		return
-	}
 	e.status = http.StatusOK
+	s.audit(id, e) // before the answer: the change is on record before anyone learns of it
+	if err := awsjson.Write(w, http.StatusOK, result, id); err != nil {
+		s.writeJSONError(w, err, id, e) // nothing was written: the result did not encode
+	}
 }
 
 // errTargetUnsigned refuses a JSON request whose signature leaves out the
@@ -95,6 +109,7 @@ func (s *Server) writeJSONError(w http.ResponseWriter, err error, id string, e *
 	default:
 		status, body = lightsailapi.ErrorResponse(err)
 	}
-	e.status, e.err = status, err
+	e.status, e.err, e.code = status, err, body.Type
+	s.audit(id, e)
 	awsjson.WriteError(w, status, body, id)
 }

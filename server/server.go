@@ -54,6 +54,11 @@ type Config struct {
 	BodyGrace time.Duration
 	// Bundles are the bucket bundles offered; nil means the built-in ones.
 	Bundles []lightsailapi.Bundle
+	// TrustedProxies are the peers whose X-Forwarded-For is believed (see
+	// clientAddr); the client's address is then aws:SourceIp and logged.
+	TrustedProxies []netip.Prefix
+	// Audit, when set, receives a line per mutation and refused request.
+	Audit *AuditLog
 }
 
 // Defaults of Config's bounds.
@@ -75,6 +80,9 @@ type Server struct {
 	iam       queryService
 	sts       queryService
 	lightsail *lightsailapi.API
+
+	trustedProxies []netip.Prefix
+	auditLog       *AuditLog
 }
 
 // New returns a Server.
@@ -87,6 +95,9 @@ func New(cfg Config) *Server {
 		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service), iamapi.ErrorResponse},
 		sts:       queryService{"sts", awsquery.NamespaceSTS, stsapi.New(cfg.Service), stsapi.ErrorResponse},
 		lightsail: lightsailapi.New(cfg.Service, cfg.Bundles),
+
+		trustedProxies: cfg.TrustedProxies,
+		auditLog:       cfg.Audit,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -116,15 +127,22 @@ type queryService struct {
 type logEntry struct {
 	service, action, accessKeyID string
 	status                       int
+	clientIP                     netip.Addr
+	principal, target, code      string // for the audit log
+	audited                      bool
 	err                          error   // logged only for server-side failures
 	body                         *[]byte // pooled request body, returned when the request ends
 	hold                         *hold   // body bytes taken from the budget
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isHealthCheck(r) {
+		s.health(w, r)
+		return
+	}
 	start := time.Now()
 	id := newRequestID()
-	e := &logEntry{}
+	e := &logEntry{clientIP: s.clientAddr(r)}
 	defer func() {
 		if p := recover(); p != nil {
 			// The panic value may hold request data; log only where it happened.
@@ -146,6 +164,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.LogAttrs(r.Context(), level, "request",
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("service", e.service),
 			slog.String("action", clip(e.action)), slog.Int("status", e.status), slog.String("access_key_id", clip(e.accessKeyID)),
+			slog.String("client_ip", addrText(e.clientIP)), slog.String("user_agent", clip(r.UserAgent())),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("err", errText))
 	}()
 	if r.Header.Get("X-Amz-Target") != "" {
@@ -224,6 +243,13 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 		s.writeQueryError(w, svc, err, id, e)
 		return
 	}
+	e.principal = caller.ARN()
+	for _, k := range auditTargets {
+		if v := p[k]; v != "" {
+			e.target = v
+			break
+		}
+	}
 	switch {
 	case badRequest != nil:
 		err = badRequest
@@ -249,6 +275,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 		return
 	}
 	e.status = http.StatusOK
+	s.audit(id, e) // before the answer: the change is on record before anyone learns of it
 	awsquery.Write(w, http.StatusOK, doc, id)
 }
 
@@ -384,10 +411,7 @@ func (s *Server) finish(r *http.Request, p *pendingAuth, body []byte) (*iamd.Cal
 	s.svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
 	// The cached caller is shared; this request's facts go on a copy.
 	c := p.cred.Caller
-	c.Request = iamd.RequestInfo{SecureTransport: r.TLS != nil, Region: a.Region}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		c.Request.SourceIP = ap.Addr().Unmap()
-	}
+	c.Request = iamd.RequestInfo{SecureTransport: r.TLS != nil, Region: a.Region, SourceIP: s.clientAddr(r)}
 	return &c, nil
 }
 
@@ -410,7 +434,8 @@ func (s *Server) writeQueryError(w http.ResponseWriter, svc queryService, err er
 	if !sender {
 		typ = "Receiver"
 	}
-	e.status, e.err = status, err
+	e.status, e.err, e.code = status, err, code
+	s.audit(id, e)
 	awsquery.Write(w, status, awsquery.EncodeError(svc.namespace, typ, code, msg, id), id)
 }
 

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,13 @@ func Open(path string, opt Options) (*Store, error) {
 	if sync != "FULL" && sync != "NORMAL" {
 		return nil, fmt.Errorf("sqlite: synchronous must be FULL or NORMAL, not %q", opt.Synchronous)
 	}
+	// SQLite's own words for an unreadable file are "unable to open
+	// database file"; say what to check instead.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return nil, fmt.Errorf("sqlite: cannot open %s: %w (check the owner and permissions of the file and its directory)", path, errors.Unwrap(err))
+	} else {
+		f.Close()
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -84,6 +92,11 @@ func Open(path string, opt Options) (*Store, error) {
 	s := &Store{w: w, r: r, wc: stmtCache{db: w}, rc: stmtCache{db: r},
 		writes: make(chan *writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
 	if err := s.migrate(context.Background()); err != nil {
+		close(s.writerDone)
+		s.Close()
+		return nil, err
+	}
+	if err := s.check(context.Background()); err != nil {
 		close(s.writerDone)
 		s.Close()
 		return nil, err
@@ -148,6 +161,33 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.Commit(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// check runs SQLite's quick_check: a damaged database is refused at start
+// rather than answering errors later.
+func (s *Store) check(ctx context.Context) error {
+	rows, err := s.w.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		return fmt.Errorf("sqlite: the database cannot be checked (%v): restore it from a backup (see docs/OPERATIONS.md)", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return err
+		}
+		if line != "ok" && len(problems) < 3 {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: the database is damaged (%v): restore it from a backup (see docs/OPERATIONS.md)", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("sqlite: the database is damaged (%s): restore it from a backup (see docs/OPERATIONS.md)", strings.Join(problems, "; "))
 	}
 	return nil
 }
@@ -280,4 +320,30 @@ func dbErr(err error) error {
 func isUnique(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+// Backup writes a consistent copy of the database at path to the new file
+// to (VACUUM INTO, on a read-only connection of its own), while a server
+// may be using the database. The copy is a plain SQLite database of the
+// same schema; its secrets open with the same master key.
+func Backup(ctx context.Context, path, to string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if _, err := os.Stat(to); err == nil {
+		return fmt.Errorf("sqlite: %s exists: back up to a new file", to)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("mode", "ro")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", to); err != nil {
+		os.Remove(to)
+		return fmt.Errorf("sqlite: backup of %s: %w", path, err)
+	}
+	return nil
 }

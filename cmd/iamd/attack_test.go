@@ -449,23 +449,57 @@ func TestFilesArePrivate(t *testing.T) {
 	}
 }
 
-// TestMasterKeyBeforeDatabase: the master key is written before the
-// database is made, so a start cut short never leaves a database without
-// its key.
-func TestMasterKeyBeforeDatabase(t *testing.T) {
-	dir := t.TempDir()
-	cfg := Config{Addr: "127.0.0.1:0", DataDir: dir, AccountID: account, Region: "us-east-1", LogFormat: "text", Durability: "full",
-		DB: "sqlite:" + filepath.Join(dir, "missing", "iamd.db")}
+// TestFailedStartLeavesDataDirAsFound: a start that fails (the port in
+// use, a database that cannot be made) leaves the data dir as it found it,
+// so that the retry with the intended flags is not refused; and a SIGKILL
+// during the first start cannot leave a database without its key, since
+// the key is written before the database (Main.Start).
+func TestFailedStartLeavesDataDirAsFound(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	cfg := Config{Addr: busy.Addr().String(), DataDir: dir, Region: "us-east-1", LogFormat: "text", Durability: "full"}
+	err = NewMain(cfg, &syncBuffer{}).Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "is another server using the port?") {
+		t.Fatalf("port in use: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("a start refused for its port made the data dir: %v", err)
+	}
+	os.Mkdir(dir, 0o700)
+	cfg.Addr = "127.0.0.1:0"
+	cfg.GatewayAddr, cfg.GatewayTLSCert, cfg.GatewayTLSKey, cfg.GatewayClientCA = "127.0.0.1:0", "/nonexistent", "/nonexistent", "/nonexistent"
 	if err := NewMain(cfg, &syncBuffer{}).Start(ctx); err == nil {
-		t.Fatal("started on a database that cannot be made")
+		t.Fatal("started without its gateway certificate")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "master.key")); err != nil {
-		t.Fatalf("no master key after the database failed: %v", err)
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("a failed start left %v in the data dir", left)
 	}
-	cfg.DB = ""
+	cfg.GatewayAddr = ""
+	cfg.AccountID = account
 	m := NewMain(cfg, &syncBuffer{})
 	if err := m.Start(ctx); err != nil {
-		t.Fatalf("start after a start cut short: %v", err)
+		t.Fatalf("the retry with the intended account: %v", err)
+	}
+	m.Close()
+}
+
+// TestOneProcessPerSQLiteStore: a second server on the same SQLite data
+// dir is refused, with advice; once the first stops, it starts.
+func TestOneProcessPerSQLiteStore(t *testing.T) {
+	s := start(t)
+	cfg := s.Main.cfg
+	err := NewMain(cfg, &syncBuffer{}).Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "another iamd is using") {
+		t.Fatalf("a second server on the same store: %v", err)
+	}
+	s.Main.Close()
+	m := NewMain(cfg, &syncBuffer{})
+	if err := m.Start(ctx); err != nil {
+		t.Fatalf("after the first stopped: %v", err)
 	}
 	m.Close()
 }

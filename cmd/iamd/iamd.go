@@ -49,6 +49,7 @@ type Main struct {
 	gwStop context.CancelFunc // ends the gateway's streams (watch) at Close
 	ln     net.Listener
 	served chan error
+	lock   *os.File // held while serving a SQLite store
 }
 
 // NewMain returns a Main for cfg that logs to logOut.
@@ -71,16 +72,39 @@ func (m *Main) Addr() string { return m.ln.Addr().String() }
 func (m *Main) Account() iamd.Account { return m.svc.Account() }
 
 // Start opens the data dir and store, makes sure the root has credentials,
-// and starts serving. On error everything opened is closed again.
+// and starts serving. Flags and the listen address are checked before
+// anything is made in the data dir; on error everything opened is closed
+// again and what this start made in the data dir is removed.
 func (m *Main) Start(ctx context.Context) (err error) {
+	c := m.cfg
+	var bundles []lightsailapi.Bundle
+	if c.BucketBundles != "" {
+		b, err := os.ReadFile(c.BucketBundles)
+		if err != nil {
+			return fmt.Errorf("--bucket-bundles: %w", err)
+		}
+		if bundles, err = lightsailapi.ParseBundles(b); err != nil {
+			return fmt.Errorf("--bucket-bundles %s: %w", c.BucketBundles, err)
+		}
+	}
+	m.ln, err = net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another server using the port?)", c.Addr, err)
+	}
+	found := snapshotDataDir(c)
 	defer func() {
 		if err != nil {
 			m.Close()
+			found.restore()
 		}
 	}()
-	c := m.cfg
 	if err := privateDir(c.DataDir); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+		return fmt.Errorf("data dir %s: %w (check the directory's permissions)", c.DataDir, err)
+	}
+	if !isPostgres(c.DB) {
+		if m.lock, err = lockStore(sqlitePath(c)); err != nil {
+			return err
+		}
 	}
 	// The master key comes first: a crash between creating the database
 	// and writing a new key would leave a database no key opens.
@@ -122,20 +146,6 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	}
 	if err := m.rootCredentials(ctx); err != nil {
 		return err
-	}
-	var bundles []lightsailapi.Bundle
-	if c.BucketBundles != "" {
-		b, err := os.ReadFile(c.BucketBundles)
-		if err != nil {
-			return fmt.Errorf("--bucket-bundles: %w", err)
-		}
-		if bundles, err = lightsailapi.ParseBundles(b); err != nil {
-			return fmt.Errorf("--bucket-bundles %s: %w", c.BucketBundles, err)
-		}
-	}
-	m.ln, err = net.Listen("tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
 	}
 	m.ln = server.LimitListener(m.ln, cmp.Or(c.MaxConnections, 1024))
 	m.http = &http.Server{
@@ -258,16 +268,17 @@ func (m *Main) Close() error {
 		cancel()
 		m.ks = nil
 	}
-	if m.http != nil {
+	if m.served != nil { // serving: stop, and wait for requests in flight
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		errs = append(errs, m.http.Shutdown(ctx))
 		cancel()
 		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
-		m.http = nil
+		m.http, m.served, m.ln = nil, nil, nil
 	} else if m.ln != nil {
 		m.ln.Close()
+		m.ln = nil
 	}
 	if m.svc != nil {
 		errs = append(errs, m.svc.Close())
@@ -276,6 +287,10 @@ func (m *Main) Close() error {
 	if m.store != nil {
 		errs = append(errs, m.store.Close())
 		m.store = nil
+	}
+	if m.lock != nil {
+		m.lock.Close() // releases the lock
+		m.lock = nil
 	}
 	m.sink.Close()
 	return errors.Join(errs...)

@@ -1,8 +1,11 @@
 // Command iamd is a self-hosted, AWS-compatible access-key service.
 //
-//	iamd serve [flags]
-//	iamd migrate [flags]
-//	iamd proxy [flags]
+//	iamd serve [flags]              run the server
+//	iamd migrate [flags]            bring the database's schema up to date
+//	iamd backup --to FILE [flags]   copy the SQLite database, online
+//	iamd rotate-master-key [flags]  re-encrypt every secret under a new master key
+//	iamd proxy [flags]              an authenticating front for an HTTP API
+//	iamd version
 //
 // Every flag also reads an environment variable; see README.md.
 package main
@@ -14,49 +17,78 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
-		if !errors.Is(err, errHelp) {
-			fmt.Fprintln(os.Stderr, "iamd:", err)
-		}
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, errHelp):
+		os.Exit(0)
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "iamd:", err)
 		os.Exit(2)
 	}
 }
 
-var errHelp = errors.New("help")
+var (
+	// errHelp: help was asked for and printed.
+	errHelp = errors.New("help")
+	// errUsage: the command line names no command; usage was printed.
+	errUsage = errors.New("usage")
+)
 
-func run(args []string, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "serve" && args[0] != "migrate" && args[0] != "proxy") {
-		fmt.Fprintln(stderr, "usage: iamd serve [flags]    run the server (iamd serve -h lists the flags)\n       iamd migrate [flags]  bring the database's schema up to date, then exit\n       iamd proxy [flags]    an authenticating front for an HTTP API (iamd proxy -h lists the flags)")
-		return errHelp
+const usage = `usage: iamd <command> [flags]      (iamd <command> -h lists a command's flags)
+
+  serve              run the server
+  migrate            bring the database's schema up to date, then exit
+  backup --to FILE   copy the SQLite database while the server runs
+  rotate-master-key  re-encrypt every stored secret under a new master key (server stopped)
+  proxy              an authenticating front for an HTTP API
+  version            print the version and the revision it was built from
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
 	}
-	if args[0] == "proxy" {
-		pc, err := ParseProxyConfig(args[1:], os.Getenv, stderr)
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return errHelp
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, version())
+		return nil
+	case "proxy":
+		pc, err := ParseProxyConfig(args[1:], os.Getenv, stdout)
 		if err != nil {
 			return err
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return runProxy(ctx, pc, stderr)
+	case "migrate":
+		return runMigrate(args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(args[1:], stdout, stderr)
+	case "rotate-master-key":
+		return runRotate(args[1:], stdout, stderr)
+	case "serve":
+	default:
+		fmt.Fprintf(stderr, "iamd: unknown command %q\n%s", args[0], usage)
+		return errUsage
 	}
-	cfg, err := ParseConfig(args[1:], os.Getenv, stderr)
+	cfg, err := ParseConfig(args[1:], os.Getenv, stdout)
 	if err != nil {
 		return err
 	}
 	// Every file iamd makes (the database and its journal, the master key,
 	// the root's credentials) is for its own user only.
 	syscall.Umask(0o077)
-	if args[0] == "migrate" {
-		st, name, err := openStore(context.Background(), cfg, true)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stderr, "iamd: the schema of", name, "is current")
-		return st.Close()
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := NewMain(cfg, stderr)
@@ -65,4 +97,30 @@ func run(args []string, stderr io.Writer) error {
 	}
 	<-ctx.Done()
 	return m.Close()
+}
+
+// version is the module version and the VCS revision of the build.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "iamd (no build information)"
+	}
+	v := "iamd " + bi.Main.Version
+	var rev, at, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = " (modified)"
+			}
+		}
+	}
+	if rev != "" {
+		v += " " + rev + " " + at + modified
+	}
+	return v + " " + bi.GoVersion
 }

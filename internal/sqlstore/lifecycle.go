@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 
 	"iamd"
@@ -191,4 +192,45 @@ func (s *Store) GetCredentialReport(ctx context.Context, withContent bool) (r *i
 		return err
 	})
 	return r, err
+}
+
+// ---- master-key rotation ----
+
+func (s *Store) RewrapSecrets(ctx context.Context, keyCheck []byte, rewrap func(id string, sealed []byte) ([]byte, error)) (n int, err error) {
+	err = s.db.Write(ctx, func(q Q) error {
+		type sealedKey struct {
+			id     string
+			sealed []byte
+		}
+		rows, err := q.Query(ctx, `SELECT id, secret FROM access_keys ORDER BY id`)
+		keys, err := collect(rows, err, func(r sqlkit.Row) (sealedKey, error) {
+			var k sealedKey
+			return k, r.Scan(&k.id, &k.sealed)
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			sealed, err := rewrap(k.id, k.sealed)
+			if err != nil {
+				return err
+			}
+			if _, err := q.Exec(ctx, `UPDATE access_keys SET secret = $1 WHERE id = $2`, sealed, k.id); err != nil {
+				return err
+			}
+		}
+		if _, err := q.Exec(ctx, `UPDATE meta SET v = $1 WHERE k = 'key_check'`, base64.StdEncoding.EncodeToString(keyCheck)); err != nil {
+			return err
+		}
+		n = len(keys)
+		return nil
+	})
+	return n, err
+}
+
+func (s *Store) Ping(ctx context.Context) error {
+	return s.read(ctx, func(ctx context.Context, q Q) error {
+		var v string
+		return q.QueryRow(ctx, `SELECT v FROM meta WHERE k = 'account_id'`).Scan(&v)
+	})
 }
