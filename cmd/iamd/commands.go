@@ -21,7 +21,7 @@ import (
 // --data-dir and --db, as serve reads them, and what more adds.
 func storeFlags(name string, args []string, stdout io.Writer, more func(*flag.FlagSet)) (Config, error) {
 	env := envOr(os.Getenv)
-	c := Config{Region: "us-east-1", LogFormat: "text", Durability: "full", GatewaySocketMode: "0600", KeystoneRoles: "member"}
+	c := Config{Addr: "127.0.0.1:8600", Region: "us-east-1", LogFormat: "text", Durability: "full", GatewaySocketMode: "0600", KeystoneRoles: "member"}
 	fs := flag.NewFlagSet("iamd "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.DataDir, "data-dir", env("IAMD_DATA_DIR", "./iamd-data"), "data directory: database, master key, root credentials (IAMD_DATA_DIR)")

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,6 +48,17 @@ type Config struct {
 	// it HTTPS.
 	KeystoneAddr, KeystoneRoles, KeystoneTLSCert, KeystoneTLSKey string
 
+	// TLSCert and TLSKey, when set, serve --addr over HTTPS (reloaded when
+	// the files change or on SIGHUP); InsecureHTTP allows plain HTTP on an
+	// address that is not loopback.
+	TLSCert, TLSKey string
+	InsecureHTTP    bool
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies string
+	// AuditLog, when set, is the file the audit log is appended to.
+	AuditLog string
+	// MetricsAddr, when set, serves Prometheus metrics there.
+	MetricsAddr string
 	// MaxKeyAge, when set, is how old an IAM user's access key may grow
 	// before it is Expired: "90d", or a Go duration such as "2160h".
 	MaxKeyAge string
@@ -106,6 +119,12 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.KeystoneRoles, "keystone-roles", env("IAMD_KEYSTONE_ROLES", "member"), "comma-separated Keystone roles every s3tokens answer carries (IAMD_KEYSTONE_ROLES)")
 	fs.StringVar(&c.KeystoneTLSCert, "keystone-tls-cert", env("IAMD_KEYSTONE_TLS_CERT", ""), "PEM certificate: serve --keystone-addr over HTTPS (IAMD_KEYSTONE_TLS_CERT)")
 	fs.StringVar(&c.KeystoneTLSKey, "keystone-tls-key", env("IAMD_KEYSTONE_TLS_KEY", ""), "PEM private key of --keystone-tls-cert (IAMD_KEYSTONE_TLS_KEY)")
+	fs.StringVar(&c.TLSCert, "tls-cert", env("IAMD_TLS_CERT", ""), "PEM certificate: serve --addr over HTTPS, TLS 1.2 or newer; reloaded when it changes or on SIGHUP (IAMD_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", env("IAMD_TLS_KEY", ""), "PEM private key of --tls-cert (IAMD_TLS_KEY)")
+	fs.BoolVar(&c.InsecureHTTP, "insecure-http", env("IAMD_INSECURE_HTTP", "") == "true", "allow plain HTTP on an address that is not loopback (IAMD_INSECURE_HTTP=true)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("IAMD_TRUSTED_PROXIES", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For gives the client's address (IAMD_TRUSTED_PROXIES)")
+	fs.StringVar(&c.AuditLog, "audit-log", env("IAMD_AUDIT_LOG", ""), "append a JSON line per change and per refused request to this file, fsynced (IAMD_AUDIT_LOG)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("IAMD_METRICS_ADDR", ""), "serve Prometheus metrics on this address, e.g. 127.0.0.1:9600 (IAMD_METRICS_ADDR)")
 	fs.StringVar(&c.MaxKeyAge, "max-key-age", env("IAMD_MAX_KEY_AGE", ""), "expire IAM users' access keys older than this, e.g. 90d; empty: never (IAMD_MAX_KEY_AGE)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -160,6 +179,12 @@ func (c *Config) Validate() error {
 		return errors.New("set both --keystone-tls-cert and --keystone-tls-key, or neither")
 	case c.KeystoneAddr != "" && len(keystoneRoles(c.KeystoneRoles)) == 0:
 		return errors.New("--keystone-roles must name at least one role")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("set both --tls-cert and --tls-key, or neither")
+	case c.TLSCert == "" && !c.InsecureHTTP && !loopback(c.Addr):
+		return fmt.Errorf("--addr %s is not a loopback address: serve it with --tls-cert and --tls-key, or say --insecure-http (secrets cross the network in CreateAccessKey answers)", c.Addr)
+	case c.trustedProxies() == nil && c.TrustedProxies != "":
+		return fmt.Errorf("--trusted-proxies must be comma-separated CIDRs such as 10.0.0.0/8, not %q", c.TrustedProxies)
 	case c.MaxKeyAge != "" && c.maxKeyAge() <= 0:
 		return fmt.Errorf("--max-key-age must be a number of days such as 90d, or a duration such as 2160h, not %q", c.MaxKeyAge)
 	case c.MaxConnections < 0:
@@ -228,4 +253,37 @@ func (c *Config) maxKeyAge() time.Duration {
 		return -1
 	}
 	return d
+}
+
+// loopback reports whether addr (host:port) listens on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// trustedProxies parses --trusted-proxies; nil when empty or malformed.
+func (c *Config) trustedProxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }

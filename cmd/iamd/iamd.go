@@ -50,6 +50,8 @@ type Main struct {
 	ln     net.Listener
 	served chan error
 	lock   *os.File // held while serving a SQLite store
+	certs  *certReloader
+	audit  *server.AuditLog
 }
 
 // NewMain returns a Main for cfg that logs to logOut.
@@ -87,9 +89,22 @@ func (m *Main) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("--bucket-bundles %s: %w", c.BucketBundles, err)
 		}
 	}
+	if c.TLSCert != "" {
+		if m.certs, err = newCertReloader(c.TLSCert, c.TLSKey, func(err error) {
+			m.log.Error("reloading the TLS certificate failed; the previous one stays in use", "err", err)
+		}); err != nil {
+			return err
+		}
+	}
 	m.ln, err = net.Listen("tcp", c.Addr)
 	if err != nil {
+		if m.certs != nil {
+			m.certs.close()
+		}
 		return fmt.Errorf("listen on %s: %w (is another server using the port?)", c.Addr, err)
+	}
+	if m.certs != nil {
+		m.ln = tls.NewListener(m.ln, m.certs.config())
 	}
 	found := snapshotDataDir(c)
 	defer func() {
@@ -147,10 +162,16 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	if err := m.rootCredentials(ctx); err != nil {
 		return err
 	}
+	if c.AuditLog != "" {
+		if m.audit, err = server.OpenAuditLog(c.AuditLog); err != nil {
+			return fmt.Errorf("--audit-log: %w (check the file's permissions)", err)
+		}
+	}
 	m.ln = server.LimitListener(m.ln, cmp.Or(c.MaxConnections, 1024))
 	m.http = &http.Server{
 		Handler: server.New(server.Config{
 			Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles,
+			TrustedProxies: c.trustedProxies(), Audit: m.audit,
 		}),
 		// A client that has not sent its headers in 10 s, or its body
 		// within server.DefaultBodyTimeout after them, is cut off.
@@ -178,7 +199,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
-	m.log.Info("iamd listening", "addr", m.Addr(), "account", m.svc.Account().ID, "region", c.Region, "data_dir", c.DataDir)
+	m.log.Info("iamd listening", "addr", m.Addr(), "tls", m.certs != nil, "account", m.svc.Account().ID, "region", c.Region, "data_dir", c.DataDir)
 	m.sink.Flush()
 	return nil
 }
@@ -287,6 +308,14 @@ func (m *Main) Close() error {
 	if m.store != nil {
 		errs = append(errs, m.store.Close())
 		m.store = nil
+	}
+	if m.audit != nil {
+		m.audit.Close()
+		m.audit = nil
+	}
+	if m.certs != nil {
+		m.certs.close()
+		m.certs = nil
 	}
 	if m.lock != nil {
 		m.lock.Close() // releases the lock

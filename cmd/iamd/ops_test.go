@@ -1,0 +1,354 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// TestHealth: /healthz and /readyz answer unsigned and say nothing else;
+// every other unsigned request still gets AWS's error.
+func TestHealth(t *testing.T) {
+	s := start(t)
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/healthz?x=1": 403, "/": 403, "/metrics": 403} {
+		resp, err := s.HTTP.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d %s, want %d", path, resp.StatusCode, body, want)
+		}
+		if want == 200 && string(body) != "ok\n" {
+			t.Errorf("GET %s said %q", path, body)
+		}
+		if want == 403 && !strings.Contains(string(body), "MissingAuthenticationToken") {
+			t.Errorf("GET %s unsigned: %s", path, body)
+		}
+	}
+	s.Main.store.Close() // the store gone: not ready, still alive
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 503} {
+		resp, err := s.HTTP.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s with the store closed: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}
+
+// TestCommands: version, help that exits 0, per-command flags, and
+// migrate on a new data dir.
+func TestCommands(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run([]string{"version"}, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "iamd ") || !strings.Contains(out.String(), "go1.") {
+		t.Fatalf("version: %q %v", out.String(), err)
+	}
+	for _, args := range [][]string{{"--help"}, {"help"}, {"serve", "-h"}, {"migrate", "-h"}, {"backup", "-h"}, {"rotate-master-key", "-h"}, {"proxy", "-h"}} {
+		out.Reset()
+		if err := run(args, &out, &errOut); err != errHelp || out.Len() == 0 {
+			t.Errorf("%v: %v, %d bytes of help", args, err, out.Len())
+		}
+	}
+	out.Reset()
+	run([]string{"migrate", "-h"}, &out, &errOut)
+	if !strings.Contains(out.String(), "usage: iamd migrate") || strings.Contains(out.String(), "-addr") {
+		t.Errorf("migrate's help shows serve's flags: %s", out.String())
+	}
+	if err := run(nil, &out, &errOut); err != errUsage {
+		t.Errorf("no command: %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "new")
+	for range 2 {
+		if err := run([]string{"migrate", "--data-dir", dir}, &out, &errOut); err != nil {
+			t.Fatalf("migrate on a new data dir: %v", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "iamd.db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Config{Addr: "0.0.0.0:8600", DataDir: "d", Region: "us-east-1", LogFormat: "text", Durability: "full"}).Validate(); err == nil ||
+		!strings.Contains(err.Error(), "--insecure-http") {
+		t.Errorf("plain HTTP on every address: %v", err)
+	}
+}
+
+// TestBackupUnderLoadAndRestore: a backup taken while keys are being
+// made restores, beside the same master key, to a server on which every
+// key made before the backup began authenticates.
+func TestBackupUnderLoadAndRestore(t *testing.T) {
+	s := start(t)
+	mustUser(t, s, "seed")
+	type key struct{ id, secret string }
+	var mu sync.Mutex
+	var made []key
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; !stop.Load(); i++ {
+				name := "load-" + string(rune('a'+w)) + "-" + time.Now().Format("150405.000000")
+				if _, err := s.root().CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+					continue
+				}
+				k, err := s.root().CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+				if err == nil {
+					mu.Lock()
+					made = append(made, key{*k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey})
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	before := append([]key(nil), made...)
+	mu.Unlock()
+	backup := filepath.Join(t.TempDir(), "iamd-backup.db")
+	var out, errOut bytes.Buffer
+	if err := run([]string{"backup", "--data-dir", s.Dir, "--to", backup}, &out, &errOut); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	if len(before) < 10 {
+		t.Fatalf("only %d keys made before the backup", len(before))
+	}
+	// Restore: the file as <data-dir>/iamd.db, beside the same master.key.
+	dir := t.TempDir()
+	b, _ := os.ReadFile(backup)
+	os.WriteFile(filepath.Join(dir, "iamd.db"), b, 0o600)
+	mk, _ := os.ReadFile(filepath.Join(s.Dir, "master.key"))
+	os.WriteFile(filepath.Join(dir, "master.key"), mk, 0o600)
+	r := start(t, func(c *Config) { c.DataDir = dir })
+	for _, k := range before {
+		if _, err := r.sts(k.id, k.secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			t.Fatalf("key %s made before the backup does not authenticate on the restored server: %v", k.id, err)
+		}
+	}
+	t.Logf("backup under load: %d keys made before it began, all authenticate after the restore; %d made in all", len(before), len(made))
+}
+
+// TestRotateMasterKey: with the server stopped, rotate-master-key
+// re-encrypts every secret; every key authenticates under the new key and
+// the old key no longer opens the store. While the server runs, rotation
+// is refused.
+func TestRotateMasterKey(t *testing.T) {
+	s := start(t)
+	mustUser(t, s, "alice")
+	k := mustKey(t, s.root(), "alice")
+	oldKey, _ := os.ReadFile(filepath.Join(s.Dir, "master.key"))
+	var out, errOut bytes.Buffer
+	if err := run([]string{"rotate-master-key", "--data-dir", s.Dir}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "stop iamd serve") {
+		t.Fatalf("rotation while serving: %v", err)
+	}
+	cfg := s.Main.cfg
+	s.Main.Close()
+	if err := run([]string{"rotate-master-key", "--data-dir", s.Dir}, &out, &errOut); err != nil {
+		t.Fatalf("rotate-master-key: %v", err)
+	}
+	newKey, _ := os.ReadFile(filepath.Join(s.Dir, "master.key"))
+	if bytes.Equal(oldKey, newKey) {
+		t.Fatal("master.key did not change")
+	}
+	m := NewMain(cfg, &syncBuffer{})
+	if err := m.Start(ctx); err != nil {
+		t.Fatalf("start under the new key: %v", err)
+	}
+	r := &testServer{Main: m, URL: "http://" + m.Addr(), HTTP: newHTTPClient(t)}
+	for _, kk := range [][2]string{{*k.AccessKeyId, *k.SecretAccessKey}, {rootID, rootSecret}} {
+		if _, err := r.sts(kk[0], kk[1]).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			t.Errorf("key %s after rotation: %v", kk[0], err)
+		}
+	}
+	m.Close()
+	cfg.MasterKey = strings.TrimSpace(string(oldKey))
+	if err := NewMain(cfg, &syncBuffer{}).Start(ctx); err == nil {
+		t.Fatal("the old master key still opens the store")
+	}
+}
+
+// TestAuditLog: a scripted session leaves a line per change and per
+// refusal, with who, from where, on what and how it ended, and no secret.
+func TestAuditLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	s := start(t, func(c *Config) { c.AuditLog = path })
+	mustUser(t, s, "alice")
+	k := mustKey(t, s.root(), "alice")
+	s.root().ListUsers(ctx, &iam.ListUsersInput{}) // a read: not audited
+	_, err := s.iam(*k.AccessKeyId, *k.SecretAccessKey).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("mallory")})
+	wantAPIError(t, err, "AccessDenied", 403)
+	s.iam(*k.AccessKeyId, *k.SecretAccessKey+"x").ListUsers(ctx, &iam.ListUsersInput{})
+	if _, err := s.root().CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(
+		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/alice"},"Action":"sts:AssumeRole"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	ar, err := s.sts(*k.AccessKeyId, *k.SecretAccessKey).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/r"), RoleSessionName: aws.String("s1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.root().DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("alice"), AccessKeyId: k.AccessKeyId}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not JSON: %q", line)
+		}
+		recs = append(recs, m)
+	}
+	type want struct{ action, outcome, target, principal, code string }
+	wants := []want{
+		{"CreateUser", "allowed", "alice", "arn:aws:iam::123456789012:root", ""},
+		{"CreateAccessKey", "allowed", "alice", "arn:aws:iam::123456789012:root", ""},
+		{"CreateUser", "denied", "mallory", "arn:aws:iam::123456789012:user/alice", "AccessDenied"},
+		{"ListUsers", "denied", "", "", "SignatureDoesNotMatch"},
+		{"CreateRole", "allowed", "r", "arn:aws:iam::123456789012:root", ""},
+		{"AssumeRole", "allowed", "arn:aws:iam::123456789012:role/r", "arn:aws:iam::123456789012:user/alice", ""},
+		{"DeleteAccessKey", "allowed", "alice", "arn:aws:iam::123456789012:root", ""},
+	}
+	if len(recs) != len(wants) {
+		t.Fatalf("%d audit lines, want %d:\n%s", len(recs), len(wants), raw)
+	}
+	for i, w := range wants {
+		r := recs[i]
+		got := want{r["action"].(string), r["outcome"].(string), str(r["target"]), str(r["principal"]), str(r["error_code"])}
+		if got != w || r["source_ip"] != "127.0.0.1" || r["request_id"] == "" || r["time"] == "" {
+			t.Errorf("line %d: %v, want %+v", i, r, w)
+		}
+	}
+	for _, secret := range []string{*k.SecretAccessKey, *ar.Credentials.SecretAccessKey, *ar.Credentials.SessionToken, rootSecret} {
+		if strings.Contains(string(raw), secret) {
+			t.Error("a secret reached the audit log")
+		}
+	}
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// TestTrustedProxies: aws:SourceIp is the forwarded address only when the
+// peer is a trusted proxy.
+func TestTrustedProxies(t *testing.T) {
+	const doc = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}}`
+	for _, tt := range []struct {
+		trusted string
+		allowed bool
+	}{{"127.0.0.0/8", true}, {"", false}, {"10.0.0.0/8", false}} {
+		s := start(t, func(c *Config) { c.TrustedProxies = tt.trusted })
+		c := userWith(t, s, "alice", doc)
+		fwd := iam.WithAPIOptions(smithyhttp.AddHeaderValue("X-Forwarded-For", "198.51.100.9, 203.0.113.7"))
+		_, err := c.ListUsers(ctx, &iam.ListUsersInput{}, fwd)
+		if (err == nil) != tt.allowed {
+			t.Errorf("trusted %q: %v, want allowed %v", tt.trusted, err, tt.allowed)
+		}
+		s.Main.sink.Flush()
+		if tt.allowed && !strings.Contains(s.Logs.String(), "client_ip=203.0.113.7") {
+			t.Errorf("the log does not name the forwarded client")
+		}
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their paths and the certificate's serial number.
+func selfSigned(t *testing.T, dir string, serial int64) (string, string) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "iamd test"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	cert, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(keyFile+".tmp", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	os.WriteFile(cert+".tmp", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.Rename(keyFile+".tmp", keyFile)
+	os.Rename(cert+".tmp", cert)
+	return cert, keyFile
+}
+
+// TestTLS: the aws CLI (--ca-bundle) and boto3 (verify=) call iamd over
+// HTTPS; a renewed certificate is served without a restart.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := selfSigned(t, dir, 1)
+	s := start(t, func(c *Config) { c.TLSCert, c.TLSKey = cert, key })
+	url := "https://" + s.Main.Addr()
+	out, err := exec.Command("aws", "--endpoint-url", url, "--region", "us-east-1", "--ca-bundle", cert, "sts", "get-caller-identity").CombinedOutput()
+	if err == nil {
+		t.Log("aws CLI without credentials answered: ", string(out))
+	}
+	cmd := exec.Command("aws", "--endpoint-url", url, "--region", "us-east-1", "--ca-bundle", cert, "sts", "get-caller-identity", "--output", "json")
+	cmd.Env = append(cleanEnv(), "AWS_ACCESS_KEY_ID="+rootID, "AWS_SECRET_ACCESS_KEY="+rootSecret, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "arn:aws:iam::123456789012:root") {
+		t.Fatalf("aws CLI over HTTPS: %v %s", err, out)
+	}
+	py := exec.Command("python3", "-c", `
+import sys, boto3
+c = boto3.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1", verify=sys.argv[2],
+                 aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4])
+print(c.get_caller_identity()["Arn"])`, url, cert, rootID, rootSecret)
+	py.Env = cleanEnv()
+	if out, err := py.CombinedOutput(); err != nil || !strings.Contains(string(out), ":root") {
+		t.Fatalf("boto3 over HTTPS: %v %s", err, out)
+	}
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Fatal("a certificate nobody trusts was accepted")
+	}
+	// Renewal: a new certificate in the same files is served within seconds.
+	time.Sleep(1100 * time.Millisecond) // file times of a second's resolution
+	selfSigned(t, dir, 2)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		conn, err := tls.Dial("tcp", s.Main.Addr(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		serial := conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+		conn.Close()
+		if serial == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the renewed certificate is not served")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
