@@ -36,6 +36,8 @@ type Config struct {
 	// MaxKeyAge, when set, is the age past which an IAM user's access key
 	// is Expired. Off (0) by default.
 	MaxKeyAge time.Duration
+	// Observer, when set, is told what happens inside (metrics).
+	Observer Observer
 }
 
 // Service is the rules of iamd above the store.
@@ -58,6 +60,7 @@ type Service struct {
 	changes  changeHub
 
 	maxKeyAge time.Duration
+	observe   Observer
 
 	usesMu sync.Mutex
 	uses   map[string]LastUsed // not yet flushed
@@ -83,6 +86,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		log:        cfg.Logger,
 		objects:    cfg.Objects,
 		maxKeyAge:  cfg.MaxKeyAge,
+		observe:    cfg.Observer,
 		uses:       make(map[string]LastUsed),
 		flushEvery: cfg.FlushInterval,
 		stop:       make(chan struct{}),
@@ -106,6 +110,9 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.observe == nil {
+		s.observe = noObserver{}
+	}
 	acct := cfg.Account
 	var err error
 	if acct.CreatedAt.IsZero() {
@@ -128,6 +135,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		// Another node's change to a key drops it from this node's cache.
 		s.bg.Go(func() {
 			w.WatchKeys(bgctx, Changes{Key: s.forget, Policies: s.forgetPolicies, Reset: func() {
+				s.observe.ChangesLost()
 				s.forgetAll()
 				s.forgetPolicies()
 			}})
@@ -510,9 +518,11 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 	if v, ok := s.creds.Load(id); ok {
 		cc := v.(*CachedCredential)
 		if s.now().Sub(cc.loaded) < s.ttl {
+			s.observe.CredentialLookup(true)
 			return cc, nil
 		}
 	}
+	s.observe.CredentialLookup(false)
 	// A change committed while this read is in flight must not be undone
 	// by caching what the read returned: cache only if no key was
 	// invalidated meanwhile.
@@ -574,8 +584,10 @@ func (s *Service) FlushUses(ctx context.Context) error {
 	}
 	s.usesMu.Unlock()
 	if err := s.store.RecordKeyUse(ctx, batch); err != nil {
+		s.observe.KeyUseFlush(len(batch), err)
 		return err
 	}
+	s.observe.KeyUseFlush(len(batch), nil)
 	s.usesMu.Lock()
 	for _, u := range batch {
 		// A newer use that arrived meanwhile waits for the next batch.

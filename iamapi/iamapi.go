@@ -387,3 +387,12 @@ func (a *API) getAccessKeyLastUsed(ctx context.Context, c *iamd.Caller, p awsque
 	}
 	return out, nil
 }
+
+// Actions lists the actions served.
+func (a *API) Actions() []string {
+	out := make([]string, 0, len(a.actions))
+	for k := range a.actions {
+		out = append(out, k)
+	}
+	return out
+}

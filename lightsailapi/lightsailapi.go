@@ -545,3 +545,12 @@ func ErrorResponse(err error) (int, awsjson.ErrorBody) {
 	}
 	return w.status, awsjson.ErrorBody{Type: w.typ, Message: iamd.MessageOf(err), Code: w.code}
 }
+
+// Actions lists the operations served.
+func (a *API) Actions() []string {
+	out := make([]string, 0, len(a.actions))
+	for k := range a.actions {
+		out = append(out, k)
+	}
+	return out
+}

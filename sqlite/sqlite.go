@@ -37,6 +37,7 @@ type Store struct {
 	wc stmtCache
 	rc stmtCache
 
+	onCommit   func(int)
 	writes     chan *writeReq
 	closed     chan struct{}
 	writerDone chan struct{}
@@ -51,6 +52,8 @@ type Options struct {
 	// every commit; "NORMAL" survives a process crash but may lose the last
 	// commits on power loss.
 	Synchronous string
+	// OnCommit, when set, is told the size of every group commit (metrics).
+	OnCommit func(writes int)
 }
 
 // Open opens (creating if needed) the database at path and migrates it.
@@ -89,7 +92,7 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r, wc: stmtCache{db: w}, rc: stmtCache{db: r},
+	s := &Store{w: w, r: r, wc: stmtCache{db: w}, rc: stmtCache{db: r}, onCommit: opt.OnCommit,
 		writes: make(chan *writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
 	if err := s.migrate(context.Background()); err != nil {
 		close(s.writerDone)
@@ -288,6 +291,9 @@ func (s *Store) commit(batch []*writeReq) {
 	}
 	if ok > 0 {
 		err = tx.Commit()
+		if s.onCommit != nil {
+			s.onCommit(len(batch))
+		}
 	} else {
 		err = tx.Rollback()
 	}

@@ -104,3 +104,8 @@ func ErrorResponse(err error) (status int, code, message string, sender bool) {
 	}
 	return w.status, w.code, message, true
 }
+
+// Actions lists the actions served.
+func (a *API) Actions() []string {
+	return []string{"GetCallerIdentity", "GetAccessKeyInfo", "GetSessionToken", "AssumeRole"}
+}

@@ -28,6 +28,7 @@ import (
 	"iamd/gateway"
 	"iamd/keystone"
 	"iamd/lightsailapi"
+	"iamd/metrics"
 	"iamd/postgres"
 	"iamd/s3objects"
 	"iamd/server"
@@ -36,22 +37,25 @@ import (
 
 // Main is a running iamd: the wiring of store, service and server.
 type Main struct {
-	cfg    Config
-	sink   *logSink
-	log    *slog.Logger
-	store  iamd.Store
-	svc    *iamd.Service
-	http   *http.Server
-	debug  *http.Server
-	gw     *http.Server
-	ks     *http.Server
-	ksAddr string
-	gwStop context.CancelFunc // ends the gateway's streams (watch) at Close
-	ln     net.Listener
-	served chan error
-	lock   *os.File // held while serving a SQLite store
-	certs  *certReloader
-	audit  *server.AuditLog
+	cfg     Config
+	sink    *logSink
+	log     *slog.Logger
+	store   iamd.Store
+	svc     *iamd.Service
+	http    *http.Server
+	debug   *http.Server
+	gw      *http.Server
+	ks      *http.Server
+	ksAddr  string
+	gwStop  context.CancelFunc // ends the gateway's streams (watch) at Close
+	ln      net.Listener
+	served  chan error
+	lock    *os.File // held while serving a SQLite store
+	certs   *certReloader
+	audit   *server.AuditLog
+	metrics *metrics.Metrics
+	mhttp   *http.Server
+	mAddr   string
 }
 
 // NewMain returns a Main for cfg that logs to logOut.
@@ -63,6 +67,9 @@ func NewMain(cfg Config, logOut io.Writer) *Main {
 	}
 	return &Main{cfg: cfg, sink: sink, log: slog.New(h)}
 }
+
+// MetricsAddr is the address metrics are served on, once started.
+func (m *Main) MetricsAddr() string { return m.mAddr }
 
 // KeystoneAddr is the address Keystone's API is served on, once started.
 func (m *Main) KeystoneAddr() string { return m.ksAddr }
@@ -127,7 +134,12 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	st, dbName, err := openStore(ctx, c, true)
+	var onCommit func(int)
+	if c.MetricsAddr != "" {
+		m.metrics = metrics.New()
+		onCommit = m.metrics.Commit
+	}
+	st, dbName, err := openStoreWith(ctx, c, true, onCommit)
 	if err != nil {
 		return err
 	}
@@ -151,7 +163,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	m.svc, err = iamd.NewService(ctx, iamd.Config{
 		Store: st, Sealer: sealer, Account: iamd.Account{ID: account}, Region: c.Region, Logger: m.log,
 		CredentialTTL: c.CredentialTTL, FlushInterval: c.FlushInterval, Objects: objects, Now: c.Now,
-		MaxKeyAge: c.maxKeyAge(),
+		MaxKeyAge: c.maxKeyAge(), Observer: m.observer(),
 	})
 	if err != nil {
 		return fmt.Errorf("database %s: %w", dbName, err)
@@ -171,7 +183,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	m.http = &http.Server{
 		Handler: server.New(server.Config{
 			Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles,
-			TrustedProxies: c.trustedProxies(), Audit: m.audit,
+			TrustedProxies: c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(),
 		}),
 		// A client that has not sent its headers in 10 s, or its body
 		// within server.DefaultBodyTimeout after them, is cut off.
@@ -191,6 +203,18 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		go m.debug.Serve(dln)
 		m.log.Info("pprof profiles", "addr", dln.Addr().String())
 	}
+	if c.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.metrics.Handler())
+		m.mhttp = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		m.mAddr = mln.Addr().String()
+		go m.mhttp.Serve(mln)
+		m.log.Info("metrics", "addr", mln.Addr().String())
+	}
 	if err := m.startGateway(); err != nil {
 		return err
 	}
@@ -207,6 +231,11 @@ func (m *Main) Start(ctx context.Context) (err error) {
 // openStore opens the store --db names: empty or sqlite:PATH for SQLite,
 // postgres:// or postgresql:// for PostgreSQL. It returns a printable name.
 func openStore(ctx context.Context, c Config, migrate bool) (iamd.Store, string, error) {
+	return openStoreWith(ctx, c, migrate, nil)
+}
+
+// openStoreWith is openStore telling onCommit of SQLite's group commits.
+func openStoreWith(ctx context.Context, c Config, migrate bool, onCommit func(int)) (iamd.Store, string, error) {
 	switch {
 	case isPostgres(c.DB):
 		name := redactDSN(c.DB)
@@ -221,7 +250,7 @@ func openStore(ctx context.Context, c Config, migrate bool) (iamd.Store, string,
 		if c.Durability == "normal" {
 			sync = "NORMAL"
 		}
-		st, err := sqlite.Open(path, sqlite.Options{Synchronous: sync})
+		st, err := sqlite.Open(path, sqlite.Options{Synchronous: sync, OnCommit: onCommit})
 		if err != nil {
 			return nil, path, fmt.Errorf("database %s: %w", path, err)
 		}
@@ -275,6 +304,10 @@ func (m *Main) Close() error {
 	if m.debug != nil {
 		m.debug.Close()
 		m.debug = nil
+	}
+	if m.mhttp != nil {
+		m.mhttp.Close()
+		m.mhttp = nil
 	}
 	if m.gw != nil {
 		m.gwStop()
@@ -597,4 +630,19 @@ func redactDSN(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// observer is the Service's observer: the metrics, if served.
+func (m *Main) observer() iamd.Observer {
+	if m.metrics == nil {
+		return nil
+	}
+	return m.metrics
+}
+
+func (m *Main) observeRequest() func(service, action, code string, took time.Duration) {
+	if m.metrics == nil {
+		return nil
+	}
+	return m.metrics.Request
 }

@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -24,6 +26,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -350,5 +353,64 @@ print(c.get_caller_identity()["Arn"])`, url, cert, rootID, rootSecret)
 			t.Fatal("the renewed certificate is not served")
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestMetrics: a scrape during load shows the request, cache, flush and
+// commit series, and no key ID, user name or client-chosen action.
+func TestMetrics(t *testing.T) {
+	s := start(t, func(c *Config) { c.MetricsAddr = "127.0.0.1:0" })
+	mustUser(t, s, "alice-metrics")
+	k := mustKey(t, s.root(), "alice-metrics")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				s.sts(*k.AccessKeyId, *k.SecretAccessKey).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+				s.sts("AKIANOTAKEYNOTAKEY99", "x").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			}
+		})
+	}
+	// A signed request for an action a client made up.
+	req, _ := http.NewRequest("POST", s.URL+"/", strings.NewReader("Action=NoSuchActionXyz&Version=2010-05-08"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	signedQuery(t, req, "Action=NoSuchActionXyz&Version=2010-05-08")
+	if resp, err := s.HTTP.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	wg.Wait()
+	time.Sleep(150 * time.Millisecond) // a key-use flush (every 50 ms in tests)
+	resp, err := http.Get("http://" + s.Main.MetricsAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	for _, series := range []string{
+		`iamd_requests_total{action="GetCallerIdentity",code="",service="sts"} 200`,
+		`iamd_requests_total{action="other",code="InvalidClientTokenId",service="sts"} 200`, // refused before the body names it
+		`iamd_requests_total{action="other",code="InvalidAction",service="iam"} 1`,
+		`iamd_request_duration_seconds_bucket{action="GetCallerIdentity",service="sts",le=`,
+		`iamd_credential_cache_total{result="hit"}`, `iamd_credential_cache_total{result="miss"}`,
+		`iamd_key_use_flushes_total{result="ok"}`, `iamd_sqlite_group_commit_writes_count`, `go_goroutines`,
+	} {
+		if !strings.Contains(text, series) {
+			t.Errorf("no %s in the scrape", series)
+		}
+	}
+	for _, leak := range []string{"AKIA", "ASIA", "alice-metrics", "NoSuchActionXyz", rootSecret} {
+		if strings.Contains(text, leak) {
+			t.Errorf("the scrape holds %q", leak)
+		}
+	}
+}
+
+// signedQuery signs a Query request with the root's key for IAM.
+func signedQuery(t *testing.T, r *http.Request, body string) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: rootID, SecretAccessKey: rootSecret}, r, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,100 @@
+// Package metrics exposes iamd's counters in Prometheus's format
+// (client_golang). Labels are bounded: a service, an action iamd serves
+// (or "other"), an error code from iamd's own tables; never a key ID, a
+// name or anything else a client chooses.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds iamd's collectors.
+type Metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	creds     *prometheus.CounterVec
+	flushes   *prometheus.CounterVec
+	flushSize prometheus.Histogram
+	commits   prometheus.Histogram
+	resets    prometheus.Counter
+}
+
+// New returns Metrics registered in a registry of their own, with Go's
+// runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iamd_requests_total", Help: "Requests answered, by service, action and error code (empty when it succeeded).",
+		}, []string{"service", "action", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "iamd_request_duration_seconds", Help: "Time to answer a request, by service and action.",
+			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1},
+		}, []string{"service", "action"}),
+		creds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iamd_credential_cache_total", Help: "Credential lookups, by result: hit (memory) or miss (store).",
+		}, []string{"result"}),
+		flushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iamd_key_use_flushes_total", Help: "Batched writes of keys' last use, by result: ok or error.",
+		}, []string{"result"}),
+		flushSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "iamd_key_use_flush_keys", Help: "Keys in one batched write of last use.", Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+		}),
+		commits: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "iamd_sqlite_group_commit_writes", Help: "Writes sharing one SQLite commit.", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		}),
+		resets: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "iamd_change_feed_resets_total", Help: "Times the store's change feed (PostgreSQL LISTEN) was established again; every cache was dropped.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.creds, m.flushes, m.flushSize, m.commits, m.resets,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the exposition.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Request counts an answered request (server.Config.Observe).
+func (m *Metrics) Request(service, action, code string, took time.Duration) {
+	if action == "" {
+		action = "other"
+	}
+	if service == "" {
+		service = "none"
+	}
+	m.requests.WithLabelValues(service, action, code).Inc()
+	m.latency.WithLabelValues(service, action).Observe(took.Seconds())
+}
+
+// Commit counts a SQLite group commit (sqlite.Options.OnCommit).
+func (m *Metrics) Commit(writes int) { m.commits.Observe(float64(writes)) }
+
+// CredentialLookup, KeyUseFlush and ChangesLost make Metrics an
+// iamd.Observer.
+func (m *Metrics) CredentialLookup(hit bool) {
+	if hit {
+		m.creds.WithLabelValues("hit").Inc()
+	} else {
+		m.creds.WithLabelValues("miss").Inc()
+	}
+}
+
+func (m *Metrics) KeyUseFlush(batch int, err error) {
+	if err != nil {
+		m.flushes.WithLabelValues("error").Inc()
+		return
+	}
+	m.flushes.WithLabelValues("ok").Inc()
+	m.flushSize.Observe(float64(batch))
+}
+
+func (m *Metrics) ChangesLost() { m.resets.Inc() }
