@@ -1,7 +1,10 @@
 // Command iamd-load drives an IAM/STS endpoint with aws-sdk-go-v2 (retries
 // off) and prints ok/s, p50, p99 and errors. With -compare it runs the same
-// scenario against a do-nothing reference handler and moto_server too, so
-// that every figure comes with its ratios from the same run.
+// scenario against a do-nothing reference handler and moto_server too
+// (which must be on PATH: pip's moto[server]), so that every figure comes
+// with its ratios from the same run. The users it makes live under the path
+// /iamd-load/<run>/ and are deleted when it ends, unless -keep; the peers
+// it starts are stopped however it ends.
 //
 //	iamd-load -endpoint http://127.0.0.1:8600 -credentials iamd-data/root-credentials \
 //	    -op caller-identity -c 8 -d 10s -compare null,moto
@@ -12,8 +15,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -29,14 +34,19 @@ func main() {
 	flag.IntVar(&o.preload, "preload-users", 0, "users to create before measuring")
 	flag.IntVar(&o.keysPerUser, "keys-per-user", 1, "access keys to give each preloaded user (at most 2)")
 	flag.IntVar(&o.rounds, "rounds", 1, "measure each target this many times, alternating targets, and report the median round")
-	flag.StringVar(&o.compare, "compare", "", "also run against: null (a do-nothing handler started here), moto (moto_server started here)")
+	flag.StringVar(&o.compare, "compare", "", "also run against: null (a do-nothing handler started here), moto (moto_server, which must be on PATH, started here)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the users this run made (under /iamd-load/<run>/) instead of deleting them at the end")
 	serveNullAddr := flag.String("serve-null", "", "internal: serve the do-nothing reference handler on this address")
 	flag.Parse()
 	if *serveNullAddr != "" {
 		fmt.Fprintln(os.Stderr, "iamd-load:", serveNull(*serveNullAddr))
 		os.Exit(1)
 	}
-	if err := run(context.Background(), o); err != nil {
+	// An interrupt ends the run the same way: peers stopped, users removed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "iamd-load:", err)
 		os.Exit(1)
 	}
@@ -46,6 +56,7 @@ type options struct {
 	endpoint, credentials, region, ops, compare string
 	concurrency, preload, rounds, keysPerUser   int
 	duration, warmup                            time.Duration
+	keep                                        bool
 }
 
 // target is a server to measure.
@@ -64,6 +75,24 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	targets := []*target{{name: "iamd", endpoint: o.endpoint, id: id, secret: secret}}
+	defer func() {
+		for _, t := range targets {
+			if t.stop != nil {
+				t.stop()
+			}
+		}
+	}()
+	if !o.keep {
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			if n, err := cleanUp(ctx, targets[0], o.region); err != nil {
+				fmt.Fprintf(os.Stderr, "iamd-load: deleting the %d users under %s: %v\n", n, runPath, err)
+			} else if n > 0 {
+				fmt.Fprintf(os.Stderr, "iamd-load: deleted the %d users this run made (under %s)\n", n, runPath)
+			}
+		}()
+	}
 	for _, c := range strings.Split(o.compare, ",") {
 		switch strings.TrimSpace(c) {
 		case "":
@@ -83,13 +112,6 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("-compare: unknown target %q", c)
 		}
 	}
-	defer func() {
-		for _, t := range targets {
-			if t.stop != nil {
-				t.stop()
-			}
-		}
-	}()
 	if o.preload > 0 {
 		start := time.Now()
 		n, err := preload(ctx, targets[0], o)

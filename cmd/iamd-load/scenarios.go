@@ -32,7 +32,7 @@ func newClient(t *target, region string, id int) *client {
 		BaseEndpoint: aws.String(t.endpoint),
 		HTTPClient:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}},
 	}
-	return &client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg), id: id, user: fmt.Sprintf("load-user-%d", id)}
+	return &client{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg), id: id, user: fmt.Sprintf("load-%s-%d", runID, id)}
 }
 
 // useSession makes c sign its STS calls with temporary credentials from
@@ -57,6 +57,9 @@ func (c *client) useSession(ctx context.Context, t *target, region string) error
 type scenario func(ctx context.Context, c *client) error
 
 var runID = fmt.Sprintf("%x", time.Now().UnixNano()&0xffffff)
+
+// runPath is the path of every user this run makes: cleanUp deletes them.
+var runPath = "/iamd-load/" + runID + "/"
 
 // userSeq numbers created users across clients, rounds and targets.
 var userSeq atomic.Int64
@@ -84,7 +87,7 @@ var scenarios = map[string]scenario{
 		return err
 	},
 	"create-user": func(ctx context.Context, c *client) error {
-		_, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(fmt.Sprintf("u-%s-%d", runID, userSeq.Add(1)))})
+		_, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(fmt.Sprintf("u-%s-%d", runID, userSeq.Add(1))), Path: aws.String(runPath)})
 		return err
 	},
 }
@@ -120,7 +123,7 @@ func prepare(ctx context.Context, t *target, clients []*client) error {
 		return nil
 	}
 	for _, c := range clients {
-		if _, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(c.user)}); err != nil && !isExists(err) {
+		if _, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(c.user), Path: aws.String(runPath)}); err != nil && !isExists(err) {
 			return err
 		}
 		keys, err := c.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(c.user)})
@@ -234,7 +237,7 @@ func preload(ctx context.Context, t *target, o options) (int, error) {
 					return
 				}
 				name := fmt.Sprintf("pre-%s-%d", runID, i)
-				if _, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+				if _, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name), Path: aws.String(runPath)}); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
@@ -253,4 +256,51 @@ func preload(ctx context.Context, t *target, o options) (int, error) {
 		return int(done.Load()), err
 	}
 	return int(done.Load()), nil
+}
+
+// cleanUp deletes the users this run made (those under runPath) and their
+// keys, 32 at a time.
+func cleanUp(ctx context.Context, t *target, region string) (int, error) {
+	c := newClient(t, region, 2000)
+	var names []string
+	p := iam.NewListUsersPaginator(c.iam, &iam.ListUsersInput{PathPrefix: aws.String(runPath)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for _, u := range page.Users {
+			names = append(names, *u.UserName)
+		}
+	}
+	work := make(chan string)
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for w := range 32 {
+		c := newClient(t, region, 2001+w)
+		wg.Go(func() {
+			for name := range work {
+				keys, err := c.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name)})
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				for _, k := range keys.AccessKeyMetadata {
+					c.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(name), AccessKeyId: k.AccessKeyId})
+				}
+				if _, err := c.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)}); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		})
+	}
+	for _, n := range names {
+		work <- n
+	}
+	close(work)
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return len(names), err
+	}
+	return len(names), nil
 }

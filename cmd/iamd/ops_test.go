@@ -414,3 +414,56 @@ func signedQuery(t *testing.T, r *http.Request, body string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSystemdUnit: contrib/iamd.service passes systemd-analyze verify
+// (with the binary's path pointed at one that exists here).
+func TestSystemdUnit(t *testing.T) {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Skip("no systemd-analyze")
+	}
+	unit, err := os.ReadFile("../../contrib/iamd.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DynamicUser=yes", "ProtectSystem=strict", "StateDirectory=iamd", "NoNewPrivileges=yes"} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("the unit lacks %s", want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "iamd.service")
+	os.WriteFile(path, bytes.ReplaceAll(unit, []byte("/usr/local/bin/iamd"), []byte("/bin/true")), 0o644)
+	if out, err := exec.Command("systemd-analyze", "verify", path).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestLoadToolCleansUp: iamd-load deletes the users it made, and stops
+// the peers it started even when it ends on an error.
+func TestLoadToolCleansUp(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "iamd-load")
+	if out, err := exec.Command("go", "build", "-o", bin, "../iamd-load").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	s := start(t)
+	creds := filepath.Join(t.TempDir(), "credentials")
+	os.WriteFile(creds, []byte("[default]\naws_access_key_id = "+rootID+"\naws_secret_access_key = "+rootSecret+"\n"), 0o600)
+	out, err := exec.Command(bin, "-endpoint", s.URL, "-credentials", creds, "-op", "create-user,list-access-keys", "-c", "2", "-d", "300ms", "-warmup", "0s").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "deleted the") {
+		t.Fatalf("iamd-load: %v\n%s", err, out)
+	}
+	users, err := s.root().ListUsers(ctx, &iam.ListUsersInput{})
+	if err != nil || len(users.Users) != 0 {
+		t.Fatalf("users left by the load tool: %d %v", len(users.Users), err)
+	}
+	out, err = exec.Command(bin, "-endpoint", s.URL, "-credentials", creds, "-op", "no-such-scenario", "-compare", "null").CombinedOutput()
+	if err == nil {
+		t.Fatalf("an unknown scenario was accepted: %s", out)
+	}
+	if ps, _ := exec.Command("pgrep", "-f", bin+" -serve-null").Output(); len(ps) > 0 {
+		t.Fatalf("the null peer outlived iamd-load: pids %s", ps)
+	}
+	help, _ := exec.Command(bin, "-help").CombinedOutput()
+	if !strings.Contains(string(help), "moto_server, which must be on PATH") {
+		t.Errorf("-help does not name moto_server: %s", help)
+	}
+}
