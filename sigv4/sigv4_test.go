@@ -72,7 +72,7 @@ func parseSuiteRequest(t *testing.T, raw []byte) (*http.Request, []byte) {
 func suiteCases(t *testing.T) []string {
 	dirs, err := filepath.Glob(filepath.Join(shared, "aws-signing-test-suite/v4/*"))
 	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no signing test suite at %s: %v", shared, err)
+		t.Fatalf("no signing test suite at %s (%v): ../shared, the reference test data (AWS's SigV4 test suite and captured client requests), must be checked out beside the repository; CI (.ci/run) puts it there", shared, err)
 	}
 	return dirs
 }
