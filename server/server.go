@@ -59,6 +59,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Audit, when set, receives a line per mutation and refused request.
 	Audit *AuditLog
+	// Console, when set, serves unsigned GET requests under /console/.
+	Console http.Handler
 	// Observe, when set, is told of every request answered: its service,
 	// action and error code ("" when it succeeded) and how long it took.
 	// Action is "" unless one of Actions().
@@ -89,6 +91,7 @@ type Server struct {
 	auditLog       *AuditLog
 	observe        func(service, action, code string, took time.Duration)
 	known          map[string]bool // actions of every API served
+	console        http.Handler
 }
 
 // New returns a Server.
@@ -105,6 +108,7 @@ func New(cfg Config) *Server {
 		trustedProxies: cfg.TrustedProxies,
 		auditLog:       cfg.Audit,
 		observe:        cfg.Observe,
+		console:        cfg.Console,
 		known:          map[string]bool{},
 	}
 	for _, a := range s.Actions() {
@@ -158,6 +162,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isHealthCheck(r) {
 		s.health(w, r)
 		return
+	}
+	if s.console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("Authorization") == "" && r.URL.RawQuery == "" {
+		switch {
+		case r.URL.Path == "/console":
+			http.Redirect(w, r, "/console/", http.StatusMovedPermanently)
+			return
+		case strings.HasPrefix(r.URL.Path, "/console/"):
+			s.console.ServeHTTP(w, r)
+			return
+		}
 	}
 	start := time.Now()
 	id := newRequestID()

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"iamd"
+	"iamd/console"
 	"iamd/gateway"
 	"iamd/keystone"
 	"iamd/lightsailapi"
@@ -183,7 +184,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	m.http = &http.Server{
 		Handler: server.New(server.Config{
 			Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles,
-			TrustedProxies: c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(),
+			TrustedProxies: c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(),
 		}),
 		// A client that has not sent its headers in 10 s, or its body
 		// within server.DefaultBodyTimeout after them, is cut off.

@@ -1,0 +1,56 @@
+// Calls to iamd's own APIs, signed by the signed-in key. The key lives in
+// this module's memory only.
+import { amzDate, sign } from './sigv4.js';
+
+let creds = null;
+
+export function setCredentials(c) { creds = c; }
+export function signedIn() { return creds !== null; }
+
+export class APIError extends Error {
+  constructor(code, message, status) { super(message); this.code = code; this.status = status; }
+}
+
+async function send(headers, body) {
+  const date = amzDate(new Date());
+  const all = { ...headers, host: location.host, 'x-amz-date': date };
+  const service = headers['x-amz-target'] ? 'lightsail' : (body.includes('Version=2011-06-15') ? 'sts' : 'iam');
+  all.authorization = await sign({ method: 'POST', path: '/', query: '', headers: { ...all }, body,
+    accessKeyId: creds.id, secretAccessKey: creds.secret, region: 'us-east-1', service, date });
+  delete all.host;
+  const resp = await fetch('/', { method: 'POST', headers: all, body, credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer' });
+  return [resp, await resp.text()];
+}
+
+const versions = { iam: '2010-05-08', sts: '2011-06-15' };
+
+// query calls an IAM or STS action and returns its result element.
+export async function query(service, action, params = {}) {
+  const p = new URLSearchParams({ Action: action, Version: versions[service], ...params });
+  const [resp, text] = await send({ 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, p.toString());
+  const doc = new DOMParser().parseFromString(text, 'application/xml');
+  if (!resp.ok) {
+    const code = doc.querySelector('Error > Code')?.textContent || String(resp.status);
+    throw new APIError(code, doc.querySelector('Error > Message')?.textContent || resp.statusText, resp.status);
+  }
+  return doc.querySelector(action + 'Result') || doc.documentElement;
+}
+
+// lightsail calls a Lightsail operation with a JSON input.
+export async function lightsail(op, input = {}) {
+  const [resp, text] = await send({ 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Lightsail_20161128.' + op }, JSON.stringify(input));
+  const out = text ? JSON.parse(text) : {};
+  if (!resp.ok) {
+    throw new APIError((out.__type || '').split('#').pop() || String(resp.status), out.message || resp.statusText, resp.status);
+  }
+  return out;
+}
+
+// text is the text of the first element of that name under el, or "".
+export function text(el, name) { return el.getElementsByTagName(name)[0]?.textContent ?? ''; }
+
+// members returns the <member> children of the named list under el.
+export function members(el, list) {
+  const l = el.getElementsByTagName(list)[0];
+  return l ? Array.from(l.children).filter((c) => c.tagName === 'member') : [];
+}

@@ -1,0 +1,250 @@
+// End-to-end tests of iamd's console: playwright-core driving Debian's
+// chromium against the iamd binary named by $IAMD_BIN. Run from the
+// repository (after `npm ci --prefix e2e/console`):
+//
+//   IAMD_BIN=/path/to/iamd node e2e/console/console_test.mjs
+//
+// Screenshots of the main pages go to docs/.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import net from 'node:net';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const repo = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+const rootID = 'AKIAROOTROOTROOT0001', rootSecret = 'rootsecretrootsecretrootsecretrootsecre1';
+
+function freePort() {
+  return new Promise((resolve) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+}
+
+async function startIamd() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'iamd-console-'));
+  const proc = spawn(process.env.IAMD_BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--account-id', '123456789012'], {
+    env: { PATH: process.env.PATH, IAMD_ROOT_ACCESS_KEY_ID: rootID, IAMD_ROOT_SECRET_ACCESS_KEY: rootSecret }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  for (let i = 0; i < 200; i++) {
+    if (await new Promise((r) => { const c = net.connect(port, '127.0.0.1', () => { c.end(); r(true); }); c.on('error', () => r(false)); })) {
+      return { url: `http://127.0.0.1:${port}`, proc, log: () => log };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('iamd did not start: ' + log);
+}
+
+// boto3 runs a snippet with the key given, against url; it returns stdout.
+function boto3(url, id, secret, code) {
+  return execFileSync('python3', ['-c', `
+import sys, boto3, botocore.config
+cfg = botocore.config.Config(retries={"max_attempts": 1})
+c = lambda s: boto3.client(s, endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3], config=cfg)
+${code}`, url, id, secret], { encoding: 'utf8' });
+}
+
+function parseRequest(txt) {
+  const [head, ...rest] = txt.split('\n\n');
+  const lines = head.split('\n');
+  const [method, target] = lines[0].split(' ');
+  const headers = {};
+  for (const l of lines.slice(1).filter(Boolean)) {
+    const i = l.indexOf(':');
+    const k = l.slice(0, i).toLowerCase(), v = l.slice(i + 1);
+    headers[k] = k in headers ? headers[k] + ',' + v.trim() : v;
+  }
+  const q = target.indexOf('?');
+  return { method, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? '' : target.slice(q + 1), headers, body: rest.join('\n\n') };
+}
+
+const VECTORS = ['get-vanilla', 'get-vanilla-query', 'get-vanilla-query-order-key-case', 'get-vanilla-query-order-encoded',
+  'get-vanilla-query-unreserved', 'get-vanilla-empty-query-key', 'get-vanilla-utf8-query', 'get-unreserved', 'get-header-value-trim',
+  'get-header-key-duplicate', 'post-vanilla', 'post-vanilla-query', 'post-header-key-case', 'post-header-key-sort',
+  'post-header-value-case', 'post-x-www-form-urlencoded', 'post-x-www-form-urlencoded-parameters'];
+
+async function main() {
+  const iamd = await startIamd();
+  const browser = await chromium.launch({ executablePath: execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim(), headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  const results = [];
+  const step = async (name, fn) => { try { await fn(); results.push(['ok', name]); } catch (e) { results.push(['FAIL', name, e]); throw e; } };
+  try {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 800 } });
+    const page = await context.newPage();
+    const requests = [], responses = [], problems = [];
+    page.on('request', (r) => requests.push(r));
+    page.on('response', async (r) => { try { responses.push({ url: r.url(), body: await r.text() }); } catch { /* redirects have no body */ } });
+    // The API's refusals the test provokes show as failed loads; anything
+    // else logged as an error (a script error, a CSP violation) is a problem.
+    page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
+    page.on('pageerror', (e) => problems.push(String(e)));
+
+    let resp;
+    await step('the console is served with strict security headers', async () => {
+      resp = await page.goto(iamd.url + '/console/');
+      const h = resp.headers();
+      assert.match(h['content-security-policy'], /script-src 'self'/);
+      assert.match(h['content-security-policy'], /frame-ancestors 'none'/);
+      assert.doesNotMatch(h['content-security-policy'], /unsafe-inline/);
+      assert.equal(h['x-content-type-options'], 'nosniff');
+    });
+
+    await step("the browser signer matches AWS's SigV4 test suite", async () => {
+      const suite = join(repo, '..', 'shared', 'testdata', 'aws-signing-test-suite', 'v4');
+      for (const v of VECTORS) {
+        const req = parseRequest(readFileSync(join(suite, v, 'request.txt'), 'utf8'));
+        const ctx = JSON.parse(readFileSync(join(suite, v, 'context.json'), 'utf8'));
+        const want = readFileSync(join(suite, v, 'header-signature.txt'), 'utf8').trim();
+        const got = await page.evaluate(async ({ req, ctx }) => {
+          const { sign, sha256Hex } = await import('./sigv4.js');
+          const headers = { ...req.headers, 'x-amz-date': '20150830T123600Z' };
+          if (ctx.sign_body) headers['x-amz-content-sha256'] = await sha256Hex(req.body);
+          const auth = await sign({ method: req.method, path: req.path, query: req.query, headers, body: req.body,
+            accessKeyId: ctx.credentials.access_key_id, secretAccessKey: ctx.credentials.secret_access_key,
+            region: ctx.region, service: ctx.service, date: '20150830T123600Z' });
+          return auth.split('Signature=')[1];
+        }, { req, ctx });
+        assert.equal(got, want, v);
+      }
+    });
+
+    await page.screenshot({ path: join(repo, 'docs', 'console-signin.png') });
+    await step('sign in with the root key; the console shows who you are', async () => {
+      await page.getByLabel('Access key ID').fill(rootID);
+      await page.getByLabel('Secret access key').fill(rootSecret);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText('Signed in as arn:aws:iam::123456789012:root').waitFor();
+    });
+
+    await step('create a user with a path and tags', async () => {
+      await page.getByLabel('User name').fill('webuser');
+      await page.getByLabel('Path (optional)').fill('/web/');
+      await page.getByLabel('Tags (optional)').fill('team=web');
+      await page.getByRole('button', { name: 'Create user' }).click();
+      await page.getByRole('button', { name: 'webuser', exact: true }).waitFor();
+      await page.screenshot({ path: join(repo, 'docs', 'console-users.png') });
+    });
+
+    let keyID, secret;
+    await step('create a key: the secret once, in the dialog and the .csv', async () => {
+      await page.getByRole('button', { name: 'webuser', exact: true }).click();
+      await page.getByRole('heading', { name: 'User webuser' }).waitFor();
+      await page.getByRole('button', { name: 'Create access key' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      await dialog.getByText('This is the only time the secret access key can be viewed or downloaded').waitFor();
+      keyID = await page.locator('#newkeyid').textContent();
+      secret = await page.locator('#newsecret').textContent();
+      assert.match(keyID, /^AKIA[A-Z2-7]{16}$/);
+      assert.match(secret, /^[A-Za-z0-9+/]{40}$/);
+      await page.screenshot({ path: join(repo, 'docs', 'console-secret.png') });
+      const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('link', { name: 'Download .csv file' }).click()]);
+      const csv = readFileSync(await download.path(), 'utf8');
+      assert.equal(csv, `Access key ID,Secret access key\n${keyID},${secret}\n`);
+      await dialog.getByRole('button', { name: 'Done' }).click();
+    });
+
+    await step('the secret is nowhere once the dialog is closed', async () => {
+      const state = await page.evaluate(() => ({ ls: localStorage.length, ss: sessionStorage.length, cookie: document.cookie, html: document.documentElement.outerHTML }));
+      assert.equal(state.ls, 0);
+      assert.equal(state.ss, 0);
+      assert.equal(state.cookie, '');
+      assert.ok(!state.html.includes(secret), 'the secret is still in the DOM');
+      assert.ok(!state.html.includes(rootSecret), 'the root secret is in the DOM');
+      for (const r of requests) {
+        const all = r.url() + JSON.stringify(r.headers()) + (r.postData() || '');
+        assert.ok(!all.includes(secret) && !all.includes(rootSecret), 'a secret went out in a request to ' + r.url());
+      }
+      const holding = responses.filter((r) => r.body.includes(secret));
+      assert.equal(holding.length, 1, 'the secret is in more than the CreateAccessKey answer');
+      assert.match(holding[0].body, /<CreateAccessKeyResponse/);
+      assert.equal((await context.cookies()).length, 0);
+    });
+
+    await step('the key works from boto3, and is refused once deactivated in the console', async () => {
+      assert.match(boto3(iamd.url, keyID, secret, 'print(c("sts").get_caller_identity()["Arn"])'), /user\/web\/webuser/);
+      await page.getByRole('button', { name: `Deactivate ${keyID}` }).click();
+      await page.getByRole('button', { name: `Activate ${keyID}` }).waitFor();
+      assert.throws(() => boto3(iamd.url, keyID, secret, 'c("sts").get_caller_identity()'), /InvalidClientTokenId/);
+      await page.screenshot({ path: join(repo, 'docs', 'console-user.png') });
+    });
+
+    await step('delete the key with confirmation', async () => {
+      page.once('dialog', (d) => d.accept());
+      await page.getByRole('button', { name: `Delete ${keyID}` }).click();
+      await page.getByRole('button', { name: `Delete ${keyID}` }).waitFor({ state: 'detached' });
+    });
+
+    await step('the two-key limit, explained and refused with the API\'s message', async () => {
+      for (let i = 0; i < 2; i++) {
+        await page.getByRole('button', { name: 'Create access key' }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
+      }
+      await page.getByText('A user may have at most two access keys').waitFor();
+      await page.getByRole('button', { name: 'Create access key' }).click();
+      await page.getByRole('alert').getByText('LimitExceeded: Cannot exceed quota for AccessKeysPerUser: 2').waitFor();
+    });
+
+    await step('a self-service user manages only its own keys', async () => {
+      const out = boto3(iamd.url, rootID, rootSecret, `
+iam = c("iam")
+iam.create_user(UserName="selfie")
+iam.attach_user_policy(UserName="selfie", PolicyArn="arn:aws:iam::aws:policy/IAMSelfManageAccessKeys")
+k = iam.create_access_key(UserName="selfie")["AccessKey"]
+print(k["AccessKeyId"], k["SecretAccessKey"])`).trim().split(' ');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Access key ID').fill(out[0]);
+      await page.getByLabel('Secret access key').fill(out[1]);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText('Signed in as arn:aws:iam::123456789012:user/selfie').waitFor();
+      await page.getByRole('alert').getByText('AccessDenied: User: arn:aws:iam::123456789012:user/selfie is not authorized to perform: iam:ListUsers').waitFor();
+      await page.getByLabel('Open a user by name').fill('webuser');
+      await page.getByRole('button', { name: 'Open', exact: true }).click();
+      await page.getByRole('alert').getByText('AccessDenied: User: arn:aws:iam::123456789012:user/selfie is not authorized to perform: iam:ListAccessKeys on resource: arn:aws:iam::123456789012:user/webuser').waitFor();
+      await page.getByRole('button', { name: 'My access keys' }).click();
+      await page.getByRole('heading', { name: 'My access keys' }).waitFor();
+      await page.getByRole('button', { name: `Deactivate ${out[0]}` }).waitFor();
+    });
+
+    await step('buckets and their once-only keys; a narrow window', async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Access key ID').fill(rootID);
+      await page.getByLabel('Secret access key').fill(rootSecret);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Buckets' }).click();
+      await page.getByLabel('Bucket name').fill('photos');
+      await page.getByRole('button', { name: 'Create bucket' }).click();
+      await page.getByRole('heading', { name: 'photos' }).waitFor();
+      await page.getByRole('button', { name: 'Create bucket key' }).click();
+      await page.getByRole('dialog').getByText('This is the only time').waitFor();
+      await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
+      await page.setViewportSize({ width: 380, height: 800 });
+      await page.screenshot({ path: join(repo, 'docs', 'console-buckets-narrow.png'), fullPage: true });
+      await page.setViewportSize({ width: 1100, height: 800 });
+    });
+
+    await step('the policy simulator, and keyboard use', async () => {
+      await page.getByRole('button', { name: 'Policy simulator' }).click();
+      await page.getByLabel('User ARN').fill('arn:aws:iam::123456789012:user/selfie');
+      await page.getByLabel('Action').fill('iam:CreateAccessKey');
+      await page.getByLabel('Resource ARN').fill('arn:aws:iam::123456789012:user/webuser');
+      await page.getByLabel('Resource ARN').press('Enter');
+      await page.getByText('iam:CreateAccessKey on arn:aws:iam::123456789012:user/webuser: implicitDeny').waitFor();
+    });
+
+    await step('no script error and no policy violation on any page', async () => {
+      assert.deepEqual(problems, []);
+    });
+  } finally {
+    await browser.close();
+    iamd.proc.kill();
+    for (const [status, name, err] of results) console.log(`${status} ${name}${err ? ': ' + err.message : ''}`);
+    const failed = results.filter((r) => r[0] !== 'ok').length;
+    console.log(`console: ${results.length - failed} passed, ${failed} failed`);
+    if (failed) process.exitCode = 1;
+  }
+}
+
+main().catch((e) => { console.error(e); process.exitCode = 1; });
