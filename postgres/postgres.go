@@ -71,6 +71,10 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, connectError(cfg.ConnConfig, err)
+	}
 	s := &Store{pool: pool, cfg: cfg.ConnConfig}
 	s.Store = sqlstore.New(s.policyDB())
 	if err := s.checkSchema(ctx, migrate); err != nil {
@@ -78,6 +82,23 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// connectError is one line for a failure to connect: where, the innermost
+// cause (pgx lists each attempt), and what to check. It never holds the
+// password.
+func connectError(cfg *pgx.ConnConfig, err error) error {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "\n"); i >= 0 {
+		msg = msg[i+1:]
+	}
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	if cfg.Password != "" {
+		msg = strings.ReplaceAll(msg, cfg.Password, "…")
+	}
+	return fmt.Errorf("postgres: cannot connect to %s:%d as %s (%s): check that PostgreSQL runs there and that --db is right", cfg.Host, cfg.Port, cfg.User, strings.TrimSpace(msg))
 }
 
 // Close closes the pool.

@@ -97,7 +97,7 @@ func Open(path string, opt Options) (*Store, error) {
 	if err := s.migrate(context.Background()); err != nil {
 		close(s.writerDone)
 		s.Close()
-		return nil, err
+		return nil, damaged(err)
 	}
 	if err := s.check(context.Background()); err != nil {
 		close(s.writerDone)
@@ -166,6 +166,18 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// damaged words a corrupt or foreign file's error as advice.
+func damaged(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+			return fmt.Errorf("sqlite: the database is damaged (%v): restore it from a backup (see docs/OPERATIONS.md)", err)
+		}
+	}
+	return err
 }
 
 // check runs SQLite's quick_check: a damaged database is refused at start

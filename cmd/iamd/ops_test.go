@@ -467,3 +467,35 @@ func TestLoadToolCleansUp(t *testing.T) {
 		t.Errorf("-help does not name moto_server: %s", help)
 	}
 }
+
+// TestDamagedStoreRefused: a database with a damaged page is refused at
+// start with the advice to restore it, not served with errors later; an
+// unreachable PostgreSQL is one line with what to check.
+func TestDamagedStoreRefused(t *testing.T) {
+	s := start(t)
+	for i := range 300 {
+		mustUser(t, s, "user-"+strings.Repeat("x", i%40)+string(rune('a'+i%26))+time.Now().Format("150405.000000"))
+	}
+	cfg := s.Main.cfg
+	s.Main.Close()
+	db := filepath.Join(cfg.DataDir, "iamd.db")
+	f, err := os.OpenFile(db, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	junk := bytes.Repeat([]byte{0xA5}, 4096)
+	for off := int64(8192); off+4096 < fi.Size(); off += 8192 {
+		f.WriteAt(junk, off) // pages of the users' table and its index, not the header
+	}
+	f.Close()
+	err = NewMain(cfg, &syncBuffer{}).Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "restore it from a backup") {
+		t.Fatalf("a damaged database: %v", err)
+	}
+	var out, errOut bytes.Buffer
+	err = run([]string{"migrate", "--db", "postgres://u:secretpw@127.0.0.1:1/iamd"}, &out, &errOut)
+	if err == nil || strings.Count(err.Error(), "\n") > 0 || !strings.Contains(err.Error(), "check that PostgreSQL runs there") || strings.Contains(err.Error(), "secretpw") {
+		t.Fatalf("an unreachable PostgreSQL: %q", err)
+	}
+}
