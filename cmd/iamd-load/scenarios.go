@@ -261,17 +261,29 @@ func preload(ctx context.Context, t *target, o options) (int, error) {
 // cleanUp deletes the users this run made (those under runPath) and their
 // keys, 32 at a time.
 func cleanUp(ctx context.Context, t *target, region string) (int, error) {
-	c := newClient(t, region, 2000)
 	var names []string
-	p := iam.NewListUsersPaginator(c.iam, &iam.ListUsersInput{PathPrefix: aws.String(runPath)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	in := &iam.ListUsersInput{PathPrefix: aws.String(runPath), MaxItems: aws.Int32(100)}
+	for {
+		var page *iam.ListUsersOutput
+		var err error
+		for try := range 3 { // each try on a fresh connection
+			if try > 0 {
+				time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+			}
+			if page, err = newClient(t, region, 2000).iam.ListUsers(ctx, in); err == nil {
+				break
+			}
+		}
 		if err != nil {
-			return 0, err
+			return len(names), err
 		}
 		for _, u := range page.Users {
 			names = append(names, *u.UserName)
 		}
+		if !page.IsTruncated {
+			break
+		}
+		in.Marker = page.Marker
 	}
 	work := make(chan string)
 	var wg sync.WaitGroup
@@ -280,16 +292,18 @@ func cleanUp(ctx context.Context, t *target, region string) (int, error) {
 		c := newClient(t, region, 2001+w)
 		wg.Go(func() {
 			for name := range work {
-				keys, err := c.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name)})
+				// A few tries each: the server may be busy with what the run left.
+				var err error
+				for try := range 3 {
+					if try > 0 {
+						time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+					}
+					if err = deleteUser(ctx, c, name); err == nil {
+						break
+					}
+				}
 				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					continue
-				}
-				for _, k := range keys.AccessKeyMetadata {
-					c.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(name), AccessKeyId: k.AccessKeyId})
-				}
-				if _, err := c.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)}); err != nil {
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.CompareAndSwap(nil, fmt.Errorf("%s: %w", name, err))
 				}
 			}
 		})
@@ -303,4 +317,19 @@ func cleanUp(ctx context.Context, t *target, region string) (int, error) {
 		return len(names), err
 	}
 	return len(names), nil
+}
+
+// deleteUser deletes a user's keys, then the user.
+func deleteUser(ctx context.Context, c *client, name string) error {
+	keys, err := c.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name)})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys.AccessKeyMetadata {
+		if _, err := c.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(name), AccessKeyId: k.AccessKeyId}); err != nil {
+			return err
+		}
+	}
+	_, err = c.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)})
+	return err
 }

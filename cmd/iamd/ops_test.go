@@ -449,7 +449,7 @@ func TestLoadToolCleansUp(t *testing.T) {
 	os.WriteFile(creds, []byte("[default]\naws_access_key_id = "+rootID+"\naws_secret_access_key = "+rootSecret+"\n"), 0o600)
 	out, err := exec.Command(bin, "-endpoint", s.URL, "-credentials", creds, "-op", "create-user,list-access-keys", "-c", "2", "-d", "300ms", "-warmup", "0s").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "deleted the") {
-		t.Fatalf("iamd-load: %v\n%s", err, out)
+		t.Fatalf("iamd-load: %v %q", err, out) // one line: scripts/test shows only lines naming a test file
 	}
 	users, err := s.root().ListUsers(ctx, &iam.ListUsersInput{})
 	if err != nil || len(users.Users) != 0 {
