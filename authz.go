@@ -193,8 +193,10 @@ type decider struct {
 }
 
 // decider returns c's decider. Bucket keys have none: their scope is fixed.
-func (s *Service) decider(ctx context.Context, c *Caller) (*decider, error) {
-	d := &decider{session: c.Session}
+// What a session adds was worked out once, when it was checked
+// (Service.sessionCredential).
+func (s *Service) decider(ctx context.Context, c *Caller) (decider, error) {
+	d := decider{session: c.Session}
 	switch c.Kind {
 	case CallerRoot:
 		d.root = true
@@ -202,38 +204,22 @@ func (s *Service) decider(ctx context.Context, c *Caller) (*decider, error) {
 	case CallerUser:
 		up, err := s.policiesOf(ctx, c.User)
 		if err != nil {
-			return nil, err
+			return decider{}, err
 		}
 		d.policies, d.principal, d.conditional = up.policies, up.principal, up.conditional
 	case CallerRole:
 		rp, err := s.rolePoliciesOf(ctx, c.Role.Name)
 		if err != nil {
-			return nil, err
+			return decider{}, err
 		}
 		d.policies, d.principal, d.conditional = rp.policies, rp.principal, rp.conditional
-		d.principal.UserID = c.Role.ID + ":" + c.Session.Name
-		if len(c.Session.Tags) > 0 {
-			// Session tags win over the role's tags of the same key.
-			tags := append([]policy.Tag(nil), d.principal.PrincipalTags...)
-			for _, t := range c.Session.Tags {
-				replaced := false
-				for i := range tags {
-					if strings.EqualFold(tags[i].Key, t.Key) {
-						tags[i], replaced = policy.Tag(t), true
-					}
-				}
-				if !replaced {
-					tags = append(tags, policy.Tag(t))
-				}
-			}
-			d.principal.PrincipalTags = tags
-		}
+		d.principal.UserID, d.principal.PrincipalTags = c.Session.userID, c.Session.principalTags
 	default:
-		return nil, Errorf(Internal, "no policies for a caller of kind %d", c.Kind)
+		return decider{}, Errorf(Internal, "no policies for a caller of kind %d", c.Kind)
 	}
 	if c.Session != nil {
 		d.principal.TokenIssueTime = c.Session.IssuedAt()
-		d.conditional = d.conditional || policy.HasConditions(c.Session.sessionPolicies)
+		d.conditional = d.conditional || c.Session.conditional
 	}
 	return d, nil
 }

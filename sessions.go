@@ -55,8 +55,12 @@ type Session struct {
 	// assumes another role.
 	Transitive []string `json:"tt,omitempty"`
 
+	// Worked out once when the session is checked (sessionCredential):
 	sessionPolicies []*policy.Policy // compiled, nil without session policies
 	hasPolicies     bool
+	conditional     bool         // a session policy has a Condition
+	userID          string       // role sessions: aws:userid, AROA…:<session>
+	principalTags   []policy.Tag // role sessions: the role's tags, the session's over them
 }
 
 // IssuedAt and ExpiresAt are the session's times.
@@ -218,18 +222,42 @@ func (s *Service) sessionCredential(ctx context.Context, id, token string) (*Cac
 			return nil, ErrNoSuchIdentity
 		}
 		cc.Caller.Kind, cc.Caller.Role = CallerRole, rp.role
+		sess.userID = rp.role.ID + ":" + sess.Name
+		sess.principalTags = overTags(rp.principal.PrincipalTags, sess.Tags)
 	default:
 		return nil, ErrNoSuchIdentity
 	}
 	if err := s.compileSessionPolicies(ctx, sess); err != nil {
 		return nil, err
 	}
-	if s.sessions.n.Add(1) > maxKeptSessions {
+	sess.conditional = policy.HasConditions(sess.sessionPolicies)
+	if _, replaced := s.sessions.m.Swap(id, &sessionEntry{token: token, cc: cc, credsGen: credsGen, authzGen: authzGen, checkedAt: now}); !replaced &&
+		s.sessions.n.Add(1) > maxKeptSessions {
 		s.sessions.m.Clear()
-		s.sessions.n.Store(1)
+		s.sessions.n.Store(0)
 	}
-	s.sessions.m.Store(id, &sessionEntry{token: token, cc: cc, credsGen: credsGen, authzGen: authzGen, checkedAt: now})
 	return cc, nil
+}
+
+// overTags is a role's tags with a session's over them: a session tag
+// wins over the role's tag of the same key.
+func overTags(role []policy.Tag, session []Tag) []policy.Tag {
+	if len(session) == 0 {
+		return role
+	}
+	tags := append([]policy.Tag(nil), role...)
+	for _, t := range session {
+		replaced := false
+		for i := range tags {
+			if strings.EqualFold(tags[i].Key, t.Key) {
+				tags[i], replaced = policy.Tag(t), true
+			}
+		}
+		if !replaced {
+			tags = append(tags, policy.Tag(t))
+		}
+	}
+	return tags
 }
 
 // compileSessionPolicies compiles a session's inline policy and the

@@ -371,8 +371,10 @@ func (h *Handler) ec2token(ctx context.Context, raw json.RawMessage) (*iamd.Call
 		a.Signature = cr.Signature
 	}
 	v := sigv4.Verifier{Now: h.now}
+	var c *iamd.CachedCredential
 	p, err := v.Begin(r, a, a.Service, func(a *sigv4.Auth) ([]byte, error) {
-		_, key, err := h.svc.SigningKeyFor(ctx, a)
+		cc, key, err := h.svc.SigningKeyFor(ctx, a)
+		c = cc
 		return key, err
 	})
 	if err != nil {
@@ -382,10 +384,6 @@ func (h *Handler) ec2token(ctx context.Context, raw json.RawMessage) (*iamd.Call
 		if err := p.FinishHash(r, cr.BodyHash); err != nil {
 			return nil, err
 		}
-	}
-	c, err := h.svc.Credential(ctx, a.AccessKeyID)
-	if err != nil {
-		return nil, err
 	}
 	h.svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
 	caller := c.Caller

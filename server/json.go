@@ -56,10 +56,9 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, id string, e 
 		s.writeJSONError(w, err, id, e)
 		return
 	}
-	caller, err := s.finish(r, &pending, body)
+	caller, err := s.finish(r, &pending, body, e)
 	if err == nil {
 		err = badRequest
-		e.principal = caller.ARN()
 		if s.auditLog != nil {
 			var names map[string]json.RawMessage
 			if json.Unmarshal(body, &names) == nil {

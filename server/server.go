@@ -278,16 +278,17 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 		s.writeQueryError(w, svc, sigv4.WrongService(svc.name), id, e)
 		return
 	}
-	caller, err := s.finish(r, &pending, body)
+	caller, err := s.finish(r, &pending, body, e)
 	if err != nil {
 		s.writeQueryError(w, svc, err, id, e)
 		return
 	}
-	e.principal = caller.ARN()
-	for _, k := range auditTargets {
-		if v := p[k]; v != "" {
-			e.target = v
-			break
+	if s.auditLog != nil {
+		for _, k := range auditTargets {
+			if v := p[k]; v != "" {
+				e.target = v
+				break
+			}
 		}
 	}
 	switch {
@@ -443,7 +444,7 @@ func (s *Server) begin(r *http.Request, a *sigv4.Auth, service string, e *logEnt
 }
 
 // finish completes the signature check over the body and returns the caller.
-func (s *Server) finish(r *http.Request, p *pendingAuth, body []byte) (*iamd.Caller, error) {
+func (s *Server) finish(r *http.Request, p *pendingAuth, body []byte, e *logEntry) (*iamd.Caller, error) {
 	if err := p.sig.Finish(r, body); err != nil {
 		return nil, err
 	}
@@ -451,7 +452,10 @@ func (s *Server) finish(r *http.Request, p *pendingAuth, body []byte) (*iamd.Cal
 	s.svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
 	// The cached caller is shared; this request's facts go on a copy.
 	c := p.cred.Caller
-	c.Request = iamd.RequestInfo{SecureTransport: r.TLS != nil, Region: a.Region, SourceIP: s.clientAddr(r)}
+	c.Request = iamd.RequestInfo{SecureTransport: r.TLS != nil, Region: a.Region, SourceIP: e.clientIP}
+	if s.auditLog != nil {
+		e.principal = c.ARN()
+	}
 	return &c, nil
 }
 

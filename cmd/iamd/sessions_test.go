@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,4 +168,50 @@ func TestObjectsSessions(t *testing.T) {
 	if _, err := ro.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("alpha"), Key: aws.String("k2"), Body: strings.NewReader("v")}); s3Code(err) != "AccessDenied" {
 		t.Errorf("put with a read-only session policy: %v, want AccessDenied", err)
 	}
+}
+
+// TestSessionSurvivesRestart: a session is its token, so a restart (the
+// same master key) keeps it working, and revoking it still holds after.
+func TestSessionSurvivesRestart(t *testing.T) {
+	s := start(t)
+	id, secret := roleForAlice(t, s)
+	out, err := s.sts(id, secret).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::123456789012:role/reader"), RoleSessionName: aws.String("long")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.Main.cfg
+	s.Main.Close()
+	cfg.Addr = "127.0.0.1:0"
+	m := NewMain(cfg, &syncBuffer{})
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	r := &testServer{Main: m, URL: "http://" + m.Addr(), HTTP: newHTTPClient(t)}
+	who, err := sts.NewFromConfig(r.withSession(out.Credentials)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || *who.Arn != "arn:aws:sts::123456789012:assumed-role/reader/long" {
+		t.Fatalf("after a restart: %v %v", who, err)
+	}
+	// Many requests at once on one session: one check, shared.
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if _, err := sts.NewFromConfig(r.withSession(out.Credentials)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("%d of 160 concurrent requests on one session failed", failed.Load())
+	}
+	r.root().DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("reader"), PolicyName: aws.String("p")})
+	if _, err := r.root().DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("reader")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sts.NewFromConfig(r.withSession(out.Credentials)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	wantAPIError(t, err, "InvalidClientTokenId", 403)
 }
