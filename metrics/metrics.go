@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"iamd"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,6 +25,7 @@ type Metrics struct {
 	flushSize prometheus.Histogram
 	commits   prometheus.Histogram
 	resets    prometheus.Counter
+	failures  *prometheus.CounterVec
 }
 
 // New returns Metrics registered in a registry of their own, with Go's
@@ -52,8 +55,11 @@ func New() *Metrics {
 		resets: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "iamd_change_feed_resets_total", Help: "Times the store's change feed (PostgreSQL LISTEN) was established again; every cache was dropped.",
 		}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iamd_store_errors_total", Help: "Store calls that failed in the store itself, by kind: unavailable (the database could not be reached) or internal.",
+		}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.creds, m.flushes, m.flushSize, m.commits, m.resets,
+	m.reg.MustRegister(m.requests, m.latency, m.creds, m.flushes, m.flushSize, m.commits, m.resets, m.failures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -98,3 +104,13 @@ func (m *Metrics) KeyUseFlush(batch int, err error) {
 }
 
 func (m *Metrics) ChangesLost() { m.resets.Inc() }
+
+// StoreFailure counts a store call that failed in the store itself
+// (sqlstore's OnFailure).
+func (m *Metrics) StoreFailure(k iamd.Kind) {
+	if k == iamd.Unavailable {
+		m.failures.WithLabelValues("unavailable").Inc()
+		return
+	}
+	m.failures.WithLabelValues("internal").Inc()
+}

@@ -145,6 +145,9 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		return err
 	}
 	m.store = st
+	if f, ok := st.(interface{ OnFailure(func(iamd.Kind)) }); ok && m.metrics != nil {
+		f.OnFailure(m.metrics.StoreFailure)
+	}
 	sealer, err := iamd.NewSealer(key)
 	if err != nil {
 		return err

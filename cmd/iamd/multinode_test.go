@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -336,14 +337,22 @@ func (p *tcpProxy) restore() {
 }
 
 // TestPGOutage: with the database unreachable, requests fail with
-// ServiceUnavailable quickly and without secrets; the node recovers by
-// itself once the database is back.
+// ServiceUnavailable quickly and without secrets, and the metrics count
+// the store's failures; the node recovers by itself once the database is
+// back, and listens for changes again.
 func TestPGOutage(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	u, _ := url.Parse(dsn)
 	px := newProxy(t, u.Host)
 	u.Host = px.addr
-	s := nodes(t, 1, u.String())[0]
+	s := start(t, func(c *Config) {
+		c.DB = u.String()
+		c.MasterKey = testMasterKey
+		c.MetricsAddr = "127.0.0.1:0"
+	})
+	if text := scrape(t, s); strings.Contains(text, "iamd_store_errors_total{") {
+		t.Fatalf("store errors before the outage:\n%s", text)
+	}
 	mustUser(t, s, "Bob")
 	k := mustKey(t, s.root(), "Bob")
 	px.cut()
@@ -377,6 +386,32 @@ func TestPGOutage(t *testing.T) {
 	if _, err := s.sts(*k.AccessKeyId, *k.SecretAccessKey).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}
+	text := scrape(t, s)
+	if n := metricValue(text, `iamd_store_errors_total{kind="unavailable"}`); n < 2 {
+		t.Errorf("%v store errors counted for the outage, want at least the 2 refused requests", n)
+	}
+	if n := metricValue(text, `iamd_requests_total{action="CreateUser",code="ServiceUnavailable",service="iam"}`); n < 1 {
+		t.Errorf("no CreateUser counted as ServiceUnavailable")
+	}
+	for deadline := time.Now().Add(10 * time.Second); metricValue(text, "iamd_change_feed_resets_total") < 1; text = scrape(t, s) {
+		if time.Now().After(deadline) {
+			t.Fatal("the change feed was not counted as re-established after the outage")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// metricValue is the value of series in a scrape, or -1 without it.
+func metricValue(text, series string) float64 {
+	for line := range strings.Lines(text) {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	return -1
 }
 
 func TestPGWrongMasterKey(t *testing.T) {

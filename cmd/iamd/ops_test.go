@@ -380,13 +380,7 @@ func TestMetrics(t *testing.T) {
 	}
 	wg.Wait()
 	time.Sleep(150 * time.Millisecond) // a key-use flush (every 50 ms in tests)
-	resp, err := http.Get("http://" + s.Main.MetricsAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	text := string(body)
+	text := scrape(t, s)
 	for _, series := range []string{
 		`iamd_requests_total{action="GetCallerIdentity",code="",service="sts"} 200`,
 		`iamd_requests_total{action="other",code="InvalidClientTokenId",service="sts"} 200`, // refused before the body names it
@@ -404,6 +398,21 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("the scrape holds %q", leak)
 		}
 	}
+}
+
+// scrape returns the text of s's /metrics.
+func scrape(t *testing.T, s *testServer) string {
+	t.Helper()
+	resp, err := http.Get("http://" + s.Main.MetricsAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }
 
 // signedQuery signs a Query request with the root's key for IAM.

@@ -17,7 +17,7 @@ import (
 // ---- account ----
 
 func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) {
-	err := s.db.Write(ctx, func(q Q) error {
+	err := s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('account_id', $1), ('account_created_at', $2), ('key_check', $3) ON CONFLICT (k) DO NOTHING`,
 			a.ID, strconv.FormatInt(sqlkit.MS(a.CreatedAt), 10), base64.StdEncoding.EncodeToString(a.KeyCheck))
 		return err
@@ -48,7 +48,7 @@ func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) 
 // ---- users ----
 
 func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO users(`+sqlkit.UserCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6)`,
 			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), iamd.FoldName(u.Name))
 		if s.db.IsUnique(err) {
@@ -67,7 +67,7 @@ func (s *Store) ListUsers(ctx context.Context, pathPrefix string, p iamd.Page) (
 }
 
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		id, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityUser, Name: name}, true)
 		if err != nil {
 			return err
@@ -129,7 +129,7 @@ func (s *Store) owner(ctx context.Context, q Q, o *iamd.Owner, lock bool) (int, 
 // CreateAccessKey counts the owner's keys with its row locked, so that
 // concurrent creations on any node stay within the limit.
 func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit int) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		kind, oid, err := s.owner(ctx, q, &k.Owner, true)
 		if err != nil {
 			return err
@@ -268,7 +268,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 // changeKey runs stmt ($1 the key ID, $2 and $3 its owner, more after) and
 // announces the change in the same transaction.
 func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, id, stmt string, args ...any) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		kind, oid, err := s.owner(ctx, q, &owner, false)
 		if err != nil {
 			return err
@@ -309,7 +309,7 @@ func (s *Store) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
 	}
 	sorted := append([]iamd.KeyUse(nil), uses...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].AccessKeyID < sorted[j].AccessKeyID })
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		for _, u := range sorted {
 			at := sqlkit.MS(u.At)
 			if _, err := q.Exec(ctx, `UPDATE access_keys SET last_used_at = $1, last_used_region = $2, last_used_service = $3
@@ -324,7 +324,7 @@ func (s *Store) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
 // ---- buckets ----
 
 func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO buckets(`+sqlkit.BucketCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			b.ID, b.Name, b.BundleID, sqlkit.MS(b.CreatedAt), sqlkit.TagsJSON(b.Tags), b.Versioning, b.PrincipalID)
 		if s.db.IsUnique(err) {
@@ -363,7 +363,7 @@ func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) (bs []*iamd.Bucket
 }
 
 func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) (deleted []string, err error) {
-	err = s.db.Write(ctx, func(q Q) error {
+	err = s.write(ctx, func(q Q) error {
 		var id string
 		err := q.QueryRow(ctx, `SELECT id FROM buckets WHERE name = $1`+s.db.Lock, name).Scan(&id)
 		if errors.Is(err, s.db.NoRows) {
@@ -402,7 +402,7 @@ func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) (dele
 // ---- operations ----
 
 func (s *Store) PutOperation(ctx context.Context, op *iamd.Operation) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO operations(`+sqlkit.OpCols+`) VALUES ($1, $2, $3, $4, $5)`,
 			op.ID, op.ResourceName, op.ResourceType, op.Type, sqlkit.MS(op.CreatedAt))
 		return err

@@ -30,7 +30,7 @@ func groupKey(g *iamd.Group) string { return iamd.FoldName(g.Name) }
 func userKey(u *iamd.User) string   { return iamd.FoldName(u.Name) }
 
 func (s *Store) CreateGroup(ctx context.Context, g *iamd.Group) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO iam_groups(`+groupCols+`, name_fold) VALUES ($1, $2, $3, $4, $5)`,
 			g.ID, g.Name, g.Path, sqlkit.MS(g.CreatedAt), iamd.FoldName(g.Name))
 		if s.db.IsUnique(err) {
@@ -49,7 +49,7 @@ func (s *Store) ListGroups(ctx context.Context, pathPrefix string, p iamd.Page) 
 }
 
 func (s *Store) DeleteGroup(ctx context.Context, name string) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		id, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityGroup, Name: name}, true)
 		if err != nil {
 			return err
@@ -91,7 +91,7 @@ func (s *Store) UserDependents(ctx context.Context, q Q, id string) error {
 }
 
 func (s *Store) AddUserToGroup(ctx context.Context, group, user string, limit int) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		gid, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityGroup, Name: group}, true)
 		if err != nil {
 			return err
@@ -118,7 +118,7 @@ func (s *Store) AddUserToGroup(ctx context.Context, group, user string, limit in
 }
 
 func (s *Store) RemoveUserFromGroup(ctx context.Context, group, user string) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		gid, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityGroup, Name: group}, false)
 		if err != nil {
 			return err
@@ -213,7 +213,7 @@ func versionNum(id string) int64 {
 }
 
 func (s *Store) CreatePolicy(ctx context.Context, p *iamd.ManagedPolicy, doc string) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO policies(id, name, name_fold, path, description, default_version, next_version, created_at, updated_at, tags)
 			VALUES ($1, $2, $3, $4, $5, 1, 2, $6, $6, $7)`,
 			p.ID, p.Name, iamd.FoldName(p.Name), p.Path, p.Description, sqlkit.MS(p.CreatedAt), sqlkit.TagsJSON(p.Tags))
@@ -274,7 +274,7 @@ func (s *Store) lockPolicy(ctx context.Context, q Q, name string) (id string, de
 }
 
 func (s *Store) DeletePolicy(ctx context.Context, name string) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		id, _, _, err := s.lockPolicy(ctx, q, name)
 		if err != nil {
 			return err
@@ -298,7 +298,7 @@ func (s *Store) DeletePolicy(ctx context.Context, name string) error {
 }
 
 func (s *Store) CreatePolicyVersion(ctx context.Context, name, doc string, setDefault bool, at time.Time, limit int) (v *iamd.PolicyVersion, err error) {
-	err = s.db.Write(ctx, func(q Q) error {
+	err = s.write(ctx, func(q Q) error {
 		id, _, next, err := s.lockPolicy(ctx, q, name)
 		if err != nil {
 			return err
@@ -368,7 +368,7 @@ func (s *Store) ListPolicyVersions(ctx context.Context, name string) (vs []*iamd
 }
 
 func (s *Store) DeletePolicyVersion(ctx context.Context, name, version string) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		id, def, _, err := s.lockPolicy(ctx, q, name)
 		if err != nil {
 			return err
@@ -386,7 +386,7 @@ func (s *Store) DeletePolicyVersion(ctx context.Context, name, version string) e
 }
 
 func (s *Store) SetDefaultPolicyVersion(ctx context.Context, name, version string, at time.Time) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		id, _, _, err := s.lockPolicy(ctx, q, name)
 		if err != nil {
 			return err
@@ -408,7 +408,7 @@ func (s *Store) SetDefaultPolicyVersion(ctx context.Context, name, version strin
 // ---- attachments ----
 
 func (s *Store) AttachPolicy(ctx context.Context, e iamd.Entity, p iamd.AttachedPolicy, limit int) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		eid, err := s.entityID(ctx, q, e, true)
 		if err != nil {
 			return err
@@ -448,7 +448,7 @@ func (s *Store) AttachPolicy(ctx context.Context, e iamd.Entity, p iamd.Attached
 }
 
 func (s *Store) DetachPolicy(ctx context.Context, e iamd.Entity, arn string) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		eid, err := s.entityID(ctx, q, e, false)
 		if err != nil {
 			return err
@@ -561,7 +561,7 @@ func (s *Store) CountAttachments(ctx context.Context, policyID string) (n int, e
 // ---- inline policies ----
 
 func (s *Store) PutInlinePolicy(ctx context.Context, e iamd.Entity, name, doc string, limit int) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		eid, err := s.entityID(ctx, q, e, true)
 		if err != nil {
 			return err
@@ -605,7 +605,7 @@ func (s *Store) GetInlinePolicy(ctx context.Context, e iamd.Entity, name string)
 }
 
 func (s *Store) DeleteInlinePolicy(ctx context.Context, e iamd.Entity, name string) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		eid, err := s.entityID(ctx, q, e, false)
 		if err != nil {
 			return err
@@ -725,7 +725,7 @@ func scanRole(r sqlkit.Row) (*iamd.Role, error) {
 func roleKey(r *iamd.Role) string { return iamd.FoldName(r.Name) }
 
 func (s *Store) CreateRole(ctx context.Context, r *iamd.Role) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO iam_roles(`+roleCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			r.ID, r.Name, r.Path, r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.MS(r.CreatedAt), sqlkit.TagsJSON(r.Tags), iamd.FoldName(r.Name))
 		if s.db.IsUnique(err) {
@@ -752,7 +752,7 @@ func (s *Store) ListRoles(ctx context.Context, pathPrefix string, p iamd.Page) (
 }
 
 func (s *Store) UpdateRole(ctx context.Context, name string, fn func(*iamd.Role) error) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		r, err := s.getRole(ctx, q, name, s.db.Lock)
 		if err != nil {
 			return err
@@ -770,7 +770,7 @@ func (s *Store) UpdateRole(ctx context.Context, name string, fn func(*iamd.Role)
 }
 
 func (s *Store) DeleteRole(ctx context.Context, name string) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		id, err := s.entityID(ctx, q, iamd.Entity{Kind: iamd.EntityRole, Name: name}, true)
 		if err != nil {
 			return err

@@ -12,7 +12,7 @@ import (
 // ---- updates: read, change, write back, in one transaction ----
 
 func (s *Store) UpdateUser(ctx context.Context, name string, fn func(*iamd.User) error) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		u, err := sqlkit.ScanUser(q.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold = $1`+s.db.Lock, iamd.FoldName(name)))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.UserNotFound(name)
@@ -52,7 +52,7 @@ func (s *Store) UpdateUser(ctx context.Context, name string, fn func(*iamd.User)
 }
 
 func (s *Store) UpdateGroup(ctx context.Context, name string, fn func(*iamd.Group) error) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		g, err := scanGroup(q.QueryRow(ctx, `SELECT `+groupCols+` FROM iam_groups WHERE name_fold = $1`+s.db.Lock, iamd.FoldName(name)))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.GroupNotFound(name)
@@ -75,7 +75,7 @@ func (s *Store) UpdateGroup(ctx context.Context, name string, fn func(*iamd.Grou
 }
 
 func (s *Store) UpdatePolicyTags(ctx context.Context, name string, fn func([]iamd.Tag) ([]iamd.Tag, error)) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		p, err := scanPolicy(q.QueryRow(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold = $1`+s.db.Lock, iamd.FoldName(name)))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.Errorf(iamd.NotFound, "Policy %s does not exist.", name)
@@ -93,7 +93,7 @@ func (s *Store) UpdatePolicyTags(ctx context.Context, name string, fn func([]iam
 }
 
 func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*iamd.Bucket) error) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		b, err := sqlkit.ScanBucket(q.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name = $1`+s.db.Lock, name))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.BucketNotFound(name)
@@ -169,7 +169,7 @@ func (s *Store) AccountCounts(ctx context.Context) (c iamd.AccountCounts, err er
 }
 
 func (s *Store) PutCredentialReport(ctx context.Context, r *iamd.CredentialReport) error {
-	return s.db.Write(ctx, func(q Q) error {
+	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO credential_report(id, generated_at, content) VALUES (1, $1, $2)
 			ON CONFLICT (id) DO UPDATE SET generated_at = excluded.generated_at, content = excluded.content`, sqlkit.MS(r.GeneratedAt), r.Content)
 		return err
@@ -197,7 +197,7 @@ func (s *Store) GetCredentialReport(ctx context.Context, withContent bool) (r *i
 // ---- master-key rotation ----
 
 func (s *Store) RewrapSecrets(ctx context.Context, keyCheck []byte, rewrap func(id string, sealed []byte) ([]byte, error)) (n int, err error) {
-	err = s.db.Write(ctx, func(q Q) error {
+	err = s.write(ctx, func(q Q) error {
 		type sealedKey struct {
 			id     string
 			sealed []byte

@@ -11,6 +11,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"iamd"
 	"iamd/internal/sqlkit"
@@ -57,7 +58,33 @@ type DB struct {
 }
 
 // Store implements iamd.Store, but for Close, on a DB.
-type Store struct{ db DB }
+type Store struct {
+	db     DB
+	failed atomic.Pointer[func(iamd.Kind)]
+}
+
+// OnFailure has f told of every call that fails in the store itself
+// (Unavailable or Internal; not NotFound and the like), for metrics.
+func (s *Store) OnFailure(f func(iamd.Kind)) { s.failed.Store(&f) }
+
+// fail tells OnFailure's function of err if the store failed, and
+// returns err.
+func (s *Store) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	if k := iamd.KindOf(err); k == iamd.Internal || k == iamd.Unavailable {
+		if f := s.failed.Load(); f != nil {
+			(*f)(k)
+		}
+	}
+	return err
+}
+
+// write runs fn in a write transaction.
+func (s *Store) write(ctx context.Context, fn func(Q) error) error {
+	return s.fail(s.db.Write(ctx, fn))
+}
 
 // New returns the Store of db.
 func New(db DB) *Store { return &Store{db: db} }
@@ -107,9 +134,9 @@ func (s *Store) read(ctx context.Context, fn func(context.Context, Q) error) err
 	defer release()
 	err := fn(ctx, q)
 	if iamd.KindOf(err) == iamd.Internal {
-		return s.db.Err(err)
+		err = s.db.Err(err)
 	}
-	return err
+	return s.fail(err)
 }
 
 // collect reads every row with scan.
