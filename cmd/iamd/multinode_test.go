@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -460,4 +465,47 @@ func TestPGPolicyChangeAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	seenWithin("DetachUserPolicy", false)
+}
+
+// TestPGRotateMasterKey: with every node stopped, rotate-master-key runs
+// once against the shared database; nodes started with the new key accept
+// every key, user and bucket alike, and a node still holding the old key is
+// refused at start.
+func TestPGRotateMasterKey(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ns := nodes(t, 2, dsn)
+	mustUser(t, ns[0], "Bob")
+	k := mustKey(t, ns[0].root(), "Bob")
+	mustBucket(t, ns[1].lightsail(rootID, rootSecret), "photos")
+	bk, err := ns[1].lightsail(rootID, rootSecret).CreateBucketAccessKey(ctx, &lightsail.CreateBucketAccessKeyInput{BucketName: aws.String("photos")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		n.Main.Close()
+	}
+	newKey := make([]byte, 32)
+	rand.Read(newKey)
+	keyFile := filepath.Join(t.TempDir(), "new-master.key")
+	os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(newKey)+"\n"), 0o600)
+	t.Setenv("IAMD_MASTER_KEY", testMasterKey)
+	var out, errOut bytes.Buffer
+	if err := run([]string{"rotate-master-key", "--db", dsn, "--data-dir", t.TempDir(), "--new-key-file", keyFile}, &out, &errOut); err != nil {
+		t.Fatalf("rotate-master-key: %v", err)
+	}
+	if !strings.Contains(errOut.String(), "set IAMD_MASTER_KEY to it on every node") {
+		t.Errorf("rotation said %q", errOut.String())
+	}
+	for i := range 2 {
+		s := start(t, func(c *Config) { c.DB = dsn; c.MasterKey = base64.StdEncoding.EncodeToString(newKey) })
+		for _, kk := range [][2]string{{*k.AccessKeyId, *k.SecretAccessKey}, {*bk.AccessKey.AccessKeyId, *bk.AccessKey.SecretAccessKey}, {rootID, rootSecret}} {
+			if _, err := s.sts(kk[0], kk[1]).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+				t.Errorf("node %d, key %s after rotation: %v", i, kk[0], err)
+			}
+		}
+	}
+	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Region: "us-east-1", LogFormat: "text", Durability: "full", DB: dsn, MasterKey: testMasterKey}
+	if err := NewMain(cfg, &syncBuffer{}).Start(ctx); !errors.Is(err, iamd.ErrWrongMasterKey) {
+		t.Fatalf("a node with the old master key after rotation: %v", err)
+	}
 }
