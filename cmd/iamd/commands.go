@@ -61,6 +61,13 @@ func runMigrate(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer lock.Close()
+		// A new database gets its master key first, as serve would make
+		// it: serve refuses a database whose key is missing.
+		if !storeExists(c) {
+			if _, err := loadMasterKey(c.MasterKey, filepath.Join(c.DataDir, "master.key"), false); err != nil {
+				return err
+			}
+		}
 	}
 	st, name, err := openStore(context.Background(), c, true)
 	if err != nil {

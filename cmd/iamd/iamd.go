@@ -558,6 +558,9 @@ func loadMasterKey(fromEnv, path string, dbExists bool) ([]byte, error) {
 		}
 		return k, nil
 	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("master key: %w (check the file's permissions)", err)
+	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("master key: %w", err)
 	}

@@ -19,9 +19,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,7 +69,7 @@ func TestHealth(t *testing.T) {
 }
 
 // TestCommands: version, help that exits 0, per-command flags, and
-// migrate on a new data dir.
+// migrate on a new data dir, which serve then serves.
 func TestCommands(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if err := run([]string{"version"}, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "iamd ") || !strings.Contains(out.String(), "go1.") {
@@ -96,6 +98,8 @@ func TestCommands(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "iamd.db")); err != nil {
 		t.Fatal(err)
 	}
+	s := start(t, func(c *Config) { c.DataDir = dir }) // serve takes the migrated data dir over
+	mustUser(t, s, "after-migrate")
 	if err := (&Config{Addr: "0.0.0.0:8600", DataDir: "d", Region: "us-east-1", LogFormat: "text", Durability: "full"}).Validate(); err == nil ||
 		!strings.Contains(err.Error(), "--insecure-http") {
 		t.Errorf("plain HTTP on every address: %v", err)
@@ -506,5 +510,73 @@ func TestDamagedStoreRefused(t *testing.T) {
 	err = run([]string{"migrate", "--db", "postgres://u:secretpw@127.0.0.1:1/iamd"}, &out, &errOut)
 	if err == nil || strings.Count(err.Error(), "\n") > 0 || !strings.Contains(err.Error(), "check that PostgreSQL runs there") || strings.Contains(err.Error(), "secretpw") {
 		t.Fatalf("an unreachable PostgreSQL: %q", err)
+	}
+}
+
+// rawSQLite matches SQLite's own texts for what permissions cause.
+var rawSQLite = regexp.MustCompile(`unable to open database file|readonly database|out of memory|\(\d+\)`)
+
+// TestPermissionAdvice: a data dir, lock or database iamd may not write
+// ends the start with one line that names the file and says to check its
+// permissions, never SQLite's own text. As root (which permissions do not
+// stop) the binary runs as nobody.
+func TestPermissionAdvice(t *testing.T) {
+	bin, err := buildIamd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cred *syscall.Credential
+	base := t.TempDir()
+	if os.Getuid() == 0 {
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+		// nobody must reach the binary and the test's directories.
+		for _, d := range []string{filepath.Dir(bin), base, filepath.Dir(base)} {
+			os.Chmod(d, 0o755)
+		}
+	}
+	owned := func(dir string) { // a directory the server's user owns
+		os.MkdirAll(dir, 0o700)
+		if cred != nil {
+			os.Chown(dir, int(cred.Uid), int(cred.Gid))
+		}
+	}
+	// A database the server's user may not write: made by another user.
+	theirs := filepath.Join(base, "theirs")
+	var out, errOut bytes.Buffer
+	if err := run([]string{"migrate", "--data-dir", theirs}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(theirs, "iamd.db.lock"))
+	os.Chmod(filepath.Join(theirs, "iamd.db"), 0o444) // readable, not writable
+	owned(theirs)
+	readOnly := filepath.Join(base, "ro")
+	os.MkdirAll(readOnly, 0o555)
+	keyless := filepath.Join(base, "keyless") // its master key is not readable
+	if err := run([]string{"migrate", "--data-dir", keyless}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(keyless, "iamd.db.lock"))
+	os.Chmod(filepath.Join(keyless, "master.key"), 0o000)
+	owned(keyless)
+	if cred != nil { // theirs's master key is readable; its database is not writable
+		os.Chown(filepath.Join(theirs, "master.key"), int(cred.Uid), int(cred.Gid))
+	}
+	for _, c := range []struct{ name, dataDir, want string }{
+		{"data dir in a directory it may not write", filepath.Join(readOnly, "data"), "data dir " + filepath.Join(readOnly, "data") + ": "},
+		{"master key it may not read", keyless, filepath.Join(keyless, "master.key")},
+		{"database it may not write", theirs, filepath.Join(theirs, "iamd.db")},
+	} {
+		cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", c.dataDir)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		line := strings.TrimSpace(stderr.String())
+		if err == nil || strings.Count(line, "\n") > 0 || !strings.Contains(line, c.want) ||
+			!strings.Contains(line, "check") || !strings.Contains(line, "permission") || rawSQLite.MatchString(line) {
+			t.Errorf("%s: %v, stderr %q", c.name, err, line)
+		}
+		t.Logf("%s: %s", c.name, line)
 	}
 }
