@@ -100,21 +100,7 @@ http {{
   fastcgi_temp_path {prefix}/fcgi; uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
   server {{
     listen 127.0.0.1:{self.nginx_port};
-    location / {{
-      auth_request /_iamd;
-      auth_request_set $iamd_user $upstream_http_x_iamd_identity_user_arn;
-      proxy_set_header X-Iamd-Identity-User-Arn $iamd_user;
-      proxy_pass http://127.0.0.1:{self.upstream.server_port};
-    }}
-    location = /_iamd {{
-      internal;
-      proxy_pass http://127.0.0.1:{self.auth_port};
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Original-Method $request_method;
-      proxy_set_header Host $http_host;
-    }}
+{self.readme_locations()}
   }}
 }}
 """)
@@ -122,6 +108,17 @@ http {{
         self.nginx_log = open(os.path.join(prefix, "out.log"), "w")
         self.procs.append(subprocess.Popen([nginx, "-p", prefix, "-c", conf, "-g", "daemon off;"], stderr=self.nginx_log))
         wait_port(self.nginx_port, "nginx", os.path.join(prefix, "out.log"))
+
+    def readme_locations(self):
+        """The README's nginx block, pointed at this test's upstream and
+        decision endpoint: the configuration nginx runs is the documented one."""
+        with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")) as f:
+            readme = f.read()
+        block = readme.split("```nginx\n", 1)[1].split("```", 1)[0]
+        for addr in ("127.0.0.1:9000", "127.0.0.1:8701"):
+            if addr not in block:
+                raise AssertionError(f"the README's nginx block no longer names {addr}")
+        return block.replace("127.0.0.1:9000", f"127.0.0.1:{self.upstream.server_port}").replace("127.0.0.1:8701", f"127.0.0.1:{self.auth_port}")
 
     def iam(self, key=(ROOT_ID, ROOT_SECRET)):
         return boto3.client("iam", endpoint_url=self.iamd_url, region_name="us-east-1",

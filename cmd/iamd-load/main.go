@@ -26,6 +26,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.endpoint, "endpoint", "http://127.0.0.1:8600", "endpoint of the server under test")
 	flag.StringVar(&o.credentials, "credentials", "", "shared-credentials file (e.g. iamd-data/root-credentials); default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	flag.StringVar(&o.profile, "profile", "default", "the profile of -credentials to use")
 	flag.StringVar(&o.region, "region", "us-east-1", "signing region")
 	flag.StringVar(&o.ops, "op", "caller-identity", "comma-separated: caller-identity, session-caller-identity, create-delete, list-access-keys, create-user, mix")
 	flag.IntVar(&o.concurrency, "c", 8, "concurrent clients (one connection each)")
@@ -53,10 +54,10 @@ func main() {
 }
 
 type options struct {
-	endpoint, credentials, region, ops, compare string
-	concurrency, preload, rounds, keysPerUser   int
-	duration, warmup                            time.Duration
-	keep                                        bool
+	endpoint, credentials, profile, region, ops, compare string
+	concurrency, preload, rounds, keysPerUser            int
+	duration, warmup                                     time.Duration
+	keep                                                 bool
 }
 
 // target is a server to measure.
@@ -70,7 +71,7 @@ type target struct {
 }
 
 func run(ctx context.Context, o options) error {
-	id, secret, err := readCredentials(o.credentials)
+	id, secret, err := readCredentials(o.credentials, o.profile)
 	if err != nil {
 		return err
 	}
@@ -175,8 +176,9 @@ func ratio(r result, all map[string]result, base string) string {
 	return fmt.Sprintf("%.2fx", r.rate()/b.rate())
 }
 
-// readCredentials reads the key from a shared-credentials file or the environment.
-func readCredentials(file string) (string, string, error) {
+// readCredentials reads the key of profile from a shared-credentials
+// file, or from the environment.
+func readCredentials(file, profile string) (string, string, error) {
 	if file == "" {
 		id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 		if id == "" || secret == "" {
@@ -188,10 +190,15 @@ func readCredentials(file string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	var id, secret string
+	var id, secret, section string
 	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+			section = strings.TrimSpace(line[1 : len(line)-1])
+			continue
+		}
 		k, v, ok := strings.Cut(line, "=")
-		if !ok {
+		if !ok || section != profile {
 			continue
 		}
 		switch strings.TrimSpace(k) {
@@ -202,7 +209,7 @@ func readCredentials(file string) (string, string, error) {
 		}
 	}
 	if id == "" || secret == "" {
-		return "", "", fmt.Errorf("%s has no aws_access_key_id and aws_secret_access_key", file)
+		return "", "", fmt.Errorf("%s has no aws_access_key_id and aws_secret_access_key in [%s]", file, profile)
 	}
 	return id, secret, nil
 }

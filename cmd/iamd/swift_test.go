@@ -293,3 +293,47 @@ func TestKeystoneSwift(t *testing.T) {
 		}
 	}
 }
+
+// TestSwiftConfIsREADMEs: every setting of the README's proxy-server.conf
+// is swiftProxyConf's, in the same section, so the configuration Swift is
+// tested with is the one documented. Values the README leaves to the
+// reader (the key, its secret, iamd's address) are the test's own.
+func TestSwiftConfIsREADMEs(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "```ini\n[pipeline:main]\n")
+	if !ok {
+		t.Fatal("the README has no proxy-server.conf")
+	}
+	block, _, _ = strings.Cut("[pipeline:main]\n"+block, "```")
+	settings := func(conf string) map[string]string {
+		out, section := map[string]string{}, ""
+		for line := range strings.Lines(conf) {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, "[") {
+				section = line
+			} else if k, v, ok := strings.Cut(line, " = "); ok && !strings.HasPrefix(line, "#") {
+				out[section+" "+k] = v
+			}
+		}
+		return out
+	}
+	tested := settings(swiftProxyConf)
+	documented := settings(block)
+	if len(documented) < 15 {
+		t.Fatalf("only %d settings found in the README's proxy-server.conf", len(documented))
+	}
+	for k, v := range documented {
+		if strings.Contains(v, "…") || strings.Contains(v, "127.0.0.1:8635") {
+			if _, ok := tested[k]; !ok {
+				t.Errorf("%s: in the README, not in the tested configuration", k)
+			}
+			continue
+		}
+		if tested[k] != v {
+			t.Errorf("%s: the README says %q, the test runs %q", k, v, tested[k])
+		}
+	}
+}
