@@ -115,7 +115,8 @@ class ObjectsTest(unittest.TestCase):
         self.assertIn("docs/up.txt", self.cli(key, "s3", "ls", "s3://cli-bucket/", "--recursive"))
         down = os.path.join(stack.dir, "down.txt")
         self.cli(key, "s3", "cp", "s3://cli-bucket/docs/up.txt", down)
-        self.assertEqual(open(down).read(), "uploaded with the aws CLI\n")
+        with open(down) as f:
+            self.assertEqual(f.read(), "uploaded with the aws CLI\n")
         self.cli(key, "s3api", "put-object", "--bucket", "cli-bucket", "--key", "api.txt", "--body", src)
         head = json.loads(self.cli(key, "s3api", "head-object", "--bucket", "cli-bucket", "--key", "api.txt"))
         self.assertEqual(head["ContentLength"], 26)
