@@ -22,12 +22,17 @@ func (g *Group) ARN(account string) string {
 // Role is an IAM role: an identity with policies and no keys of its own,
 // which principals its trust policy names may assume (sts:AssumeRole).
 type Role struct {
-	ID                 string // AROA…
-	Name               string // unique case-insensitively
-	Path               string
-	Description        string
-	TrustPolicy        string // AssumeRolePolicyDocument
-	MaxSessionDuration int    // seconds, 3600–43200
+	ID          string // AROA…
+	Name        string // unique case-insensitively
+	Path        string
+	Description string
+	TrustPolicy string // AssumeRolePolicyDocument
+	// TrustIDs binds each of this account's users and roles the trust
+	// policy names (by ARN) to its unique ID when the policy was written:
+	// the policy trusts that entity, renamed or not, and not another
+	// made later under the same name.
+	TrustIDs           map[string]string
+	MaxSessionDuration int // seconds, 3600–43200
 	CreatedAt          time.Time
 	Tags               []Tag
 }

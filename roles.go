@@ -24,29 +24,71 @@ func (s *Service) roleARN(ctx context.Context, c *Caller, name string) resource 
 }
 
 // checkTrustPolicy checks a trust policy as IAM does when it is written:
-// its syntax, and that every principal it names exists.
-func (s *Service) checkTrustPolicy(ctx context.Context, doc string) error {
+// its syntax, and that every principal it names exists. It returns the
+// unique IDs of this account's users and roles it names, by ARN (see
+// Role.TrustIDs).
+func (s *Service) checkTrustPolicy(ctx context.Context, doc string) (map[string]string, error) {
 	if PolicySize(doc) > MaxTrustPolicySize {
-		return LimitError("ACLSizePerRole", MaxTrustPolicySize)
+		return nil, LimitError("ACLSizePerRole", MaxTrustPolicySize)
 	}
 	p, err := policy.ParseTrust(doc)
 	if err != nil {
 		var se *policy.SyntaxError
 		if errors.As(err, &se) {
-			return &Error{Kind: MalformedPolicy, Message: se.Msg}
+			return nil, &Error{Kind: MalformedPolicy, Message: se.Msg}
 		}
-		return err
+		return nil, err
 	}
+	var ids map[string]string
 	for _, a := range p.AWSPrincipals() {
+		id, err := s.principalEntityID(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if id != "" {
+			if ids == nil {
+				ids = map[string]string{}
+			}
+			ids[a] = id
+			continue
+		}
 		ok, err := s.principalExists(ctx, a)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
-			return Errorf(MalformedPolicy, "Invalid principal in policy: \"AWS\":\"%s\"", a)
+			return nil, Errorf(MalformedPolicy, "Invalid principal in policy: \"AWS\":\"%s\"", a)
 		}
 	}
-	return nil
+	return ids, nil
+}
+
+// principalEntityID returns the unique ID of the user or role of this
+// account whose ARN is a, or "" when a names none.
+func (s *Service) principalEntityID(ctx context.Context, a string) (string, error) {
+	acct := s.account.ID
+	name := a[strings.LastIndexByte(a, '/')+1:]
+	switch {
+	case strings.HasPrefix(a, "arn:aws:iam::"+acct+":user/"):
+		u, err := s.store.GetUser(ctx, name)
+		if errors.Is(err, ErrNotFound) || err == nil && u.ARN(acct) != a {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return u.ID, nil
+	case strings.HasPrefix(a, "arn:aws:iam::"+acct+":role/"):
+		r, err := s.store.GetRole(ctx, name)
+		if errors.Is(err, ErrNotFound) || err == nil && r.ARN(acct) != a {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return r.ID, nil
+	}
+	return "", nil
 }
 
 // principalExists reports whether an account ID or principal ARN of a
@@ -75,14 +117,15 @@ func (s *Service) CreateRole(ctx context.Context, c *Caller, name, path, descrip
 	if err := checkMaxSession(maxSession); err != nil {
 		return nil, err
 	}
-	if err := s.checkTrustPolicy(ctx, trust); err != nil {
+	ids, err := s.checkTrustPolicy(ctx, trust)
+	if err != nil {
 		return nil, err
 	}
 	id, err := NewRoleID(s.rand)
 	if err != nil {
 		return nil, err
 	}
-	r := &Role{ID: id, Name: name, Path: path, Description: description, TrustPolicy: trust,
+	r := &Role{ID: id, Name: name, Path: path, Description: description, TrustPolicy: trust, TrustIDs: ids,
 		MaxSessionDuration: maxSession, CreatedAt: s.timestamp(), Tags: tags}
 	if err := s.store.CreateRole(ctx, r); err != nil {
 		return nil, err
@@ -148,11 +191,12 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, c *Caller, name, d
 	if err := s.authorize(ctx, c, "iam:UpdateAssumeRolePolicy", s.roleARN(ctx, c, name)); err != nil {
 		return err
 	}
-	if err := s.checkTrustPolicy(ctx, doc); err != nil {
+	ids, err := s.checkTrustPolicy(ctx, doc)
+	if err != nil {
 		return err
 	}
 	defer s.forgetPolicies()
-	return s.store.UpdateRole(ctx, name, func(r *Role) error { r.TrustPolicy = doc; return nil })
+	return s.store.UpdateRole(ctx, name, func(r *Role) error { r.TrustPolicy, r.TrustIDs = doc, ids; return nil })
 }
 
 // DeleteRole deletes a role without policies. Its sessions are refused

@@ -475,9 +475,15 @@ func (s *Service) trustedFor(ctx context.Context, c *Caller, role *Role, in Assu
 	if in.SourceIdentity != "" {
 		pc.Request["sts:sourceidentity"] = []string{in.SourceIdentity}
 	}
+	// This account's users and roles the policy names are matched by the
+	// unique IDs they had when it was written.
+	trust = trust.BindPrincipals(role.TrustIDs)
 	pr := &policy.Principal{ARN: c.ARN(), Account: c.Account}
-	if c.Kind == CallerRole {
-		pr.RoleARN = c.Role.ARN(s.account.ID)
+	switch c.Kind {
+	case CallerUser:
+		pr.ID = c.User.ID
+	case CallerRole:
+		pr.RoleARN, pr.RoleID = c.Role.ARN(s.account.ID), c.Role.ID
 	}
 	if c.Kind == CallerRoot {
 		pr.ARN = "arn:aws:iam::" + c.Account + ":root"

@@ -293,3 +293,66 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatalf("session of a deactivated key: %v", err)
 	}
 }
+
+// TestTrustFollowsUniqueIDs: a trust policy trusts the users and roles it
+// named as they were when it was written: renamed they still may assume
+// the role; a user deleted and made again under the same name, or a role
+// made again, may not, as in IAM.
+func TestTrustFollowsUniqueIDs(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	f.role("chain", "/", trustOf(`{"AWS":"arn:aws:iam::`+acct+`:user/alice"}`, ""), "")
+	f.role("r", "/", trustOf(`{"AWS":["arn:aws:iam::`+acct+`:user/bob","arn:aws:iam::`+acct+`:role/chain"]}`, ""), "")
+	assume := func(c *iamd.Caller, role string) error {
+		_, _, err := f.svc.AssumeRole(ctx, c, iamd.AssumeRoleInput{RoleARN: "arn:aws:iam::" + acct + ":role/" + role, SessionName: "s"})
+		return err
+	}
+	bob := f.caller("bob", "10.0.0.1")
+	if err := assume(bob, "r"); err != nil {
+		t.Fatalf("bob, named: %v", err)
+	}
+	// Renamed, bob is still the principal the policy named.
+	newName := "robert"
+	if err := f.svc.UpdateUser(ctx, root, "bob", &newName, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := assume(f.caller("robert", "10.0.0.1"), "r"); err != nil {
+		t.Errorf("bob renamed robert: %v", err)
+	}
+	// A new bob is somebody else.
+	if _, err := f.svc.CreateUser(ctx, root, "bob", "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := assume(f.caller("bob", "10.0.0.1"), "r"); !errors.Is(err, iamd.ErrAccessDenied) {
+		t.Errorf("a new user named bob: %v, want AccessDenied", err)
+	}
+	// A session of role chain may assume r; of a new role named chain, not.
+	chain := func() *iamd.Caller {
+		creds, _, err := f.svc.AssumeRole(ctx, f.caller("alice", "10.0.0.1"), iamd.AssumeRoleInput{RoleARN: "arn:aws:iam::" + acct + ":role/chain", SessionName: "c"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.session(creds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if err := assume(chain(), "r"); err != nil {
+		t.Errorf("a session of role chain: %v", err)
+	}
+	if err := f.svc.DeleteRole(ctx, root, "chain"); err != nil {
+		t.Fatal(err)
+	}
+	f.role("chain", "/", trustOf(`{"AWS":"arn:aws:iam::`+acct+`:user/alice"}`, ""), "")
+	if err := assume(chain(), "r"); !errors.Is(err, iamd.ErrAccessDenied) {
+		t.Errorf("a session of a new role named chain: %v, want AccessDenied", err)
+	}
+	// Written again, the policy names the principals as they are now.
+	if err := f.svc.UpdateAssumeRolePolicy(ctx, root, "r", trustOf(`{"AWS":"arn:aws:iam::`+acct+`:user/bob"}`, "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := assume(f.caller("bob", "10.0.0.1"), "r"); err != nil {
+		t.Errorf("the new bob, once the policy names him again: %v", err)
+	}
+}

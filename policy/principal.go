@@ -9,7 +9,7 @@ import (
 // principals is a trust statement's Principal element.
 type principals struct {
 	any bool     // "*" or {"AWS": "*"}
-	aws []string // account IDs and ARNs, as written
+	aws []string // account IDs and ARNs, as written; "id:" + a unique ID once bound
 	// Service and Federated principals are accepted, as Terraform's
 	// roles for EC2 or Lambda carry them, but iamd issues no credentials
 	// for them: they match no request.
@@ -20,9 +20,12 @@ type principals struct {
 // role session the role's ARN. With DirectOnly, statements that name only
 // the caller's account do not match: a trust policy that names the caller
 // itself (or "*") is enough on its own, one that names the account needs
-// the caller's own policies too.
+// the caller's own policies too. ID is the caller's unique ID (a user's
+// AIDA…), RoleID its role's (AROA…), which principals bound with
+// BindPrincipals match instead of their ARNs.
 type Principal struct {
 	ARN, Account, RoleARN string
+	ID, RoleID            string
 	DirectOnly            bool
 }
 
@@ -86,6 +89,36 @@ func (p *Policy) AWSPrincipals() []string {
 	return out
 }
 
+// BindPrincipals returns p with each AWS principal that ids names (an ARN)
+// bound to its unique ID: it then matches the entity of that ID, whatever
+// its name now, and nothing else, as IAM binds a trust policy's users and
+// roles when it is saved. p itself is unchanged.
+func (p *Policy) BindPrincipals(ids map[string]string) *Policy {
+	if len(ids) == 0 {
+		return p
+	}
+	out := *p
+	out.Statements = make([]*Statement, len(p.Statements))
+	for i, st := range p.Statements {
+		out.Statements[i] = st
+		if st.principals == nil || len(st.principals.aws) == 0 {
+			continue
+		}
+		ps := *st.principals
+		ps.aws = make([]string, len(st.principals.aws))
+		for j, a := range st.principals.aws {
+			if id, ok := ids[a]; ok && id != "" {
+				a = "id:" + id
+			}
+			ps.aws[j] = a
+		}
+		bound := *st
+		bound.principals = &ps
+		out.Statements[i] = &bound
+	}
+	return &out
+}
+
 // match reports whether the statement names pr.
 func (ps *principals) match(pr *Principal) bool {
 	if pr == nil {
@@ -95,6 +128,12 @@ func (ps *principals) match(pr *Principal) bool {
 		return true
 	}
 	for _, a := range ps.aws {
+		if id, ok := strings.CutPrefix(a, "id:"); ok {
+			if id == pr.ID || id == pr.RoleID {
+				return true
+			}
+			continue
+		}
 		switch a {
 		case pr.ARN, pr.RoleARN:
 			if a != "" {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"testing"
 
 	"iamd"
@@ -34,8 +35,13 @@ func testRoles(t *testing.T, s iamd.Store) {
 	wantKind(t, "GetRole missing", err, iamd.ErrNotFound)
 
 	// Update is read-modify-write; fn's error leaves the role unchanged.
+	if got.TrustIDs != nil && len(got.TrustIDs) != 0 {
+		t.Fatalf("a role made without trust IDs has %v", got.TrustIDs)
+	}
+	bound := map[string]string{"arn:aws:iam::123456789012:user/bob": "AIDABOB"}
 	if err := s.UpdateRole(ctx, "deploy", func(r *iamd.Role) error {
 		r.Description, r.MaxSessionDuration, r.Tags = "new", 7200, append(r.Tags, iamd.Tag{Key: "env", Value: "prod"})
+		r.TrustIDs = bound
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -46,7 +52,7 @@ func testRoles(t *testing.T, s iamd.Store) {
 	}
 	wantKind(t, "UpdateRole missing", s.UpdateRole(ctx, "nobody", func(*iamd.Role) error { return nil }), iamd.ErrNotFound)
 	got, _ = s.GetRole(ctx, "deploy")
-	if got.Description != "new" || got.MaxSessionDuration != 7200 || len(got.Tags) != 2 {
+	if got.Description != "new" || got.MaxSessionDuration != 7200 || len(got.Tags) != 2 || !maps.Equal(got.TrustIDs, bound) {
 		t.Fatalf("after UpdateRole: %+v", got)
 	}
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -705,13 +706,13 @@ func (s *Store) entityPolicies(ctx context.Context, e iamd.Entity) (out []iamd.P
 
 // ---- roles ----
 
-const roleCols = `id, name, path, description, trust_policy, max_session, created_at, tags`
+const roleCols = `id, name, path, description, trust_policy, max_session, created_at, tags, trust_ids`
 
 func scanRole(r sqlkit.Row) (*iamd.Role, error) {
 	var ro iamd.Role
 	var created int64
-	var tags string
-	if err := r.Scan(&ro.ID, &ro.Name, &ro.Path, &ro.Description, &ro.TrustPolicy, &ro.MaxSessionDuration, &created, &tags); err != nil {
+	var tags, ids string
+	if err := r.Scan(&ro.ID, &ro.Name, &ro.Path, &ro.Description, &ro.TrustPolicy, &ro.MaxSessionDuration, &created, &tags, &ids); err != nil {
 		return nil, err
 	}
 	ro.CreatedAt = sqlkit.FromMS(created)
@@ -719,15 +720,26 @@ func scanRole(r sqlkit.Row) (*iamd.Role, error) {
 	if ro.Tags, err = sqlkit.ParseTags(tags); err != nil {
 		return nil, fmt.Errorf("corrupt tags of role %s: %w", ro.ID, err)
 	}
+	if err := json.Unmarshal([]byte(ids), &ro.TrustIDs); err != nil {
+		return nil, fmt.Errorf("corrupt trust IDs of role %s: %w", ro.ID, err)
+	}
 	return &ro, nil
 }
 
 func roleKey(r *iamd.Role) string { return iamd.FoldName(r.Name) }
 
+func trustIDsJSON(r *iamd.Role) string {
+	if len(r.TrustIDs) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(r.TrustIDs) // a map of strings always encodes
+	return string(b)
+}
+
 func (s *Store) CreateRole(ctx context.Context, r *iamd.Role) error {
 	return s.write(ctx, func(q Q) error {
-		_, err := q.Exec(ctx, `INSERT INTO iam_roles(`+roleCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			r.ID, r.Name, r.Path, r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.MS(r.CreatedAt), sqlkit.TagsJSON(r.Tags), iamd.FoldName(r.Name))
+		_, err := q.Exec(ctx, `INSERT INTO iam_roles(`+roleCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			r.ID, r.Name, r.Path, r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.MS(r.CreatedAt), sqlkit.TagsJSON(r.Tags), trustIDsJSON(r), iamd.FoldName(r.Name))
 		if s.db.IsUnique(err) {
 			return iamd.RoleExists(r.Name)
 		}
@@ -760,8 +772,8 @@ func (s *Store) UpdateRole(ctx context.Context, name string, fn func(*iamd.Role)
 		if err := fn(r); err != nil {
 			return err
 		}
-		if _, err := q.Exec(ctx, `UPDATE iam_roles SET description = $1, trust_policy = $2, max_session = $3, tags = $4 WHERE id = $5`,
-			r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.TagsJSON(r.Tags), r.ID); err != nil {
+		if _, err := q.Exec(ctx, `UPDATE iam_roles SET description = $1, trust_policy = $2, max_session = $3, tags = $4, trust_ids = $5 WHERE id = $6`,
+			r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.TagsJSON(r.Tags), trustIDsJSON(r), r.ID); err != nil {
 			return err
 		}
 		// A role's tags are its sessions' principal tags.
