@@ -25,10 +25,16 @@ import (
 // radosgw whose S3 API asks iamd's Keystone API about every request, with
 // the README's options.
 type rgwCluster struct {
-	URL   string
-	dir   string
-	procs []*exec.Cmd
-	logs  []*bytes.Buffer
+	URL     string
+	dir     string
+	daemons []*daemon
+	logs    []*bytes.Buffer
+}
+
+// daemon is a running process; done is closed when it has exited.
+type daemon struct {
+	cmd  *exec.Cmd
+	done chan struct{}
 }
 
 // rgwKeystoneOptions are the README's RGW options (its ini block from
@@ -129,7 +135,14 @@ rgw data = %[3]s/rgw
 	id := strings.TrimSpace(c.cmd(t, "ceph", "-c", conf, "--connect-timeout", "30", "osd", "create", osdUUID))
 	os.MkdirAll(filepath.Join(dir, "osd", "osd."+id), 0o755)
 	c.cmd(t, "ceph-osd", "-c", conf, "-i", id, "--mkfs", "--osd-uuid", osdUUID)
-	c.run(t, "ceph-osd", "-c", conf, "-i", id, "-f")
+	// An OSD started right after the monitor sometimes gives up at once
+	// ("wrong fsid" for its first command): start it again.
+	for attempt := 1; !c.osdUp(t, conf, c.run(t, "ceph-osd", "-c", conf, "-i", id, "-f")); attempt++ {
+		if attempt == 3 {
+			t.Fatalf("the OSD did not come up:\n%s", c.log())
+		}
+		t.Logf("the OSD did not come up (attempt %d); starting it again", attempt)
+	}
 	c.run(t, "radosgw", "-c", conf, "-n", "client.rgw.a", "-f")
 	c.URL = "http://" + rgwAddr
 	// radosgw answers once it has made its pools, which needs the OSD up.
@@ -170,15 +183,37 @@ func (c *rgwCluster) cmd(t *testing.T, bin string, args ...string) string {
 }
 
 // run starts a daemon in the foreground of its own process.
-func (c *rgwCluster) run(t *testing.T, bin string, args ...string) {
+func (c *rgwCluster) run(t *testing.T, bin string, args ...string) *daemon {
 	t.Helper()
 	log := &bytes.Buffer{}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
+	d := &daemon{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	d.cmd.Stdout, d.cmd.Stderr = log, log
+	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c.procs, c.logs = append(c.procs, cmd), append(c.logs, log)
+	go func() { d.cmd.Wait(); close(d.done) }()
+	c.daemons, c.logs = append(c.daemons, d), append(c.logs, log)
+	return d
+}
+
+// osdUp waits until the cluster counts one OSD up, or osd has exited.
+func (c *rgwCluster) osdUp(t *testing.T, conf string, osd *daemon) bool {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-osd.done:
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+		out, err := exec.Command("ceph", "-c", conf, "--connect-timeout", "5", "osd", "stat").CombinedOutput()
+		if err == nil && strings.Contains(string(out), "1 up") {
+			return true
+		}
+	}
+	osd.cmd.Process.Kill()
+	<-osd.done
+	return false
 }
 
 func (c *rgwCluster) wait(t *testing.T, addr string) {
@@ -214,11 +249,11 @@ func (c *rgwCluster) log() string {
 }
 
 func (c *rgwCluster) stop() {
-	for i := len(c.procs) - 1; i >= 0; i-- {
-		c.procs[i].Process.Kill()
-		c.procs[i].Wait()
+	for i := len(c.daemons) - 1; i >= 0; i-- {
+		c.daemons[i].cmd.Process.Kill()
+		<-c.daemons[i].done
 	}
-	c.procs = nil
+	c.daemons = nil
 	os.RemoveAll(c.dir)
 }
 
