@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,16 +23,9 @@ import (
 // radosgw whose S3 API asks iamd's Keystone API about every request, with
 // the README's options.
 type rgwCluster struct {
-	URL     string
-	dir     string
-	daemons []*daemon
-	logs    []*bytes.Buffer
-}
-
-// daemon is a running process; done is closed when it has exited.
-type daemon struct {
-	cmd  *exec.Cmd
-	done chan struct{}
+	URL string
+	dir string
+	daemons
 }
 
 // rgwKeystoneOptions are the README's RGW options (its ini block from
@@ -42,15 +33,7 @@ type daemon struct {
 // put in where the README leaves them to the reader.
 func rgwKeystoneOptions(t *testing.T, keystoneAddr, svcID, svcSecret string) string {
 	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, ok := strings.Cut(string(readme), "```ini\nrgw_s3_auth_use_keystone")
-	if !ok {
-		t.Fatal("the README has no RGW options")
-	}
-	block, _, _ = strings.Cut("rgw_s3_auth_use_keystone"+block, "```")
+	block := readmeBlock(t, "```ini\nrgw_s3_auth_use_keystone")
 	var out strings.Builder
 	for line := range strings.Lines(block) {
 		k, _, _ := strings.Cut(strings.TrimSpace(line), " = ")
@@ -130,20 +113,20 @@ rgw data = %[3]s/rgw
 	monmap := filepath.Join(dir, "monmap")
 	c.cmd(t, "monmaptool", "--create", "--addv", "a", "[v1:"+monAddr+"]", "--fsid", fsid, monmap)
 	c.cmd(t, "ceph-mon", "-c", conf, "--mkfs", "-i", "a", "--monmap", monmap)
-	c.run(t, "ceph-mon", "-c", conf, "-i", "a", "-f")
-	c.wait(t, monAddr)
+	c.start(t, "ceph-mon", "-c", conf, "-i", "a", "-f")
+	waitListening(t, monAddr, "ceph-mon", 30*time.Second, c.log)
 	id := strings.TrimSpace(c.cmd(t, "ceph", "-c", conf, "--connect-timeout", "30", "osd", "create", osdUUID))
 	os.MkdirAll(filepath.Join(dir, "osd", "osd."+id), 0o755)
 	c.cmd(t, "ceph-osd", "-c", conf, "-i", id, "--mkfs", "--osd-uuid", osdUUID)
 	// An OSD started right after the monitor sometimes gives up at once
 	// ("wrong fsid" for its first command): start it again.
-	for attempt := 1; !c.osdUp(t, conf, c.run(t, "ceph-osd", "-c", conf, "-i", id, "-f")); attempt++ {
+	for attempt := 1; !c.osdUp(t, conf, c.start(t, "ceph-osd", "-c", conf, "-i", id, "-f")); attempt++ {
 		if attempt == 3 {
 			t.Fatalf("the OSD did not come up:\n%s", c.log())
 		}
 		t.Logf("the OSD did not come up (attempt %d); starting it again", attempt)
 	}
-	c.run(t, "radosgw", "-c", conf, "-n", "client.rgw.a", "-f")
+	c.start(t, "radosgw", "-c", conf, "-n", "client.rgw.a", "-f")
 	c.URL = "http://" + rgwAddr
 	// radosgw answers once it has made its pools, which needs the OSD up.
 	deadline := time.Now().Add(90 * time.Second)
@@ -182,20 +165,6 @@ func (c *rgwCluster) cmd(t *testing.T, bin string, args ...string) string {
 	return string(out)
 }
 
-// run starts a daemon in the foreground of its own process.
-func (c *rgwCluster) run(t *testing.T, bin string, args ...string) *daemon {
-	t.Helper()
-	log := &bytes.Buffer{}
-	d := &daemon{cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	d.cmd.Stdout, d.cmd.Stderr = log, log
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.cmd.Wait(); close(d.done) }()
-	c.daemons, c.logs = append(c.daemons, d), append(c.logs, log)
-	return d
-}
-
 // osdUp waits until the cluster counts one OSD up, or osd has exited.
 func (c *rgwCluster) osdUp(t *testing.T, conf string, osd *daemon) bool {
 	t.Helper()
@@ -216,27 +185,10 @@ func (c *rgwCluster) osdUp(t *testing.T, conf string, osd *daemon) bool {
 	return false
 }
 
-func (c *rgwCluster) wait(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ceph did not listen on %s:\n%s", addr, c.log())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
+// log is what the daemons printed and the ends of their log files.
 func (c *rgwCluster) log() string {
 	var b strings.Builder
-	for _, l := range c.logs {
-		b.WriteString(l.String())
-	}
+	b.WriteString(c.output())
 	logs, _ := filepath.Glob(filepath.Join(c.dir, "log", "*.log"))
 	for _, f := range logs {
 		data, _ := os.ReadFile(f)
@@ -249,11 +201,7 @@ func (c *rgwCluster) log() string {
 }
 
 func (c *rgwCluster) stop() {
-	for i := len(c.daemons) - 1; i >= 0; i-- {
-		c.daemons[i].cmd.Process.Kill()
-		<-c.daemons[i].done
-	}
-	c.daemons = nil
+	c.daemons.stop()
 	os.RemoveAll(c.dir)
 }
 

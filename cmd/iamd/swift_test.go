@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -25,9 +24,8 @@ import (
 // (s3token) and lets a project's "member" operate its account
 // (keystoneauth). The pipeline is the README's.
 type swiftCluster struct {
-	URL   string
-	procs []*exec.Cmd
-	logs  []*bytes.Buffer
+	URL string
+	daemons
 }
 
 // swiftProxyConf is the README's proxy-server.conf; %[1]s is the proxy's
@@ -125,55 +123,18 @@ func startSwift(t *testing.T, keystoneAddr, svcID, svcSecret string) *swiftClust
 	c.URL = "http://127.0.0.1:" + port
 	c.run(t, "swift-proxy-server", filepath.Join(dir, "proxy-server.conf"), fmt.Sprintf(swiftProxyConf, port, dir, u.Username, keystoneAddr, svcID, svcSecret))
 	for _, p := range []string{ports["account"], ports["container"], ports["object"], port} {
-		c.wait(t, "127.0.0.1:"+p)
+		waitListening(t, "127.0.0.1:"+p, "swift", 60*time.Second, c.output)
 	}
 	return c
 }
 
+// run writes conf to confPath and starts bin with it.
 func (c *swiftCluster) run(t *testing.T, bin, confPath, conf string) {
 	t.Helper()
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	log := &bytes.Buffer{}
-	cmd := exec.Command(bin, confPath, "-v")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c.procs, c.logs = append(c.procs, cmd), append(c.logs, log)
-}
-
-func (c *swiftCluster) wait(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("swift did not listen on %s:\n%s", addr, c.log())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (c *swiftCluster) log() string {
-	var b strings.Builder
-	for _, l := range c.logs {
-		b.WriteString(l.String())
-	}
-	return b.String()
-}
-
-func (c *swiftCluster) stop() {
-	for _, p := range c.procs {
-		p.Process.Kill()
-		p.Wait()
-	}
-	c.procs = nil
+	c.start(t, bin, confPath, "-v")
 }
 
 // awsCLI runs the aws CLI against endpoint with key id/secret.
@@ -227,7 +188,7 @@ func TestKeystoneSwift(t *testing.T) {
 	os.WriteFile(src, []byte("hello from the aws CLI\n"), 0o600)
 	for _, args := range [][]string{{"s3", "mb", "s3://photos"}, {"s3", "cp", src, "s3://photos/hello.txt"}} {
 		if out, err := awsCLI(t, sw.URL, id, secret, args...); err != nil {
-			t.Fatalf("aws %s: %v\n%s\n%s", args, err, out, sw.log())
+			t.Fatalf("aws %s: %v\n%s\n%s", args, err, out, sw.output())
 		}
 	}
 	if out, err := awsCLI(t, sw.URL, id, secret, "s3", "ls", "s3://photos/"); err != nil || !strings.Contains(out, "hello.txt") {
@@ -299,15 +260,7 @@ func TestKeystoneSwift(t *testing.T) {
 // tested with is the one documented. Values the README leaves to the
 // reader (the key, its secret, iamd's address) are the test's own.
 func TestSwiftConfIsREADMEs(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, ok := strings.Cut(string(readme), "```ini\n[pipeline:main]\n")
-	if !ok {
-		t.Fatal("the README has no proxy-server.conf")
-	}
-	block, _, _ = strings.Cut("[pipeline:main]\n"+block, "```")
+	block := readmeBlock(t, "```ini\n[pipeline:main]\n")
 	settings := func(conf string) map[string]string {
 		out, section := map[string]string{}, ""
 		for line := range strings.Lines(conf) {

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// daemon is a process a test runs; done is closed when it has exited.
+type daemon struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// daemons are the processes of a test's cluster (Swift, Ceph), with their
+// output, stopped together.
+type daemons struct {
+	list []*daemon
+	logs []*bytes.Buffer
+}
+
+// start runs bin in the foreground of its own process.
+func (ds *daemons) start(t *testing.T, bin string, args ...string) *daemon {
+	t.Helper()
+	log := &bytes.Buffer{}
+	d := &daemon{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	d.cmd.Stdout, d.cmd.Stderr = log, log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.cmd.Wait(); close(d.done) }()
+	ds.list, ds.logs = append(ds.list, d), append(ds.logs, log)
+	return d
+}
+
+// output is what the daemons printed.
+func (ds *daemons) output() string {
+	var b strings.Builder
+	for _, l := range ds.logs {
+		b.WriteString(l.String())
+	}
+	return b.String()
+}
+
+// stop kills the daemons, the last started first.
+func (ds *daemons) stop() {
+	for i := len(ds.list) - 1; i >= 0; i-- {
+		ds.list[i].cmd.Process.Kill()
+		<-ds.list[i].done
+	}
+	ds.list = nil
+}
+
+// waitListening waits until something accepts connections on addr; what
+// and logs say what failed to start.
+func waitListening(t *testing.T, addr, what string, timeout time.Duration, logs func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not listen on %s:\n%s", what, addr, logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// readmeBlock returns the README's fenced block that begins with opening
+// (its fence line included, e.g. "```ini\n[pipeline:main]\n"), without
+// the fence lines.
+func readmeBlock(t *testing.T, opening string) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), opening)
+	if !ok {
+		t.Fatalf("the README has no block beginning %q", opening)
+	}
+	_, first, _ := strings.Cut(opening, "\n")
+	block, _, _ := strings.Cut(first+rest, "```")
+	return block
+}
