@@ -212,27 +212,9 @@ func (s *Service) isPrincipal(ctx context.Context, p string) (bool, error) {
 	if p == acct || p == "arn:aws:iam::"+acct+":root" {
 		return true, nil
 	}
-	if rest, ok := strings.CutPrefix(p, "arn:aws:iam::"+acct+":user/"); ok {
-		name := rest[strings.LastIndexByte(rest, '/')+1:]
-		if name == "" || strings.ContainsAny(rest, "*?") {
-			return false, nil
-		}
-		u, err := s.store.GetUser(ctx, name)
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		return err == nil && u.ARN(acct) == p, err
-	}
-	if rest, ok := strings.CutPrefix(p, "arn:aws:iam::"+acct+":role/"); ok {
-		name := rest[strings.LastIndexByte(rest, '/')+1:]
-		if name == "" || strings.ContainsAny(rest, "*?") {
-			return false, nil
-		}
-		r, err := s.store.GetRole(ctx, name)
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		return err == nil && r.ARN(acct) == p, err
+	if strings.HasPrefix(p, "arn:aws:iam::"+acct+":user/") || strings.HasPrefix(p, "arn:aws:iam::"+acct+":role/") {
+		id, err := s.principalEntityID(ctx, p)
+		return id != "", err
 	}
 	if rest, ok := strings.CutPrefix(p, "arn:aws:sts::"+acct+":assumed-role/"); ok {
 		// The role must exist; the session need not.

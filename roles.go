@@ -64,31 +64,36 @@ func (s *Service) checkTrustPolicy(ctx context.Context, doc string) (map[string]
 }
 
 // principalEntityID returns the unique ID of the user or role of this
-// account whose ARN is a, or "" when a names none.
+// account whose ARN (path included) is a, or "" when a names none.
 func (s *Service) principalEntityID(ctx context.Context, a string) (string, error) {
-	acct := s.account.ID
-	name := a[strings.LastIndexByte(a, '/')+1:]
-	switch {
-	case strings.HasPrefix(a, "arn:aws:iam::"+acct+":user/"):
-		u, err := s.store.GetUser(ctx, name)
-		if errors.Is(err, ErrNotFound) || err == nil && u.ARN(acct) != a {
-			return "", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		return u.ID, nil
-	case strings.HasPrefix(a, "arn:aws:iam::"+acct+":role/"):
-		r, err := s.store.GetRole(ctx, name)
-		if errors.Is(err, ErrNotFound) || err == nil && r.ARN(acct) != a {
-			return "", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		return r.ID, nil
+	rest, ok := strings.CutPrefix(a, "arn:aws:iam::"+s.account.ID+":")
+	name := rest[strings.LastIndexByte(rest, '/')+1:]
+	if !ok || name == "" || strings.ContainsAny(rest, "*?") {
+		return "", nil
 	}
-	return "", nil
+	var id, arn string
+	var err error
+	switch {
+	case strings.HasPrefix(rest, "user/"):
+		var u *User
+		if u, err = s.store.GetUser(ctx, name); err == nil {
+			id, arn = u.ID, u.ARN(s.account.ID)
+		}
+	case strings.HasPrefix(rest, "role/"):
+		var r *Role
+		if r, err = s.store.GetRole(ctx, name); err == nil {
+			id, arn = r.ID, r.ARN(s.account.ID)
+		}
+	default:
+		return "", nil
+	}
+	switch {
+	case errors.Is(err, ErrNotFound), err == nil && arn != a:
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	return id, nil
 }
 
 // principalExists reports whether an account ID or principal ARN of a

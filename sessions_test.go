@@ -88,6 +88,20 @@ func (f *sessionFixture) session(creds *iamd.Credentials) (*iamd.Caller, error) 
 	return &c, nil
 }
 
+// assumed assumes a role as c and returns the session's caller.
+func (f *sessionFixture) assumed(c *iamd.Caller, in iamd.AssumeRoleInput) *iamd.Caller {
+	f.t.Helper()
+	creds, _, err := f.svc.AssumeRole(context.Background(), c, in)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	sc, err := f.session(creds)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return sc
+}
+
 const allowAssume = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}}`
 const listAndGet = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["iam:ListUsers","iam:GetUser"],"Resource":"*"}}`
 
@@ -162,16 +176,8 @@ func TestSessionPolicies(t *testing.T) {
 	ctx := context.Background()
 	assume := func(policy string) *iamd.Caller {
 		t.Helper()
-		creds, _, err := f.svc.AssumeRole(ctx, alice, iamd.AssumeRoleInput{RoleARN: "arn:aws:iam::" + acct + ":role/r", SessionName: "s", Policy: policy,
+		return f.assumed(alice, iamd.AssumeRoleInput{RoleARN: "arn:aws:iam::" + acct + ":role/r", SessionName: "s", Policy: policy,
 			Tags: []iamd.Tag{{Key: "team", Value: "blue"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := f.session(creds)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
 	}
 	user := "arn:aws:iam::" + acct + ":user/bob"
 	for _, tt := range []struct {
@@ -328,15 +334,7 @@ func TestTrustFollowsUniqueIDs(t *testing.T) {
 	}
 	// A session of role chain may assume r; of a new role named chain, not.
 	chain := func() *iamd.Caller {
-		creds, _, err := f.svc.AssumeRole(ctx, f.caller("alice", "10.0.0.1"), iamd.AssumeRoleInput{RoleARN: "arn:aws:iam::" + acct + ":role/chain", SessionName: "c"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := f.session(creds)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return f.assumed(f.caller("alice", "10.0.0.1"), iamd.AssumeRoleInput{RoleARN: "arn:aws:iam::" + acct + ":role/chain", SessionName: "c"})
 	}
 	if err := assume(chain(), "r"); err != nil {
 		t.Errorf("a session of role chain: %v", err)

@@ -277,10 +277,7 @@ func (a *API) createBucket(ctx context.Context, c *iamd.Caller, body []byte) (an
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Bucket     bucket      `json:"bucket"`
-		Operations []operation `json:"operations"`
-	}{a.bucket(b), a.operations(op)}, nil
+	return bucketResult{a.bucket(b), a.operations(op)}, nil
 }
 
 // parseTags checks tags as Lightsail does: at most 50, keys of 1 to 128

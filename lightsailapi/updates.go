@@ -15,6 +15,12 @@ type operationsResult struct {
 	Operations []operation `json:"operations"`
 }
 
+// bucketResult is the answer of CreateBucket and UpdateBucket.
+type bucketResult struct {
+	Bucket     bucket      `json:"bucket"`
+	Operations []operation `json:"operations"`
+}
+
 func (a *API) tagResource(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
 	var in struct {
 		ResourceName *string `json:"resourceName"`
@@ -126,8 +132,5 @@ func (a *API) updateBucket(ctx context.Context, c *iamd.Caller, body []byte) (an
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Bucket     bucket      `json:"bucket"`
-		Operations []operation `json:"operations"`
-	}{a.bucket(b), a.operations(op)}, nil
+	return bucketResult{a.bucket(b), a.operations(op)}, nil
 }
