@@ -1,15 +1,13 @@
 package server
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/netip"
-	"os"
 	"strings"
-	"sync"
 	"time"
+
+	"iamd/audit"
 )
 
 // ---- health ----
@@ -79,63 +77,6 @@ func (s *Server) trusted(a netip.Addr) bool {
 
 // ---- the audit log ----
 
-// AuditLog appends one JSON line per mutation and per refused request.
-// A mutation's line is fsynced before the request is answered; a refusal's
-// is written but not fsynced (the next fsync covers it): a caller without
-// a key must not be able to make iamd fsync per request. Its lines never
-// hold a secret, a session token or a signature.
-type AuditLog struct {
-	mu sync.Mutex
-	f  *os.File
-	w  *bufio.Writer
-}
-
-// OpenAuditLog opens (creating, mode 0600) the audit log at path for appending.
-func OpenAuditLog(path string) (*AuditLog, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	return &AuditLog{f: f, w: bufio.NewWriter(f)}, nil
-}
-
-// Close closes the file.
-func (l *AuditLog) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.w.Flush()
-	return l.f.Close()
-}
-
-// AuditRecord is one line of the audit log.
-type AuditRecord struct {
-	Time        time.Time `json:"time"`
-	RequestID   string    `json:"request_id"`
-	Principal   string    `json:"principal,omitempty"` // the caller's ARN, once authenticated
-	AccessKeyID string    `json:"access_key_id,omitempty"`
-	SourceIP    string    `json:"source_ip,omitempty"`
-	Service     string    `json:"service"`
-	Action      string    `json:"action"`
-	Target      string    `json:"target,omitempty"` // the user, group, role, policy, key or bucket acted on
-	Outcome     string    `json:"outcome"`          // "allowed", "denied" (authorization) or "failed"
-	Status      int       `json:"status"`
-	ErrorCode   string    `json:"error_code,omitempty"`
-}
-
-func (l *AuditLog) record(rec *AuditRecord, sync bool) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.w.Write(append(b, '\n'))
-	if err := l.w.Flush(); err != nil || !sync {
-		return err
-	}
-	return l.f.Sync()
-}
-
 // readOnly reports whether an action changes nothing: Get…, List…,
 // Simulate… and GetCallerIdentity-like reads are not audited unless
 // refused. GetSessionToken and AssumeRole issue credentials and are.
@@ -169,20 +110,20 @@ func (s *Server) audit(id string, e *logEntry) {
 		return
 	}
 	e.audited = true
-	outcome := "allowed"
+	outcome := audit.Allowed
 	switch {
 	case deniedCodes[e.code]:
-		outcome = "denied"
+		outcome = audit.Denied
 	case e.status >= 400 || e.status == 0:
-		outcome = "failed"
+		outcome = audit.Failed
 	}
-	if outcome != "denied" && (e.action == "" || readOnly(e.action)) {
+	if outcome != audit.Denied && (e.action == "" || readOnly(e.action)) {
 		return
 	}
-	rec := &AuditRecord{Time: time.Now().UTC(), RequestID: id, Principal: e.principal, AccessKeyID: clip(e.accessKeyID),
-		SourceIP: addrText(e.clientIP), Service: e.service, Action: clip(e.action), Target: clip(e.target),
+	rec := &audit.Record{RequestID: id, Door: audit.DoorAPI, Account: e.account, Principal: e.principal, AccessKeyID: e.accessKeyID,
+		SourceIP: addrText(e.clientIP), Service: e.service, Action: e.action, Target: e.target,
 		Outcome: outcome, Status: e.status, ErrorCode: e.code}
-	if err := s.auditLog.record(rec, outcome != "denied"); err != nil {
+	if err := s.auditLog.Write(rec, outcome != audit.Denied); err != nil {
 		s.log.Error("writing the audit log failed", "request_id", id, "err", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"iamd"
+	"iamd/audit"
 	"iamd/awsquery"
 	"iamd/iamapi"
 	"iamd/lightsailapi"
@@ -58,7 +59,7 @@ type Config struct {
 	// clientAddr); the client's address is then aws:SourceIp and logged.
 	TrustedProxies []netip.Prefix
 	// Audit, when set, receives a line per mutation and refused request.
-	Audit *AuditLog
+	Audit *audit.Log
 	// Console, when set, serves unsigned GET requests under /console/.
 	Console http.Handler
 	// Observe, when set, is told of every request answered: its service,
@@ -88,7 +89,7 @@ type Server struct {
 	lightsail *lightsailapi.API
 
 	trustedProxies []netip.Prefix
-	auditLog       *AuditLog
+	auditLog       *audit.Log
 	observe        func(service, action, code string, took time.Duration)
 	known          map[string]bool // actions of every API served
 	console        http.Handler
@@ -151,7 +152,8 @@ type logEntry struct {
 	service, action, accessKeyID string
 	status                       int
 	clientIP                     netip.Addr
-	principal, target, code      string // for the audit log
+	principal, account, target   string // for the audit log
+	code                         string
 	audited                      bool
 	err                          error   // logged only for server-side failures
 	body                         *[]byte // pooled request body, returned when the request ends
@@ -454,7 +456,7 @@ func (s *Server) finish(r *http.Request, p *pendingAuth, body []byte, e *logEntr
 	c := p.cred.Caller
 	c.Request = iamd.RequestInfo{SecureTransport: r.TLS != nil, Region: a.Region, SourceIP: e.clientIP}
 	if s.auditLog != nil {
-		e.principal = c.ARN()
+		e.principal, e.account = c.ARN(), c.Account
 	}
 	return &c, nil
 }
