@@ -17,6 +17,9 @@ type RequestInfo struct {
 	SourceIP        netip.Addr // the TCP peer
 	SecureTransport bool       // the request came over TLS
 	Region          string     // the region the request was signed for
+	// Keys are condition keys of the request that iamd itself sets (by
+	// lower-case name), such as DoorServiceKey for a door's call.
+	Keys map[string][]string
 }
 
 // authz caches what users may do: each user's policies, compiled, for at
@@ -228,6 +231,7 @@ func (s *Service) decider(ctx context.Context, c *Caller) (decider, error) {
 func (d *decider) context(c *Caller, now time.Time) policy.Context {
 	pc := d.principal
 	pc.SourceIP, pc.SecureTransport, pc.RequestedRegion = c.Request.SourceIP, c.Request.SecureTransport, c.Request.Region
+	pc.Request = c.Request.Keys
 	pc.CurrentTime = now
 	return pc
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"time"
 
 	"iamd/policy"
 )
@@ -18,10 +19,80 @@ import (
 // gateway's next request.
 
 // GatewayAction is what a key must be allowed in order to speak for a
-// service that accepts iamd's keys (an object gateway, iamd proxy): to ask
-// iamd for signing keys and decisions. The root may; an IAM user needs it
-// in a policy, on resource "*".
+// service that accepts iamd's keys (an object gateway, iamd proxy,
+// Keystone's callers): to ask iamd for signing keys and decisions. The
+// root may; an IAM user needs it in a policy, on resource "*". A call
+// about one service carries it in the condition key DoorServiceKey, so
+// that a door's key can be limited to the service it serves:
+//
+//	"Condition": {"StringEqualsIfExists": {"iamd:Service": "s3"}}
 const GatewayAction = "iamd:DecideRequests"
+
+// DoorServiceKey is the condition key that names the signing service a
+// door asks about (s3 for an object gateway, execute-api for iamd proxy);
+// calls that name no service (the version, the watch) leave it out.
+const DoorServiceKey = "iamd:Service"
+
+// Bounds of the time a signed request may carry, as every door checks it:
+// MaxClockSkew either way of the clock, and back to MaxPresignedAge for a
+// presigned URL (AWS's longest, X-Amz-Expires=604800).
+const (
+	MaxClockSkew    = 15 * time.Minute
+	MaxPresignedAge = 7 * 24 * time.Hour
+)
+
+// ownServices are the signing names of iamd's own APIs (and of AWS's that
+// iamd may serve). No door is handed a signing key for them or asked to
+// decide or verify for them: a key derived for iam signs IAM calls as its
+// holder.
+var ownServices = map[string]bool{"iam": true, "sts": true, "lightsail": true, "organizations": true, "signin": true, "iamd": true}
+
+// IsOwnService reports whether service (a SigV4 signing name, or the
+// service part of an action) is one of iamd's own.
+func IsOwnService(service string) bool { return ownServices[strings.ToLower(service)] }
+
+// CheckDoorActions decides whether a door may ask for decisions on
+// actions of service: never for iamd's own services, by the service it
+// names or by any action's ("service:Action"; a wildcard service is
+// refused too). AccessDenied otherwise.
+func CheckDoorActions(service string, actions []string) error {
+	if IsOwnService(service) {
+		return Errorf(AccessDenied, "A door is never asked to decide for %s: it is one of iamd's own services.", service)
+	}
+	for _, a := range actions {
+		if svc, _, ok := strings.Cut(a, ":"); !ok || IsOwnService(svc) || strings.ContainsAny(svc, "*?") {
+			return Errorf(AccessDenied, "A door is never asked to decide %.128q: only actions of the services it serves.", a)
+		}
+	}
+	return nil
+}
+
+var reScopePart = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+
+// CheckDoorScope decides whether a door may be handed the signing key of a
+// (date, region, service) scope at now: never for iamd's own services, and
+// only for a date a request can carry now (a presigned URL's, back to
+// MaxPresignedAge; nothing ahead beyond MaxClockSkew). AccessDenied or
+// Invalid otherwise.
+func CheckDoorScope(date, region, service string, now time.Time) error {
+	if !reScopePart.MatchString(service) || !reScopePart.MatchString(region) {
+		return Errorf(Invalid, "The scope's region and service must be lower-case names.")
+	}
+	if IsOwnService(service) {
+		return Errorf(AccessDenied, "A door is never handed signing keys for %s: it is one of iamd's own services.", service)
+	}
+	day, err := time.Parse("20060102", date)
+	if err != nil || len(date) != 8 {
+		return Errorf(Invalid, "The scope's date must be yyyymmdd.")
+	}
+	earliest := now.Add(-MaxPresignedAge - MaxClockSkew).UTC().Truncate(24 * time.Hour)
+	latest := now.Add(MaxClockSkew).UTC().Truncate(24 * time.Hour)
+	if day.Before(earliest) || day.After(latest) {
+		return Errorf(AccessDenied, "A signing key for %s is not handed out: a request can carry a date from %s to %s.", date,
+			earliest.Format("20060102"), latest.Format("20060102"))
+	}
+	return nil
+}
 
 // ObjectStore is the object store Lightsail buckets live in, when iamd is
 // configured with one: a bucket is made there before iamd records it, and

@@ -19,7 +19,7 @@ import (
 // an IAM user's GetObject, signature check included, without the network.
 func BenchmarkEvaluate(b *testing.B) {
 	svc := newServiceB(b)
-	h := gateway.New(svc, nil)
+	h := gateway.New(gateway.Config{Service: svc})
 	svc.CreateUser(ctx, root, "bob", "/", nil)
 	uk, _, _ := svc.CreateAccessKey(ctx, root, "bob")
 	svc.PutInlinePolicy(ctx, root, iamd.Entity{Kind: iamd.EntityUser, Name: "bob"}, "p",

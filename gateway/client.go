@@ -73,6 +73,14 @@ func NewClientWith(base string, rt http.RoundTripper, id, secret string) *Client
 		creds: aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, signer: v4.NewSigner()}
 }
 
+// WithSessionToken returns a copy of c that signs its calls with the
+// session token of temporary credentials (c's key is then an ASIA… key).
+func (c *Client) WithSessionToken(token string) *Client {
+	cc := *c
+	cc.creds.SessionToken = token
+	return &cc
+}
+
 // VersionInfo is iamd's answer to the version call.
 type VersionInfo struct {
 	Protocol  int    `json:"protocol"`

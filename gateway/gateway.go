@@ -20,9 +20,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"iamd"
+	"iamd/audit"
 	"iamd/policy"
 	"iamd/sigv4"
 )
@@ -42,23 +44,39 @@ const (
 	maxCells = 10000
 )
 
+// Config configures a Handler.
+type Config struct {
+	Service *iamd.Service
+	Logger  *slog.Logger
+	// Audit, when set, receives a line per call: who asked, about which
+	// key, for which scope, and the answer.
+	Audit *audit.Log
+	// Now is the clock a derived key's date is checked against (default
+	// time.Now, as signatures are).
+	Now func() time.Time
+}
+
 // Handler serves the protocol.
 type Handler struct {
 	svc      *iamd.Service
 	verifier sigv4.Verifier
 	log      *slog.Logger
+	audit    *audit.Log
+	now      func() time.Time
 }
 
-// New returns a Handler deciding with svc.
-func New(svc *iamd.Service, log *slog.Logger) *Handler {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Handler{
-		svc: svc, log: log,
+// New returns a Handler deciding with c.Service.
+func New(c Config) *Handler {
+	h := &Handler{svc: c.Service, log: c.Logger, audit: c.Audit, now: c.Now,
 		// The gateway always signs for us-east-1, whatever iamd's region.
-		verifier: sigv4.Verifier{Region: func(r string) bool { return r == "us-east-1" }},
+		verifier: sigv4.Verifier{Region: func(r string) bool { return r == "us-east-1" }}}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
 	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h
 }
 
 // apiError is an answer other than 200.
@@ -77,19 +95,59 @@ var (
 	errTooLarge       = &apiError{http.StatusBadRequest, "BadRequest", "the request asks for more than " + strconv.Itoa(maxCells) + " decisions or identities"}
 )
 
+// call is one protocol call: who asked (the door), and what it asked
+// about, for the audit log.
+type call struct {
+	endpoint string
+	door     *iamd.Caller
+	auth     *sigv4.Auth // the door's own signature, to check it again (watch)
+	target   string      // the access key asked about
+	scope    string      // date/region/service asked for
+	status   int
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(ProtocolHeader, strconv.Itoa(Protocol))
-	res, err := h.serve(r)
+	c := &call{endpoint: strings.TrimPrefix(r.URL.Path, "/private/")}
+	res, err := h.serve(r, c)
 	if err != nil {
-		h.writeError(w, r, err)
+		h.writeError(w, r, c, err)
 		return
 	}
+	c.status = http.StatusOK
+	h.record(r, c, nil)
 	if _, ok := res.(watchStream); ok {
-		h.watch(w, r)
+		h.watch(w, r, c)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(res)
+}
+
+// record writes c's line in the audit log.
+func (h *Handler) record(r *http.Request, c *call, code *string) {
+	if h.audit == nil {
+		return
+	}
+	rec := &audit.Record{Door: audit.DoorGateway, Service: "gateway", Action: c.endpoint, Target: c.target, Scope: c.scope,
+		Status: c.status, Outcome: audit.Allowed}
+	if c.door != nil {
+		rec.Principal, rec.Account, rec.AccessKeyID = c.door.ARN(), c.door.Account, c.door.AccessKeyID
+	} else if a, err := sigv4.Parse(r); err == nil {
+		rec.AccessKeyID = a.AccessKeyID
+	}
+	switch {
+	case c.status == http.StatusForbidden, c.status == http.StatusUnauthorized:
+		rec.Outcome = audit.Denied
+	case c.status >= 400:
+		rec.Outcome = audit.Failed
+	}
+	if code != nil {
+		rec.ErrorCode = *code
+	}
+	if err := h.audit.Write(rec, false); err != nil {
+		h.log.Error("writing the audit log failed", "err", err)
+	}
 }
 
 // WatchPath is iamd's addition to the protocol: a stream of the changes
@@ -98,7 +156,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // {"all":true} as they happen, and {} every 15 s. A service that caches
 // signing keys or decisions drops what a line names, and everything when
 // the stream ends (it may have missed changes); iamd proxy and package
-// iamdauth do.
+// iamdauth do. The stream ends as soon as the key that opened it may no
+// longer speak for a door: deleted, Inactive, expired, or without
+// iamd:DecideRequests.
 const WatchPath = "/private/watch"
 
 type watchStream struct{}
@@ -111,7 +171,11 @@ type watchLine struct {
 	All      bool   `json:"all,omitempty"`
 }
 
-func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
+// watchBeat is how often the stream says it is alive, and checks again
+// that its door may still listen.
+const watchBeat = 15 * time.Second
+
+func (h *Handler) watch(w http.ResponseWriter, r *http.Request, c *call) {
 	rc := http.NewResponseController(w)
 	rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
 	changes := h.svc.WatchChanges(r.Context())
@@ -126,44 +190,62 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 	if !send(watchLine{Ready: true}) {
 		return
 	}
-	beat := time.NewTicker(15 * time.Second)
+	beat := time.NewTicker(watchBeat)
 	defer beat.Stop()
 	for {
 		select {
-		case c, ok := <-changes:
+		case ch, ok := <-changes:
 			if !ok {
 				return // behind, or the request ended: the watcher starts over
 			}
-			if !send(watchLine{Key: c.Key, Policies: c.Policies, All: c.All}) {
+			// A change may be the door's own key or permission going.
+			if (ch.Key == c.door.AccessKeyID || ch.Policies || ch.All) && !h.mayStillListen(r.Context(), c) {
+				return
+			}
+			if !send(watchLine{Key: ch.Key, Policies: ch.Policies, All: ch.All}) {
 				return
 			}
 		case <-beat.C:
-			if !send(watchLine{}) {
+			if !h.mayStillListen(r.Context(), c) || !send(watchLine{}) {
 				return
 			}
 		}
 	}
 }
 
-func (h *Handler) serve(r *http.Request) (any, error) {
+// mayStillListen checks the watching door's key and permission again.
+func (h *Handler) mayStillListen(ctx context.Context, c *call) bool {
+	cred, _, err := h.svc.SigningKeyFor(ctx, c.auth)
+	if err == nil {
+		door := cred.Caller
+		door.Request = c.door.Request
+		err = h.allow(ctx, &door, "")
+	}
+	if err != nil {
+		h.log.Info("gateway watch ended: its key may no longer speak for a door", "access_key_id", c.door.AccessKeyID, "err", iamd.MessageOf(err))
+		return false
+	}
+	return true
+}
+
+// endpoints are the calls served, by path.
+var endpoints = map[string]func(h *Handler, ctx context.Context, c *call, body []byte) (any, error){
+	"/private/version":            (*Handler).version,
+	"/private/derive-signing-key": (*Handler).derive,
+	"/private/evaluate-policy":    (*Handler).evaluate,
+	"/private/resolve-identity":   (*Handler).resolveIdentity,
+	"/private/resolve-principals": (*Handler).resolvePrincipals,
+	WatchPath: func(h *Handler, ctx context.Context, c *call, _ []byte) (any, error) {
+		return watchStream{}, h.allow(ctx, c.door, "")
+	},
+}
+
+func (h *Handler) serve(r *http.Request, c *call) (any, error) {
 	if r.Method != http.MethodPost {
 		return nil, &apiError{http.StatusMethodNotAllowed, "", "Method Not Allowed"}
 	}
-	var endpoint func(context.Context, []byte) (any, error)
-	switch r.URL.Path {
-	case "/private/version":
-		endpoint = h.version
-	case "/private/derive-signing-key":
-		endpoint = h.derive
-	case "/private/evaluate-policy":
-		endpoint = h.evaluate
-	case "/private/resolve-identity":
-		endpoint = h.resolveIdentity
-	case "/private/resolve-principals":
-		endpoint = h.resolvePrincipals
-	case WatchPath:
-		endpoint = func(context.Context, []byte) (any, error) { return watchStream{}, nil }
-	default:
+	endpoint, ok := endpoints[r.URL.Path]
+	if !ok {
 		return nil, &apiError{http.StatusNotFound, "", "Not Found"}
 	}
 	if r.URL.Path != "/private/version" {
@@ -173,7 +255,7 @@ func (h *Handler) serve(r *http.Request) (any, error) {
 	}
 	// The signature covers X-Amz-Content-Sha256, as versitygw sends it, so
 	// it is checked in full before the body is read.
-	pending, caller, err := h.authenticate(r)
+	pending, err := h.authenticate(r, c)
 	if err != nil {
 		return nil, err
 	}
@@ -184,10 +266,17 @@ func (h *Handler) serve(r *http.Request) (any, error) {
 	if err := pending.Finish(r, body); err != nil {
 		return nil, err
 	}
-	if err := h.svc.Authorize(r.Context(), caller, iamd.GatewayAction, "*"); err != nil {
-		return nil, err
+	return endpoint(h, r.Context(), c, body)
+}
+
+// allow decides whether the door may make a call about service ("" for a
+// call about none): iamd.GatewayAction, with service as iamd:Service.
+func (h *Handler) allow(ctx context.Context, door *iamd.Caller, service string) error {
+	d := *door
+	if service != "" {
+		d.Request.Keys = map[string][]string{strings.ToLower(iamd.DoorServiceKey): {service}}
 	}
-	return endpoint(r.Context(), body)
+	return h.svc.Authorize(ctx, &d, iamd.GatewayAction, "*")
 }
 
 // checkVersion checks the gateway's protocol header: 1 to 4 digits, at
@@ -206,30 +295,33 @@ func checkVersion(v string) error {
 	return nil
 }
 
-// authenticate checks the call's signature as far as its headers allow;
-// the caller is then checked against the body and for iamd.GatewayAction.
-func (h *Handler) authenticate(r *http.Request) (sigv4.Pending, *iamd.Caller, error) {
+// authenticate checks the call's signature as far as its headers allow,
+// and sets c.door; the signature is then checked against the body, and
+// each endpoint decides what the door may ask.
+func (h *Handler) authenticate(r *http.Request, c *call) (sigv4.Pending, error) {
 	a, err := sigv4.Parse(r)
 	if err != nil {
-		return sigv4.Pending{}, nil, err
+		return sigv4.Pending{}, err
 	}
 	var cred *iamd.CachedCredential
 	p, err := h.verifier.Begin(r, a, "iam", func(a *sigv4.Auth) ([]byte, error) {
-		c, key, err := h.svc.SigningKeyFor(r.Context(), a)
+		cc, key, err := h.svc.SigningKeyFor(r.Context(), a)
 		if errors.Is(err, iamd.ErrNotFound) {
 			return nil, &sigv4.Error{Code: sigv4.CodeInvalidToken, Message: "The security token included in the request is invalid."}
 		}
-		cred = c
+		cred = cc
 		return key, err
 	})
 	if err != nil {
-		return sigv4.Pending{}, nil, err
+		return sigv4.Pending{}, err
 	}
-	caller := cred.Caller
-	return p, &caller, nil
+	door := cred.Caller
+	door.Request = iamd.RequestInfo{Region: a.Region}
+	c.door, c.auth = &door, a
+	return p, nil
 }
 
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, c *call, err error) {
 	var ae *apiError
 	var se *sigv4.Error
 	body := map[string]string{}
@@ -251,6 +343,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case iamd.KindOf(err) == iamd.AccessDenied:
 		ae = &apiError{status: http.StatusForbidden}
 		body["error"] = "AccessDenied: " + iamd.MessageOf(err)
+	case iamd.KindOf(err) == iamd.Invalid:
+		ae = &apiError{http.StatusBadRequest, "BadRequest", iamd.MessageOf(err)}
+		body["error"], body["code"] = ae.msg, ae.code
 	case iamd.KindOf(err) == iamd.Unavailable:
 		ae = &apiError{status: http.StatusServiceUnavailable}
 		body["error"] = "ServiceUnavailable: the database is unavailable"
@@ -265,6 +360,12 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	// The cause of a server-side failure is logged, never sent; the
 	// messages above hold no secret.
 	h.log.Log(r.Context(), level, "gateway call refused", "path", clip(r.URL.Path), "status", ae.status, "error", body["error"], "cause", causeOf(err, ae.status))
+	c.status = ae.status
+	code := body["code"]
+	if code == "" {
+		code, _, _ = strings.Cut(body["error"], ":")
+	}
+	h.record(r, c, &code)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(ae.status)
 	json.NewEncoder(w).Encode(body)
@@ -293,7 +394,10 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-func (h *Handler) version(ctx context.Context, body []byte) (any, error) {
+func (h *Handler) version(ctx context.Context, c *call, body []byte) (any, error) {
+	if err := h.allow(ctx, c.door, ""); err != nil {
+		return nil, err
+	}
 	return map[string]any{"protocol": Protocol, "minClient": MinClient, "serverVersion": "iamd", "accountId": h.svc.Account().ID}, nil
 }
 
@@ -310,16 +414,29 @@ type deriveResponse struct {
 	PrincipalArn string `json:"principalArn,omitempty"`
 }
 
-func (h *Handler) derive(ctx context.Context, body []byte) (any, error) {
+// derive hands the door the signing key of one key for one scope: a
+// scope of the service the door may speak for (never iamd's own) and of a
+// date a request can carry now (iamd.CheckDoorScope).
+func (h *Handler) derive(ctx context.Context, c *call, body []byte) (any, error) {
 	var req deriveRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	c, key, err := h.svc.SigningKeyFor(ctx, &sigv4.Auth{AccessKeyID: req.AccessKeyID, SecurityToken: req.SessionToken, Date: req.Date, Region: req.Region, Service: req.Service})
+	c.target, c.scope = req.AccessKeyID, req.Date+"/"+req.Region+"/"+req.Service
+	if req.AccessKeyID == "" {
+		return nil, errNoSuchIdentity
+	}
+	if err := h.allow(ctx, c.door, req.Service); err != nil {
+		return nil, err
+	}
+	if err := iamd.CheckDoorScope(req.Date, req.Region, req.Service, h.now()); err != nil {
+		return nil, err
+	}
+	cred, key, err := h.svc.SigningKeyFor(ctx, &sigv4.Auth{AccessKeyID: req.AccessKeyID, SecurityToken: req.SessionToken, Date: req.Date, Region: req.Region, Service: req.Service})
 	if err != nil {
 		return nil, err
 	}
-	return deriveResponse{DerivedKey: key, PrincipalArn: c.Caller.ARN()}, nil
+	return deriveResponse{DerivedKey: key, PrincipalArn: cred.Caller.ARN()}, nil
 }
 
 type evaluateRequest struct {
@@ -344,13 +461,25 @@ type evaluateResponse struct {
 
 var wireDecision = map[policy.Decision]string{policy.Allowed: "allow", policy.ExplicitDeny: "deny", policy.ImplicitDeny: "no_match"}
 
-func (h *Handler) evaluate(ctx context.Context, body []byte) (any, error) {
+// evaluate decides actions of the door's service on resources for a key.
+// Actions of iamd's own services are never decided for a door.
+func (h *Handler) evaluate(ctx context.Context, c *call, body []byte) (any, error) {
 	var req evaluateRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
+	if req.Service == "" {
+		req.Service = "s3"
+	}
+	c.target, c.scope = req.AccessKeyID, req.Region+"/"+req.Service
 	if len(req.Actions)*len(req.Resources) > maxCells {
 		return nil, errTooLarge
+	}
+	if err := h.allow(ctx, c.door, req.Service); err != nil {
+		return nil, err
+	}
+	if err := iamd.CheckDoorActions(req.Service, req.Actions); err != nil {
+		return nil, err
 	}
 	ds, who, err := h.svc.DecideObjects(ctx, iamd.ObjectRequest{AccessKeyID: req.AccessKeyID, SessionToken: req.SessionToken, Service: req.Service, Actions: req.Actions,
 		Resources: req.Resources, Condition: req.Condition, Region: req.Region})
@@ -373,7 +502,7 @@ type resolvedIdentity struct {
 	PrincipalArn string `json:"principalArn,omitempty"`
 }
 
-func (h *Handler) resolveIdentity(ctx context.Context, body []byte) (any, error) {
+func (h *Handler) resolveIdentity(ctx context.Context, c *call, body []byte) (any, error) {
 	var req struct {
 		AccessKeyIDs []string `json:"accessKeyIds"`
 	}
@@ -383,6 +512,10 @@ func (h *Handler) resolveIdentity(ctx context.Context, body []byte) (any, error)
 	if len(req.AccessKeyIDs) > maxCells {
 		return nil, errTooLarge
 	}
+	if err := h.allow(ctx, c.door, ""); err != nil {
+		return nil, err
+	}
+	c.target = strconv.Itoa(len(req.AccessKeyIDs)) + " keys"
 	ids, err := h.svc.ResolveIdentities(ctx, req.AccessKeyIDs)
 	if err != nil {
 		return nil, err
@@ -396,7 +529,7 @@ func (h *Handler) resolveIdentity(ctx context.Context, body []byte) (any, error)
 	return map[string]any{"identities": out}, nil
 }
 
-func (h *Handler) resolvePrincipals(ctx context.Context, body []byte) (any, error) {
+func (h *Handler) resolvePrincipals(ctx context.Context, c *call, body []byte) (any, error) {
 	var req struct {
 		Principals []string `json:"principals"`
 	}
@@ -405,6 +538,9 @@ func (h *Handler) resolvePrincipals(ctx context.Context, body []byte) (any, erro
 	}
 	if len(req.Principals) > maxCells {
 		return nil, errTooLarge
+	}
+	if err := h.allow(ctx, c.door, ""); err != nil {
+		return nil, err
 	}
 	invalid, err := h.svc.InvalidPrincipals(ctx, req.Principals)
 	if err != nil {

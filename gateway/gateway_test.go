@@ -84,7 +84,7 @@ func callAs(t *testing.T, h http.Handler, id, secret, path, body string, edit ..
 
 func TestVersionAndProtocolHeader(t *testing.T) {
 	svc := newService(t)
-	h := gateway.New(svc, nil)
+	h := gateway.New(gateway.Config{Service: svc})
 	code, out, _ := call(t, h, "/private/version", `{}`, func(r *http.Request) { r.Header.Del(gateway.ProtocolHeader) })
 	if code != 200 || out["protocol"] != 1.0 || out["minClient"] != 1.0 || out["accountId"] != "123456789012" {
 		t.Fatalf("version: %d %v", code, out)
@@ -104,7 +104,7 @@ func TestVersionAndProtocolHeader(t *testing.T) {
 
 func TestAuthenticationOfTheGateway(t *testing.T) {
 	svc := newService(t)
-	h := gateway.New(svc, nil)
+	h := gateway.New(gateway.Config{Service: svc})
 	if _, err := svc.CreateUser(ctx, root, "gw", "/", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestAuthenticationOfTheGateway(t *testing.T) {
 
 func TestDeriveAndEvaluate(t *testing.T) {
 	svc := newService(t)
-	h := gateway.New(svc, nil)
+	h := gateway.New(gateway.Config{Service: svc})
 	if _, _, err := svc.CreateBucket(ctx, root, "photos", "small_1_0", nil, false); err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +159,9 @@ func TestDeriveAndEvaluate(t *testing.T) {
 		{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*"},
 		{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/secret/*"}]}`)
 
-	code, out, _ := call(t, h, "/private/derive-signing-key", `{"accessKeyId":"`+bk.ID+`","date":"20261201","region":"us-east-1","service":"s3"}`)
-	want := sigv4.SigningKey([]byte(bsecret), "20261201", "us-east-1", "s3")
+	today := time.Now().UTC().Format("20060102")
+	code, out, _ := call(t, h, "/private/derive-signing-key", `{"accessKeyId":"`+bk.ID+`","date":"`+today+`","region":"us-east-1","service":"s3"}`)
+	want := sigv4.SigningKey([]byte(bsecret), today, "us-east-1", "s3")
 	if code != 200 || out["derivedKey"] != base64.StdEncoding.EncodeToString(want) || !strings.HasPrefix(out["principalArn"].(string), "arn:aws:lightsail:") {
 		t.Fatalf("derive: %d %v", code, out)
 	}
@@ -171,8 +172,8 @@ func TestDeriveAndEvaluate(t *testing.T) {
 		body, code string
 		status     int
 	}{
-		{`{"accessKeyId":"AKIANOSUCHKEY0000000","date":"20261201","region":"us-east-1","service":"s3"}`, "NoSuchIdentity", 403},
-		{`{"accessKeyId":"` + bk.ID + `","sessionToken":"tok","date":"20261201","region":"us-east-1","service":"s3"}`, "InvalidToken", 403},
+		{`{"accessKeyId":"AKIANOSUCHKEY0000000","date":"` + today + `","region":"us-east-1","service":"s3"}`, "NoSuchIdentity", 403},
+		{`{"accessKeyId":"` + bk.ID + `","sessionToken":"tok","date":"` + today + `","region":"us-east-1","service":"s3"}`, "InvalidToken", 403},
 		{`{}`, "NoSuchIdentity", 403},
 		{`{"accessKeyId":`, "BadRequest", 400},
 	} {
@@ -218,7 +219,7 @@ func TestDeriveAndEvaluate(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	svc := newService(t)
-	h := gateway.New(svc, nil)
+	h := gateway.New(gateway.Config{Service: svc})
 	svc.CreateUser(ctx, root, "alice", "/team/", nil)
 	uk, _, _ := svc.CreateAccessKey(ctx, root, "alice")
 	code, out, _ := call(t, h, "/private/resolve-identity", `{"accessKeyIds":["`+uk.ID+`","AKIANOSUCHKEY0000000"]}`)

@@ -108,6 +108,7 @@ var knownKeys = map[string]keyInfo{
 	"s3:max-keys":                {keyRequest, typeNumeric},
 	"s3:x-amz-acl":               {keyRequest, typeString},
 	"s3:versionid":               {keyRequest, typeString},
+	"iamd:service":               {keyRequest, typeString},
 }
 
 // RequestKeys are the keys Context.Request may hold, in lower case.
@@ -120,7 +121,7 @@ func KeyNames() []string {
 	return []string{"aws:CurrentTime", "aws:EpochTime", "aws:MultiFactorAuthAge", "aws:MultiFactorAuthPresent",
 		"aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalTag/<tag-key>", "aws:PrincipalType",
 		"aws:Referer", "aws:RequestedRegion", "aws:SecureTransport", "aws:SourceIdentity", "aws:SourceIp", "aws:TokenIssueTime", "aws:UserAgent", "aws:userid", "aws:username",
-		"s3:delimiter", "s3:max-keys", "s3:prefix", "s3:VersionId", "s3:x-amz-acl", "sts:ExternalId", "sts:RoleSessionName", "sts:SourceIdentity"}
+		"iamd:Service", "s3:delimiter", "s3:max-keys", "s3:prefix", "s3:VersionId", "s3:x-amz-acl", "sts:ExternalId", "sts:RoleSessionName", "sts:SourceIdentity"}
 }
 
 // key is a compiled reference to a context value.
