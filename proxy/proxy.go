@@ -68,10 +68,14 @@ func New(ctx context.Context, cfg Config) *Proxy {
 				r.Method + "/" + strings.TrimPrefix(r.URL.Path, "/")
 		}})
 	p.rp = &httputil.ReverseProxy{
+		// Rewrite runs after the hop-by-hop headers (those the client
+		// named in Connection among them) are gone from Out: identity
+		// headers set here reach the upstream whatever the client sent.
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(cfg.Upstream)
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
+			identify(pr.Out.Header, callerFrom(pr.In))
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			p.log.Warn("upstream request failed", "err", err)
@@ -81,10 +85,20 @@ func New(ctx context.Context, cfg Config) *Proxy {
 	return p
 }
 
-// identify replaces the identity headers of h with the caller's.
+// isIdentityHeader reports whether a header name is, or may be read by
+// the upstream as, one of the identity headers: CGI and WSGI servers turn
+// both "-" and "_" into "_", so X_Iamd_Identity_User_Arn arrives as
+// HTTP_X_IAMD_IDENTITY_USER_ARN.
+func isIdentityHeader(name string) bool {
+	n := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), "_", "-")
+	return strings.HasPrefix(n, strings.ToLower(HeaderPrefix))
+}
+
+// identify replaces the identity headers of h with the caller's: every
+// header that isIdentityHeader is removed first.
 func identify(h http.Header, c *iamdauth.Caller) {
 	for k := range h {
-		if strings.HasPrefix(k, HeaderPrefix) {
+		if isIdentityHeader(k) {
 			delete(h, k)
 		}
 	}
@@ -95,7 +109,26 @@ func identify(h http.Header, c *iamdauth.Caller) {
 	h.Set(HeaderUser, c.ID)
 }
 
+type callerKey struct{}
+
+func callerFrom(r *http.Request) *iamdauth.Caller {
+	return r.Context().Value(callerKey{}).(*iamdauth.Caller)
+}
+
+// errHopByHopIdentity refuses a request that asks for an identity header
+// to be dropped on the way (Connection: X-Iamd-Identity-…).
+var errHopByHopIdentity = &iamdauth.Refusal{Status: http.StatusBadRequest, Type: "BadRequestException",
+	Message: "The Connection header must not name an X-Iamd-Identity- header."}
+
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for _, v := range r.Header.Values("Connection") {
+		for _, name := range strings.Split(v, ",") {
+			if isIdentityHeader(name) {
+				iamdauth.WriteRefusal(w, errHopByHopIdentity, p.log)
+				return
+			}
+		}
+	}
 	c, body, err := p.auth.Authenticate(r)
 	if err != nil {
 		iamdauth.WriteRefusal(w, err, p.log)
@@ -103,8 +136,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer body.Close()
 	r.Body = body
-	identify(r.Header, c)
-	p.rp.ServeHTTP(w, r)
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 }
 
 // AuthHandler answers nginx auth_request and Caddy forward_auth: the

@@ -604,16 +604,21 @@ func rawPath(r *http.Request) string {
 // no empty one but a trailing slash. A signature covers every path that
 // normalizes alike, so a service that decides or forwards by path must
 // refuse the others: a signature for /admin is valid for /pets/../admin.
+// Segments that servers behind a front read as such are refused too: a
+// segment whose part before ";" is ".", ".." or empty (Tomcat and Jetty
+// drop path parameters, so "..;" is ".."), and any backslash (a separator
+// to some servers).
 func IsCanonicalPath(p string) bool {
 	if p == "/" {
 		return true
 	}
-	if !strings.HasPrefix(p, "/") {
+	if !strings.HasPrefix(p, "/") || strings.ContainsRune(p, '\\') {
 		return false
 	}
 	segs := strings.Split(p[1:], "/")
 	for i, s := range segs {
-		if s == "." || s == ".." || s == "" && i != len(segs)-1 {
+		base, _, params := strings.Cut(s, ";")
+		if base == "." || base == ".." || base == "" && (params || i != len(segs)-1) {
 			return false
 		}
 	}

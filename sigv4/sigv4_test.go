@@ -397,6 +397,10 @@ func TestIsCanonicalPath(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/": true, "/pets": true, "/pets/": true, "/pets/1": true, "/a.b/..c": true,
 		"": false, "pets": false, "//pets": false, "/pets//1": false, "/pets/../admin": false, "/./pets": false, "/pets/.": false, "/pets/..": false,
+		// What Tomcat and Jetty read as dot segments, and backslashes.
+		"/pets;x=1": true, "/pets/1;v=2/x": true,
+		"/pets/..;/admin": false, "/pets/..;x/admin": false, "/pets/.;/admin": false, "/pets/;x/admin": false, "/pets/;": false,
+		"/pets/..\\admin": false, "/pets\\1": false,
 	} {
 		if got := sigv4.IsCanonicalPath(p); got != want {
 			t.Errorf("IsCanonicalPath(%q) = %v", p, got)
