@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"iamd"
+	"iamd/audit"
 	"iamd/console"
 	"iamd/gateway"
 	"iamd/keystone"
@@ -53,7 +54,7 @@ type Main struct {
 	served  chan error
 	lock    *os.File // held while serving a SQLite store
 	certs   *certReloader
-	audit   *server.AuditLog
+	audit   *audit.Log
 	metrics *metrics.Metrics
 	mhttp   *http.Server
 	mAddr   string
@@ -179,42 +180,33 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		return err
 	}
 	if c.AuditLog != "" {
-		if m.audit, err = server.OpenAuditLog(c.AuditLog); err != nil {
+		if m.audit, err = audit.Open(c.AuditLog); err != nil {
 			return fmt.Errorf("--audit-log: %w (check the file's permissions)", err)
 		}
 	}
-	m.ln = server.LimitListener(m.ln, cmp.Or(c.MaxConnections, 1024))
-	m.http = &http.Server{
-		Handler: server.New(server.Config{
-			Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles,
-			TrustedProxies: c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(),
-		}),
-		// A client that has not sent its headers in 10 s, or its body
-		// within server.DefaultBodyTimeout after them, is cut off.
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
-	}
+	m.ln = server.LimitListener(m.ln, m.maxConns())
+	m.http = server.NewHTTPServer(server.New(server.Config{
+		Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles,
+		TrustedProxies: c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(),
+	}), m.log)
 	if c.DebugAddr != "" {
-		dln, err := net.Listen("tcp", c.DebugAddr)
+		dln, err := m.listen(c.DebugAddr)
 		if err != nil {
 			return fmt.Errorf("--debug-addr: %w", err)
 		}
-		m.debug = &http.Server{Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		m.debug = server.NewHTTPServer(debugMux(), m.log)
+		m.debug.WriteTimeout = 2 * time.Minute // a CPU profile takes 30 s to write by default
 		go m.debug.Serve(dln)
 		m.log.Info("pprof profiles", "addr", dln.Addr().String())
 	}
 	if c.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", c.MetricsAddr)
+		mln, err := m.listen(c.MetricsAddr)
 		if err != nil {
 			return fmt.Errorf("--metrics-addr: %w", err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", m.metrics.Handler())
-		m.mhttp = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		m.mhttp = server.NewHTTPServer(mux, m.log)
 		m.mAddr = mln.Addr().String()
 		go m.mhttp.Serve(mln)
 		m.log.Info("metrics", "addr", mln.Addr().String())
@@ -425,14 +417,24 @@ func (m *Main) startGateway() error {
 	}
 	base, stop := context.WithCancel(context.Background())
 	m.gwStop = stop
-	m.gw = &http.Server{Handler: gateway.New(m.svc, m.log), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
-		ErrorLog:    slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return base }}
+	m.gw = server.NewHTTPServer(gateway.New(gateway.Config{Service: m.svc, Logger: m.log, Audit: m.audit}), m.log)
+	m.gw.BaseContext = func(net.Listener) context.Context { return base }
 	for _, ln := range lns {
-		go m.gw.Serve(ln)
+		go m.gw.Serve(server.LimitListener(ln, m.maxConns()))
 	}
 	return nil
+}
+
+// maxConns is how many connections each listener holds open at once.
+func (m *Main) maxConns() int { return cmp.Or(m.cfg.MaxConnections, server.MaxConnections) }
+
+// listen opens a TCP listener bounded as every listener of iamd's is.
+func (m *Main) listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return server.LimitListener(ln, m.maxConns()), nil
 }
 
 // startKeystone serves Keystone's s3tokens and ec2tokens, if configured.
@@ -453,13 +455,8 @@ func (m *Main) startKeystone() error {
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
-	ln = server.LimitListener(ln, cmp.Or(c.MaxConnections, 1024))
-	m.ks = &http.Server{
-		Handler:           keystone.New(keystone.Config{Service: m.svc, Roles: keystoneRoles(c.KeystoneRoles), Logger: m.log}),
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
-		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
-		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
-	}
+	ln = server.LimitListener(ln, m.maxConns())
+	m.ks = server.NewHTTPServer(keystone.New(keystone.Config{Service: m.svc, Roles: keystoneRoles(c.KeystoneRoles), Logger: m.log, Audit: m.audit}), m.log)
 	m.ksAddr = ln.Addr().String()
 	go m.ks.Serve(ln)
 	m.log.Info("keystone s3tokens", "addr", ln.Addr().String(), "tls", c.KeystoneTLSCert != "")

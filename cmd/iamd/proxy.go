@@ -111,26 +111,33 @@ func runProxy(ctx context.Context, c ProxyConfig, stderr io.Writer) error {
 	}
 	up, _ := url.Parse(c.Upstream)
 	p := proxy.New(ctx, proxy.Config{Upstream: up, APIID: c.APIID, Stage: c.Stage, Region: c.Region, IAMD: client, Account: v.AccountID, Logger: log})
+	// Both listeners are open before either serves: once the first line
+	// is logged, every address answers.
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	ln = server.LimitListener(ln, 1024)
-	servers := []*http.Server{{Handler: p, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Minute, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}}
-	go servers[0].Serve(ln)
-	log.Info("iamd proxy listening", "addr", ln.Addr().String(), "upstream", up.Redacted(), "api_id", c.APIID, "stage", c.Stage, "account", v.AccountID)
+	var aln net.Listener
 	if c.AuthAddr != "" {
-		aln, err := net.Listen("tcp", c.AuthAddr)
-		if err != nil {
+		if aln, err = net.Listen("tcp", c.AuthAddr); err != nil {
 			ln.Close()
 			return fmt.Errorf("--auth-addr: %w", err)
 		}
-		aln = server.LimitListener(aln, 1024)
-		as := &http.Server{Handler: p.AuthHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	}
+	// The front streams bodies of up to 1 GiB both ways: its read and
+	// write bounds are the body's, its header and idle bounds everyone's.
+	front := server.NewHTTPServer(p, log)
+	front.ReadTimeout, front.WriteTimeout, front.MaxHeaderBytes = 10*time.Minute, 0, 64<<10
+	servers := []*http.Server{front}
+	go front.Serve(server.LimitListener(ln, server.MaxConnections))
+	if aln != nil {
+		as := server.NewHTTPServer(p.AuthHandler(), log)
+		as.MaxHeaderBytes = 64 << 10
 		servers = append(servers, as)
-		go as.Serve(aln)
+		go as.Serve(server.LimitListener(aln, server.MaxConnections))
 		log.Info("iamd proxy decisions", "addr", aln.Addr().String())
 	}
+	log.Info("iamd proxy listening", "addr", ln.Addr().String(), "upstream", up.Redacted(), "api_id", c.APIID, "stage", c.Stage, "account", v.AccountID)
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
