@@ -117,6 +117,9 @@ type AccessKey struct {
 	CreatedAt    time.Time
 	SealedSecret []byte
 	LastUsed     LastUsed
+	// DisabledAt is when the key was last made Inactive (zero: never):
+	// sessions it asked for before then are refused for good.
+	DisabledAt time.Time
 }
 
 // LastUsed is when and where a key last authenticated a request.

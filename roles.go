@@ -180,6 +180,8 @@ func (s *Service) UpdateRole(ctx context.Context, c *Caller, name string, u Role
 			return err
 		}
 	}
+	// The next AssumeRole must see the new maximum at once.
+	defer s.forgetPolicies()
 	return s.store.UpdateRole(ctx, name, func(r *Role) error {
 		if u.Description != nil {
 			r.Description = *u.Description

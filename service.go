@@ -288,7 +288,7 @@ func (s *Service) UpdateAccessKey(ctx context.Context, c *Caller, userName, id s
 			return Errorf(InvalidInput, "The access key %s is older than the account's maximum key age: it is Expired and cannot be made %s; delete it and create a new one.", id, status)
 		}
 	}
-	err := s.store.UpdateAccessKey(ctx, owner, id, status)
+	err := s.store.UpdateAccessKey(ctx, owner, id, status, s.timestamp())
 	s.forget(id)
 	return err
 }
@@ -425,11 +425,12 @@ func (s *Service) ownerFor(c *Caller, userName string) Owner {
 // stands for, its status and its plaintext secret, with a slot for the
 // signing key derived for the last scope it signed with.
 type CachedCredential struct {
-	Caller  Caller
-	Status  KeyStatus // as stored: Active or Inactive
-	Created time.Time
-	Secret  []byte
-	loaded  time.Time
+	Caller   Caller
+	Status   KeyStatus // as stored: Active or Inactive
+	Created  time.Time
+	Disabled time.Time // when last made Inactive; zero: never
+	Secret   []byte
+	loaded   time.Time
 
 	derived atomic.Pointer[derivedKey]
 }
@@ -536,11 +537,12 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 		return nil, &Error{Kind: Internal, Message: "cannot decrypt the secret of " + id, Err: err}
 	}
 	cc := &CachedCredential{
-		Caller:  Caller{Kind: CallerRoot, Account: s.account.ID, Region: s.region, AccessKeyID: id},
-		Status:  cred.Key.Status,
-		Created: cred.Key.CreatedAt,
-		Secret:  secret,
-		loaded:  s.now(),
+		Caller:   Caller{Kind: CallerRoot, Account: s.account.ID, Region: s.region, AccessKeyID: id},
+		Status:   cred.Key.Status,
+		Created:  cred.Key.CreatedAt,
+		Disabled: cred.Key.DisabledAt,
+		Secret:   secret,
+		loaded:   s.now(),
 	}
 	switch {
 	case cred.User != nil:

@@ -140,7 +140,7 @@ func TestCredentialCache(t *testing.T) {
 		t.Fatal("deactivation through the service not seen at once")
 	}
 	// A change behind the service's back (another node) shows after the TTL.
-	st.UpdateAccessKey(ctx, iamd.UserOwner("bob"), k.ID, iamd.StatusActive)
+	st.UpdateAccessKey(ctx, iamd.UserOwner("bob"), k.ID, iamd.StatusActive, time.Now())
 	if cc, _ := svc.Credential(ctx, k.ID); cc.Status != iamd.StatusInactive {
 		t.Fatal("cache was not used within its TTL")
 	}

@@ -123,8 +123,14 @@ func (s *Service) mint(sess *Session, d time.Duration) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
+	token := base64.StdEncoding.EncodeToString(sealed)
+	if len(token) > maxSessionToken {
+		// A token no door would accept: refused as AWS refuses session
+		// policies and tags past their packed size.
+		return nil, Errorf(LimitExceeded, "Packed size of session policies and tags consumes %d%% of allotted space.", len(token)*100/maxSessionToken)
+	}
 	return &Credentials{AccessKeyID: sess.KeyID, SecretAccessKey: sess.Secret,
-		SessionToken: base64.StdEncoding.EncodeToString(sealed), Expiration: sess.ExpiresAt()}, nil
+		SessionToken: token, Expiration: sess.ExpiresAt()}, nil
 }
 
 // maxSessionToken bounds a token's length before it is decoded.
@@ -165,12 +171,31 @@ type sessionEntry struct {
 
 // sessions holds checked sessions by key ID.
 type sessions struct {
-	m sync.Map // ASIA… → *sessionEntry
-	n atomic.Int64
+	m     sync.Map     // ASIA… → *sessionEntry
+	bytes atomic.Int64 // sessionEntry.cost of the entries in m
 }
 
-// maxKeptSessions bounds the entries kept; past it the cache starts over.
-const maxKeptSessions = 100_000
+// maxKeptSessionBytes bounds the memory the entries kept take, by their
+// cost; past it the cache starts over.
+const maxKeptSessionBytes = 64 << 20
+
+// cost estimates the bytes an entry holds: its token, what the session
+// holds of its own (policy text, tags twice: as sent and as principal
+// tags), and a fixed part for the structures around them.
+func (e *sessionEntry) cost() int64 {
+	sess := e.cc.Caller.Session
+	n := 1024 + 2*len(e.token) + 3*len(sess.Policy) + len(sess.SourceIdentity) + len(sess.Source)
+	for _, a := range sess.PolicyARNs {
+		n += len(a) + 16
+	}
+	for _, t := range sess.Tags {
+		n += 2 * (len(t.Key) + len(t.Value) + 32)
+	}
+	return int64(n)
+}
+
+// KeptSessionBytes is the estimated memory held by checked sessions.
+func (s *Service) KeptSessionBytes() int64 { return s.sessions.bytes.Load() }
 
 // sessionCredential returns the credential of temporary key id presented
 // with token: ErrNoSuchIdentity if the token is not the key's or what the
@@ -209,6 +234,11 @@ func (s *Service) sessionCredential(ctx context.Context, id, token string) (*Cac
 			return nil, err
 		case s.credStatus(parent) != StatusActive || parent.Caller.Kind == CallerBucket:
 			return nil, ErrNoSuchIdentity
+		case !parent.Disabled.IsZero() && sess.Issued <= parent.Disabled.Unix():
+			// Deactivating the key revoked the session for good, also
+			// once the key is Active again (to the second: a session
+			// issued in the second of the deactivation is refused too).
+			return nil, ErrNoSuchIdentity
 		}
 		cc.Caller.Kind, cc.Caller.User = parent.Caller.Kind, parent.Caller.User
 	case SessionOfRole:
@@ -231,10 +261,14 @@ func (s *Service) sessionCredential(ctx context.Context, id, token string) (*Cac
 		return nil, err
 	}
 	sess.conditional = policy.HasConditions(sess.sessionPolicies)
-	if _, replaced := s.sessions.m.Swap(id, &sessionEntry{token: token, cc: cc, credsGen: credsGen, authzGen: authzGen, checkedAt: now}); !replaced &&
-		s.sessions.n.Add(1) > maxKeptSessions {
+	e := &sessionEntry{token: token, cc: cc, credsGen: credsGen, authzGen: authzGen, checkedAt: now}
+	cost := e.cost()
+	if old, replaced := s.sessions.m.Swap(id, e); replaced {
+		cost -= old.(*sessionEntry).cost()
+	}
+	if s.sessions.bytes.Add(cost) > maxKeptSessionBytes {
 		s.sessions.m.Clear()
-		s.sessions.n.Store(0)
+		s.sessions.bytes.Store(0)
 	}
 	return cc, nil
 }
@@ -381,8 +415,15 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 		return nil, nil, err
 	}
 	role := rp.role
-	if c.Kind == CallerBucket {
+	switch c.Kind {
+	case CallerBucket:
 		return nil, nil, s.denied(c, "sts:AssumeRole", in.RoleARN, false)
+	case CallerRoot:
+		// AWS refuses the root's credentials here, long-term or not.
+		return nil, nil, Errorf(AccessDenied, "Roles may not be assumed by root accounts.")
+	}
+	if err := checkSessionTags(c, in.Tags); err != nil {
+		return nil, nil, err
 	}
 	if err := s.trusted(ctx, c, role, in); err != nil {
 		return nil, nil, err
@@ -437,6 +478,28 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 		return nil, nil, err
 	}
 	return creds, &Caller{Kind: CallerRole, Account: s.account.ID, Role: role, Session: sess, AccessKeyID: creds.AccessKeyID}, nil
+}
+
+// checkSessionTags refuses session tags AWS refuses: a key in the aws:
+// namespace, and, in a role chain, a key of a transitive tag the calling
+// session passes on (whatever its case or value): a chained session
+// cannot change what it inherited.
+func checkSessionTags(c *Caller, tags []Tag) error {
+	var inherited []Tag
+	if c.Session != nil {
+		inherited = transitive(c.Session)
+	}
+	for _, t := range tags {
+		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
+			return Errorf(InvalidInput, "The session tag key %s is invalid: keys starting with aws: are reserved.", t.Key)
+		}
+		for _, h := range inherited {
+			if strings.EqualFold(h.Key, t.Key) {
+				return Errorf(InvalidInput, "The session tag key %s conflicts with a transitive tag inherited from the calling session.", t.Key)
+			}
+		}
+	}
+	return nil
 }
 
 // transitive returns the tags of s marked transitive.

@@ -354,3 +354,40 @@ func TestTrustFollowsUniqueIDs(t *testing.T) {
 		t.Errorf("the new bob, once the policy names him again: %v", err)
 	}
 }
+
+// TestCheckedSessionsBoundedByBytes: every checked session was kept, up to
+// 100,000 of them (~25 KB each at most: 2.4 GB). They are bounded by the
+// memory they hold.
+func TestCheckedSessionsBoundedByBytes(t *testing.T) {
+	f := newSessionFixture(t)
+	bob := f.caller("bob", "10.0.0.1")
+	var tags []iamd.Tag
+	for i := range 12 {
+		tags = append(tags, iamd.Tag{Key: strings.Repeat(string(rune('a'+i)), 128), Value: strings.Repeat("v", 256)})
+	}
+	f.svc.PutInlinePolicy(context.Background(), root, iamd.Entity{Kind: iamd.EntityUser, Name: "bob"}, "tag", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:TagSession","Resource":"*"}}`)
+	f.role("t", "/", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+acct+`:user/bob"},"Action":["sts:AssumeRole","sts:TagSession"]}}`, "")
+	const limit = 64 << 20
+	most := int64(0)
+	for i := range 4000 {
+		creds, _, err := f.svc.AssumeRole(context.Background(), bob, iamd.AssumeRoleInput{RoleARN: "arn:aws:iam::" + acct + ":role/t", SessionName: "s", Tags: tags})
+		if err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		if _, err := f.session(creds); err != nil {
+			t.Fatal(err)
+		}
+		most = max(most, f.svc.KeptSessionBytes())
+	}
+	if most > limit || most < limit/2 {
+		t.Fatalf("checked sessions held up to %d bytes; the bound is %d", most, limit)
+	}
+	// A session whose tags would not fit a token is refused at once.
+	for i := range 40 {
+		tags = append(tags, iamd.Tag{Key: strings.Repeat(string(rune('A'+i%26)), 127) + string(rune('0'+i/26)), Value: strings.Repeat("w", 256)})
+	}
+	_, _, err := f.svc.AssumeRole(context.Background(), bob, iamd.AssumeRoleInput{RoleARN: "arn:aws:iam::" + acct + ":role/t", SessionName: "s", Tags: tags})
+	if iamd.KindOf(err) != iamd.LimitExceeded || !strings.Contains(iamd.MessageOf(err), "Packed size") {
+		t.Fatalf("50 long tags: %v", err)
+	}
+}

@@ -61,9 +61,10 @@ type Store interface {
 	// ListAccessKeys returns owner's keys, with their last use, ordered by
 	// creation time, then ID. NotFound if the owner does not exist.
 	ListAccessKeys(ctx context.Context, owner Owner, p Page) ([]*AccessKey, string, error)
-	// UpdateAccessKey sets the status of owner's key. NotFound if the owner
-	// or a key of that ID belonging to it does not exist.
-	UpdateAccessKey(ctx context.Context, owner Owner, accessKeyID string, status KeyStatus) error
+	// UpdateAccessKey sets the status of owner's key; making it Inactive
+	// sets its DisabledAt to at. NotFound if the owner or a key of that ID
+	// belonging to it does not exist.
+	UpdateAccessKey(ctx context.Context, owner Owner, accessKeyID string, status KeyStatus, at time.Time) error
 	// DeleteAccessKey deletes owner's key. NotFound as for UpdateAccessKey.
 	DeleteAccessKey(ctx context.Context, owner Owner, accessKeyID string) error
 	// CreateBucket inserts b. AlreadyExists if a bucket of that name exists.

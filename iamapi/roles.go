@@ -162,7 +162,12 @@ func (a *API) updateRole(ctx context.Context, c *iamd.Caller, p awsquery.Params)
 	if v.Err != nil {
 		return nil, v.Err
 	}
-	return nil, a.svc.UpdateRole(ctx, c, name, u)
+	if err := a.svc.UpdateRole(ctx, c, name, u); err != nil {
+		return nil, err
+	}
+	// The model's output has a result wrapper, empty: clients require it
+	// (botocore raises KeyError: 'UpdateRoleResult' without it).
+	return struct{}{}, nil
 }
 
 // updateRoleDescription is the older form of UpdateRole; it returns the role.

@@ -226,16 +226,27 @@ func testAccessKeys(t *testing.T, s iamd.Store) {
 		string(c.Key.SealedSecret) != string(k.SealedSecret) || !c.Key.CreatedAt.Equal(k.CreatedAt) || !c.Key.LastUsed.At.IsZero() {
 		t.Fatalf("GetCredential = %+v", c)
 	}
-	if err := s.UpdateAccessKey(ctx, iamd.UserOwner("BOB"), k.ID, iamd.StatusInactive); err != nil {
+	if !c.Key.DisabledAt.IsZero() {
+		t.Fatalf("a new key has DisabledAt %v", c.Key.DisabledAt)
+	}
+	off := time.Date(2026, 3, 1, 12, 0, 0, 123e6, time.UTC)
+	if err := s.UpdateAccessKey(ctx, iamd.UserOwner("BOB"), k.ID, iamd.StatusInactive, off); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := s.GetCredential(ctx, k.ID); c.Key.Status != iamd.StatusInactive {
-		t.Fatalf("status after update = %s", c.Key.Status)
+	if c, _ := s.GetCredential(ctx, k.ID); c.Key.Status != iamd.StatusInactive || !c.Key.DisabledAt.Equal(off) {
+		t.Fatalf("status after update = %s, disabled at %v", c.Key.Status, c.Key.DisabledAt)
+	}
+	// Made Active again, the key keeps when it was last made Inactive.
+	if err := s.UpdateAccessKey(ctx, iamd.UserOwner("Bob"), k.ID, iamd.StatusActive, off.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.GetCredential(ctx, k.ID); c.Key.Status != iamd.StatusActive || !c.Key.DisabledAt.Equal(off) {
+		t.Fatalf("after re-activation: status %s, disabled at %v", c.Key.Status, c.Key.DisabledAt)
 	}
 	wantKind(t, "CreateAccessKey(nobody)", s.CreateAccessKey(ctx, newKey(iamd.UserOwner("nobody"), 1), 2), iamd.ErrNotFound)
 	_, _, err = s.ListAccessKeys(ctx, iamd.UserOwner("nobody"), iamd.Page{MaxItems: 10})
 	wantKind(t, "ListAccessKeys(nobody)", err, iamd.ErrNotFound)
-	wantKind(t, "UpdateAccessKey(unknown key)", s.UpdateAccessKey(ctx, iamd.UserOwner("Bob"), "AKIANOSUCHKEY0000000", iamd.StatusActive), iamd.ErrNotFound)
+	wantKind(t, "UpdateAccessKey(unknown key)", s.UpdateAccessKey(ctx, iamd.UserOwner("Bob"), "AKIANOSUCHKEY0000000", iamd.StatusActive, time.Now()), iamd.ErrNotFound)
 	if err := s.DeleteAccessKey(ctx, iamd.UserOwner("Bob"), k.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +317,7 @@ func testKeyOwnership(t *testing.T, s iamd.Store) {
 	if err := s.CreateAccessKey(ctx, k, 2); err != nil {
 		t.Fatal(err)
 	}
-	wantKind(t, "update via another user", s.UpdateAccessKey(ctx, iamd.UserOwner("Alice"), k.ID, iamd.StatusInactive), iamd.ErrNotFound)
+	wantKind(t, "update via another user", s.UpdateAccessKey(ctx, iamd.UserOwner("Alice"), k.ID, iamd.StatusInactive, time.Now()), iamd.ErrNotFound)
 	wantKind(t, "delete via another user", s.DeleteAccessKey(ctx, iamd.UserOwner("Alice"), k.ID), iamd.ErrNotFound)
 	wantKind(t, "delete via root", s.DeleteAccessKey(ctx, iamd.RootOwner, k.ID), iamd.ErrNotFound)
 	if c, err := s.GetCredential(ctx, k.ID); err != nil || c.Key.Status != iamd.StatusActive {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"iamd"
 	"iamd/internal/sqlkit"
@@ -162,10 +163,10 @@ func (s *Store) GetCredential(ctx context.Context, id string) (c *iamd.Credentia
 		var cr iamd.Credential
 		var kind int
 		var ownerID *string
-		var created int64
+		var created, disabled int64
 		var lu sqlkit.LastUsed
-		err := q.QueryRow(ctx, `SELECT owner_kind, owner_id, status, created_at, secret, last_used_at, last_used_region, last_used_service
-			FROM access_keys WHERE id = $1`, id).Scan(&kind, &ownerID, &cr.Key.Status, &created, &cr.Key.SealedSecret, &lu.At, &lu.Region, &lu.Service)
+		err := q.QueryRow(ctx, `SELECT owner_kind, owner_id, status, created_at, secret, last_used_at, last_used_region, last_used_service, disabled_at
+			FROM access_keys WHERE id = $1`, id).Scan(&kind, &ownerID, &cr.Key.Status, &created, &cr.Key.SealedSecret, &lu.At, &lu.Region, &lu.Service, &disabled)
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.KeyNotFound(id)
 		}
@@ -173,6 +174,9 @@ func (s *Store) GetCredential(ctx context.Context, id string) (c *iamd.Credentia
 			return err
 		}
 		cr.Key.ID, cr.Key.CreatedAt, cr.Key.LastUsed = id, sqlkit.FromMS(created), lu.Value()
+		if disabled > 0 {
+			cr.Key.DisabledAt = sqlkit.FromMS(disabled)
+		}
 		oid := cmp.Or(ownerID, new(string)) // NULL only for the root
 		switch iamd.OwnerKind(kind) {
 		case iamd.OwnerRoot:
@@ -291,8 +295,13 @@ func (s *Store) keyChanged(ctx context.Context, q Q, id string) error {
 	return s.db.KeyChanged(ctx, q, id)
 }
 
-func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string, status iamd.KeyStatus) error {
-	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = $4 WHERE id = $1 AND owner_kind = $2 AND owner_id IS NOT DISTINCT FROM $3`, string(status))
+func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string, status iamd.KeyStatus, at time.Time) error {
+	disabled := int64(0)
+	if status == iamd.StatusInactive {
+		disabled = sqlkit.MS(at)
+	}
+	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = $4, disabled_at = CASE WHEN $5 > 0 THEN $5 ELSE disabled_at END
+		WHERE id = $1 AND owner_kind = $2 AND owner_id IS NOT DISTINCT FROM $3`, string(status), disabled)
 }
 
 func (s *Store) DeleteAccessKey(ctx context.Context, owner iamd.Owner, id string) error {
