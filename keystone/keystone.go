@@ -35,11 +35,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"iamd"
+	"iamd/audit"
 	"iamd/sigv4"
 )
 
@@ -58,7 +60,10 @@ type Config struct {
 	// Roles are the role names every answer carries; empty: "member".
 	Roles  []string
 	Logger *slog.Logger
-	Now    func() time.Time // tests only
+	// Audit, when set, receives a line per login (refused ones too) and
+	// per s3tokens and ec2tokens call.
+	Audit *audit.Log
+	Now   func() time.Time // tests only
 }
 
 // Handler serves the API.
@@ -66,12 +71,13 @@ type Handler struct {
 	svc   *iamd.Service
 	roles []role
 	log   *slog.Logger
+	audit *audit.Log
 	now   func() time.Time
 }
 
 // New returns a Handler.
 func New(c Config) *Handler {
-	h := &Handler{svc: c.Service, log: c.Logger, now: c.Now}
+	h := &Handler{svc: c.Service, log: c.Logger, audit: c.Audit, now: c.Now}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -152,26 +158,73 @@ var (
 	errSignature    = &apiError{http.StatusUnauthorized, "Unauthorized", "The request you have made requires authentication."}
 )
 
+// call is what the audit log says of one call.
+type call struct {
+	action, target string
+	service        *iamd.Caller // the calling store, once known
+	signer         *iamd.Caller // who signed the request it asked about
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	res, status, err := h.serve(r, w.Header())
+	c := &call{}
+	res, status, err := h.serve(r, w.Header(), c)
 	if err != nil {
-		h.writeError(w, r, err)
+		h.writeError(w, r, c, err)
 		return
 	}
 	if t, ok := res.(map[string]any)["token"].(*token); ok {
 		h.log.Info("keystone", "method", r.Method, "path", r.URL.Path, "status", status, "user_id", t.User.ID, "project_id", t.Project.orEmpty())
 	}
+	h.record(r, c, status, "")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(res)
 }
 
-func (h *Handler) serve(r *http.Request, hdr http.Header) (any, int, error) {
+// record writes the audit log's line for a call that names an action.
+func (h *Handler) record(r *http.Request, c *call, status int, code string) {
+	if h.audit == nil || c.action == "" {
+		return
+	}
+	rec := &audit.Record{Door: audit.DoorKeystone, Service: "keystone", Action: c.action, Target: c.target, Status: status,
+		ErrorCode: code, Outcome: audit.Allowed}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		rec.SourceIP = ap.Addr().Unmap().String()
+	}
+	if c.service != nil {
+		rec.Principal, rec.Account, rec.AccessKeyID = c.service.ARN(), c.service.Account, c.service.AccessKeyID
+	}
+	if c.signer != nil {
+		rec.Identity = c.signer.ARN()
+	}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		rec.Outcome = audit.Denied
+	case status >= 400:
+		rec.Outcome = audit.Failed
+	}
+	// Logins and answers are not changes: written, not fsynced.
+	if err := h.audit.Write(rec, false); err != nil {
+		h.log.Error("writing the audit log failed", "err", err)
+	}
+}
+
+func (h *Handler) serve(r *http.Request, hdr http.Header, c *call) (any, int, error) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
 	case r.Method == http.MethodGet && (path == "" || path == "/v3"):
 		return h.versions(r, path), http.StatusOK, nil
 	case r.Method != http.MethodPost:
+		return nil, 0, errNotFound
+	}
+	switch path {
+	case "/v3/auth/tokens":
+		c.action = "Login"
+	case "/v3/s3tokens":
+		c.action = "S3Tokens"
+	case "/v3/ec2tokens":
+		c.action = "EC2Tokens"
+	default:
 		return nil, 0, errNotFound
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -180,13 +233,11 @@ func (h *Handler) serve(r *http.Request, hdr http.Header) (any, int, error) {
 	}
 	switch path {
 	case "/v3/auth/tokens":
-		return h.login(r.Context(), body, hdr)
+		return h.login(r.Context(), body, hdr, c)
 	case "/v3/s3tokens":
-		return h.signed(r.Context(), r, body, h.s3token)
-	case "/v3/ec2tokens":
-		return h.signed(r.Context(), r, body, h.ec2token)
+		return h.signed(r.Context(), r, body, c, h.s3token)
 	}
-	return nil, 0, errNotFound
+	return h.signed(r.Context(), r, body, c, h.ec2token)
 }
 
 // versions is the discovery document keystoneauth reads.
@@ -224,7 +275,7 @@ type loginRequest struct {
 	} `json:"auth"`
 }
 
-func (h *Handler) login(ctx context.Context, body []byte, hdr http.Header) (any, int, error) {
+func (h *Handler) login(ctx context.Context, body []byte, hdr http.Header, lc *call) (any, int, error) {
 	var req loginRequest
 	if json.Unmarshal(body, &req) != nil {
 		return nil, 0, errBadJSON
@@ -233,6 +284,7 @@ func (h *Handler) login(ctx context.Context, body []byte, hdr http.Header) (any,
 	if id == "" {
 		id = req.Auth.Identity.Password.User.Name
 	}
+	lc.target = id
 	if len(req.Auth.Identity.Methods) != 1 || req.Auth.Identity.Methods[0] != "password" || id == "" {
 		return nil, 0, errUnauthorized
 	}
@@ -241,6 +293,7 @@ func (h *Handler) login(ctx context.Context, body []byte, hdr http.Header) (any,
 		return nil, 0, err
 	}
 	caller := c.Caller
+	lc.service = &caller
 	if err := h.svc.Authorize(ctx, &caller, iamd.GatewayAction, "*"); err != nil {
 		return nil, 0, err
 	}
@@ -249,7 +302,10 @@ func (h *Handler) login(ctx context.Context, body []byte, hdr http.Header) (any,
 		return nil, 0, err
 	}
 	hdr.Set("X-Subject-Token", tok)
-	t := h.describe(&caller, []string{"password"}, expires)
+	t, err := h.describe(&caller, []string{"password"}, expires)
+	if err != nil {
+		return nil, 0, err
+	}
 	if len(req.Auth.Scope) == 0 || string(req.Auth.Scope) == "null" {
 		t.Project = nil // an unscoped token, as asked
 	}
@@ -259,13 +315,16 @@ func (h *Handler) login(ctx context.Context, body []byte, hdr http.Header) (any,
 // ---- s3tokens and ec2tokens ----
 
 // signed authenticates the calling service by its token, then answers
-// with check's result.
-func (h *Handler) signed(ctx context.Context, r *http.Request, body []byte, check func(context.Context, json.RawMessage) (*iamd.Caller, error)) (any, int, error) {
+// with check's result. Temporary credentials are not accepted from the
+// store's clients: a store that caches answers would keep serving a
+// session past its revocation, and Keystone users are long-lived.
+func (h *Handler) signed(ctx context.Context, r *http.Request, body []byte, lc *call, check func(context.Context, json.RawMessage) (*iamd.Caller, error)) (any, int, error) {
 	svc, _, err := h.svc.ServiceTokenCredential(ctx, r.Header.Get("X-Auth-Token"))
 	if err != nil {
 		return nil, 0, err
 	}
 	sc := svc.Caller
+	lc.service = &sc
 	if err := h.svc.Authorize(ctx, &sc, iamd.GatewayAction, "*"); err != nil {
 		return nil, 0, err
 	}
@@ -275,11 +334,24 @@ func (h *Handler) signed(ctx context.Context, r *http.Request, body []byte, chec
 	if json.Unmarshal(body, &req) != nil || len(req.Credentials) == 0 {
 		return nil, 0, errBadJSON
 	}
+	var access struct {
+		Access string `json:"access"`
+	}
+	json.Unmarshal(req.Credentials, &access)
+	lc.target = access.Access
 	c, err := check(ctx, req.Credentials)
 	if err != nil {
 		return nil, 0, err
 	}
-	return map[string]any{"token": h.describe(c, []string{"ec2credential"}, h.now().Add(AnswerTTL))}, http.StatusOK, nil
+	if c.Session != nil || iamd.IsSessionKey(c.AccessKeyID) {
+		return nil, 0, errUnauthorized
+	}
+	lc.signer = c
+	t, err := h.describe(c, []string{"ec2credential"}, h.now().Add(AnswerTTL))
+	if err != nil {
+		return nil, 0, err
+	}
+	return map[string]any{"token": t}, http.StatusOK, nil
 }
 
 // s3token checks {"access", "token": base64 string to sign, "signature"}.
@@ -367,6 +439,12 @@ func (h *Handler) ec2token(ctx context.Context, raw json.RawMessage) (*iamd.Call
 	if a.AccessKeyID != cr.Access || a.Presigned && a.Signature != cr.Signature {
 		return nil, errSignature
 	}
+	// Only long-term keys, and never a request made for iamd's own
+	// services: a signed IAM call replayed here must not authenticate its
+	// signer to the store.
+	if a.SecurityToken != "" || iamd.IsSessionKey(a.AccessKeyID) || iamd.IsOwnService(a.Service) {
+		return nil, errSignature
+	}
 	if !a.Presigned {
 		a.Signature = cr.Signature
 	}
@@ -398,34 +476,40 @@ func cmpOr(a, b string) string {
 }
 
 // describe is the token body for a caller: its Keystone user and project.
-func (h *Handler) describe(c *iamd.Caller, methods []string, expires time.Time) *token {
+// The root, IAM users and buckets have one; anything else (a role's
+// session) is refused rather than shown as someone it is not.
+func (h *Handler) describe(c *iamd.Caller, methods []string, expires time.Time) (*token, error) {
 	now := h.now().UTC()
-	audit := sha256.Sum256([]byte(c.AccessKeyID + now.String()))
+	id := sha256.Sum256([]byte(c.AccessKeyID + now.String()))
 	t := &token{
 		Methods: methods, Roles: h.roles, Catalog: []any{},
 		ExpiresAt: expires.UTC().Format(timeFormat), IssuedAt: now.Format(timeFormat),
-		AuditIDs: []string{base64.RawURLEncoding.EncodeToString(audit[:16])},
+		AuditIDs: []string{base64.RawURLEncoding.EncodeToString(id[:16])},
 	}
 	account := project{ID: c.Account, Name: c.Account, Domain: defaultDomain}
-	switch c.Kind {
-	case iamd.CallerUser:
+	switch {
+	case c.Session != nil:
+		return nil, errUnauthorized
+	case c.Kind == iamd.CallerUser:
 		t.User = user{ID: c.User.ID, Name: c.User.Name, Domain: defaultDomain}
 		t.Project = &account
-	case iamd.CallerBucket:
+	case c.Kind == iamd.CallerBucket:
 		t.User = user{ID: c.Bucket.PrincipalID, Name: "bucket/" + c.Bucket.Name, Domain: defaultDomain}
 		t.Project = &project{ID: BucketProject(c.Bucket), Name: c.Bucket.Name, Domain: defaultDomain}
-	default:
+	case c.Kind == iamd.CallerRoot:
 		t.User = user{ID: c.Account, Name: "root", Domain: defaultDomain}
 		t.Project = &account
+	default:
+		return nil, errUnauthorized
 	}
-	return t
+	return t, nil
 }
 
 // BucketProject is the Keystone project ID of a Lightsail bucket: its UUID
 // without dashes, the form Keystone's own IDs take.
 func BucketProject(b *iamd.Bucket) string { return strings.ReplaceAll(b.ID, "-", "") }
 
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, c *call, err error) {
 	var ae *apiError
 	var se *sigv4.Error
 	switch {
@@ -444,6 +528,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		w.Header().Set("WWW-Authenticate", `Keystone uri="`+scheme(r)+"://"+r.Host+`/v3"`)
 	}
 	h.log.Info("keystone", "method", r.Method, "path", r.URL.Path, "status", ae.Code)
+	h.record(r, c, ae.Code, ae.Title)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(ae.Code)
 	json.NewEncoder(w).Encode(map[string]*apiError{"error": ae})

@@ -121,7 +121,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.KeystoneTLSKey, "keystone-tls-key", env("IAMD_KEYSTONE_TLS_KEY", ""), "PEM private key of --keystone-tls-cert (IAMD_KEYSTONE_TLS_KEY)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("IAMD_TLS_CERT", ""), "PEM certificate: serve --addr over HTTPS, TLS 1.2 or newer; reloaded when it changes or on SIGHUP (IAMD_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("IAMD_TLS_KEY", ""), "PEM private key of --tls-cert (IAMD_TLS_KEY)")
-	fs.BoolVar(&c.InsecureHTTP, "insecure-http", env("IAMD_INSECURE_HTTP", "") == "true", "allow plain HTTP on an address that is not loopback (IAMD_INSECURE_HTTP=true)")
+	fs.BoolVar(&c.InsecureHTTP, "insecure-http", env("IAMD_INSECURE_HTTP", "") == "true", "allow plain HTTP on --addr and --keystone-addr when they are not loopback (IAMD_INSECURE_HTTP=true)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("IAMD_TRUSTED_PROXIES", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For gives the client's address (IAMD_TRUSTED_PROXIES)")
 	fs.StringVar(&c.AuditLog, "audit-log", env("IAMD_AUDIT_LOG", ""), "append a JSON line per change and per refused request to this file, fsynced (IAMD_AUDIT_LOG)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("IAMD_METRICS_ADDR", ""), "serve Prometheus metrics on this address, e.g. 127.0.0.1:9600 (IAMD_METRICS_ADDR)")
@@ -183,6 +183,8 @@ func (c *Config) Validate() error {
 		return errors.New("set both --tls-cert and --tls-key, or neither")
 	case c.TLSCert == "" && !c.InsecureHTTP && !loopback(c.Addr):
 		return fmt.Errorf("--addr %s is not a loopback address: serve it with --tls-cert and --tls-key, or say --insecure-http (secrets cross the network in CreateAccessKey answers)", c.Addr)
+	case c.KeystoneAddr != "" && c.KeystoneTLSCert == "" && !c.InsecureHTTP && !loopback(c.KeystoneAddr):
+		return fmt.Errorf("--keystone-addr %s is not a loopback address: serve it with --keystone-tls-cert and --keystone-tls-key, or say --insecure-http (the store's login carries a key's secret)", c.KeystoneAddr)
 	case c.trustedProxies() == nil && c.TrustedProxies != "":
 		return fmt.Errorf("--trusted-proxies must be comma-separated CIDRs such as 10.0.0.0/8, not %q", c.TrustedProxies)
 	case c.MaxKeyAge != "" && c.maxKeyAge() <= 0:
