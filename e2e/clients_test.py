@@ -23,13 +23,9 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from e2e.harness import free_port, wait_iamd
+
 ACCOUNT = "123456789012"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -43,15 +39,11 @@ class Server:
             [os.environ["IAMD_BIN"], "serve", "--addr", f"127.0.0.1:{self.port}",
              "--data-dir", os.path.join(self.dir, "data"), "--account-id", ACCOUNT],
             stderr=self.log, env=env)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("iamd did not start: " + self.logs())
+        try:
+            wait_iamd(self.port, self.log.name, timeout=20)
+        except RuntimeError as e:
+            self.proc.kill()
+            raise RuntimeError("iamd did not start: " + self.logs()) from e
         self.creds_file = os.path.join(self.dir, "data", "root-credentials")
         cp = configparser.ConfigParser()
         cp.read(self.creds_file)

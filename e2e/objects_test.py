@@ -19,7 +19,7 @@ import boto3.s3.transfer
 import botocore.config
 import botocore.exceptions
 
-from e2e.harness import free_port, wait_port
+from e2e.harness import free_port, wait_http, wait_iamd
 
 ROOT_ID = "AKIAE2EROOTE2EROOT01"
 ROOT_SECRET = "e2erootsecrete2erootsecrete2erootsecret1"
@@ -46,14 +46,14 @@ class Stack:
             [os.environ["IAMD_BIN"], "serve", "--addr", f"127.0.0.1:{self.iamd_port}", "--data-dir", os.path.join(self.dir, "data"),
              "--gateway-socket", sock, "--objects-endpoint", self.gw_url],
             stderr=open(self.iamd_log, "w"), env=env)
-        wait_port(self.iamd_port, "iamd", self.iamd_log)
+        wait_iamd(self.iamd_port, self.iamd_log)
         self.gw_log = os.path.join(self.dir, "gw.log")
         self.gw = subprocess.Popen(
             [os.environ["IAMD_VERSITYGW"], "--access", "GWROOTGWROOTGWROOT01", "--secret", "gwrootsecretgwrootsecretgwroot01",
              "--port", f"127.0.0.1:{self.gw_port}", "--quiet", "--iam-standalone-endpoint", sock,
              "--iam-standalone-access", ROOT_ID, "--iam-standalone-secret", ROOT_SECRET, "posix", objects],
             stdout=open(self.gw_log, "w"), stderr=subprocess.STDOUT, env=env)
-        wait_port(self.gw_port, "versitygw", self.gw_log)
+        wait_http(self.gw_port, "versitygw", self.gw_log)
 
     def stop(self):
         for p in (self.gw, self.iamd):

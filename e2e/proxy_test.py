@@ -23,7 +23,7 @@ import botocore.awsrequest
 import botocore.config
 import botocore.credentials
 
-from e2e.harness import free_port, wait_port
+from e2e.harness import free_port, wait_http, wait_iamd
 
 ROOT_ID = "AKIAPROXYROOTPROXY01"
 ROOT_SECRET = "proxyrootsecretproxyrootsecretproxyroot1"
@@ -81,7 +81,10 @@ class Stack:
     def start(self, argv, env, port, what):
         log = os.path.join(self.dir, what.replace(" ", "-") + ".log")
         self.procs.append(subprocess.Popen(argv, stderr=open(log, "w"), env=env))
-        wait_port(port, what, log)
+        if what == "iamd":
+            wait_iamd(port, log)
+        else:
+            wait_http(port, what, log)
 
     def start_nginx(self):
         self.nginx_port = free_port()
@@ -107,7 +110,7 @@ http {{
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.nginx_log = open(os.path.join(prefix, "out.log"), "w")
         self.procs.append(subprocess.Popen([nginx, "-p", prefix, "-c", conf, "-g", "daemon off;"], stderr=self.nginx_log))
-        wait_port(self.nginx_port, "nginx", os.path.join(prefix, "out.log"))
+        wait_http(self.nginx_port, "nginx", os.path.join(prefix, "out.log"))
 
     def readme_locations(self):
         """The README's nginx block, pointed at this test's upstream and

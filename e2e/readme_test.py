@@ -28,6 +28,8 @@ import tempfile
 import time
 import unittest
 
+from e2e.harness import wait_iamd
+
 PORTS = [8600, 7070, 8700, 9000, 9001, 8601, 8602]  # the README's servers
 CONFIG = {"go", "ini", "nginx", "json", ""}  # blocks that are not run
 
@@ -90,15 +92,10 @@ class ReadmeTest(unittest.TestCase):
         server = subprocess.Popen([os.environ["IAMD_BIN"], "serve"], cwd=work, env=env, stderr=log)
         script_proc = None
         try:
-            deadline = time.time() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", 8600), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        self.fail("iamd did not start")
-                    time.sleep(0.05)
+            try:
+                wait_iamd(8600, log.name, timeout=20)
+            except RuntimeError as e:
+                self.fail(str(e))
             script = ["set -euo pipefail"]
             restarted = False
             for section, lang, body in all_blocks[1:]:

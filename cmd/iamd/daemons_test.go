@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -55,19 +55,21 @@ func (ds *daemons) stop() {
 	ds.list = nil
 }
 
-// waitListening waits until something accepts connections on addr; what
+// waitHTTP waits until GET url is answered, with any status: the server
+// serves HTTP, which a port that accepts connections does not prove. what
 // and logs say what failed to start.
-func waitListening(t *testing.T, addr, what string, timeout time.Duration, logs func() string) {
+func waitHTTP(t *testing.T, url, what string, timeout time.Duration, logs func() string) {
 	t.Helper()
+	c := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(timeout)
 	for {
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		resp, err := c.Get(url)
 		if err == nil {
-			conn.Close()
+			resp.Body.Close()
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not listen on %s:\n%s", what, addr, logs())
+			t.Fatalf("%s did not answer %s: %v\n%s", what, url, err, logs())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

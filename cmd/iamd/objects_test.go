@@ -105,18 +105,7 @@ func (g *versityGW) start(t *testing.T) {
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", strings.TrimPrefix(g.URL, "http://"), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not start: %s", g.log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitHTTP(t, g.URL+"/", "versitygw", 30*time.Second, g.log.String)
 }
 
 func (g *versityGW) stop() {

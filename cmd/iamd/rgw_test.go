@@ -114,7 +114,7 @@ rgw data = %[3]s/rgw
 	c.cmd(t, "monmaptool", "--create", "--addv", "a", "[v1:"+monAddr+"]", "--fsid", fsid, monmap)
 	c.cmd(t, "ceph-mon", "-c", conf, "--mkfs", "-i", "a", "--monmap", monmap)
 	c.start(t, "ceph-mon", "-c", conf, "-i", "a", "-f")
-	waitListening(t, monAddr, "ceph-mon", 30*time.Second, c.log)
+	// The next command waits for the monitor (--connect-timeout).
 	id := strings.TrimSpace(c.cmd(t, "ceph", "-c", conf, "--connect-timeout", "30", "osd", "create", osdUUID))
 	os.MkdirAll(filepath.Join(dir, "osd", "osd."+id), 0o755)
 	c.cmd(t, "ceph-osd", "-c", conf, "-i", id, "--mkfs", "--osd-uuid", osdUUID)

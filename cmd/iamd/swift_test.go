@@ -123,7 +123,7 @@ func startSwift(t *testing.T, keystoneAddr, svcID, svcSecret string) *swiftClust
 	c.URL = "http://127.0.0.1:" + port
 	c.run(t, "swift-proxy-server", filepath.Join(dir, "proxy-server.conf"), fmt.Sprintf(swiftProxyConf, port, dir, u.Username, keystoneAddr, svcID, svcSecret))
 	for _, p := range []string{ports["account"], ports["container"], ports["object"], port} {
-		waitListening(t, "127.0.0.1:"+p, "swift", 60*time.Second, c.output)
+		waitHTTP(t, "http://127.0.0.1:"+p+"/", "swift", 60*time.Second, c.output)
 	}
 	return c
 }

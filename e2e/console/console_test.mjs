@@ -27,8 +27,10 @@ async function startIamd() {
     env: { PATH: process.env.PATH, IAMD_ROOT_ACCESS_KEY_ID: rootID, IAMD_ROOT_SECRET_ACCESS_KEY: rootSecret }, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
-  for (let i = 0; i < 200; i++) {
-    if (await new Promise((r) => { const c = net.connect(port, '127.0.0.1', () => { c.end(); r(true); }); c.on('error', () => r(false)); })) {
+  // Ready once /readyz answers 200, never when the port merely accepts.
+  for (let i = 0; i < 400; i++) {
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+    if (ready) {
       return { url: `http://127.0.0.1:${port}`, proc, log: () => log };
     }
     await new Promise((r) => setTimeout(r, 50));
