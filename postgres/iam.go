@@ -11,13 +11,16 @@ import (
 )
 
 // The shared store runs on PostgreSQL through these adapters. Rows that
-// bound a limit or a deletion are locked FOR UPDATE; every key updated or
-// deleted, and every change to what a user may do (policiesChanged), is
-// announced on the key channel, so that other nodes drop what they cached.
+// bound a limit or a deletion are locked FOR UPDATE; every transaction that
+// logs changes NOTIFYs the channel, so that other nodes' replicas read the
+// log at once rather than at their next poll.
 
 func (s *Store) policyDB() sqlstore.DB {
 	return sqlstore.DB{
 		Read: func(ctx context.Context) (context.Context, sqlstore.Q, context.CancelFunc) {
+			if err := s.ensure(ctx); err != nil {
+				return ctx, failQ{err}, func() {}
+			}
 			ctx, cancel := s.read(ctx)
 			return ctx, pgQ{s.pool}, cancel
 		},
@@ -28,12 +31,17 @@ func (s *Store) policyDB() sqlstore.DB {
 		NoRows:   pgx.ErrNoRows,
 		IsUnique: isUnique,
 		Err:      dbErr,
-		Changed: func(ctx context.Context, q sqlstore.Q) error {
-			_, err := q.Exec(ctx, `SELECT pg_notify('`+channel+`', '`+policiesChanged+`')`)
-			return err
+		View: func(ctx context.Context, fn func(context.Context, sqlstore.Q) error) error {
+			if err := s.ensure(ctx); err != nil {
+				return err
+			}
+			ctx, cancel := s.read(ctx)
+			defer cancel()
+			return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+				func(tx pgx.Tx) error { return fn(ctx, pgQ{tx}) })
 		},
-		KeyChanged: func(ctx context.Context, q sqlstore.Q, id string) error {
-			_, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, id)
+		Logged: func(ctx context.Context, q sqlstore.Q) error {
+			_, err := q.Exec(ctx, `SELECT pg_notify('`+channel+`', '')`)
 			return err
 		},
 	}
@@ -60,3 +68,17 @@ func (q pgQ) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Row
 func (q pgQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
 	return q.q.Query(ctx, query, args...)
 }
+
+// failQ answers every statement with err: the database could not be
+// reached (or its schema is not this build's).
+type failQ struct{ err error }
+
+func (q failQ) Exec(context.Context, string, ...any) (int64, error) { return 0, q.err }
+func (q failQ) QueryRow(context.Context, string, ...any) sqlkit.Row { return errRow{q.err} }
+func (q failQ) Query(context.Context, string, ...any) (sqlstore.Rows, error) {
+	return nil, q.err
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }

@@ -13,6 +13,8 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,13 +29,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// channel is the NOTIFY channel of changes: the payload is the ID of an
-// access key updated or deleted, or policiesChanged.
-const channel = "iamd_keys"
-
-// policiesChanged is the payload announcing that what some user may do
-// changed; it cannot be an access key ID.
-const policiesChanged = "*"
+// channel is the NOTIFY channel of the change log: a notification says
+// that the log grew, and nothing else (the log itself is the record).
+const channel = "iamd_changes"
 
 // opTimeout bounds every database call, so that an outage fails requests
 // instead of hanging them.
@@ -45,11 +43,32 @@ type Store struct {
 
 	pool *pgxpool.Pool
 	cfg  *pgx.ConnConfig
+	opt  Options
+
+	readyMu sync.Mutex
+	ready   atomic.Bool // connected once and the schema checked
+}
+
+// Options say how a Store is opened.
+type Options struct {
+	// Migrate applies the embedded migrations; without it the schema must
+	// be current. Either way a schema newer than this build is refused.
+	Migrate bool
+	// ReadOnly opens a standby to read from (a replica far from the
+	// primary follows its change log): its schema is checked, never
+	// written.
+	ReadOnly bool
+	// Lazy returns the Store even when the database cannot be reached;
+	// its calls fail with Unavailable until it can be, and the schema is
+	// checked then. A node restarted during an outage serves from its
+	// replica's snapshot meanwhile.
+	Lazy bool
 }
 
 var (
-	_ iamd.Store      = (*Store)(nil)
-	_ iamd.KeyWatcher = (*Store)(nil)
+	_ iamd.Store          = (*Store)(nil)
+	_ iamd.ChangeLog      = (*Store)(nil)
+	_ iamd.ChangeNotifier = (*Store)(nil)
 )
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
@@ -57,6 +76,11 @@ var (
 // requires the schema to be current. Either way it refuses a schema newer
 // than this build knows.
 func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
+	return OpenWith(ctx, dsn, Options{Migrate: migrate})
+}
+
+// OpenWith is Open with Options.
+func OpenWith(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, errors.New("postgres: the connection string is malformed") // the error may quote a password
@@ -71,17 +95,40 @@ func Open(ctx context.Context, dsn string, migrate bool) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, connectError(cfg.ConnConfig, err)
-	}
-	s := &Store{pool: pool, cfg: cfg.ConnConfig}
+	s := &Store{pool: pool, cfg: cfg.ConnConfig, opt: opt}
 	s.Store = sqlstore.New(s.policyDB())
-	if err := s.checkSchema(ctx, migrate); err != nil {
+	if err := s.ensure(ctx); err != nil {
+		if opt.Lazy && iamd.KindOf(err) == iamd.Unavailable {
+			return s, nil
+		}
 		pool.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// ensure connects and checks the schema, once: until it succeeds, every
+// call tries again and fails with Unavailable if the database cannot be
+// reached.
+func (s *Store) ensure(ctx context.Context) error {
+	if s.ready.Load() {
+		return nil
+	}
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	if s.ready.Load() {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	if err := s.pool.Ping(pctx); err != nil {
+		return &iamd.Error{Kind: iamd.Unavailable, Message: "The database is unavailable.", Err: connectError(s.cfg, err)}
+	}
+	if err := s.checkSchema(ctx, s.opt.Migrate && !s.opt.ReadOnly); err != nil {
+		return err
+	}
+	s.ready.Store(true)
+	return nil
 }
 
 // connectError is one line for a failure to connect: where, the innermost
@@ -121,6 +168,16 @@ func (s *Store) checkSchema(ctx context.Context, migrate bool) error {
 		return err
 	}
 	sort.Strings(names)
+	if s.opt.ReadOnly {
+		var have int
+		if err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&have); err != nil {
+			return fmt.Errorf("postgres: reading the schema version of the standby: %w", err)
+		}
+		if have != len(names) {
+			return fmt.Errorf("postgres: the standby's schema version is %d, this iamd's %d: migrate the primary, and let the standby replay it", have, len(names))
+		}
+		return nil
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
@@ -195,6 +252,12 @@ func isSerialization(err error) bool {
 // write runs fn in a transaction and commits it, retrying a few times on
 // serialization failures and deadlocks.
 func (s *Store) write(ctx context.Context, fn func(pgx.Tx) error) error {
+	if s.opt.ReadOnly {
+		return errors.New("postgres: a write to a store opened read-only")
+	}
+	if err := s.ensure(ctx); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
@@ -234,15 +297,14 @@ func (s *Store) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
 	})
 }
 
-// WatchKeys listens for key changes on a connection of its own, and
-// reconnects (calling reset) whenever that connection is lost.
-func (s *Store) WatchKeys(ctx context.Context, c iamd.Changes) {
+// NotifyChanges listens on a connection of its own and calls wake for
+// every notification, and once whenever it (re)starts listening (changes
+// made while it was not may not have woken anyone). It reconnects with a
+// backoff until ctx ends.
+func (s *Store) NotifyChanges(ctx context.Context, wake func()) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := s.listen(ctx, c, func() {
-			backoff = 100 * time.Millisecond
-			c.Reset() // changes made while not listening were missed
-		})
+		err := s.listen(ctx, wake, func() { backoff = 100 * time.Millisecond })
 		if ctx.Err() != nil || err == nil {
 			return
 		}
@@ -251,13 +313,12 @@ func (s *Store) WatchKeys(ctx context.Context, c iamd.Changes) {
 			return
 		case <-time.After(backoff):
 		}
-		if backoff < 5*time.Second {
-			backoff *= 2
-		}
+		// Short: until it listens again, the replica relies on its poll.
+		backoff = min(2*backoff, time.Second)
 	}
 }
 
-func (s *Store) listen(ctx context.Context, c iamd.Changes, listening func()) error {
+func (s *Store) listen(ctx context.Context, wake func(), listening func()) error {
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	conn, err := pgx.ConnectConfig(cctx, s.cfg.Copy())
 	cancel()
@@ -269,15 +330,11 @@ func (s *Store) listen(ctx context.Context, c iamd.Changes, listening func()) er
 		return err
 	}
 	listening()
+	wake()
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err
 		}
-		if n.Payload == policiesChanged {
-			c.Policies()
-		} else {
-			c.Key(n.Payload)
-		}
+		wake()
 	}
 }

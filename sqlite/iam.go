@@ -21,10 +21,39 @@ func (s *Store) policyDB() sqlstore.DB {
 		Write: func(ctx context.Context, fn func(sqlstore.Q) error) error {
 			return s.write(ctx, func(tx wtx) error { return fn(writeQ{tx}) })
 		},
+		View: func(ctx context.Context, fn func(context.Context, sqlstore.Q) error) error {
+			// A read transaction in WAL mode sees one state of the file
+			// from its first read to its end.
+			tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			return fn(ctx, txQ{tx})
+		},
 		NoRows:   sql.ErrNoRows,
 		IsUnique: isUnique,
 		Err:      dbErr,
 	}
+}
+
+// txQ is a read transaction.
+type txQ struct{ tx *sql.Tx }
+
+func (q txQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return 0, errors.New("sqlite: a write in a read transaction")
+}
+
+func (q txQ) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Row {
+	return q.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (q txQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
 }
 
 type readQ struct{ s *Store }

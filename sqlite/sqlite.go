@@ -44,7 +44,10 @@ type Store struct {
 	closeOnce  sync.Once
 }
 
-var _ iamd.Store = (*Store)(nil)
+var (
+	_ iamd.Store     = (*Store)(nil)
+	_ iamd.ChangeLog = (*Store)(nil)
+)
 
 // Options tune durability.
 type Options struct {
@@ -77,6 +80,9 @@ func Open(path string, opt Options) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+sync+")")
 	q.Add("_pragma", "foreign_keys(1)")
+	// Readers' transactions (consistent views of the change log) are
+	// deferred; the writer's take the write lock at once.
+	rdsn := "file:" + path + "?" + q.Encode() + "&mode=ro"
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn)
@@ -85,7 +91,7 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", dsn+"&mode=ro")
+	r, err := sql.Open("sqlite", rdsn)
 	if err != nil {
 		w.Close()
 		return nil, err

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) iamd.Store) {
 		{"Operations", testOperations},
 	}
 	tests = append(tests, policyTests...)
+	tests = append(tests, changeLogTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)

@@ -26,24 +26,29 @@ func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) 
 	if err != nil {
 		return iamd.Account{}, err
 	}
-	var id, created, check string
+	var a2 iamd.Account
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		return q.QueryRow(ctx, `SELECT (SELECT v FROM meta WHERE k = 'account_id'), (SELECT v FROM meta WHERE k = 'account_created_at'),
-			(SELECT v FROM meta WHERE k = 'key_check')`).Scan(&id, &created, &check)
+		a2, err = readAccount(ctx, q)
+		return err
 	})
-	if err != nil {
-		return iamd.Account{}, err
+	return a2, err
+}
+
+// parseAccount reads the account's meta rows.
+func parseAccount(id, created, check *string) (iamd.Account, error) {
+	if id == nil || created == nil || check == nil {
+		return iamd.Account{}, errNoAccount
 	}
 	// PostgreSQL's encode(…, 'base64') of earlier versions broke lines.
-	keyCheck, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(check, "\n", ""))
+	keyCheck, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(*check, "\n", ""))
 	if err != nil {
 		return iamd.Account{}, fmt.Errorf("corrupt key_check: %w", err)
 	}
-	c, err := strconv.ParseInt(created, 10, 64)
+	c, err := strconv.ParseInt(*created, 10, 64)
 	if err != nil {
-		return iamd.Account{}, fmt.Errorf("corrupt account_created_at %q", created)
+		return iamd.Account{}, fmt.Errorf("corrupt account_created_at %q", *created)
 	}
-	return iamd.Account{ID: id, CreatedAt: sqlkit.FromMS(c), KeyCheck: keyCheck}, nil
+	return iamd.Account{ID: *id, CreatedAt: sqlkit.FromMS(c), KeyCheck: keyCheck}, nil
 }
 
 // ---- users ----
@@ -55,6 +60,7 @@ func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
 		if s.db.IsUnique(err) {
 			return iamd.UserExists(u.Name)
 		}
+		logChange(q, iamd.ChangeUser, u.ID)
 		return err
 	})
 }
@@ -84,6 +90,7 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 			return err
 		}
 		_, err = q.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+		logChange(q, iamd.ChangeUser, id)
 		return err
 	})
 }
@@ -154,6 +161,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit in
 		if err == nil && k.Owner.Kind == iamd.OwnerUser {
 			k.UserID = *oid
 		}
+		logChange(q, iamd.ChangeKey, k.ID)
 		return err
 	})
 }
@@ -284,15 +292,9 @@ func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, id, stmt string
 		if n == 0 {
 			return iamd.KeyNotFound(id)
 		}
-		return s.keyChanged(ctx, q, id)
-	})
-}
-
-func (s *Store) keyChanged(ctx context.Context, q Q, id string) error {
-	if s.db.KeyChanged == nil {
+		logChange(q, iamd.ChangeKey, id)
 		return nil
-	}
-	return s.db.KeyChanged(ctx, q, id)
+	})
 }
 
 func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string, status iamd.KeyStatus, at time.Time) error {
@@ -300,7 +302,7 @@ func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string
 	if status == iamd.StatusInactive {
 		disabled = sqlkit.MS(at)
 	}
-	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = $4, disabled_at = CASE WHEN $5 > 0 THEN $5 ELSE disabled_at END
+	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = $4, disabled_at = CASE WHEN CAST($5 AS BIGINT) > 0 THEN CAST($5 AS BIGINT) ELSE disabled_at END
 		WHERE id = $1 AND owner_kind = $2 AND owner_id IS NOT DISTINCT FROM $3`, string(status), disabled)
 }
 
@@ -339,6 +341,7 @@ func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
 		if s.db.IsUnique(err) {
 			return iamd.BucketExists(b.Name)
 		}
+		logChange(q, iamd.ChangeBucket, b.ID)
 		return err
 	})
 }
@@ -395,11 +398,10 @@ func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) (dele
 			return err
 		}
 		for _, k := range deleted {
-			if err := s.keyChanged(ctx, q, k); err != nil {
-				return err
-			}
+			logChange(q, iamd.ChangeKey, k)
 		}
 		_, err = q.Exec(ctx, `DELETE FROM buckets WHERE id = $1`, id)
+		logChange(q, iamd.ChangeBucket, id)
 		return err
 	})
 	if err != nil {

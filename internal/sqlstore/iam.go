@@ -37,6 +37,7 @@ func (s *Store) CreateGroup(ctx context.Context, g *iamd.Group) error {
 		if s.db.IsUnique(err) {
 			return iamd.GroupExists(g.Name)
 		}
+		logChange(q, iamd.ChangeGroup, g.ID)
 		return err
 	})
 }
@@ -59,6 +60,7 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 			return err
 		}
 		_, err = q.Exec(ctx, `DELETE FROM iam_groups WHERE id = $1`, id)
+		logChange(q, iamd.ChangeGroup, id)
 		return err
 	})
 }
@@ -114,7 +116,8 @@ func (s *Store) AddUserToGroup(ctx context.Context, group, user string, limit in
 		if _, err := q.Exec(ctx, `INSERT INTO group_members(group_id, user_id) VALUES ($1, $2)`, gid, uid); err != nil {
 			return err
 		}
-		return s.changed(ctx, q)
+		logChange(q, iamd.ChangeUser, uid)
+		return nil
 	})
 }
 
@@ -135,7 +138,8 @@ func (s *Store) RemoveUserFromGroup(ctx context.Context, group, user string) err
 		if n == 0 {
 			return iamd.Errorf(iamd.NotFound, "The user with name %s is not in group %s.", user, group)
 		}
-		return s.changed(ctx, q)
+		logChange(q, iamd.ChangeUser, uid)
+		return nil
 	})
 }
 
@@ -225,6 +229,7 @@ func (s *Store) CreatePolicy(ctx context.Context, p *iamd.ManagedPolicy, doc str
 			return err
 		}
 		_, err = q.Exec(ctx, `INSERT INTO policy_versions(policy_id, num, document, created_at) VALUES ($1, 1, $2, $3)`, p.ID, doc, sqlkit.MS(p.CreatedAt))
+		logChange(q, iamd.ChangePolicy, p.ID)
 		p.DefaultVersion = "v1"
 		p.UpdatedAt = p.CreatedAt
 		return err
@@ -294,6 +299,7 @@ func (s *Store) DeletePolicy(ctx context.Context, name string) error {
 			return err
 		}
 		_, err = q.Exec(ctx, `DELETE FROM policies WHERE id = $1`, id)
+		logChange(q, iamd.ChangePolicy, id)
 		return err
 	})
 }
@@ -318,9 +324,7 @@ func (s *Store) CreatePolicyVersion(ctx context.Context, name, doc string, setDe
 			if _, err := q.Exec(ctx, `UPDATE policies SET next_version = $2, default_version = $3, updated_at = $4 WHERE id = $1`, id, next+1, next, sqlkit.MS(at)); err != nil {
 				return err
 			}
-			if err := s.changed(ctx, q); err != nil {
-				return err
-			}
+			logChange(q, iamd.ChangePolicy, id)
 		} else if _, err := q.Exec(ctx, `UPDATE policies SET next_version = $2 WHERE id = $1`, id, next+1); err != nil {
 			return err
 		}
@@ -402,7 +406,8 @@ func (s *Store) SetDefaultPolicyVersion(ctx context.Context, name, version strin
 		if _, err := q.Exec(ctx, `UPDATE policies SET default_version = $2, updated_at = $3 WHERE id = $1`, id, num, sqlkit.MS(at)); err != nil {
 			return err
 		}
-		return s.changed(ctx, q)
+		logChange(q, iamd.ChangePolicy, id)
+		return nil
 	})
 }
 
@@ -444,7 +449,8 @@ func (s *Store) AttachPolicy(ctx context.Context, e iamd.Entity, p iamd.Attached
 		if _, err := q.Exec(ctx, `INSERT INTO attached_policies(entity_kind, entity_id, policy_arn, policy_id) VALUES ($1, $2, $3, $4)`, kind, eid, p.ARN, p.ID); err != nil {
 			return err
 		}
-		return s.changed(ctx, q)
+		logChange(q, entityChange(e.Kind), eid)
+		return nil
 	})
 }
 
@@ -462,7 +468,8 @@ func (s *Store) DetachPolicy(ctx context.Context, e iamd.Entity, arn string) err
 		if n == 0 {
 			return iamd.NotAttached(arn)
 		}
-		return s.changed(ctx, q)
+		logChange(q, entityChange(e.Kind), eid)
+		return nil
 	})
 }
 
@@ -582,7 +589,8 @@ func (s *Store) PutInlinePolicy(ctx context.Context, e iamd.Entity, name, doc st
 			kind, eid, name, iamd.FoldName(name), doc, size); err != nil {
 			return err
 		}
-		return s.changed(ctx, q)
+		logChange(q, entityChange(e.Kind), eid)
+		return nil
 	})
 }
 
@@ -619,7 +627,8 @@ func (s *Store) DeleteInlinePolicy(ctx context.Context, e iamd.Entity, name stri
 		if n == 0 {
 			return iamd.InlinePolicyNotFound(e, name)
 		}
-		return s.changed(ctx, q)
+		logChange(q, entityChange(e.Kind), eid)
+		return nil
 	})
 }
 
@@ -743,6 +752,7 @@ func (s *Store) CreateRole(ctx context.Context, r *iamd.Role) error {
 		if s.db.IsUnique(err) {
 			return iamd.RoleExists(r.Name)
 		}
+		logChange(q, iamd.ChangeRole, r.ID)
 		return err
 	})
 }
@@ -776,8 +786,8 @@ func (s *Store) UpdateRole(ctx context.Context, name string, fn func(*iamd.Role)
 			r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.TagsJSON(r.Tags), trustIDsJSON(r), r.ID); err != nil {
 			return err
 		}
-		// A role's tags are its sessions' principal tags.
-		return s.changed(ctx, q)
+		logChange(q, iamd.ChangeRole, r.ID)
+		return nil
 	})
 }
 
@@ -793,6 +803,7 @@ func (s *Store) DeleteRole(ctx context.Context, name string) error {
 		if _, err = q.Exec(ctx, `DELETE FROM iam_roles WHERE id = $1`, id); err != nil {
 			return err
 		}
-		return s.changed(ctx, q)
+		logChange(q, iamd.ChangeRole, id)
+		return nil
 	})
 }

@@ -32,22 +32,9 @@ func (s *Store) UpdateUser(ctx context.Context, name string, fn func(*iamd.User)
 			return err
 		}
 		// The user's name, path and tags are what its keys sign as and
-		// what its policies' variables and conditions see: nodes drop the
-		// user's cached credentials and policies.
-		rows, err := q.Query(ctx, `SELECT id FROM access_keys WHERE owner_kind = 0 AND owner_id = $1`, u.ID)
-		keys, err := collect(rows, err, func(r sqlkit.Row) (string, error) {
-			var k string
-			return k, r.Scan(&k)
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if err := s.keyChanged(ctx, q, k); err != nil {
-				return err
-			}
-		}
-		return s.changed(ctx, q)
+		// what its policies' variables and conditions see.
+		logChange(q, iamd.ChangeUser, u.ID)
+		return nil
 	})
 }
 
@@ -70,7 +57,8 @@ func (s *Store) UpdateGroup(ctx context.Context, name string, fn func(*iamd.Grou
 		if err != nil {
 			return err
 		}
-		return s.changed(ctx, q)
+		logChange(q, iamd.ChangeGroup, g.ID)
+		return nil
 	})
 }
 
@@ -88,6 +76,7 @@ func (s *Store) UpdatePolicyTags(ctx context.Context, name string, fn func([]iam
 			return err
 		}
 		_, err = q.Exec(ctx, `UPDATE policies SET tags = $1 WHERE id = $2`, sqlkit.TagsJSON(tags), p.ID)
+		logChange(q, iamd.ChangePolicy, p.ID)
 		return err
 	})
 }
@@ -105,6 +94,7 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*iamd.Buc
 			return err
 		}
 		_, err = q.Exec(ctx, `UPDATE buckets SET bundle_id = $1, tags = $2, versioning = $3 WHERE id = $4`, b.BundleID, sqlkit.TagsJSON(b.Tags), b.Versioning, b.ID)
+		logChange(q, iamd.ChangeBucket, b.ID)
 		return err
 	})
 }
@@ -222,6 +212,7 @@ func (s *Store) RewrapSecrets(ctx context.Context, keyCheck []byte, rewrap func(
 		if _, err := q.Exec(ctx, `UPDATE meta SET v = $1 WHERE k = 'key_check'`, base64.StdEncoding.EncodeToString(keyCheck)); err != nil {
 			return err
 		}
+		logChange(q, iamd.ChangeAll, "")
 		n = len(keys)
 		return nil
 	})

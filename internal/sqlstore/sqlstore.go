@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"iamd"
 	"iamd/internal/sqlkit"
@@ -49,18 +50,20 @@ type DB struct {
 	IsUnique func(error) bool
 	// Err maps a driver error of a read to domain kinds.
 	Err func(error) error
-	// Changed, if set, runs in every transaction that changes what a user
-	// may do (to announce it to other nodes).
-	Changed func(ctx context.Context, q Q) error
-	// KeyChanged, if set, runs in every transaction that updates or
-	// deletes the access key id.
-	KeyChanged func(ctx context.Context, q Q, id string) error
+	// View, if set, runs fn in a read-only transaction that sees one
+	// consistent state of the database (the change log and the records
+	// of the same moment); without it reads go to Read.
+	View func(ctx context.Context, fn func(context.Context, Q) error) error
+	// Logged, if set, runs in every transaction that logged changes, after
+	// the entries are written (to wake other nodes: NOTIFY).
+	Logged func(ctx context.Context, q Q) error
 }
 
 // Store implements iamd.Store, but for Close, on a DB.
 type Store struct {
-	db     DB
-	failed atomic.Pointer[func(iamd.Kind)]
+	db        DB
+	failed    atomic.Pointer[func(iamd.Kind)]
+	committed atomic.Pointer[func(context.Context, []iamd.LogEntry)]
 }
 
 // OnFailure has f told of every call that fails in the store itself
@@ -81,10 +84,70 @@ func (s *Store) fail(err error) error {
 	return err
 }
 
-// write runs fn in a write transaction.
-func (s *Store) write(ctx context.Context, fn func(Q) error) error {
-	return s.fail(s.db.Write(ctx, fn))
+// writeTx is a write transaction's Q with the changes it logs.
+type writeTx struct {
+	Q
+	changes []iamd.LogEntry
 }
+
+// logChange records that the transaction of q changes entity id of kind:
+// the entry is written at the end of the transaction (see write).
+func logChange(q Q, kind iamd.ChangeKind, id string) {
+	w := q.(*writeTx)
+	for _, c := range w.changes {
+		if c.Kind == kind && c.ID == id {
+			return
+		}
+	}
+	w.changes = append(w.changes, iamd.LogEntry{Kind: kind, ID: id})
+}
+
+// write runs fn in a write transaction. The changes fn logged are written
+// to the change log at its end, under the next sequence numbers: the
+// counter's row stays locked until the commit, so entries are numbered in
+// commit order without gaps. Once committed, OnCommit's function is told.
+func (s *Store) write(ctx context.Context, fn func(Q) error) error {
+	var logged []iamd.LogEntry
+	err := s.db.Write(ctx, func(q Q) error {
+		w := &writeTx{Q: q}
+		logged = nil // a retried transaction starts over
+		if err := fn(w); err != nil {
+			return err
+		}
+		if len(w.changes) == 0 {
+			return nil
+		}
+		var last int64
+		if err := q.QueryRow(ctx, `UPDATE change_seq SET seq = seq + $1 WHERE one = 1 RETURNING seq`, len(w.changes)).Scan(&last); err != nil {
+			return err
+		}
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		for i := range w.changes {
+			c := &w.changes[i]
+			c.Seq, c.At = last-int64(len(w.changes)-1-i), at
+			if _, err := q.Exec(ctx, `INSERT INTO change_log(seq, kind, id, at) VALUES ($1, $2, $3, $4)`, c.Seq, string(c.Kind), c.ID, sqlkit.MS(at)); err != nil {
+				return err
+			}
+		}
+		if s.db.Logged != nil {
+			if err := s.db.Logged(ctx, q); err != nil {
+				return err
+			}
+		}
+		logged = w.changes
+		return nil
+	})
+	if err == nil && len(logged) > 0 {
+		if f := s.committed.Load(); f != nil {
+			(*f)(ctx, logged)
+		}
+	}
+	return s.fail(err)
+}
+
+// OnCommit has fn told of every commit's log entries, before the write
+// returns (see iamd.ChangeLog).
+func (s *Store) OnCommit(fn func(context.Context, []iamd.LogEntry)) { s.committed.Store(&fn) }
 
 // New returns the Store of db.
 func New(db DB) *Store { return &Store{db: db} }
@@ -106,6 +169,17 @@ func entityTable(k iamd.EntityKind) (string, int) {
 	return "users", kindUser
 }
 
+// entityChange is the change-log kind of an entity of kind k.
+func entityChange(k iamd.EntityKind) iamd.ChangeKind {
+	switch k {
+	case iamd.EntityGroup:
+		return iamd.ChangeGroup
+	case iamd.EntityRole:
+		return iamd.ChangeRole
+	}
+	return iamd.ChangeUser
+}
+
 // entityID resolves e to its row ID, locking the row when lock is set.
 func (s *Store) entityID(ctx context.Context, q Q, e iamd.Entity, lock bool) (string, error) {
 	table, _ := entityTable(e.Kind)
@@ -119,13 +193,6 @@ func (s *Store) entityID(ctx context.Context, q Q, e iamd.Entity, lock bool) (st
 		return "", iamd.EntityNotFound(e)
 	}
 	return id, err
-}
-
-func (s *Store) changed(ctx context.Context, q Q) error {
-	if s.db.Changed == nil {
-		return nil
-	}
-	return s.db.Changed(ctx, q)
 }
 
 // read runs fn on a read connection.
