@@ -1,0 +1,392 @@
+package replica_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"iamd"
+	"iamd/replica"
+	"iamd/sqlite"
+)
+
+var ctx = context.Background()
+
+const doc = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`
+
+func openStore(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(path, sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Init(ctx, iamd.Account{ID: "123456789012", CreatedAt: time.Unix(1, 0), KeyCheck: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// fill makes user alice in group devs with a key, an inline and an
+// attached policy; a role; a bucket with a key.
+func fill(t testing.TB, st iamd.Store) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.CreateUser(ctx, &iamd.User{ID: "AIDAALICE", Name: "Alice", Path: "/team/", CreatedAt: time.Unix(2, 0), Tags: []iamd.Tag{{Key: "team", Value: "red"}}}))
+	must(st.CreateAccessKey(ctx, &iamd.AccessKey{ID: "AKIAALICE00000000001", Owner: iamd.UserOwner("alice"), Status: iamd.StatusActive, CreatedAt: time.Unix(3, 0), SealedSecret: []byte("sealed")}, 2))
+	must(st.CreateGroup(ctx, &iamd.Group{ID: "AGPADEVS", Name: "devs", Path: "/", CreatedAt: time.Unix(4, 0)}))
+	must(st.AddUserToGroup(ctx, "devs", "alice", 10))
+	must(st.PutInlinePolicy(ctx, iamd.Entity{Kind: iamd.EntityGroup, Name: "devs"}, "g", doc, 5120))
+	must(st.PutInlinePolicy(ctx, iamd.Entity{Kind: iamd.EntityUser, Name: "alice"}, "u", doc, 2048))
+	must(st.CreatePolicy(ctx, &iamd.ManagedPolicy{ID: "ANPAREADER", Name: "reader", Path: "/", CreatedAt: time.Unix(5, 0)}, doc))
+	must(st.AttachPolicy(ctx, iamd.Entity{Kind: iamd.EntityUser, Name: "alice"}, iamd.AttachedPolicy{ID: "ANPAREADER", ARN: "arn:aws:iam::123456789012:policy/reader"}, 10))
+	must(st.AttachPolicy(ctx, iamd.Entity{Kind: iamd.EntityUser, Name: "alice"}, iamd.AttachedPolicy{ID: "ANPAIWMBCKSKIEE64ZLYK", ARN: "arn:aws:iam::aws:policy/AdministratorAccess"}, 10))
+	must(st.CreateRole(ctx, &iamd.Role{ID: "AROADEPLOY", Name: "deploy", Path: "/ci/", TrustPolicy: `{}`, MaxSessionDuration: 3600, CreatedAt: time.Unix(6, 0)}))
+	must(st.PutInlinePolicy(ctx, iamd.Entity{Kind: iamd.EntityRole, Name: "deploy"}, "r", doc, 10240))
+	must(st.CreateBucket(ctx, &iamd.Bucket{ID: "b-1", Name: "photos", BundleID: "small_1_0", CreatedAt: time.Unix(7, 0), PrincipalID: "AIDABUCKET"}))
+	must(st.CreateAccessKey(ctx, &iamd.AccessKey{ID: "AKIABUCKET0000000001", Owner: iamd.BucketOwner("photos"), Status: iamd.StatusActive, CreatedAt: time.Unix(8, 0), SealedSecret: []byte("s2")}, 2))
+}
+
+// sameAsStore checks the replica's answers against the store's.
+func sameAsStore(t *testing.T, r *replica.Replica, st iamd.Store) {
+	t.Helper()
+	for _, id := range []string{"AKIAALICE00000000001", "AKIABUCKET0000000001", "AKIANOSUCHKEY0000000"} {
+		want, werr := st.GetCredential(ctx, id)
+		got, gerr := r.GetCredential(ctx, id)
+		if (werr == nil) != (gerr == nil) || iamd.KindOf(werr) != iamd.KindOf(gerr) {
+			t.Fatalf("credential %s: replica %v, store %v", id, gerr, werr)
+		}
+		if werr != nil {
+			continue
+		}
+		want.Key.LastUsed = iamd.LastUsed{} // not the replica's
+		if got.Key.ID != want.Key.ID || got.Key.Owner != want.Key.Owner || got.Key.UserID != want.Key.UserID || got.Key.Status != want.Key.Status ||
+			string(got.Key.SealedSecret) != string(want.Key.SealedSecret) || !got.Key.CreatedAt.Equal(want.Key.CreatedAt) ||
+			(got.User == nil) != (want.User == nil) || got.User != nil && (got.User.Name != want.User.Name || got.User.Path != want.User.Path || len(got.User.Tags) != len(want.User.Tags)) ||
+			(got.Bucket == nil) != (want.Bucket == nil) {
+			t.Fatalf("credential %s: replica %+v, store %+v", id, got, want)
+		}
+	}
+	for _, name := range []string{"alice", "ALICE", "nobody"} {
+		w, werr := st.UserPolicies(ctx, name)
+		g, gerr := r.UserPolicies(ctx, name)
+		if iamd.KindOf(werr) != iamd.KindOf(gerr) || len(w) != len(g) {
+			t.Fatalf("policies of %s: replica %d %v, store %d %v", name, len(g), gerr, len(w), werr)
+		}
+		docs := map[string]int{}
+		for _, s := range w {
+			docs[s.Entity.Name+"/"+s.Name+"/"+s.Policy.ARN+"/"+s.Document]++
+		}
+		for _, s := range g {
+			docs[s.Entity.Name+"/"+s.Name+"/"+s.Policy.ARN+"/"+s.Document]--
+		}
+		for k, n := range docs {
+			if n != 0 {
+				t.Fatalf("policies of %s differ at %s", name, k)
+			}
+		}
+	}
+	w, werr := st.RolePolicies(ctx, "deploy")
+	g, gerr := r.RolePolicies(ctx, "deploy")
+	if werr != nil || gerr != nil || len(w) != len(g) {
+		t.Fatalf("role policies: %v %v", w, g)
+	}
+	for _, name := range []string{"deploy", "nosuchrole"} {
+		_, werr := st.GetRole(ctx, name)
+		_, gerr := r.GetRole(ctx, name)
+		if iamd.KindOf(werr) != iamd.KindOf(gerr) || (werr == nil) != (gerr == nil) {
+			t.Fatalf("role %s: %v %v", name, gerr, werr)
+		}
+	}
+}
+
+func TestLoadFollowAndReadYourWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "iamd.db")
+	st := openStore(t, path)
+	fill(t, st)
+	r, err := replica.Open(ctx, replica.Config{Log: st, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameAsStore(t, r, st)
+
+	// The writer's own changes: applied before the write returns.
+	st.OnCommit(r.Committed)
+	var keys []string
+	r.Subscribe(iamd.Changes{Key: func(id string) { keys = append(keys, id) }})
+	if err := st.UpdateAccessKey(ctx, iamd.UserOwner("alice"), "AKIAALICE00000000001", iamd.StatusInactive, time.Unix(9, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := r.GetCredential(ctx, "AKIAALICE00000000001"); c.Key.Status != iamd.StatusInactive {
+		t.Fatal("the writer's change is not read back before its write returned")
+	}
+	if len(keys) != 1 || keys[0] != "AKIAALICE00000000001" {
+		t.Fatalf("subscribers heard %v", keys)
+	}
+	// A rename: the key signs as the new name, the old one is free.
+	if err := st.UpdateUser(ctx, "alice", func(u *iamd.User) error { u.Name = "alicia"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := r.GetCredential(ctx, "AKIAALICE00000000001"); c.User.Name != "alicia" || c.Key.Owner.Name != "alicia" {
+		t.Fatalf("after a rename: %+v", c)
+	}
+	if _, err := r.GetUser(ctx, "alice"); !errors.Is(err, iamd.ErrNotFound) {
+		t.Fatalf("the old name: %v", err)
+	}
+	if len(keys) != 2 {
+		t.Fatalf("a user's change tells of its keys: %v", keys)
+	}
+
+	// Another node's changes (another handle on the file), seen at the
+	// next read of the log.
+	other, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.DeleteAccessKey(ctx, iamd.BucketOwner("photos"), "AKIABUCKET0000000001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.DetachPolicy(ctx, iamd.Entity{Kind: iamd.EntityUser, Name: "alicia"}, "arn:aws:iam::123456789012:policy/reader"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.GetCredential(ctx, "AKIABUCKET0000000001"); err != nil {
+		t.Fatal("another node's change applied before the log was read")
+	}
+	head, _ := other.ChangesSince(ctx, 0, 1)
+	if err := r.WaitFor(ctx, head.Last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.GetCredential(ctx, "AKIABUCKET0000000001"); !errors.Is(err, iamd.ErrNotFound) {
+		t.Fatalf("a key another node deleted: %v", err)
+	}
+	sameAsStore(t, r, st)
+}
+
+// failingLog is a change log that fails while down is set.
+type failingLog struct {
+	iamd.ChangeLog
+	down  atomic.Bool
+	reads atomic.Int64
+}
+
+var errDown = &iamd.Error{Kind: iamd.Unavailable, Message: "The database is unavailable."}
+
+func (l *failingLog) Snapshot(ctx context.Context) (*iamd.Snapshot, error) {
+	l.reads.Add(1)
+	if l.down.Load() {
+		return nil, errDown
+	}
+	return l.ChangeLog.Snapshot(ctx)
+}
+
+func (l *failingLog) ChangesSince(ctx context.Context, seq int64, max int) (*iamd.Delta, error) {
+	l.reads.Add(1)
+	if l.down.Load() {
+		return nil, errDown
+	}
+	return l.ChangeLog.ChangesSince(ctx, seq, max)
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestStaticStability: with the database gone, the replica answers until
+// MaxStale has passed since the database last confirmed it, then refuses;
+// the database back, it catches up by itself and answers again.
+func TestStaticStability(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "iamd.db"))
+	fill(t, st)
+	log := &failingLog{ChangeLog: st}
+	clk := &clock{t: time.Now()}
+	r, err := replica.Open(ctx, replica.Config{Log: log, MaxStale: 15 * time.Minute, Poll: 10 * time.Millisecond, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer func() { stop(); r.Close() }()
+	r.Start(rctx)
+	log.down.Store(true)
+	clk.add(14 * time.Minute)
+	time.Sleep(50 * time.Millisecond) // polls fail meanwhile
+	if _, err := r.GetCredential(ctx, "AKIAALICE00000000001"); err != nil {
+		t.Fatalf("14 minutes into an outage: %v", err)
+	}
+	if s := r.Status(); s.Err == nil || s.Stale {
+		t.Fatalf("status during the outage: %+v", s)
+	}
+	clk.add(2 * time.Minute)
+	if _, err := r.GetCredential(ctx, "AKIAALICE00000000001"); iamd.KindOf(err) != iamd.Unavailable {
+		t.Fatalf("16 minutes into an outage: %v", err)
+	}
+	if _, err := r.UserPolicies(ctx, "alice"); iamd.KindOf(err) != iamd.Unavailable {
+		t.Fatalf("policies 16 minutes into an outage: %v", err)
+	}
+	if !r.Status().Stale {
+		t.Fatal("not stale")
+	}
+	// A change made elsewhere during the outage, then the database back.
+	if err := st.DeleteAccessKey(ctx, iamd.UserOwner("alice"), "AKIAALICE00000000001"); err != nil {
+		t.Fatal(err)
+	}
+	log.down.Store(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Status().Stale || r.Status().Err != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("not caught up: %+v", r.Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := r.GetCredential(ctx, "AKIAALICE00000000001"); !errors.Is(err, iamd.ErrNotFound) {
+		t.Fatalf("a key deleted during the outage, after it: %v", err)
+	}
+}
+
+// TestOwnChangeNotReadBackFailsClosed: a node that committed a change and
+// cannot read it back (the database went away in between) refuses what
+// the change names, rather than decide on what it replaced.
+func TestOwnChangeNotReadBackFailsClosed(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "iamd.db"))
+	fill(t, st)
+	log := &failingLog{ChangeLog: st}
+	r, err := replica.Open(ctx, replica.Config{Log: log, SyncTimeout: 100 * time.Millisecond, Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer func() { stop(); r.Close() }()
+	r.Start(rctx)
+	st.OnCommit(func(ctx context.Context, es []iamd.LogEntry) {
+		log.down.Store(true) // gone right after the commit
+		r.Committed(ctx, es)
+	})
+	if err := st.DeleteAccessKey(ctx, iamd.UserOwner("alice"), "AKIAALICE00000000001"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.GetCredential(ctx, "AKIAALICE00000000001"); iamd.KindOf(err) != iamd.Unavailable {
+		t.Fatalf("a key deleted here and not read back: %v", err)
+	}
+	if _, err := r.GetCredential(ctx, "AKIABUCKET0000000001"); err != nil {
+		t.Fatalf("another key: %v", err)
+	}
+	// The database back, the change is read back and the key is gone.
+	log.down.Store(false)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	head, _ := st.ChangesSince(ctx, 0, 1)
+	if err := r.WaitFor(wctx, head.Last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.GetCredential(ctx, "AKIAALICE00000000001"); !errors.Is(err, iamd.ErrNotFound) {
+		t.Fatalf("the deleted key once read back: %v", err)
+	}
+	short, cancel2 := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel2()
+	if err := r.WaitFor(short, head.Last+1000); err == nil {
+		t.Fatal("waited for an entry that does not exist")
+	}
+}
+
+func TestSnapshotFile(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "iamd.db"))
+	fill(t, st)
+	snap := filepath.Join(dir, "replica.snapshot")
+	r, err := replica.Open(ctx, replica.Config{Log: st, Path: snap, MaxStale: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	fi, err := os.Stat(snap)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("snapshot file: %v %v", fi, err)
+	}
+	if b, _ := os.ReadFile(snap); len(b) == 0 {
+		t.Fatal("empty snapshot")
+	}
+	// Restarted with the database unreachable: the snapshot answers.
+	down := &failingLog{ChangeLog: st}
+	down.down.Store(true)
+	r2, err := replica.Open(ctx, replica.Config{Log: down, Path: snap, MaxStale: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameAsStore(t, r2, st)
+	if r2.Account().ID != "123456789012" {
+		t.Fatalf("account %+v", r2.Account())
+	}
+	// Without a snapshot and without the database: no replica.
+	if _, err := replica.Open(ctx, replica.Config{Log: down, Path: filepath.Join(dir, "none")}); !errors.Is(err, replica.ErrNoReplica) {
+		t.Fatalf("no snapshot, no database: %v", err)
+	}
+	// A snapshot of another database (another epoch) is loaded again in
+	// full once the database answers.
+	other := openStore(t, filepath.Join(dir, "other.db"))
+	r3, err := replica.Open(ctx, replica.Config{Log: other, Path: snap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r3.GetCredential(ctx, "AKIAALICE00000000001"); !errors.Is(err, iamd.ErrNotFound) {
+		t.Fatalf("a key of another database's snapshot: %v", err)
+	}
+}
+
+// TestJournalSurvivesAKill: what the replica applied after its last
+// snapshot is in its journal, so a node killed (no Close) and started
+// again without its database decides by it.
+func TestJournalSurvivesAKill(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "iamd.db"))
+	fill(t, st)
+	snap := filepath.Join(dir, "replica.snapshot")
+	r, err := replica.Open(ctx, replica.Config{Log: st, Path: snap, MaxStale: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.OnCommit(r.Committed)
+	if err := st.DeleteAccessKey(ctx, iamd.UserOwner("alice"), "AKIAALICE00000000001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateAccessKey(ctx, &iamd.AccessKey{ID: "AKIANEW0000000000001", Owner: iamd.UserOwner("alice"), Status: iamd.StatusActive,
+		CreatedAt: time.Unix(10, 0), SealedSecret: []byte("x")}, 2); err != nil {
+		t.Fatal(err)
+	}
+	st.OnCommit(func(context.Context, []iamd.LogEntry) {})
+	// Killed: no Close. Started again with the database gone.
+	down := &failingLog{ChangeLog: st}
+	down.down.Store(true)
+	r2, err := replica.Open(ctx, replica.Config{Log: down, Path: snap, MaxStale: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.GetCredential(ctx, "AKIAALICE00000000001"); !errors.Is(err, iamd.ErrNotFound) {
+		t.Fatalf("a key deleted before the kill: %v", err)
+	}
+	if _, err := r2.GetCredential(ctx, "AKIANEW0000000000001"); err != nil {
+		t.Fatalf("a key made before the kill: %v", err)
+	}
+	for _, name := range []string{"replica.snapshot", "replica.snapshot.journal"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v", name, fi, err)
+		}
+	}
+}

@@ -1,0 +1,207 @@
+package replica
+
+import (
+	"iamd"
+)
+
+// state is the replica's copy of the records, indexed as decisions look
+// them up. Records are never changed in place: a change replaces a record,
+// so a reader may keep one it was handed.
+type state struct {
+	epoch   string
+	seq     int64
+	account iamd.Account
+
+	keys      map[string]*iamd.KeyRecord
+	keysOf    map[string]map[string]struct{} // owner ID → its keys' IDs
+	users     map[string]*iamd.UserRecord    // by ID
+	userIDs   map[string]string              // folded name → ID
+	groups    map[string]*iamd.GroupRecord
+	groupIDs  map[string]string
+	roles     map[string]*iamd.RoleRecord
+	roleIDs   map[string]string
+	policies  map[string]*iamd.PolicyRecord
+	policyIDs map[string]string
+	buckets   map[string]*iamd.Bucket
+	bucketIDs map[string]string // name → ID
+}
+
+func newState(epoch string, seq int64, account iamd.Account, r *iamd.Records) *state {
+	st := &state{epoch: epoch, seq: seq, account: account,
+		keys: make(map[string]*iamd.KeyRecord, len(r.Keys)), keysOf: make(map[string]map[string]struct{}, len(r.Users)+len(r.Buckets)),
+		users: make(map[string]*iamd.UserRecord, len(r.Users)), userIDs: make(map[string]string, len(r.Users)),
+		groups: map[string]*iamd.GroupRecord{}, groupIDs: map[string]string{},
+		roles: map[string]*iamd.RoleRecord{}, roleIDs: map[string]string{},
+		policies: map[string]*iamd.PolicyRecord{}, policyIDs: map[string]string{},
+		buckets: map[string]*iamd.Bucket{}, bucketIDs: map[string]string{}}
+	st.put(r)
+	return st
+}
+
+// put stores every record of r, replacing those of the same IDs.
+func (st *state) put(r *iamd.Records) {
+	for _, k := range r.Keys {
+		st.putKey(k)
+	}
+	for _, u := range r.Users {
+		putNamed(st.users, st.userIDs, u.ID, iamd.FoldName(u.Name), u, func(u *iamd.UserRecord) string { return iamd.FoldName(u.Name) })
+	}
+	for _, g := range r.Groups {
+		putNamed(st.groups, st.groupIDs, g.ID, iamd.FoldName(g.Name), g, func(g *iamd.GroupRecord) string { return iamd.FoldName(g.Name) })
+	}
+	for _, ro := range r.Roles {
+		putNamed(st.roles, st.roleIDs, ro.ID, iamd.FoldName(ro.Name), ro, func(r *iamd.RoleRecord) string { return iamd.FoldName(r.Name) })
+	}
+	for _, p := range r.Policies {
+		putNamed(st.policies, st.policyIDs, p.ID, iamd.FoldName(p.Name), p, func(p *iamd.PolicyRecord) string { return iamd.FoldName(p.Name) })
+	}
+	for _, b := range r.Buckets {
+		putNamed(st.buckets, st.bucketIDs, b.ID, b.Name, b, func(b *iamd.Bucket) string { return b.Name })
+	}
+}
+
+// putNamed stores rec under id and its name, dropping the old name of a
+// renamed one.
+func putNamed[T any](byID map[string]T, ids map[string]string, id, name string, rec T, nameOf func(T) string) {
+	if old, ok := byID[id]; ok {
+		if n := nameOf(old); ids[n] == id {
+			delete(ids, n)
+		}
+	}
+	byID[id] = rec
+	ids[name] = id
+}
+
+func dropNamed[T any](byID map[string]T, ids map[string]string, id string, nameOf func(T) string) {
+	if old, ok := byID[id]; ok {
+		if n := nameOf(old); ids[n] == id {
+			delete(ids, n)
+		}
+		delete(byID, id)
+	}
+}
+
+func (st *state) putKey(k *iamd.KeyRecord) {
+	st.dropKey(k.ID)
+	st.keys[k.ID] = k
+	set := st.keysOf[k.OwnerID]
+	if set == nil {
+		set = map[string]struct{}{}
+		st.keysOf[k.OwnerID] = set
+	}
+	set[k.ID] = struct{}{}
+}
+
+func (st *state) dropKey(id string) {
+	if old, ok := st.keys[id]; ok {
+		delete(st.keysOf[old.OwnerID], id)
+		if len(st.keysOf[old.OwnerID]) == 0 {
+			delete(st.keysOf, old.OwnerID)
+		}
+		delete(st.keys, id)
+	}
+}
+
+// effects are what applying a delta changed, for the Service's caches.
+type effects struct {
+	keys     map[string]struct{}
+	policies bool
+}
+
+// apply makes st current to d: every entity an entry names takes its
+// record from d, or is deleted when d has none.
+func (st *state) apply(d *iamd.Delta) effects {
+	fx := effects{keys: map[string]struct{}{}}
+	have := map[iamd.ChangeKind]map[string]bool{}
+	mark := func(k iamd.ChangeKind, id string) {
+		if have[k] == nil {
+			have[k] = map[string]bool{}
+		}
+		have[k][id] = true
+	}
+	for _, k := range d.Keys {
+		mark(iamd.ChangeKey, k.ID)
+	}
+	for _, u := range d.Users {
+		mark(iamd.ChangeUser, u.ID)
+	}
+	for _, g := range d.Groups {
+		mark(iamd.ChangeGroup, g.ID)
+	}
+	for _, r := range d.Roles {
+		mark(iamd.ChangeRole, r.ID)
+	}
+	for _, p := range d.Policies {
+		mark(iamd.ChangePolicy, p.ID)
+	}
+	for _, b := range d.Buckets {
+		mark(iamd.ChangeBucket, b.ID)
+	}
+	// Keys whose owner changes change with it: what they sign as.
+	ownerKeys := func(owner string) {
+		for k := range st.keysOf[owner] {
+			fx.keys[k] = struct{}{}
+		}
+	}
+	for _, e := range d.Entries {
+		if have[e.Kind][e.ID] {
+			continue
+		}
+		switch e.Kind {
+		case iamd.ChangeKey:
+			st.dropKey(e.ID)
+		case iamd.ChangeUser:
+			dropNamed(st.users, st.userIDs, e.ID, func(u *iamd.UserRecord) string { return iamd.FoldName(u.Name) })
+		case iamd.ChangeGroup:
+			dropNamed(st.groups, st.groupIDs, e.ID, func(g *iamd.GroupRecord) string { return iamd.FoldName(g.Name) })
+		case iamd.ChangeRole:
+			dropNamed(st.roles, st.roleIDs, e.ID, func(r *iamd.RoleRecord) string { return iamd.FoldName(r.Name) })
+		case iamd.ChangePolicy:
+			dropNamed(st.policies, st.policyIDs, e.ID, func(p *iamd.PolicyRecord) string { return iamd.FoldName(p.Name) })
+		case iamd.ChangeBucket:
+			dropNamed(st.buckets, st.bucketIDs, e.ID, func(b *iamd.Bucket) string { return b.Name })
+		}
+	}
+	st.put(&d.Records)
+	for _, e := range d.Entries {
+		switch e.Kind {
+		case iamd.ChangeKey:
+			fx.keys[e.ID] = struct{}{}
+		case iamd.ChangeUser:
+			ownerKeys(e.ID)
+			fx.policies = true
+		case iamd.ChangeBucket:
+			ownerKeys(e.ID)
+		default:
+			fx.policies = true
+		}
+		st.seq = max(st.seq, e.Seq)
+	}
+	return fx
+}
+
+// records lists every record, for the snapshot file.
+func (st *state) records() iamd.Records {
+	var r iamd.Records
+	r.Keys = make([]*iamd.KeyRecord, 0, len(st.keys))
+	for _, k := range st.keys {
+		r.Keys = append(r.Keys, k)
+	}
+	r.Users = make([]*iamd.UserRecord, 0, len(st.users))
+	for _, u := range st.users {
+		r.Users = append(r.Users, u)
+	}
+	for _, g := range st.groups {
+		r.Groups = append(r.Groups, g)
+	}
+	for _, ro := range st.roles {
+		r.Roles = append(r.Roles, ro)
+	}
+	for _, p := range st.policies {
+		r.Policies = append(r.Policies, p)
+	}
+	for _, b := range st.buckets {
+		r.Buckets = append(r.Buckets, b)
+	}
+	return r
+}
