@@ -79,12 +79,12 @@ func (s *Service) forgetPolicies() {
 func (s *Service) policiesOf(ctx context.Context, u *User) (*userPolicies, error) {
 	if v, ok := s.authz.users.Load(u.ID); ok {
 		up := v.(*userPolicies)
-		if s.now().Sub(up.loaded) < s.ttl {
+		if s.ttl == 0 || s.now().Sub(up.loaded) < s.ttl {
 			return up, nil
 		}
 	}
 	gen := s.authz.gen.Load()
-	srcs, err := s.store.UserPolicies(ctx, u.Name)
+	srcs, err := s.view.UserPolicies(ctx, u.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -280,16 +280,16 @@ func (s *Service) rolePoliciesOf(ctx context.Context, name string) (*rolePolicie
 	key := "role:" + FoldName(name)
 	if v, ok := s.authz.users.Load(key); ok {
 		rp := v.(*rolePolicies)
-		if s.now().Sub(rp.loaded) < s.ttl {
+		if s.ttl == 0 || s.now().Sub(rp.loaded) < s.ttl {
 			return rp, nil
 		}
 	}
 	gen := s.authz.gen.Load()
-	role, err := s.store.GetRole(ctx, name)
+	role, err := s.view.GetRole(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	srcs, err := s.store.RolePolicies(ctx, name)
+	srcs, err := s.view.RolePolicies(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +357,7 @@ func (s *Service) userARN(ctx context.Context, c *Caller, name string) resource 
 	case FoldName(name) == FoldName(c.User.Name):
 		r.arn = c.User.ARN(s.account.ID)
 	default:
-		if u, err := s.store.GetUser(ctx, name); err == nil {
+		if u, err := s.view.GetUser(ctx, name); err == nil {
 			r.arn = u.ARN(s.account.ID)
 		}
 	}
@@ -368,7 +368,7 @@ func (s *Service) userARN(ctx context.Context, c *Caller, name string) resource 
 func (s *Service) groupARN(ctx context.Context, c *Caller, name string) resource {
 	r := on(s.arn("group/" + name))
 	if c.Kind == CallerUser {
-		if g, err := s.store.GetGroup(ctx, name); err == nil {
+		if g, err := s.view.GetGroup(ctx, name); err == nil {
 			r.arn = g.ARN(s.account.ID)
 		}
 	}
@@ -393,7 +393,7 @@ func (s *Service) bucketARN(ctx context.Context, c *Caller, name string) resourc
 	if c.Kind != CallerUser {
 		return r
 	}
-	if b, err := s.store.GetBucket(ctx, name); err == nil {
+	if b, err := s.view.GetBucket(ctx, name); err == nil {
 		r.arn = b.ARN(s.region, s.account.ID)
 	}
 	return r

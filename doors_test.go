@@ -16,8 +16,8 @@ func TestCheckDoorScope(t *testing.T) {
 		want                  iamd.Kind // -1: allowed
 	}{
 		{"20261204", "us-east-1", "s3", -1},
-		{"20261205", "us-east-1", "s3", -1},  // 23:50 + 15 min skew is tomorrow
-		{"20261127", "eu-west-1", "s3", -1},  // a presigned URL's 7 days back
+		{"20261205", "us-east-1", "s3", -1}, // 23:50 + 15 min skew is tomorrow
+		{"20261127", "eu-west-1", "s3", -1}, // a presigned URL's 7 days back
 		{"20261126", "us-east-1", "s3", iamd.AccessDenied},
 		{"20261206", "us-east-1", "s3", iamd.AccessDenied},
 		{"20271001", "us-east-1", "s3", iamd.AccessDenied}, // 300 days ahead

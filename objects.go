@@ -293,7 +293,7 @@ func (s *Service) isPrincipal(ctx context.Context, p string) (bool, error) {
 		if !ok || role == "" || !reSessionName.MatchString(session) {
 			return false, nil
 		}
-		r, err := s.store.GetRole(ctx, role)
+		r, err := s.view.GetRole(ctx, role)
 		if errors.Is(err, ErrNotFound) {
 			return false, nil
 		}

@@ -9,13 +9,9 @@ type Observer interface {
 	CredentialLookup(hit bool)
 	// KeyUseFlush reports a batch of key uses written (or not, err).
 	KeyUseFlush(batch int, err error)
-	// ChangesLost reports that the store's change feed was lost and
-	// re-established (PostgreSQL's LISTEN): every cache was dropped.
-	ChangesLost()
 }
 
 type noObserver struct{}
 
 func (noObserver) CredentialLookup(bool)  {}
 func (noObserver) KeyUseFlush(int, error) {}
-func (noObserver) ChangesLost()           {}

@@ -148,6 +148,13 @@ func parsePolicyARN(arn string) (account, path, name string, ok bool) {
 // resolvePolicy finds the managed policy of arn: a built-in AWS-managed
 // one (b) or a customer-managed one in the store (p).
 func (s *Service) resolvePolicy(ctx context.Context, arn string) (p *ManagedPolicy, b *builtinPolicy, err error) {
+	return s.resolvePolicyIn(ctx, s.store, arn)
+}
+
+// resolvePolicyIn is resolvePolicy reading v: the replica where a
+// decision needs the policy (sessions' policy ARNs), the store where an
+// IAM action answers with it.
+func (s *Service) resolvePolicyIn(ctx context.Context, v View, arn string) (p *ManagedPolicy, b *builtinPolicy, err error) {
 	account, path, name, ok := parsePolicyARN(arn)
 	if !ok {
 		return nil, nil, Errorf(InvalidInput, "ARN %s is not valid.", arn)
@@ -162,7 +169,7 @@ func (s *Service) resolvePolicy(ctx context.Context, arn string) (p *ManagedPoli
 	default:
 		return nil, nil, PolicyNotFound(arn)
 	}
-	p, err = s.store.GetPolicy(ctx, name)
+	p, err = v.GetPolicy(ctx, name)
 	if errors.Is(err, ErrNotFound) || err == nil && p.Path != path {
 		return nil, nil, PolicyNotFound(arn)
 	}

@@ -16,7 +16,7 @@ func NewRoleID(r io.Reader) (string, error) { return randomID(r, "AROA", 17) }
 func (s *Service) roleARN(ctx context.Context, c *Caller, name string) resource {
 	r := on(s.arn("role/" + name))
 	if c.Kind != CallerRoot {
-		if ro, err := s.store.GetRole(ctx, name); err == nil {
+		if ro, err := s.view.GetRole(ctx, name); err == nil {
 			r.arn = ro.ARN(s.account.ID)
 		}
 	}
@@ -76,12 +76,12 @@ func (s *Service) principalEntityID(ctx context.Context, a string) (string, erro
 	switch {
 	case strings.HasPrefix(rest, "user/"):
 		var u *User
-		if u, err = s.store.GetUser(ctx, name); err == nil {
+		if u, err = s.view.GetUser(ctx, name); err == nil {
 			id, arn = u.ID, u.ARN(s.account.ID)
 		}
 	case strings.HasPrefix(rest, "role/"):
 		var r *Role
-		if r, err = s.store.GetRole(ctx, name); err == nil {
+		if r, err = s.view.GetRole(ctx, name); err == nil {
 			id, arn = r.ID, r.ARN(s.account.ID)
 		}
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -16,7 +17,12 @@ import (
 
 // Config configures a Service.
 type Config struct {
-	Store   Store
+	Store Store
+	// Replica, when set, is what authentication and authorization read:
+	// the node's own copy of what decisions need, kept current from the
+	// store's change log (package replica). Without it they read Store,
+	// with a cache of CredentialTTL.
+	Replica Replica
 	Sealer  *Sealer
 	Account Account // recorded on first start; the store's recorded one wins
 	Region  string  // the region buckets and operations are in (default us-east-1)
@@ -24,8 +30,10 @@ type Config struct {
 	Now  func() time.Time
 	Rand io.Reader
 	// CredentialTTL bounds how long a credential is served from memory
-	// before it is read again from the store (default 10s). Changes made
-	// through this Service take effect at once.
+	// before it is read again from the store (default 10s), without a
+	// Replica; with one, what is cached is dropped when the replica applies
+	// a change to it, and nothing expires otherwise. Changes made through
+	// this Service take effect at once.
 	CredentialTTL time.Duration
 	// FlushInterval is how often key uses are written to the store
 	// (default 1s): one batched write, never one per request.
@@ -43,6 +51,8 @@ type Config struct {
 // Service is the rules of iamd above the store.
 type Service struct {
 	store   Store
+	view    View    // what decisions read: the replica, or the store
+	replica Replica // nil without one
 	sealer  *Sealer
 	account Account
 	region  string
@@ -69,8 +79,6 @@ type Service struct {
 	stop       chan struct{}
 	done       chan struct{}
 	closeOnce  sync.Once
-	bg         sync.WaitGroup // background work other than the flush loop
-	cancelBG   context.CancelFunc
 }
 
 // NewService opens the service on cfg.Store: it initializes the store and
@@ -78,6 +86,8 @@ type Service struct {
 func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		store:      cfg.Store,
+		view:       cfg.Store,
+		replica:    cfg.Replica,
 		sealer:     cfg.Sealer,
 		region:     cfg.Region,
 		now:        cfg.Now,
@@ -101,7 +111,10 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	if s.region == "" {
 		s.region = "us-east-1"
 	}
-	if s.ttl <= 0 {
+	if s.replica != nil {
+		s.view = s.replica
+		s.ttl = 0 // no expiry: the replica says what changed
+	} else if s.ttl <= 0 {
 		s.ttl = 10 * time.Second
 	}
 	if s.flushEvery <= 0 {
@@ -122,24 +135,25 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	if acct, err = s.store.Init(ctx, acct); err != nil {
-		return nil, err
+		// A node restarted while its database is away serves from its
+		// replica's snapshot, which holds the account.
+		if KindOf(err) != Unavailable || s.replica == nil || s.replica.Account().ID == "" {
+			return nil, err
+		}
+		acct = s.replica.Account()
+		s.log.Warn("the database is unavailable: serving from the replica", "err", err)
 	}
 	if text, err := s.sealer.Open(keyCheckID, acct.KeyCheck); err != nil || string(text) != keyCheckText {
 		return nil, ErrWrongMasterKey
 	}
 	s.account = acct
 	go s.flushLoop()
-	bgctx, cancel := context.WithCancel(context.Background())
-	s.cancelBG = cancel
-	if w, ok := s.store.(KeyWatcher); ok {
-		// Another node's change to a key drops it from this node's cache.
-		s.bg.Go(func() {
-			w.WatchKeys(bgctx, Changes{Key: s.forget, Policies: s.forgetPolicies, Reset: func() {
-				s.observe.ChangesLost()
-				s.forgetAll()
-				s.forgetPolicies()
-			}})
-		})
+	if s.replica != nil {
+		// A change the replica applies drops what was cached of it.
+		s.replica.Subscribe(Changes{Key: s.forget, Policies: s.forgetPolicies, Reset: func() {
+			s.forgetAll()
+			s.forgetPolicies()
+		}})
 	}
 	return s, nil
 }
@@ -162,12 +176,8 @@ func (s *Service) Region() string { return s.region }
 // Close writes pending key uses and stops the background work. It does not
 // close the store.
 func (s *Service) Close() error {
-	s.closeOnce.Do(func() {
-		close(s.stop)
-		s.cancelBG()
-	})
+	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.done
-	s.bg.Wait()
 	return nil
 }
 
@@ -347,7 +357,7 @@ func (s *Service) AccessKeyAccount(ctx context.Context, c *Caller, id string) (s
 	if s.issuedSessionKey(id) {
 		return s.account.ID, nil
 	}
-	if _, err := s.store.GetCredential(ctx, id); err != nil {
+	if _, err := s.view.GetCredential(ctx, id); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return "", Errorf(InvalidInput, "The access key %s was not issued by this service.", id)
 		}
@@ -367,14 +377,21 @@ func (s *Service) EnsureRootKey(ctx context.Context, id, secret string) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		_, _, err = s.newKey(ctx, RootOwner, id, secret)
-		if errors.Is(err, ErrConflict) {
-			// Deleted through the API, after a leak say: it stays dead.
-			return Errorf(Conflict, "the root key %s was deleted and is not created again; set a new key ID and secret, or unset both to use <data-dir>/root-credentials", id)
+		if !errors.Is(err, ErrConflict) {
+			return err
 		}
-		return err
+		// Another node starting at the same moment may have made it:
+		// then it exists now, as asked. Otherwise it was deleted through
+		// the API (after a leak, say), and it stays dead.
+		if cred, err = s.store.GetCredential(ctx, id); errors.Is(err, ErrNotFound) {
+			return Errorf(Conflict, "the root key %s was deleted and is not created again; set a new key ID and secret, or unset both to use <data-dir>/root-credentials", id)
+		} else if err != nil {
+			return err
+		}
 	case err != nil:
 		return err
-	case cred.Key.Owner.Kind != OwnerRoot:
+	}
+	if cred.Key.Owner.Kind != OwnerRoot {
 		return Errorf(Conflict, "access key %s belongs to user %s, not to the root", id, cred.Key.Owner.Name)
 	}
 	have, err := s.sealer.Open(id, cred.Key.SealedSecret)
@@ -518,7 +535,7 @@ func (s *Service) forgetAll() {
 func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential, error) {
 	if v, ok := s.creds.Load(id); ok {
 		cc := v.(*CachedCredential)
-		if s.now().Sub(cc.loaded) < s.ttl {
+		if s.ttl == 0 || s.now().Sub(cc.loaded) < s.ttl {
 			s.observe.CredentialLookup(true)
 			return cc, nil
 		}
@@ -528,7 +545,7 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 	// by caching what the read returned: cache only if no key was
 	// invalidated meanwhile.
 	gen := s.credsGen.Load()
-	cred, err := s.store.GetCredential(ctx, id)
+	cred, err := s.view.GetCredential(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -622,6 +639,32 @@ func (s *Service) flushLoop() {
 	}
 }
 
-// Ready reports whether the store answers (readiness; the schema is
-// current, or the store would not have opened).
-func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+// Readiness says whether the node serves and in what state, as /readyz
+// answers: ready with the database ("ok"); ready without it, deciding
+// from its replica ("degraded: …", the reason and how old the replica
+// is); or not ready (the database does not answer and there is no
+// replica, or the replica is older than allowed). The words hold no
+// detail of the database (its address, its errors): the log has them.
+func (s *Service) Readiness(ctx context.Context) (ready bool, words string) {
+	pingErr := s.store.Ping(ctx)
+	var st ReplicaStatus
+	if s.replica != nil {
+		st = s.replica.Status()
+	}
+	if st.MaxStale == 0 {
+		// No replica, or one of the node's own database (SQLite), which
+		// is no use without it.
+		if pingErr != nil {
+			return false, "not ready: the database does not answer"
+		}
+		return true, "ok"
+	}
+	age := s.now().Sub(st.Synced).Truncate(time.Second)
+	switch {
+	case st.Stale:
+		return false, fmt.Sprintf("not ready: the database has not confirmed this node's replica for %s, longer than the %s allowed (max stale); decisions are refused", age, st.MaxStale)
+	case pingErr != nil || st.Err != nil:
+		return true, fmt.Sprintf("degraded: the database is unreachable; deciding from this node's replica (entry %d, confirmed %s ago; refused after %s); writes are refused", st.Seq, age, st.MaxStale)
+	}
+	return true, "ok"
+}

@@ -205,7 +205,7 @@ func (s *Service) sessionCredential(ctx context.Context, id, token string) (*Cac
 	if v, ok := s.sessions.m.Load(id); ok {
 		e := v.(*sessionEntry)
 		if hmac.Equal([]byte(e.token), []byte(token)) && e.credsGen == s.credsGen.Load() && e.authzGen == s.authz.gen.Load() &&
-			now.Sub(e.checkedAt) < s.ttl {
+			(s.ttl == 0 || now.Sub(e.checkedAt) < s.ttl) {
 			if now.Unix() >= e.cc.Caller.Session.Expires {
 				return nil, ErrExpiredToken
 			}
@@ -323,14 +323,14 @@ func (s *Service) compileSessionPolicies(ctx context.Context, sess *Session) err
 
 // compileManaged compiles the default version of a managed policy.
 func (s *Service) compileManaged(ctx context.Context, arn string) (*policy.Policy, error) {
-	mp, b, err := s.resolvePolicy(ctx, arn)
+	mp, b, err := s.resolvePolicyIn(ctx, s.view, arn)
 	if err != nil {
 		return nil, err
 	}
 	if b != nil {
 		return b.compiled, nil
 	}
-	v, err := s.store.GetPolicyVersion(ctx, mp.Name, mp.DefaultVersion)
+	v, err := s.view.GetPolicyVersion(ctx, mp.Name, mp.DefaultVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +453,7 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 		}
 	}
 	for _, arn := range in.PolicyARNs {
-		if _, _, err := s.resolvePolicy(ctx, arn); err != nil {
+		if _, _, err := s.resolvePolicyIn(ctx, s.view, arn); err != nil {
 			return nil, nil, err
 		}
 	}

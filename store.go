@@ -126,8 +126,8 @@ type Store interface {
 // (case-insensitively); managed policies by their case-insensitive name,
 // which is unique whatever the path. Every change that can alter what a
 // user may do (attaching, detaching, putting or deleting a policy, a new
-// default version, group membership) is announced through KeyWatcher's
-// Changes.Policies by stores that implement it.
+// default version, group membership) is in the change log of stores that
+// keep one (ChangeLog).
 type PolicyStore interface {
 	// CreateGroup inserts g. AlreadyExists if a group of that name exists.
 	CreateGroup(ctx context.Context, g *Group) error
@@ -244,24 +244,16 @@ type PolicyStore interface {
 	UserPolicies(ctx context.Context, user string) ([]PolicySource, error)
 }
 
-// KeyWatcher is implemented by stores that several iamd nodes share. A
-// node caches credentials and users' policies; the watcher tells it when
-// another node changed or deleted a key or changed what a user may do, so
-// that revocation spreads at once rather than when the cache entry expires.
-type KeyWatcher interface {
-	// WatchKeys reports every change made by any node through c until ctx
-	// is done.
-	WatchKeys(ctx context.Context, c Changes)
-}
-
-// Changes are what a KeyWatcher reports.
+// Changes are what a Replica tells its subscribers of the changes it
+// applies.
 type Changes struct {
-	// Key is called with the ID of each access key updated or deleted.
+	// Key is called with the ID of each access key updated or deleted, or
+	// whose owner changed.
 	Key func(id string)
-	// Policies is called when what some user may do changed (see
-	// PolicyStore).
+	// Policies is called when what some user or role may do may have
+	// changed (a policy, a group, a membership, a role).
 	Policies func()
-	// Reset is called whenever changes may have been missed (the watch
-	// was lost and re-established).
+	// Reset is called when anything may have changed (the replica was
+	// loaded again in full).
 	Reset func()
 }

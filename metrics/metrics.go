@@ -24,8 +24,9 @@ type Metrics struct {
 	flushes   *prometheus.CounterVec
 	flushSize prometheus.Histogram
 	commits   prometheus.Histogram
-	resets    prometheus.Counter
 	failures  *prometheus.CounterVec
+	applied   prometheus.Counter
+	lag       prometheus.Histogram
 }
 
 // New returns Metrics registered in a registry of their own, with Go's
@@ -52,14 +53,18 @@ func New() *Metrics {
 		commits: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "iamd_sqlite_group_commit_writes", Help: "Writes sharing one SQLite commit.", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 		}),
-		resets: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "iamd_change_feed_resets_total", Help: "Times the store's change feed (PostgreSQL LISTEN) was established again; every cache was dropped.",
+		applied: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "iamd_replica_entries_applied_total", Help: "Change-log entries the node's replica applied.",
+		}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "iamd_replica_apply_lag_seconds", Help: "Time from a change's commit to its application in this node's replica (the newest of each batch).",
+			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 		}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "iamd_store_errors_total", Help: "Store calls that failed in the store itself, by kind: unavailable (the database could not be reached) or internal.",
 		}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.creds, m.flushes, m.flushSize, m.commits, m.resets, m.failures,
+	m.reg.MustRegister(m.requests, m.latency, m.creds, m.flushes, m.flushSize, m.commits, m.failures, m.applied, m.lag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -84,8 +89,7 @@ func (m *Metrics) Request(service, action, code string, took time.Duration) {
 // Commit counts a SQLite group commit (sqlite.Options.OnCommit).
 func (m *Metrics) Commit(writes int) { m.commits.Observe(float64(writes)) }
 
-// CredentialLookup, KeyUseFlush and ChangesLost make Metrics an
-// iamd.Observer.
+// CredentialLookup and KeyUseFlush make Metrics an iamd.Observer.
 func (m *Metrics) CredentialLookup(hit bool) {
 	if hit {
 		m.creds.WithLabelValues("hit").Inc()
@@ -103,7 +107,38 @@ func (m *Metrics) KeyUseFlush(batch int, err error) {
 	m.flushSize.Observe(float64(batch))
 }
 
-func (m *Metrics) ChangesLost() { m.resets.Inc() }
+// Applied counts a batch of change-log entries the replica applied, and
+// the lag of its newest (replica.Config.Applied).
+func (m *Metrics) Applied(entries int, lag time.Duration) {
+	m.applied.Add(float64(entries))
+	m.lag.Observe(lag.Seconds())
+}
+
+// Replica exposes the replica's state at each scrape: the last entry
+// applied, how long since the database confirmed it current, and whether
+// it is too stale to decide (the node refuses then).
+func (m *Metrics) Replica(status func() iamd.ReplicaStatus) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iamd_replica_sequence", Help: "The last change-log entry the node's replica applied."},
+			func() float64 { return float64(status().Seq) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iamd_replica_age_seconds", Help: "Seconds since the database last confirmed the node's replica current."},
+			func() float64 { return time.Since(status().Synced).Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iamd_replica_database_reachable", Help: "1 when the last read of the change log succeeded, 0 when the node decides from its replica alone."},
+			func() float64 {
+				if status().Err != nil {
+					return 0
+				}
+				return 1
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iamd_replica_stale", Help: "1 when the replica is older than --max-stale and the node refuses decisions."},
+			func() float64 {
+				if status().Stale {
+					return 1
+				}
+				return 0
+			}),
+	)
+}
 
 // StoreFailure counts a store call that failed in the store itself
 // (sqlstore's OnFailure).

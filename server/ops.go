@@ -21,11 +21,12 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/readyz" {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := s.svc.Ready(ctx); err != nil {
+		ready, words := s.svc.Readiness(ctx)
+		if !ready {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("not ready\n"))
-			return
 		}
+		w.Write([]byte(words + "\n"))
+		return
 	}
 	w.Write([]byte("ok\n"))
 }

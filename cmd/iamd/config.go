@@ -62,6 +62,14 @@ type Config struct {
 	// MaxKeyAge, when set, is how old an IAM user's access key may grow
 	// before it is Expired: "90d", or a Go duration such as "2160h".
 	MaxKeyAge string
+	// MaxStale is how long a node on PostgreSQL keeps deciding from its
+	// replica without the database confirming it current.
+	MaxStale time.Duration
+	// ReplicaDB, when set, is a PostgreSQL standby whose change log the
+	// node's replica follows (polled every ReplicaPoll), while writes go
+	// to --db.
+	ReplicaDB   string
+	ReplicaPoll time.Duration
 
 	RootAccessKeyID     string
 	RootSecretAccessKey string `json:"-"`
@@ -126,6 +134,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.AuditLog, "audit-log", env("IAMD_AUDIT_LOG", ""), "append a JSON line per change and per refused request to this file, fsynced (IAMD_AUDIT_LOG)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("IAMD_METRICS_ADDR", ""), "serve Prometheus metrics on this address, e.g. 127.0.0.1:9600 (IAMD_METRICS_ADDR)")
 	fs.StringVar(&c.MaxKeyAge, "max-key-age", env("IAMD_MAX_KEY_AGE", ""), "expire IAM users' access keys older than this, e.g. 90d; empty: never (IAMD_MAX_KEY_AGE)")
+	fs.DurationVar(&c.MaxStale, "max-stale", envDuration(getenv, "IAMD_MAX_STALE", DefaultMaxStale), "on PostgreSQL: how long the node keeps deciding from its replica while the database cannot confirm it current; then it refuses (IAMD_MAX_STALE)")
+	fs.StringVar(&c.ReplicaDB, "replica-db", env("IAMD_REPLICA_DB", ""), "a PostgreSQL standby whose change log the node's replica follows, polled, while writes go to --db (IAMD_REPLICA_DB)")
+	fs.DurationVar(&c.ReplicaPoll, "replica-poll", envDuration(getenv, "IAMD_REPLICA_POLL", 0), "how often the replica reads the change log without a wake-up; default 500ms on PostgreSQL (NOTIFY wakes it at once), 100ms with --replica-db (IAMD_REPLICA_POLL)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -142,6 +153,26 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	c.RootSecretAccessKey = getenv("IAMD_ROOT_SECRET_ACCESS_KEY")
 	c.MasterKey = getenv("IAMD_MASTER_KEY")
 	return c, c.Validate()
+}
+
+// DefaultMaxStale is --max-stale's default: long enough to ride out a
+// PostgreSQL restart, a failover or a network partition of several minutes,
+// short enough that a node cut off from every change does not decide on
+// old facts for long.
+const DefaultMaxStale = 15 * time.Minute
+
+// envDuration reads a duration variable; a value that is not one is kept
+// as -1 so that Validate refuses it.
+func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return -1
+	}
+	return d
 }
 
 // envInt reads an integer variable; a value that is not one is kept as -1
@@ -191,6 +222,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--max-key-age must be a number of days such as 90d, or a duration such as 2160h, not %q", c.MaxKeyAge)
 	case c.MaxConnections < 0:
 		return errors.New("--max-connections (IAMD_MAX_CONNECTIONS) must be a whole number of at least 1")
+	case c.MaxStale < 0:
+		return errors.New("--max-stale (IAMD_MAX_STALE) must be a positive duration such as 15m")
+	case c.ReplicaPoll < 0:
+		return errors.New("--replica-poll (IAMD_REPLICA_POLL) must be a duration such as 100ms")
+	case c.ReplicaDB != "" && !isPostgres(c.DB):
+		return errors.New("--replica-db follows a PostgreSQL standby: --db must name the PostgreSQL primary")
+	case c.ReplicaDB != "" && !isPostgres(c.ReplicaDB):
+		return fmt.Errorf("--replica-db must be a postgres:// URL, not %q", redactDSN(c.ReplicaDB))
 	case c.Durability != "full" && c.Durability != "normal":
 		return fmt.Errorf("--durability must be full or normal, not %q", c.Durability)
 	case (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == ""):

@@ -32,6 +32,7 @@ import (
 	"iamd/lightsailapi"
 	"iamd/metrics"
 	"iamd/postgres"
+	"iamd/replica"
 	"iamd/s3objects"
 	"iamd/server"
 	"iamd/sqlite"
@@ -43,6 +44,9 @@ type Main struct {
 	sink    *logSink
 	log     *slog.Logger
 	store   iamd.Store
+	replica *replica.Replica
+	repStop context.CancelFunc // ends the replica's follower
+	standby iamd.Store         // --replica-db, when set
 	svc     *iamd.Service
 	http    *http.Server
 	debug   *http.Server
@@ -141,11 +145,14 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		m.metrics = metrics.New()
 		onCommit = m.metrics.Commit
 	}
-	st, dbName, err := openStoreWith(ctx, c, true, onCommit)
+	st, dbName, err := openStoreWith(ctx, c, true, onCommit, true)
 	if err != nil {
 		return err
 	}
 	m.store = st
+	if err := m.openReplica(ctx); err != nil {
+		return err
+	}
 	if f, ok := st.(interface{ OnFailure(func(iamd.Kind)) }); ok && m.metrics != nil {
 		f.OnFailure(m.metrics.StoreFailure)
 	}
@@ -166,7 +173,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		})
 	}
 	m.svc, err = iamd.NewService(ctx, iamd.Config{
-		Store: st, Sealer: sealer, Account: iamd.Account{ID: account}, Region: c.Region, Logger: m.log,
+		Store: st, Replica: m.replica, Sealer: sealer, Account: iamd.Account{ID: account}, Region: c.Region, Logger: m.log,
 		CredentialTTL: c.CredentialTTL, FlushInterval: c.FlushInterval, Objects: objects, Now: c.Now,
 		MaxKeyAge: c.maxKeyAge(), Observer: m.observer(),
 	})
@@ -177,8 +184,18 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("the data in %s belongs to account %s, not --account-id %s", c.DataDir, m.svc.Account().ID, c.AccountID)
 	}
 	if err := m.rootCredentials(ctx); err != nil {
-		return err
+		if iamd.KindOf(err) != iamd.Unavailable || m.replica == nil {
+			return err
+		}
+		// Restarted during an outage: the root's keys are in the replica.
+		m.log.Warn("the database is unavailable: the root's credentials are not checked until it is back", "err", err)
 	}
+	if m.metrics != nil && m.replica != nil {
+		m.metrics.Replica(m.replica.Status)
+	}
+	rctx, stop := context.WithCancel(context.Background())
+	m.repStop = stop
+	m.replica.Start(rctx)
 	if c.AuditLog != "" {
 		if m.audit, err = audit.Open(c.AuditLog); err != nil {
 			return fmt.Errorf("--audit-log: %w (check the file's permissions)", err)
@@ -227,15 +244,19 @@ func (m *Main) Start(ctx context.Context) (err error) {
 // openStore opens the store --db names: empty or sqlite:PATH for SQLite,
 // postgres:// or postgresql:// for PostgreSQL. It returns a printable name.
 func openStore(ctx context.Context, c Config, migrate bool) (iamd.Store, string, error) {
-	return openStoreWith(ctx, c, migrate, nil)
+	return openStoreWith(ctx, c, migrate, nil, false)
 }
 
-// openStoreWith is openStore telling onCommit of SQLite's group commits.
-func openStoreWith(ctx context.Context, c Config, migrate bool, onCommit func(int)) (iamd.Store, string, error) {
+// openStoreWith is openStore telling onCommit of SQLite's group commits;
+// with lazy, a PostgreSQL store is returned while its database cannot be
+// reached if the node has a replica snapshot to serve from meanwhile.
+func openStoreWith(ctx context.Context, c Config, migrate bool, onCommit func(int), lazy bool) (iamd.Store, string, error) {
 	switch {
 	case isPostgres(c.DB):
 		name := redactDSN(c.DB)
-		st, err := postgres.Open(ctx, c.DB, migrate)
+		// serve starts on its replica's snapshot while the database is
+		// away (the store connects when it can); a command needs it now.
+		st, err := postgres.OpenWith(ctx, c.DB, postgres.Options{Migrate: migrate, Lazy: lazy && snapshotExists(c)})
 		if err != nil {
 			return nil, name, fmt.Errorf("database %s: %w", name, err)
 		}
@@ -330,6 +351,13 @@ func (m *Main) Close() error {
 		m.ln.Close()
 		m.ln = nil
 	}
+	if m.replica != nil {
+		if m.repStop != nil {
+			m.repStop()
+		}
+		m.replica.Close() // writes its snapshot
+		m.replica, m.repStop = nil, nil
+	}
 	if m.svc != nil {
 		errs = append(errs, m.svc.Close())
 		m.svc = nil
@@ -337,6 +365,10 @@ func (m *Main) Close() error {
 	if m.store != nil {
 		errs = append(errs, m.store.Close())
 		m.store = nil
+	}
+	if m.standby != nil {
+		m.standby.Close()
+		m.standby = nil
 	}
 	if m.audit != nil {
 		m.audit.Close()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -341,10 +342,11 @@ func (p *tcpProxy) restore() {
 	p.mu.Unlock()
 }
 
-// TestPGOutage: with the database unreachable, requests fail with
-// ServiceUnavailable quickly and without secrets, and the metrics count
-// the store's failures; the node recovers by itself once the database is
-// back, and listens for changes again.
+// TestPGOutage: with the database unreachable, writes fail with
+// ServiceUnavailable quickly and without secrets, while a key never used
+// before authenticates from the node's replica; /readyz says the node is
+// degraded, and the metrics count the store's failures and show the
+// replica cut off; the node recovers by itself once the database is back.
 func TestPGOutage(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	u, _ := url.Parse(dsn)
@@ -362,18 +364,28 @@ func TestPGOutage(t *testing.T) {
 	k := mustKey(t, s.root(), "Bob")
 	px.cut()
 	startAt := time.Now()
-	_, err := s.root().CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("Alice")})
+	_, writeErr := s.root().CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("Alice")})
 	took := time.Since(startAt)
-	wantAPIError(t, err, "ServiceUnavailable", 503)
-	// A key not yet cached cannot be checked: ServiceUnavailable, not a 403.
-	_, err = s.sts(*k.AccessKeyId, *k.SecretAccessKey).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	wantAPIError(t, err, "ServiceUnavailable", 503)
-	t.Logf("during the outage a write failed after %v with ServiceUnavailable", took)
+	wantAPIError(t, writeErr, "ServiceUnavailable", 503)
+	// A key never used before authenticates from the replica.
+	if _, err := s.sts(*k.AccessKeyId, *k.SecretAccessKey).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("a key the replica holds, during the outage: %v", err)
+	}
+	resp, err := http.Get(s.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "degraded: the database is unreachable") {
+		t.Fatalf("/readyz during the outage: %d %q", resp.StatusCode, body)
+	}
+	t.Logf("during the outage a write failed after %v with ServiceUnavailable; /readyz: %s", took, strings.TrimSpace(string(body)))
 	if took > 8*time.Second {
 		t.Fatalf("request hung %v during the outage", took)
 	}
 	s.sink.Flush()
-	if strings.Contains(err.Error(), *k.SecretAccessKey) || strings.Contains(s.Logs.String(), *k.SecretAccessKey) {
+	if strings.Contains(writeErr.Error(), *k.SecretAccessKey) || strings.Contains(s.Logs.String(), *k.SecretAccessKey) {
 		t.Fatal("a secret in an error or the log")
 	}
 	px.restore()
@@ -398,9 +410,9 @@ func TestPGOutage(t *testing.T) {
 	if n := metricValue(text, `iamd_requests_total{action="CreateUser",code="ServiceUnavailable",service="iam"}`); n < 1 {
 		t.Errorf("no CreateUser counted as ServiceUnavailable")
 	}
-	for deadline := time.Now().Add(10 * time.Second); metricValue(text, "iamd_change_feed_resets_total") < 1; text = scrape(t, s) {
+	for deadline := time.Now().Add(10 * time.Second); metricValue(text, "iamd_replica_database_reachable") != 1; text = scrape(t, s) {
 		if time.Now().After(deadline) {
-			t.Fatal("the change feed was not counted as re-established after the outage")
+			t.Fatal("the replica was not shown following the database again after the outage")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -16,9 +16,12 @@ import (
 // and start at will without disturbing other tests.
 type Cluster struct {
 	DSN  string
+	Port int
 	bin  string
+	dir  string
 	data string
 	log  string
+	opts string   // the server's options, as pg_ctl start -o takes them
 	as   []string // runs a command as the postgres user when root
 }
 
@@ -47,7 +50,7 @@ func NewCluster(t testing.TB) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{bin: bin, data: filepath.Join(dir, "data"), log: filepath.Join(dir, "server.log")}
+	c := &Cluster{bin: bin, dir: dir, data: filepath.Join(dir, "data"), log: filepath.Join(dir, "server.log")}
 	if os.Getuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -69,14 +72,30 @@ func NewCluster(t testing.TB) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
+	c.Port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	if out, err := c.run("pg_ctl", "-D", c.data, "-l", c.log, "-w", "-t", "30",
-		"-o", fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=on -c max_connections=100", port, dir), "start"); err != nil {
+	c.opts = fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=on -c max_connections=100", c.Port, dir)
+	c.Start(t)
+	c.DSN = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port)
+	return c
+}
+
+// Stop stops the server (pg_ctl -m fast: connections are cut, the data
+// is checkpointed): the database is unreachable until Start.
+func (c *Cluster) Stop(t testing.TB) {
+	t.Helper()
+	if out, err := c.run("pg_ctl", "-D", c.data, "-m", "fast", "-w", "-t", "60", "stop"); err != nil {
+		t.Fatalf("pg_ctl stop: %v\n%s", err, out)
+	}
+}
+
+// Start starts the server with its options, waiting until it accepts
+// connections.
+func (c *Cluster) Start(t testing.TB) {
+	t.Helper()
+	if out, err := c.run("pg_ctl", "-D", c.data, "-l", c.log, "-w", "-t", "60", "-o", c.opts, "start"); err != nil {
 		t.Fatalf("pg_ctl start: %v\n%s", err, out)
 	}
-	c.DSN = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-	return c
 }
 
 // Crash stops the server as a crash would (pg_ctl -m immediate: no
