@@ -390,3 +390,36 @@ func TestJournalSurvivesAKill(t *testing.T) {
 		}
 	}
 }
+
+// gappyLog loses the first entry after any position: as if the log had
+// been pruned past it.
+type gappyLog struct{ iamd.ChangeLog }
+
+func (l gappyLog) ChangesSince(ctx context.Context, seq int64, max int) (*iamd.Delta, error) {
+	d, err := l.ChangeLog.ChangesSince(ctx, seq, max)
+	if err == nil && len(d.Entries) > 1 {
+		d.Entries = d.Entries[1:]
+	}
+	return d, err
+}
+
+// TestGapReloads: a replica that finds entries missing after its
+// position (pruned, or the database restored) loads everything again
+// rather than apply what follows.
+func TestGapReloads(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "iamd.db"))
+	r, err := replica.Open(ctx, replica.Config{Log: gappyLog{st}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resets := 0
+	r.Subscribe(iamd.Changes{Reset: func() { resets++ }})
+	fill(t, st)
+	if err := r.WaitFor(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if resets == 0 {
+		t.Fatal("a gap was applied over, not reloaded")
+	}
+	sameAsStore(t, r, st)
+}

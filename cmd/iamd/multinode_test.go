@@ -521,3 +521,33 @@ func TestPGRotateMasterKey(t *testing.T) {
 		t.Fatalf("a node with the old master key after rotation: %v", err)
 	}
 }
+
+// TestPGNodesStartTogether: two nodes started at the same moment on a new
+// database with IAMD_ROOT_ACCESS_KEY_ID set both start (one used to exit
+// with "the root key … was deleted": both found it missing, one inserted
+// it, the other's insert collided), and agree on the root's key.
+func TestPGNodesStartTogether(t *testing.T) {
+	for round := range 5 {
+		dsn := pgtest.DSN(t)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		mains := make([]*Main, 2)
+		for i := range 2 {
+			cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AccountID: account, Region: "us-east-1", LogFormat: "text", Durability: "full",
+				DB: dsn, MasterKey: testMasterKey, RootAccessKeyID: rootID, RootSecretAccessKey: rootSecret}
+			mains[i] = NewMain(cfg, &syncBuffer{})
+			wg.Go(func() { errs[i] = mains[i].Start(ctx) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: node %d did not start: %v", round, i, err)
+			}
+			s := &testServer{Main: mains[i], URL: "http://" + mains[i].Addr(), HTTP: newHTTPClient(t)}
+			if _, err := s.sts(rootID, rootSecret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+				t.Fatalf("round %d: node %d refuses the root key: %v", round, i, err)
+			}
+			mains[i].Close()
+		}
+	}
+}

@@ -129,6 +129,12 @@ func (s *Store) write(ctx context.Context, fn func(Q) error) error {
 				return err
 			}
 		}
+		if first := last - int64(len(w.changes)) + 1; first/pruneEvery != last/pruneEvery || first%pruneEvery == 0 {
+			// Now and then, entries past the log's retention go.
+			if _, err := q.Exec(ctx, `DELETE FROM change_log WHERE seq <= $1 AND at < $2`, last-LogKeep, sqlkit.MS(at.Add(-LogRetention))); err != nil {
+				return err
+			}
+		}
 		if s.db.Logged != nil {
 			if err := s.db.Logged(ctx, q); err != nil {
 				return err
@@ -144,6 +150,15 @@ func (s *Store) write(ctx context.Context, fn func(Q) error) error {
 	}
 	return s.fail(err)
 }
+
+// The change log keeps its entries for LogRetention, and the last LogKeep
+// of them whatever their age; they are pruned every pruneEvery entries. A
+// replica whose position is older than what is kept loads in full.
+const (
+	LogRetention = 7 * 24 * time.Hour
+	LogKeep      = 10000
+	pruneEvery   = 1000
+)
 
 // OnCommit has fn told of every commit's log entries, before the write
 // returns (see iamd.ChangeLog).
