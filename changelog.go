@@ -114,6 +114,10 @@ type Delta struct {
 	// Last is the newest entry in the database when the delta was read
 	// (0 for an empty log); Entries may stop before it.
 	Last int64
+	// Base is the entry at the position asked from, as the database holds
+	// it now (nil when pruned, or for position 0): a replica that applied
+	// another entry under that number (one a failover lost) loads in full.
+	Base *LogEntry
 	Records
 }
 

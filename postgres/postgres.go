@@ -47,6 +47,10 @@ type Store struct {
 
 	readyMu sync.Mutex
 	ready   atomic.Bool // connected once and the schema checked
+
+	// unreplicated holds the connections (*pgconn.PgConn) whose server
+	// said it cancelled a commit's wait for the synchronous standby.
+	unreplicated *sync.Map
 }
 
 // Options say how a Store is opened.
@@ -91,11 +95,22 @@ func OpenWith(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if cfg.MaxConns < 16 {
 		cfg.MaxConns = 16
 	}
+	// A commit whose wait for the synchronous standby is cancelled (its
+	// deadline passed while no standby confirmed it, as during a failover)
+	// is committed on the primary alone, and PostgreSQL says so only in a
+	// WARNING: such a write must not be acknowledged, since the standby
+	// that becomes the primary may not have it.
+	unreplicated := &sync.Map{}
+	cfg.ConnConfig.OnNotice = func(c *pgconn.PgConn, n *pgconn.Notice) {
+		if strings.HasPrefix(n.Message, "canceling wait for synchronous replication") {
+			unreplicated.Store(c, struct{}{})
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, cfg: cfg.ConnConfig, opt: opt}
+	s := &Store{pool: pool, cfg: cfg.ConnConfig, opt: opt, unreplicated: unreplicated}
 	s.Store = sqlstore.New(s.policyDB())
 	if err := s.ensure(ctx); err != nil {
 		if opt.Lazy && iamd.KindOf(err) == iamd.Unavailable {
@@ -261,12 +276,33 @@ func (s *Store) write(ctx context.Context, fn func(pgx.Tx) error) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, fn)
+		err := s.tx(ctx, fn)
 		if isSerialization(err) && attempt < 3 {
 			continue
 		}
 		return dbErr(err)
 	}
+}
+
+// errUnreplicated answers a commit PostgreSQL did not confirm on the
+// synchronous standby: its outcome is unknown to the client.
+var errUnreplicated = unavailable(errors.New("the commit's wait for the synchronous standby was cancelled: it may not survive a failover"))
+
+// tx runs fn in a transaction on a connection of its own, and refuses a
+// commit the synchronous standby did not confirm.
+func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	pc := conn.Conn().PgConn()
+	s.unreplicated.Delete(pc)
+	err = pgx.BeginFunc(ctx, conn, fn)
+	if _, cancelled := s.unreplicated.LoadAndDelete(pc); cancelled {
+		return errUnreplicated
+	}
+	return err
 }
 
 func (s *Store) read(ctx context.Context) (context.Context, context.CancelFunc) {

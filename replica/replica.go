@@ -356,9 +356,10 @@ func (r *Replica) catchUp(ctx context.Context) error {
 			return err
 		}
 		switch {
-		case d.Epoch != epoch, d.Last < pos, len(d.Entries) > 0 && d.Entries[0].Seq != pos+1, hasAll(d):
+		case d.Epoch != epoch, d.Last < pos, len(d.Entries) > 0 && d.Entries[0].Seq != pos+1, hasAll(d), r.lostLast(d):
 			// Another database, one restored to an earlier state, entries
-			// pruned past this replica's position, or everything changed.
+			// pruned past this replica's position, an entry it applied
+			// that the database no longer holds, or everything changed.
 			r.log.Info("the replica is loaded again in full", "seq", pos, "log_head", d.Last, "epoch_changed", d.Epoch != epoch)
 			if err := r.reload(ctx); err != nil {
 				r.failed(err)
@@ -403,6 +404,18 @@ func (r *Replica) catchUp(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// lostLast reports whether the database holds another entry than the
+// replica applied at its position (a failover lost the one applied).
+func (r *Replica) lostLast(d *iamd.Delta) bool {
+	r.mu.RLock()
+	last := r.st.last
+	r.mu.RUnlock()
+	if d.Base == nil || last.Seq == 0 || last.Seq != d.Base.Seq {
+		return false
+	}
+	return last.Kind != d.Base.Kind || last.ID != d.Base.ID || !last.At.Equal(d.Base.At)
 }
 
 func hasAll(d *iamd.Delta) bool {

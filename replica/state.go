@@ -10,6 +10,7 @@ import (
 type state struct {
 	epoch   string
 	seq     int64
+	last    iamd.LogEntry // the entry at seq, when the replica applied it
 	account iamd.Account
 
 	keys      map[string]*iamd.KeyRecord
@@ -175,7 +176,9 @@ func (st *state) apply(d *iamd.Delta) effects {
 		default:
 			fx.policies = true
 		}
-		st.seq = max(st.seq, e.Seq)
+		if e.Seq > st.seq {
+			st.seq, st.last = e.Seq, e
+		}
 	}
 	return fx
 }

@@ -7,10 +7,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,11 +41,21 @@ func crashKills() int {
 // answer, or a server-side error, may or may not have taken effect: its
 // key is then uncertain and is checked only for what must hold anyway.
 type model struct {
-	mu    sync.Mutex
-	users []string
-	keys  map[string]*modelKey
-	seq   int
-	acked struct{ users, creates, updates, deletes, refused, unknown int }
+	mu       sync.Mutex
+	users    []string
+	keys     map[string]*modelKey
+	policies map[string]*modelPolicy // by user
+	seq      int
+	acked    struct{ users, creates, updates, deletes, policies, refused, unknown int }
+}
+
+// modelPolicy is a user's inline policy "p": one write at a time per user,
+// so the last acknowledged is what the store holds, unless a later write
+// got no answer.
+type modelPolicy struct {
+	busy      bool
+	sid       string // of the last acknowledged document
+	uncertain bool
 }
 
 type modelKey struct {
@@ -86,14 +98,46 @@ func (m *model) step(c *iam.Client, rng *rand.Rand) {
 	if op >= 25 && op < 60 && len(m.users) == 0 {
 		op = 0
 	}
+	var pol *modelPolicy
+	var polUser string
+	if op >= 55 && op < 60 { // PutUserPolicy on a user no one else is writing it for
+		if m.policies == nil {
+			m.policies = map[string]*modelPolicy{}
+		}
+		for range 3 {
+			u := m.users[rng.IntN(len(m.users))]
+			if p := m.policies[u]; p == nil || !p.busy {
+				if p == nil {
+					p = &modelPolicy{}
+					m.policies[u] = p
+				}
+				p.busy, pol, polUser = true, p, u
+				defer func() { m.mu.Lock(); p.busy = false; m.mu.Unlock() }()
+				break
+			}
+		}
+		if pol == nil {
+			op = 30
+		}
+	}
 	m.seq++
 	seq := m.seq
-	var user string
-	if len(m.users) > 0 {
+	user := polUser
+	if user == "" && len(m.users) > 0 {
 		user = m.users[rng.IntN(len(m.users))]
 	}
 	m.mu.Unlock()
 	switch {
+	case pol != nil:
+		sid := fmt.Sprintf("v%d", seq)
+		_, err := c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String("p"),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Sid":"` + sid + `","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`)})
+		m.record(err, func() { pol.sid, pol.uncertain = sid, false; m.acked.policies++ })
+		if _, definite := outcome(err); !definite {
+			m.mu.Lock()
+			pol.uncertain = true
+			m.mu.Unlock()
+		}
 	case op < 25:
 		name := fmt.Sprintf("u%06d", seq)
 		_, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)})
@@ -180,6 +224,18 @@ func (m *model) check(t *testing.T, url string) (checked int) {
 			t.Fatalf("user %s holds %d keys", u, len(out.AccessKeyMetadata))
 		}
 	}
+	for u, p := range m.policies {
+		if p.sid == "" || p.uncertain {
+			continue
+		}
+		out, err := s.root().GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(u), PolicyName: aws.String("p")})
+		if err != nil {
+			t.Fatalf("acknowledged policy of %s: %v", u, err)
+		}
+		if doc, _ := neturl.QueryUnescape(*out.PolicyDocument); !strings.Contains(doc, `"Sid":"`+p.sid+`"`) {
+			t.Fatalf("user %s's policy is not its last acknowledged one (%s): %s", u, p.sid, doc)
+		}
+	}
 	for id, k := range m.keys {
 		_, err := s.sts(id, k.secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		switch {
@@ -254,8 +310,8 @@ func TestCrashUnderLoad(t *testing.T) {
 	}
 	_, url := startProcess(t, dir)
 	checked := m.check(t, url)
-	t.Logf("crash (SQLite): %d SIGKILLs under 8 writers; acknowledged %d users, %d key creates, %d updates, %d deletes (%d refused, %d unanswered); %d keys checked, 0 lost, integrity_check ok after every kill",
-		kills, m.acked.users, m.acked.creates, m.acked.updates, m.acked.deletes, m.acked.refused, m.acked.unknown, checked)
+	t.Logf("crash (SQLite): %d SIGKILLs under 8 writers; acknowledged %d users, %d key creates, %d updates, %d deletes, %d policies (%d refused, %d unanswered); %d keys checked, 0 lost, integrity_check ok after every kill",
+		kills, m.acked.users, m.acked.creates, m.acked.updates, m.acked.deletes, m.acked.policies, m.acked.refused, m.acked.unknown, checked)
 }
 
 // TestPGCrashUnderLoad is TestCrashUnderLoad for two iamd nodes on one
@@ -296,6 +352,6 @@ func TestPGCrashUnderLoad(t *testing.T) {
 	}
 	checked := m.check(t, ns[0].url)
 	m.check(t, ns[1].url)
-	t.Logf("crash (PostgreSQL): %d SIGKILLs of two nodes and %d crashes of PostgreSQL under 8 writers; acknowledged %d users, %d key creates, %d updates, %d deletes (%d refused, %d unanswered); %d keys checked on both nodes, 0 lost",
-		kills, pgCrashes, m.acked.users, m.acked.creates, m.acked.updates, m.acked.deletes, m.acked.refused, m.acked.unknown, checked)
+	t.Logf("crash (PostgreSQL): %d SIGKILLs of two nodes and %d crashes of PostgreSQL under 8 writers; acknowledged %d users, %d key creates, %d updates, %d deletes, %d policies (%d refused, %d unanswered); %d keys checked on both nodes, 0 lost",
+		kills, pgCrashes, m.acked.users, m.acked.creates, m.acked.updates, m.acked.deletes, m.acked.policies, m.acked.refused, m.acked.unknown, checked)
 }

@@ -32,20 +32,7 @@ type Cluster struct {
 // user: initdb and pg_ctl refuse root.
 func NewCluster(t testing.TB) *Cluster {
 	t.Helper()
-	bin := os.Getenv("IAMD_TEST_PG_BIN")
-	if bin == "" {
-		dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-		sort.Strings(dirs)
-		if len(dirs) > 0 {
-			bin = dirs[len(dirs)-1]
-		}
-	}
-	if _, err := os.Stat(filepath.Join(bin, "initdb")); bin == "" || err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no PostgreSQL server binaries (initdb): CI must run the PostgreSQL tests")
-		}
-		t.Skip("no PostgreSQL server binaries (initdb); set IAMD_TEST_PG_BIN")
-	}
+	bin := pgBin(t)
 	dir, err := os.MkdirTemp("", "iamd-pgcluster-")
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +93,28 @@ func (c *Cluster) Crash(t testing.TB) {
 	if out, err := c.run("pg_ctl", "-D", c.data, "-l", c.log, "-m", "immediate", "-w", "-t", "60", "restart"); err != nil {
 		t.Fatalf("pg_ctl restart: %v\n%s", err, out)
 	}
+}
+
+// pgBin is the directory of PostgreSQL's server binaries: IAMD_TEST_PG_BIN
+// or the newest /usr/lib/postgresql/*/bin. Without them the test is
+// skipped, except under CI=true.
+func pgBin(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv("IAMD_TEST_PG_BIN")
+	if bin == "" {
+		dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+		sort.Strings(dirs)
+		if len(dirs) > 0 {
+			bin = dirs[len(dirs)-1]
+		}
+	}
+	if _, err := os.Stat(filepath.Join(bin, "initdb")); bin == "" || err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no PostgreSQL server binaries (initdb): CI must run the PostgreSQL tests")
+		}
+		t.Skip("no PostgreSQL server binaries (initdb); set IAMD_TEST_PG_BIN")
+	}
+	return bin
 }
 
 func (c *Cluster) run(name string, args ...string) ([]byte, error) {

@@ -52,10 +52,7 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, max int) (d *iamd.D
 		if d.Account, err = readAccount(ctx, q); err != nil && !errors.Is(err, errNoAccount) {
 			return err
 		}
-		if d.Last <= seq {
-			return nil
-		}
-		rows, err := q.Query(ctx, `SELECT seq, kind, id, at FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2`, seq, max)
+		rows, err := q.Query(ctx, `SELECT seq, kind, id, at FROM change_log WHERE seq >= $1 ORDER BY seq LIMIT $2`, seq, max+1)
 		d.Entries, err = collect(rows, err, func(r sqlkit.Row) (iamd.LogEntry, error) {
 			var e iamd.LogEntry
 			var at int64
@@ -65,6 +62,13 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, max int) (d *iamd.D
 		})
 		if err != nil {
 			return err
+		}
+		if len(d.Entries) > 0 && d.Entries[0].Seq == seq {
+			d.Base = &d.Entries[0]
+			d.Entries = d.Entries[1:]
+		}
+		if len(d.Entries) > max {
+			d.Entries = d.Entries[:max]
 		}
 		named := map[iamd.ChangeKind][]string{}
 		for _, e := range d.Entries {
