@@ -95,6 +95,38 @@ func (c *Cluster) Crash(t testing.TB) {
 	}
 }
 
+// Standby makes a streaming standby of c (pg_basebackup -R, a replication
+// stream of its own, read-only), started on a port of its own and removed
+// when the test ends. Its DSN takes only reads.
+func (c *Cluster) Standby(t testing.TB) *Cluster {
+	t.Helper()
+	sdir, err := os.MkdirTemp("", "iamd-pgstandby-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Cluster{bin: c.bin, dir: sdir, data: filepath.Join(sdir, "data"), log: filepath.Join(sdir, "server.log"), as: c.as}
+	if os.Getuid() == 0 {
+		exec.Command("chown", "postgres:", sdir).Run()
+	}
+	t.Cleanup(func() {
+		s.run("pg_ctl", "-D", s.data, "-m", "immediate", "stop")
+		os.RemoveAll(sdir)
+	})
+	if out, err := s.run("pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-U", "postgres", "-D", s.data, "-R", "-X", "stream"); err != nil {
+		t.Fatalf("pg_basebackup: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Port = l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s.opts = fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c hot_standby=on", s.Port, sdir)
+	s.Start(t)
+	s.DSN = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.Port)
+	return s
+}
+
 // pgBin is the directory of PostgreSQL's server binaries: IAMD_TEST_PG_BIN
 // or the newest /usr/lib/postgresql/*/bin. Without them the test is
 // skipped, except under CI=true.
