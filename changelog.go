@@ -127,10 +127,13 @@ type ChangeLog interface {
 	Snapshot(ctx context.Context) (*Snapshot, error)
 	// ChangesSince reads the entries after seq, at most max of them.
 	ChangesSince(ctx context.Context, seq int64, max int) (*Delta, error)
-	// OnCommit has fn called after every commit that logged entries, with
-	// them, before the write returns to its caller: the node that wrote
-	// makes its replica current before answering (read-your-writes).
-	OnCommit(fn func(ctx context.Context, entries []LogEntry))
+	// OnCommit has fn called after every commit that logged entries,
+	// before the write returns to its caller, with a Delta of those entries
+	// and the records of what they name, read in the writing transaction
+	// (Epoch and Last unset): the node that wrote makes its replica
+	// current before answering (read-your-writes), without reading the
+	// log back when nothing else came between.
+	OnCommit(fn func(ctx context.Context, d *Delta))
 }
 
 // ChangeNotifier is implemented by stores that other nodes write too: it

@@ -40,6 +40,7 @@ func (s *Store) policyDB() sqlstore.DB {
 			return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
 				func(tx pgx.Tx) error { return fn(ctx, pgQ{tx}) })
 		},
+		LockLog: `LOCK TABLE change_log IN EXCLUSIVE MODE`,
 		Logged: func(ctx context.Context, q sqlstore.Q) error {
 			_, err := q.Exec(ctx, `SELECT pg_notify('`+channel+`', '')`)
 			return err

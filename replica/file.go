@@ -41,6 +41,7 @@ type snapshotFile struct {
 }
 
 type journalEntry struct {
+	Epoch   string
 	Synced  time.Time
 	Account iamd.Account
 	Delta   iamd.Delta
@@ -82,7 +83,7 @@ func load(path string) (*state, time.Time, error) {
 			if err := dec.Decode(&e); err != nil {
 				break
 			}
-			if len(e.Delta.Entries) > 0 && e.Delta.Entries[0].Seq != st.seq+1 || e.Delta.Epoch != st.epoch {
+			if len(e.Delta.Entries) > 0 && e.Delta.Entries[0].Seq != st.seq+1 || e.Epoch != st.epoch {
 				break // not this snapshot's journal
 			}
 			st.apply(&e.Delta)
@@ -152,12 +153,12 @@ func (r *Replica) compact() {
 }
 
 // journal appends a delta just applied. The caller holds syncMu.
-func (r *Replica) appendJournal(delta *iamd.Delta, synced time.Time, account iamd.Account) {
+func (r *Replica) appendJournal(delta *iamd.Delta, epoch string, synced time.Time, account iamd.Account) {
 	d := r.disk
 	if d == nil || d.journal == nil {
 		return
 	}
-	if err := d.enc.Encode(journalEntry{Synced: synced, Account: account, Delta: *delta}); err == nil {
+	if err := d.enc.Encode(journalEntry{Epoch: epoch, Synced: synced, Account: account, Delta: *delta}); err == nil {
 		err = d.w.Flush()
 		d.size = d.cw.n
 		if err == nil {

@@ -72,6 +72,11 @@ type Replica struct {
 	syncMu sync.Mutex
 	// syncStart is when the last read of the log began (syncMu's).
 	syncStart time.Time
+	// early holds deltas of this node's commits that came before those
+	// ahead of them, by their first entry's seq (syncMu's).
+	early map[int64]*iamd.Delta
+	// advanced is closed, and replaced, whenever the position moves (mu's).
+	advanced chan struct{}
 
 	subsMu sync.Mutex
 	subs   []iamd.Changes
@@ -110,7 +115,8 @@ func Open(ctx context.Context, cfg Config) (*Replica, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Replica{cfg: cfg, log: cfg.Logger, pending: map[pendingKey]int64{}, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	r := &Replica{cfg: cfg, log: cfg.Logger, pending: map[pendingKey]int64{}, kick: make(chan struct{}, 1), done: make(chan struct{}),
+		advanced: make(chan struct{})}
 	start := time.Now()
 	if cfg.Path != "" {
 		r.disk = &disk{path: cfg.Path}
@@ -194,26 +200,78 @@ func (r *Replica) usablePolicies() error {
 	return nil
 }
 
-// Committed is the store's OnCommit hook: it waits until the replica has
-// applied entries, so that the node that wrote decides by its own change
-// from its next request on. If they cannot be read back in time (the
-// database went away just after the commit), the entities they name are
-// refused here until they are.
-func (r *Replica) Committed(ctx context.Context, entries []iamd.LogEntry) {
-	var last int64
+// Committed is the store's OnCommit hook: it makes the replica apply the
+// commit's delta before the write answers, so that the node that wrote
+// decides by its own change from its next request on. A delta that follows
+// the replica's position is applied as the transaction read it; one that
+// comes early (another commit of this node's not yet here, or another
+// node's change in between) waits for the ones before it a moment, then
+// the log is read. If it cannot be (the database went away just after the
+// commit), what it names is refused here until it is read back.
+func (r *Replica) Committed(ctx context.Context, d *iamd.Delta) {
+	if len(d.Entries) == 0 {
+		return
+	}
+	last := d.Entries[len(d.Entries)-1].Seq
 	r.mu.Lock()
-	for _, e := range entries {
+	for _, e := range d.Entries {
 		if e.Seq > r.st.seq {
 			k := pendingKey{e.Kind, e.ID}
 			r.pending[k] = max(r.pending[k], e.Seq)
 		}
-		last = max(last, e.Seq)
 	}
 	r.mu.Unlock()
+	r.syncMu.Lock()
+	if r.early == nil {
+		r.early = map[int64]*iamd.Delta{}
+	}
+	if d.Entries[0].Seq > r.position() {
+		r.early[d.Entries[0].Seq] = d
+	}
+	r.applyEarly()
+	r.syncMu.Unlock()
+	// Commits of this node's that came before it arrive within moments,
+	// and apply it with theirs.
+	wait := time.NewTimer(2 * time.Millisecond)
+	defer wait.Stop()
+	for {
+		r.mu.RLock()
+		pos, advanced := r.st.seq, r.advanced
+		r.mu.RUnlock()
+		if pos >= last {
+			return
+		}
+		select {
+		case <-advanced:
+			continue
+		case <-wait.C:
+		}
+		break
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.SyncTimeout)
 	defer cancel()
 	if err := r.WaitFor(ctx, last); err != nil {
 		r.log.Warn("a change made here is not read back yet: what it changed is refused here until it is", "seq", last, "err", err)
+	}
+}
+
+// applyEarly applies the deltas of this node's commits that follow the
+// replica's position, in order, and forgets those it passed. The caller
+// holds syncMu.
+func (r *Replica) applyEarly() {
+	for {
+		pos := r.position()
+		for seq := range r.early {
+			if seq <= pos {
+				delete(r.early, seq)
+			}
+		}
+		d := r.early[pos+1]
+		if d == nil {
+			return
+		}
+		delete(r.early, pos+1)
+		r.applyDelta(d, false)
 	}
 }
 
@@ -369,41 +427,51 @@ func (r *Replica) catchUp(ctx context.Context) error {
 			r.publish(effects{}, true)
 			continue
 		}
-		now := r.cfg.Now()
-		r.mu.Lock()
-		if d.Account.ID != "" {
-			r.st.account = d.Account
-		}
-		fx := r.st.apply(d)
-		for k, seq := range r.pending {
-			if seq <= r.st.seq {
-				delete(r.pending, k)
-			}
-		}
-		current := r.st.seq >= d.Last
-		if current {
-			r.synced, r.lastErr = now, nil
-		}
-		if n := len(d.Entries); n > 0 {
-			r.lag = now.Sub(d.Entries[n-1].At)
-		}
-		synced, account := r.synced, r.st.account
-		r.mu.Unlock()
-		if len(d.Entries) > 0 {
-			r.appendJournal(d, synced, account)
-		} else if current {
-			r.confirm(synced)
-		}
-		if n := len(d.Entries); n > 0 {
-			r.publish(fx, false)
-			if r.cfg.Applied != nil {
-				r.cfg.Applied(n, max(0, now.Sub(d.Entries[n-1].At)))
-			}
-		}
-		if current {
+		if r.applyDelta(d, true) {
 			return nil
 		}
 	}
+}
+
+// applyDelta applies d and tells of it; fromLog says d was read from the
+// database now (not a commit's own delta), so that the replica is
+// confirmed current when it reaches d.Last. It reports whether it did.
+// The caller holds syncMu.
+func (r *Replica) applyDelta(d *iamd.Delta, fromLog bool) (current bool) {
+	now := r.cfg.Now()
+	r.mu.Lock()
+	if d.Account.ID != "" {
+		r.st.account = d.Account
+	}
+	fx := r.st.apply(d)
+	for k, seq := range r.pending {
+		if seq <= r.st.seq {
+			delete(r.pending, k)
+		}
+	}
+	current = fromLog && r.st.seq >= d.Last
+	if current {
+		r.synced, r.lastErr = now, nil
+	}
+	close(r.advanced)
+	r.advanced = make(chan struct{})
+	if n := len(d.Entries); n > 0 {
+		r.lag = now.Sub(d.Entries[n-1].At)
+	}
+	synced, account, epoch := r.synced, r.st.account, r.st.epoch
+	r.mu.Unlock()
+	if len(d.Entries) > 0 {
+		r.appendJournal(d, epoch, synced, account)
+	} else if current {
+		r.confirm(synced)
+	}
+	if n := len(d.Entries); n > 0 {
+		r.publish(fx, false)
+		if r.cfg.Applied != nil {
+			r.cfg.Applied(n, max(0, now.Sub(d.Entries[n-1].At)))
+		}
+	}
+	return current
 }
 
 // lostLast reports whether the database holds another entry than the
@@ -443,6 +511,8 @@ func (r *Replica) reload(ctx context.Context) error {
 	r.mu.Lock()
 	r.st, r.synced, r.lastErr = st, r.cfg.Now(), nil
 	clear(r.pending)
+	close(r.advanced)
+	r.advanced = make(chan struct{})
 	r.mu.Unlock()
 	return nil
 }

@@ -261,11 +261,13 @@ func TestStaticStability(t *testing.T) {
 	}
 }
 
-// TestOwnChangeNotReadBackFailsClosed: a node that committed a change and
-// cannot read it back (the database went away in between) refuses what
-// the change names, rather than decide on what it replaced.
+// TestOwnChangeNotReadBackFailsClosed: a node that committed a change it
+// cannot apply yet (another node's change came between, and the database
+// went away before the log could be read) refuses what the change names,
+// rather than decide on what it replaced.
 func TestOwnChangeNotReadBackFailsClosed(t *testing.T) {
-	st := openStore(t, filepath.Join(t.TempDir(), "iamd.db"))
+	path := filepath.Join(t.TempDir(), "iamd.db")
+	st := openStore(t, path)
 	fill(t, st)
 	log := &failingLog{ChangeLog: st}
 	r, err := replica.Open(ctx, replica.Config{Log: log, SyncTimeout: 100 * time.Millisecond, Poll: 10 * time.Millisecond})
@@ -275,9 +277,17 @@ func TestOwnChangeNotReadBackFailsClosed(t *testing.T) {
 	rctx, stop := context.WithCancel(ctx)
 	defer func() { stop(); r.Close() }()
 	r.Start(rctx)
-	st.OnCommit(func(ctx context.Context, es []iamd.LogEntry) {
+	other, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.CreateUser(ctx, &iamd.User{ID: "AIDAOTHER", Name: "other", Path: "/", CreatedAt: time.Unix(9, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	st.OnCommit(func(ctx context.Context, d *iamd.Delta) {
 		log.down.Store(true) // gone right after the commit
-		r.Committed(ctx, es)
+		r.Committed(ctx, d)
 	})
 	if err := st.DeleteAccessKey(ctx, iamd.UserOwner("alice"), "AKIAALICE00000000001"); err != nil {
 		t.Fatal(err)
@@ -370,7 +380,7 @@ func TestJournalSurvivesAKill(t *testing.T) {
 		CreatedAt: time.Unix(10, 0), SealedSecret: []byte("x")}, 2); err != nil {
 		t.Fatal(err)
 	}
-	st.OnCommit(func(context.Context, []iamd.LogEntry) {})
+	st.OnCommit(func(context.Context, *iamd.Delta) {})
 	// Killed: no Close. Started again with the database gone.
 	down := &failingLog{ChangeLog: st}
 	down.down.Store(true)

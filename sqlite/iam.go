@@ -29,7 +29,7 @@ func (s *Store) policyDB() sqlstore.DB {
 				return err
 			}
 			defer tx.Rollback()
-			return fn(ctx, txQ{tx})
+			return fn(ctx, txQ{tx, &s.rc})
 		},
 		NoRows:   sql.ErrNoRows,
 		IsUnique: isUnique,
@@ -37,19 +37,31 @@ func (s *Store) policyDB() sqlstore.DB {
 	}
 }
 
-// txQ is a read transaction.
-type txQ struct{ tx *sql.Tx }
+// txQ is a read transaction, running the read pool's prepared statements
+// (database/sql keeps each prepared on every connection that ran it).
+type txQ struct {
+	tx    *sql.Tx
+	cache *stmtCache
+}
 
 func (q txQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	return 0, errors.New("sqlite: a write in a read transaction")
 }
 
 func (q txQ) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Row {
-	return q.tx.QueryRowContext(ctx, query, args...)
+	st, err := q.cache.get(ctx, query)
+	if err != nil {
+		return q.tx.QueryRowContext(ctx, query, args...) // carries the error
+	}
+	return q.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 }
 
 func (q txQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	rows, err := q.tx.QueryContext(ctx, query, args...)
+	st, err := q.cache.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}

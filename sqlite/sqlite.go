@@ -263,8 +263,22 @@ func (s *Store) writer() {
 	}
 }
 
-// commit runs a batch of writes in one transaction.
+// commit runs a batch of writes in one transaction. Most writes succeed:
+// the batch runs first without savepoints; if a write fails, that
+// transaction is rolled back and the batch runs again with each write in
+// a savepoint of its own, so that one failing leaves the others as they
+// would be alone.
 func (s *Store) commit(batch []*writeReq) {
+	if len(batch) > 1 && s.run(batch, false) {
+		return
+	}
+	s.run(batch, true)
+}
+
+// run runs batch in one transaction and answers every write, unless,
+// without savepoints, a write fails: then it rolls back, answers none and
+// reports false.
+func (s *Store) run(batch []*writeReq, savepoints bool) bool {
 	errs := make([]error, len(batch))
 	var pending []string
 	ctx := context.Background()
@@ -273,16 +287,20 @@ func (s *Store) commit(batch []*writeReq) {
 		for _, r := range batch {
 			r.done <- dbErr(err)
 		}
-		return
+		return true
 	}
 	t := wtx{Tx: tx, ctx: ctx, cache: &s.wc, pending: &pending}
 	// A write alone in its batch needs no savepoint: its failure rolls
 	// back the whole transaction.
-	savepoints := len(batch) > 1
+	savepoints = savepoints && len(batch) > 1
 	ok := 0
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
+			if !savepoints && len(batch) > 1 {
+				tx.Rollback()
+				return false
+			}
 			continue
 		}
 		if savepoints {
@@ -293,6 +311,10 @@ func (s *Store) commit(batch []*writeReq) {
 		}
 		if err := r.fn(wtx{Tx: tx, ctx: r.ctx, cache: &s.wc, pending: &pending}); err != nil {
 			errs[i] = err
+			if !savepoints && len(batch) > 1 {
+				tx.Rollback()
+				return false
+			}
 			if savepoints {
 				if _, rerr := t.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
 					errs[i] = errors.Join(err, rerr)
@@ -324,6 +346,7 @@ func (s *Store) commit(batch []*writeReq) {
 	for _, q := range pending {
 		s.wc.get(ctx, q) // a failure only means the statement stays unprepared
 	}
+	return true
 }
 
 // dbErr maps driver errors to domain kinds by SQLite result code.

@@ -68,12 +68,13 @@ func testChangeLog(t *testing.T, s iamd.Store) {
 	}
 	var committed []iamd.LogEntry
 	var mu sync.Mutex
-	l.OnCommit(func(_ context.Context, es []iamd.LogEntry) {
+	var lastRecords iamd.Records
+	l.OnCommit(func(_ context.Context, d *iamd.Delta) {
 		mu.Lock()
-		committed = append(committed, es...)
+		committed, lastRecords = append(committed, d.Entries...), d.Records
 		mu.Unlock()
 	})
-	defer l.OnCommit(func(context.Context, []iamd.LogEntry) {})
+	defer l.OnCommit(func(context.Context, *iamd.Delta) {})
 
 	pos := snap.Seq
 	step := func(what string, kind iamd.ChangeKind, id string) *iamd.Delta {
@@ -218,6 +219,11 @@ func testChangeLog(t *testing.T, s iamd.Store) {
 	defer mu.Unlock()
 	if len(committed) == 0 || committed[len(committed)-1].Seq != pos {
 		t.Fatalf("OnCommit heard %d entries, the last %v; the log's head is %d", len(committed), committed, pos)
+	}
+	// With the records as the transaction left them: the last write was
+	// DeleteAccessKey, whose key is gone.
+	if last := committed[len(committed)-1]; last.Kind != iamd.ChangeKey || len(lastRecords.Keys) != 0 {
+		t.Fatalf("the last commit's delta: %v, keys %v", last, lastRecords.Keys)
 	}
 	// A limit on the entries read stops the delta early.
 	d, err = l.ChangesSince(ctx, snap.Seq, 2)

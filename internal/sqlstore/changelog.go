@@ -31,10 +31,7 @@ func (s *Store) Snapshot(ctx context.Context) (snap *iamd.Snapshot, err error) {
 	err = s.view(ctx, func(ctx context.Context, q Q) error {
 		snap = &iamd.Snapshot{}
 		var err error
-		if snap.Epoch, snap.Seq, err = logHead(ctx, q); err != nil {
-			return err
-		}
-		if snap.Account, err = readAccount(ctx, q); err != nil && !errors.Is(err, errNoAccount) {
+		if snap.Epoch, snap.Seq, snap.Account, err = logHead(ctx, q); err != nil {
 			return err
 		}
 		return loadRecords(ctx, q, &snap.Records, nil)
@@ -46,10 +43,7 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, max int) (d *iamd.D
 	err = s.view(ctx, func(ctx context.Context, q Q) error {
 		d = &iamd.Delta{}
 		var err error
-		if d.Epoch, d.Last, err = logHead(ctx, q); err != nil {
-			return err
-		}
-		if d.Account, err = readAccount(ctx, q); err != nil && !errors.Is(err, errNoAccount) {
+		if d.Epoch, d.Last, d.Account, err = logHead(ctx, q); err != nil {
 			return err
 		}
 		rows, err := q.Query(ctx, `SELECT seq, kind, id, at FROM change_log WHERE seq >= $1 ORDER BY seq LIMIT $2`, seq, max+1)
@@ -82,10 +76,19 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, max int) (d *iamd.D
 	return d, err
 }
 
-// logHead reads the log's epoch and its newest entry.
-func logHead(ctx context.Context, q Q) (epoch string, last int64, err error) {
-	err = q.QueryRow(ctx, `SELECT (SELECT v FROM meta WHERE k = 'log_epoch'), (SELECT seq FROM change_seq WHERE one = 1)`).Scan(&epoch, &last)
-	return epoch, last, err
+// logHead reads the log's epoch and its newest entry, and the account
+// (zero before Init), in one statement.
+func logHead(ctx context.Context, q Q) (epoch string, last int64, a iamd.Account, err error) {
+	var id, created, check *string
+	if err = q.QueryRow(ctx, `SELECT (SELECT v FROM meta WHERE k = 'log_epoch'), (SELECT COALESCE(MAX(seq), 0) FROM change_log),
+		(SELECT v FROM meta WHERE k = 'account_id'), (SELECT v FROM meta WHERE k = 'account_created_at'), (SELECT v FROM meta WHERE k = 'key_check')`).
+		Scan(&epoch, &last, &id, &created, &check); err != nil {
+		return "", 0, a, err
+	}
+	if a, err = parseAccount(id, created, check); errors.Is(err, errNoAccount) {
+		err = nil
+	}
+	return epoch, last, a, err
 }
 
 // loadRecords reads the records decisions need into r: every one, or,

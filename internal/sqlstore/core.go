@@ -90,7 +90,7 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 			return err
 		}
 		_, err = q.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
-		logChange(q, iamd.ChangeUser, id)
+		logGone(q, iamd.ChangeUser, id)
 		return err
 	})
 }
@@ -138,14 +138,41 @@ func (s *Store) owner(ctx context.Context, q Q, o *iamd.Owner, lock bool) (int, 
 // concurrent creations on any node stay within the limit.
 func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit int) error {
 	return s.write(ctx, func(q Q) error {
-		kind, oid, err := s.owner(ctx, q, &k.Owner, true)
+		// The owner, its keys and the key's past, in one statement for a
+		// user or a bucket. Where rows are locked rather than writes
+		// serialized, the owner's row is locked first: the count must see
+		// what the lock waited for (a statement's subqueries see the
+		// database as it was when the statement began).
+		var (
+			kind     = int(k.Owner.Kind)
+			oid      *string
+			n, gone  int
+			id, name string
+			err      error
+		)
+		if s.db.Lock != "" || k.Owner.Kind == iamd.OwnerRoot {
+			if kind, oid, err = s.owner(ctx, q, &k.Owner, true); err != nil {
+				return err
+			}
+		}
+		count := `(SELECT count(*) FROM access_keys WHERE owner_kind = $2 AND owner_id = o.id), (SELECT count(*) FROM deleted_access_keys WHERE id = $3)`
+		switch k.Owner.Kind {
+		case iamd.OwnerUser:
+			err = q.QueryRow(ctx, `SELECT o.id, o.name, `+count+` FROM users o WHERE o.name_fold = $1`, iamd.FoldName(k.Owner.Name), kind, k.ID).Scan(&id, &name, &n, &gone)
+		case iamd.OwnerBucket:
+			err = q.QueryRow(ctx, `SELECT o.id, o.name, `+count+` FROM buckets o WHERE o.name = $1`, k.Owner.Name, kind, k.ID).Scan(&id, &name, &n, &gone)
+		default:
+			err = q.QueryRow(ctx, `SELECT (SELECT count(*) FROM access_keys WHERE owner_kind = $1 AND owner_id IS NULL),
+				(SELECT count(*) FROM deleted_access_keys WHERE id = $2)`, kind, k.ID).Scan(&n, &gone)
+		}
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.OwnerNotFound(k.Owner)
+		}
 		if err != nil {
 			return err
 		}
-		var n, gone int
-		if err := q.QueryRow(ctx, `SELECT (SELECT count(*) FROM access_keys WHERE owner_kind = $1 AND owner_id IS NOT DISTINCT FROM $2),
-			(SELECT count(*) FROM deleted_access_keys WHERE id = $3)`, kind, oid, k.ID).Scan(&n, &gone); err != nil {
-			return err
+		if k.Owner.Kind != iamd.OwnerRoot {
+			oid, k.Owner.Name = &id, name
 		}
 		if n >= limit {
 			return iamd.KeyLimit(k.Owner, limit)
@@ -277,25 +304,43 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 	return keys, next, nil
 }
 
-// changeKey runs stmt ($1 the key ID, $2 and $3 its owner, more after) and
-// announces the change in the same transaction.
+// changeKey runs stmt on the key id of owner: stmt's WHERE ends with
+// ownerCond, which names the key ($1) and its owner ($2, $3), more
+// arguments after. Only when no row changes is the owner looked up, to
+// tell a missing owner from a key not its.
 func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, id, stmt string, args ...any) error {
 	return s.write(ctx, func(q Q) error {
-		kind, oid, err := s.owner(ctx, q, &owner, false)
-		if err != nil {
-			return err
+		var key string
+		switch owner.Kind {
+		case iamd.OwnerUser:
+			key = iamd.FoldName(owner.Name)
+		case iamd.OwnerBucket:
+			key = owner.Name
 		}
-		n, err := q.Exec(ctx, stmt, append([]any{id, kind, oid}, args...)...)
+		n, err := q.Exec(ctx, stmt, append([]any{id, int(owner.Kind), key}, args...)...)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
+			if _, _, err := s.owner(ctx, q, &owner, false); err != nil {
+				return err
+			}
 			return iamd.KeyNotFound(id)
 		}
-		logChange(q, iamd.ChangeKey, id)
+		if strings.HasPrefix(stmt, "DELETE") {
+			logGone(q, iamd.ChangeKey, id)
+		} else {
+			logChange(q, iamd.ChangeKey, id)
+		}
 		return nil
 	})
 }
+
+// ownerCond matches a key's owner, kind $2 and name $3 (folded for a
+// user; none for the root), without a lookup of its own.
+const ownerCond = `owner_kind = $2 AND (owner_kind = 1 AND owner_id IS NULL
+	OR owner_kind = 0 AND owner_id = (SELECT id FROM users WHERE name_fold = $3)
+	OR owner_kind = 2 AND owner_id = (SELECT id FROM buckets WHERE name = $3))`
 
 func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string, status iamd.KeyStatus, at time.Time) error {
 	disabled := int64(0)
@@ -303,11 +348,11 @@ func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string
 		disabled = sqlkit.MS(at)
 	}
 	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = $4, disabled_at = CASE WHEN CAST($5 AS BIGINT) > 0 THEN CAST($5 AS BIGINT) ELSE disabled_at END
-		WHERE id = $1 AND owner_kind = $2 AND owner_id IS NOT DISTINCT FROM $3`, string(status), disabled)
+		WHERE id = $1 AND `+ownerCond, string(status), disabled)
 }
 
 func (s *Store) DeleteAccessKey(ctx context.Context, owner iamd.Owner, id string) error {
-	return s.changeKey(ctx, owner, id, `DELETE FROM access_keys WHERE id = $1 AND owner_kind = $2 AND owner_id IS NOT DISTINCT FROM $3`)
+	return s.changeKey(ctx, owner, id, `DELETE FROM access_keys WHERE id = $1 AND `+ownerCond)
 }
 
 // RecordKeyUse updates the keys in ID order, so that two nodes' batches
@@ -398,10 +443,10 @@ func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) (dele
 			return err
 		}
 		for _, k := range deleted {
-			logChange(q, iamd.ChangeKey, k)
+			logGone(q, iamd.ChangeKey, k)
 		}
 		_, err = q.Exec(ctx, `DELETE FROM buckets WHERE id = $1`, id)
-		logChange(q, iamd.ChangeBucket, id)
+		logGone(q, iamd.ChangeBucket, id)
 		return err
 	})
 	if err != nil {

@@ -60,7 +60,7 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 			return err
 		}
 		_, err = q.Exec(ctx, `DELETE FROM iam_groups WHERE id = $1`, id)
-		logChange(q, iamd.ChangeGroup, id)
+		logGone(q, iamd.ChangeGroup, id)
 		return err
 	})
 }
@@ -299,7 +299,7 @@ func (s *Store) DeletePolicy(ctx context.Context, name string) error {
 			return err
 		}
 		_, err = q.Exec(ctx, `DELETE FROM policies WHERE id = $1`, id)
-		logChange(q, iamd.ChangePolicy, id)
+		logGone(q, iamd.ChangePolicy, id)
 		return err
 	})
 }
@@ -803,7 +803,7 @@ func (s *Store) DeleteRole(ctx context.Context, name string) error {
 		if _, err = q.Exec(ctx, `DELETE FROM iam_roles WHERE id = $1`, id); err != nil {
 			return err
 		}
-		logChange(q, iamd.ChangeRole, id)
+		logGone(q, iamd.ChangeRole, id)
 		return nil
 	})
 }

@@ -54,6 +54,10 @@ type DB struct {
 	// consistent state of the database (the change log and the records
 	// of the same moment); without it reads go to Read.
 	View func(ctx context.Context, fn func(context.Context, Q) error) error
+	// LockLog, if set, is the statement that makes a transaction the only
+	// one writing the change log until it ends, run before its entries are
+	// numbered; "" where writes are serialized anyway.
+	LockLog string
 	// Logged, if set, runs in every transaction that logged changes, after
 	// the entries are written (to wake other nodes: NOTIFY).
 	Logged func(ctx context.Context, q Q) error
@@ -63,7 +67,7 @@ type DB struct {
 type Store struct {
 	db        DB
 	failed    atomic.Pointer[func(iamd.Kind)]
-	committed atomic.Pointer[func(context.Context, []iamd.LogEntry)]
+	committed atomic.Pointer[func(context.Context, *iamd.Delta)]
 }
 
 // OnFailure has f told of every call that fails in the store itself
@@ -88,6 +92,7 @@ func (s *Store) fail(err error) error {
 type writeTx struct {
 	Q
 	changes []iamd.LogEntry
+	gone    map[iamd.LogEntry]bool // deleted in it: no record to read back
 }
 
 // logChange records that the transaction of q changes entity id of kind:
@@ -102,12 +107,22 @@ func logChange(q Q, kind iamd.ChangeKind, id string) {
 	w.changes = append(w.changes, iamd.LogEntry{Kind: kind, ID: id})
 }
 
+// logGone is logChange for an entity the transaction deletes.
+func logGone(q Q, kind iamd.ChangeKind, id string) {
+	logChange(q, kind, id)
+	w := q.(*writeTx)
+	if w.gone == nil {
+		w.gone = map[iamd.LogEntry]bool{}
+	}
+	w.gone[iamd.LogEntry{Kind: kind, ID: id}] = true
+}
+
 // write runs fn in a write transaction. The changes fn logged are written
-// to the change log at its end, under the next sequence numbers: the
-// counter's row stays locked until the commit, so entries are numbered in
+// to the change log at its end, under the next sequence numbers: the log
+// stays locked (LockLog) until the commit, so entries are numbered in
 // commit order without gaps. Once committed, OnCommit's function is told.
 func (s *Store) write(ctx context.Context, fn func(Q) error) error {
-	var logged []iamd.LogEntry
+	var logged *iamd.Delta
 	err := s.db.Write(ctx, func(q Q) error {
 		w := &writeTx{Q: q}
 		logged = nil // a retried transaction starts over
@@ -117,19 +132,22 @@ func (s *Store) write(ctx context.Context, fn func(Q) error) error {
 		if len(w.changes) == 0 {
 			return nil
 		}
-		var last int64
-		if err := q.QueryRow(ctx, `UPDATE change_seq SET seq = seq + $1 WHERE one = 1 RETURNING seq`, len(w.changes)).Scan(&last); err != nil {
-			return err
+		if s.db.LockLog != "" {
+			if _, err := q.Exec(ctx, s.db.LockLog); err != nil {
+				return err
+			}
 		}
 		at := time.Now().UTC().Truncate(time.Millisecond)
 		for i := range w.changes {
 			c := &w.changes[i]
-			c.Seq, c.At = last-int64(len(w.changes)-1-i), at
-			if _, err := q.Exec(ctx, `INSERT INTO change_log(seq, kind, id, at) VALUES ($1, $2, $3, $4)`, c.Seq, string(c.Kind), c.ID, sqlkit.MS(at)); err != nil {
+			c.At = at
+			if err := q.QueryRow(ctx, `INSERT INTO change_log(seq, kind, id, at) SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3 FROM change_log RETURNING seq`,
+				string(c.Kind), c.ID, sqlkit.MS(at)).Scan(&c.Seq); err != nil {
 				return err
 			}
 		}
-		if first := last - int64(len(w.changes)) + 1; first/pruneEvery != last/pruneEvery || first%pruneEvery == 0 {
+		last := w.changes[len(w.changes)-1].Seq
+		if first := w.changes[0].Seq; first/pruneEvery != last/pruneEvery || first%pruneEvery == 0 {
 			// Now and then, entries past the log's retention go.
 			if _, err := q.Exec(ctx, `DELETE FROM change_log WHERE seq <= $1 AND at < $2`, last-LogKeep, sqlkit.MS(at.Add(-LogRetention))); err != nil {
 				return err
@@ -140,10 +158,29 @@ func (s *Store) write(ctx context.Context, fn func(Q) error) error {
 				return err
 			}
 		}
-		logged = w.changes
+		if f := s.committed.Load(); f != nil {
+			// What the entries name, as this transaction leaves it.
+			d := &iamd.Delta{Entries: w.changes}
+			named := map[iamd.ChangeKind][]string{}
+			for _, c := range w.changes {
+				if c.Kind == iamd.ChangeAll {
+					named = nil
+					break
+				}
+				if !w.gone[iamd.LogEntry{Kind: c.Kind, ID: c.ID}] {
+					named[c.Kind] = append(named[c.Kind], c.ID)
+				}
+			}
+			if named != nil {
+				if err := loadRecords(ctx, q, &d.Records, named); err != nil {
+					return err
+				}
+			}
+			logged = d
+		}
 		return nil
 	})
-	if err == nil && len(logged) > 0 {
+	if err == nil && logged != nil {
 		if f := s.committed.Load(); f != nil {
 			(*f)(ctx, logged)
 		}
@@ -162,7 +199,7 @@ const (
 
 // OnCommit has fn told of every commit's log entries, before the write
 // returns (see iamd.ChangeLog).
-func (s *Store) OnCommit(fn func(context.Context, []iamd.LogEntry)) { s.committed.Store(&fn) }
+func (s *Store) OnCommit(fn func(context.Context, *iamd.Delta)) { s.committed.Store(&fn) }
 
 // New returns the Store of db.
 func New(db DB) *Store { return &Store{db: db} }
