@@ -137,12 +137,16 @@ func (s *Store) write(ctx context.Context, fn func(Q) error) error {
 				return err
 			}
 		}
+		var seq int64
+		if err := q.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM change_log`).Scan(&seq); err != nil {
+			return err
+		}
 		at := time.Now().UTC().Truncate(time.Millisecond)
 		for i := range w.changes {
 			c := &w.changes[i]
-			c.At = at
-			if err := q.QueryRow(ctx, `INSERT INTO change_log(seq, kind, id, at) SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3 FROM change_log RETURNING seq`,
-				string(c.Kind), c.ID, sqlkit.MS(at)).Scan(&c.Seq); err != nil {
+			seq++
+			c.Seq, c.At = seq, at
+			if _, err := q.Exec(ctx, `INSERT INTO change_log(seq, kind, id, at) VALUES ($1, $2, $3, $4)`, c.Seq, string(c.Kind), c.ID, sqlkit.MS(at)); err != nil {
 				return err
 			}
 		}
