@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"iamd"
 	"iamd/gateway"
+	"iamd/replica"
 	"iamd/sigv4"
 	"iamd/sqlite"
 )
@@ -33,18 +35,51 @@ var ctx = context.Background()
 
 func newService(t *testing.T) *iamd.Service { return newServiceB(t) }
 
-func newServiceB(t testing.TB) *iamd.Service {
+func newServiceB(t testing.TB) *iamd.Service { return newServiceOn(t, viewStore) }
+
+// How a test's Service reads what decisions need.
+type view int
+
+const (
+	viewStore         view = iota // the store, through a cache of 10 s
+	viewStoreUncached             // the store on every request
+	viewReplica                   // a replica (package replica)
+)
+
+func newServiceOn(t testing.TB, v view) *iamd.Service {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sealer, _ := iamd.NewSealer(make([]byte, 32))
-	svc, err := iamd.NewService(ctx, iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}})
+	cfg := iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}}
+	var rep *replica.Replica
+	switch v {
+	case viewStoreUncached:
+		// A clock that moves on a microsecond a reading: every cached
+		// credential and policy set has expired when read.
+		var tick atomic.Int64
+		start := time.Now()
+		cfg.CredentialTTL, cfg.Now = time.Nanosecond, func() time.Time { return start.Add(time.Duration(tick.Add(1)) * time.Microsecond) }
+	case viewReplica:
+		if rep, err = replica.Open(ctx, replica.Config{Log: st}); err != nil {
+			t.Fatal(err)
+		}
+		st.OnCommit(rep.Committed)
+		cfg.Replica = rep
+	}
+	svc, err := iamd.NewService(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { svc.Close(); st.Close() })
+	t.Cleanup(func() {
+		svc.Close()
+		if rep != nil {
+			rep.Close()
+		}
+		st.Close()
+	})
 	if err := svc.EnsureRootKey(ctx, rootID, rootSecret); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"iamd"
 	"iamd/internal/captures"
 	"iamd/server"
+	"iamd/replica"
 	"iamd/sqlite"
 )
 
@@ -33,16 +35,50 @@ const (
 // newServer returns a server whose root key is the captures' key, with
 // its clock at now.
 func newServer(t testing.TB, now func() time.Time) (*server.Server, *iamd.Service) {
+	return newServerOn(t, now, viewStore)
+}
+
+// How a test's Service reads what decisions need.
+type view int
+
+const (
+	viewStore         view = iota // the store, through a cache of 10 s
+	viewStoreUncached             // the store on every request
+	viewReplica                   // a replica (package replica)
+)
+
+func newServerOn(t testing.TB, now func() time.Time, v view) (*server.Server, *iamd.Service) {
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sealer, _ := iamd.NewSealer(make([]byte, 32))
-	svc, err := iamd.NewService(context.Background(), iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}, Now: now})
+	cfg := iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}, Now: now}
+	var rep *replica.Replica
+	switch v {
+	case viewStoreUncached:
+		// A clock that moves on a microsecond a reading: each request's
+		// cached credential has expired.
+		var tick atomic.Int64
+		cfg.CredentialTTL, cfg.Now = time.Nanosecond, func() time.Time { return now().Add(time.Duration(tick.Add(1)) * time.Microsecond) }
+	case viewReplica:
+		if rep, err = replica.Open(context.Background(), replica.Config{Log: st}); err != nil {
+			t.Fatal(err)
+		}
+		st.OnCommit(rep.Committed)
+		cfg.Replica = rep
+	}
+	svc, err := iamd.NewService(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { svc.Close(); st.Close() })
+	t.Cleanup(func() {
+		svc.Close()
+		if rep != nil {
+			rep.Close()
+		}
+		st.Close()
+	})
 	if err := svc.EnsureRootKey(context.Background(), keyID, secret); err != nil {
 		t.Fatal(err)
 	}
