@@ -16,9 +16,9 @@ type state struct {
 	account iamd.Account
 
 	keys      map[string]*iamd.KeyRecord
-	keysOf    map[string][]string            // owner ID → its keys' IDs (two at most)
-	users     map[string]*iamd.UserRecord    // by ID
-	userIDs   map[string]string              // folded name → ID
+	keysOf    map[string][]string         // owner ID → its keys' IDs (two at most)
+	users     map[string]*iamd.UserRecord // by ID
+	userIDs   map[string]string           // folded name → ID
 	groups    map[string]*iamd.GroupRecord
 	groupIDs  map[string]string
 	roles     map[string]*iamd.RoleRecord

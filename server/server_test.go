@@ -22,8 +22,8 @@ import (
 
 	"iamd"
 	"iamd/internal/captures"
-	"iamd/server"
 	"iamd/replica"
+	"iamd/server"
 	"iamd/sqlite"
 )
 
