@@ -48,7 +48,8 @@ const (
 
 func newServiceOn(t testing.TB, v view) *iamd.Service {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{})
+	// A replica follows the change log, which SQLite keeps for one.
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{ChangeLog: v == viewReplica})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 func (s *Store) policyDB() sqlstore.DB {
 	return sqlstore.DB{
+		Log: true,
 		Read: func(ctx context.Context) (context.Context, sqlstore.Q, context.CancelFunc) {
 			if err := s.ensure(ctx); err != nil {
 				return ctx, failQ{err}, func() {}

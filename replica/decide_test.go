@@ -98,7 +98,7 @@ func (s *noReads) ListAccessKeys(ctx context.Context, o iamd.Owner, p iamd.Page)
 // change a decision. (Writes, and the answers of IAM's read actions, still
 // go to the store.)
 func TestDecisionsReadNoDatabase(t *testing.T) {
-	inner, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{Synchronous: "NORMAL"})
+	inner, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{Synchronous: "NORMAL", ChangeLog: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ const doc = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:
 
 func openStore(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
-	st, err := sqlite.Open(path, sqlite.Options{Synchronous: "NORMAL"})
+	st, err := sqlite.Open(path, sqlite.Options{Synchronous: "NORMAL", ChangeLog: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestLoadFollowAndReadYourWrites(t *testing.T) {
 
 	// Another node's changes (another handle on the file), seen at the
 	// next read of the log.
-	other, err := sqlite.Open(path, sqlite.Options{})
+	other, err := sqlite.Open(path, sqlite.Options{ChangeLog: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestOwnChangeNotReadBackFailsClosed(t *testing.T) {
 	rctx, stop := context.WithCancel(ctx)
 	defer func() { stop(); r.Close() }()
 	r.Start(rctx)
-	other, err := sqlite.Open(path, sqlite.Options{})
+	other, err := sqlite.Open(path, sqlite.Options{ChangeLog: true})
 	if err != nil {
 		t.Fatal(err)
 	}

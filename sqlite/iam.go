@@ -15,6 +15,7 @@ import (
 
 func (s *Store) policyDB() sqlstore.DB {
 	return sqlstore.DB{
+		Log: s.changeLog,
 		Read: func(ctx context.Context) (context.Context, sqlstore.Q, context.CancelFunc) {
 			return ctx, readQ{s}, func() {}
 		},

@@ -38,6 +38,7 @@ type Store struct {
 	rc stmtCache
 
 	onCommit   func(int)
+	changeLog  bool // Options.ChangeLog
 	writes     chan *writeReq
 	closed     chan struct{}
 	writerDone chan struct{}
@@ -57,6 +58,10 @@ type Options struct {
 	Synchronous string
 	// OnCommit, when set, is told the size of every group commit (metrics).
 	OnCommit func(writes int)
+	// ChangeLog writes every change to the change log, for a replica
+	// (package replica) to follow. Off, the database is the node's own and
+	// decisions read it directly; the log stays empty.
+	ChangeLog bool
 }
 
 // Open opens (creating if needed) the database at path and migrates it.
@@ -98,7 +103,7 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r, wc: stmtCache{db: w}, rc: stmtCache{db: r}, onCommit: opt.OnCommit,
+	s := &Store{w: w, r: r, wc: stmtCache{db: w}, rc: stmtCache{db: r}, onCommit: opt.OnCommit, changeLog: opt.ChangeLog,
 		writes: make(chan *writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
 	if err := s.migrate(context.Background()); err != nil {
 		close(s.writerDone)

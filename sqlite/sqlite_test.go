@@ -24,7 +24,38 @@ func open(t *testing.T) iamd.Store {
 	return s
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, open) }
+// TestConformance is the store as iamd serve opens it: no change log.
+func TestConformance(t *testing.T) { storetest.RunWithoutChangeLog(t, open) }
+
+// TestConformanceWithChangeLog is the store a replica follows.
+func TestConformanceWithChangeLog(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) iamd.Store {
+		s, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{ChangeLog: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// TestNoChangeLog: without the option, a replica asking for the log is
+// told there is none rather than handed an empty one.
+func TestNoChangeLog(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	ctx := context.Background()
+	s.Init(ctx, iamd.Account{ID: "123456789012", KeyCheck: []byte{1}})
+	if err := s.CreateUser(ctx, &iamd.User{ID: "AIDAX", Name: "x", Path: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	l := s.(iamd.ChangeLog)
+	if _, err := l.ChangesSince(ctx, 0, 10); err == nil {
+		t.Fatal("ChangesSince answered without a change log")
+	}
+	if _, err := l.Snapshot(ctx); err == nil {
+		t.Fatal("Snapshot answered without a change log")
+	}
+}
 
 func TestRefusesNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "iamd.db")

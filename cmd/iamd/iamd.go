@@ -150,8 +150,12 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		return err
 	}
 	m.store = st
-	if err := m.openReplica(ctx); err != nil {
-		return err
+	if isPostgres(c.DB) {
+		// Several nodes share the database: each decides from a replica
+		// of its own. A SQLite database is this node's own file.
+		if err := m.openReplica(ctx); err != nil {
+			return err
+		}
 	}
 	if f, ok := st.(interface{ OnFailure(func(iamd.Kind)) }); ok && m.metrics != nil {
 		f.OnFailure(m.metrics.StoreFailure)
@@ -172,8 +176,12 @@ func (m *Main) Start(ctx context.Context) (err error) {
 			return m.svc.RootSigningCredential(ctx)
 		})
 	}
+	var rep iamd.Replica // nil, not a nil *replica.Replica, without one
+	if m.replica != nil {
+		rep = m.replica
+	}
 	m.svc, err = iamd.NewService(ctx, iamd.Config{
-		Store: st, Replica: m.replica, Sealer: sealer, Account: iamd.Account{ID: account}, Region: c.Region, Logger: m.log,
+		Store: st, Replica: rep, Sealer: sealer, Account: iamd.Account{ID: account}, Region: c.Region, Logger: m.log,
 		CredentialTTL: c.CredentialTTL, FlushInterval: c.FlushInterval, Objects: objects, Now: c.Now,
 		MaxKeyAge: c.maxKeyAge(), Observer: m.observer(),
 	})
@@ -193,9 +201,11 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	if m.metrics != nil && m.replica != nil {
 		m.metrics.Replica(m.replica.Status)
 	}
-	rctx, stop := context.WithCancel(context.Background())
-	m.repStop = stop
-	m.replica.Start(rctx)
+	if m.replica != nil {
+		rctx, stop := context.WithCancel(context.Background())
+		m.repStop = stop
+		m.replica.Start(rctx)
+	}
 	if c.AuditLog != "" {
 		if m.audit, err = audit.Open(c.AuditLog); err != nil {
 			return fmt.Errorf("--audit-log: %w (check the file's permissions)", err)

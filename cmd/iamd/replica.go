@@ -22,9 +22,9 @@ func snapshotExists(c Config) bool {
 	return err == nil
 }
 
-// openReplica loads the node's replica of m.store: it follows the store's
-// change log (or, with --replica-db, a standby's), and on PostgreSQL keeps
-// a snapshot in the data dir and decides for up to --max-stale without the
+// openReplica loads the node's replica of m.store (PostgreSQL): it follows
+// the store's change log (or, with --replica-db, a standby's), keeps a
+// snapshot in the data dir and decides for up to --max-stale without the
 // database. Writes through m.store wait until the replica has applied them.
 func (m *Main) openReplica(ctx context.Context) error {
 	c := m.cfg
@@ -32,18 +32,15 @@ func (m *Main) openReplica(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("the store keeps no change log")
 	}
-	rc := replica.Config{Log: log, Logger: m.log, Poll: c.ReplicaPoll}
+	// NOTIFY wakes the replica within milliseconds; the poll bounds how
+	// late a change is seen while it cannot (LISTEN reconnecting).
+	rc := replica.Config{Log: log, Logger: m.log, Poll: cmp.Or(c.ReplicaPoll, 500*time.Millisecond),
+		Path: replicaFile(c), MaxStale: cmp.Or(c.MaxStale, DefaultMaxStale)}
 	if m.metrics != nil {
 		rc.Applied = m.metrics.Applied
 	}
-	if isPostgres(c.DB) {
-		// NOTIFY wakes the replica within milliseconds; the poll bounds
-		// how late a change is seen while it cannot (LISTEN reconnecting).
-		rc.Poll = cmp.Or(c.ReplicaPoll, 500*time.Millisecond)
-		rc.Path, rc.MaxStale = replicaFile(c), cmp.Or(c.MaxStale, DefaultMaxStale)
-		if n, ok := m.store.(iamd.ChangeNotifier); ok {
-			rc.Notifier = n
-		}
+	if n, ok := m.store.(iamd.ChangeNotifier); ok {
+		rc.Notifier = n
 	}
 	if c.ReplicaDB != "" {
 		// A standby: read-only, and no NOTIFY there; polled.

@@ -27,7 +27,13 @@ func (s *Store) view(ctx context.Context, fn func(context.Context, Q) error) err
 	return s.fail(err)
 }
 
+// errNoLog is the answer of a store that keeps no change log.
+var errNoLog = &iamd.Error{Kind: iamd.Internal, Message: "this store keeps no change log (sqlite.Options.ChangeLog)"}
+
 func (s *Store) Snapshot(ctx context.Context) (snap *iamd.Snapshot, err error) {
+	if !s.db.Log {
+		return nil, errNoLog
+	}
 	err = s.view(ctx, func(ctx context.Context, q Q) error {
 		snap = &iamd.Snapshot{}
 		var err error
@@ -40,6 +46,9 @@ func (s *Store) Snapshot(ctx context.Context) (snap *iamd.Snapshot, err error) {
 }
 
 func (s *Store) ChangesSince(ctx context.Context, seq int64, max int) (d *iamd.Delta, err error) {
+	if !s.db.Log {
+		return nil, errNoLog
+	}
 	err = s.view(ctx, func(ctx context.Context, q Q) error {
 		d = &iamd.Delta{}
 		var err error

@@ -54,6 +54,10 @@ type DB struct {
 	// consistent state of the database (the change log and the records
 	// of the same moment); without it reads go to Read.
 	View func(ctx context.Context, fn func(context.Context, Q) error) error
+	// Log is whether writes are written to the change log: always on
+	// PostgreSQL, whose nodes follow it; on SQLite only when a replica
+	// does (a SQLite database is one node's own).
+	Log bool
 	// LockLog, if set, is the statement that makes a transaction the only
 	// one writing the change log until it ends, run before its entries are
 	// numbered; "" where writes are serialized anyway.
@@ -129,7 +133,7 @@ func (s *Store) write(ctx context.Context, fn func(Q) error) error {
 		if err := fn(w); err != nil {
 			return err
 		}
-		if len(w.changes) == 0 {
+		if len(w.changes) == 0 || !s.db.Log {
 			return nil
 		}
 		if s.db.LockLog != "" {
