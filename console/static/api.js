@@ -54,3 +54,16 @@ export function members(el, list) {
   const l = el.getElementsByTagName(list)[0];
   return l ? Array.from(l.children).filter((c) => c.tagName === 'member') : [];
 }
+
+// all calls a paged IAM List action until its last page and returns every
+// <member> of list.
+export async function all(action, params, list) {
+  const out = [];
+  let marker;
+  do {
+    const r = await query('iam', action, marker ? { ...params, Marker: marker } : params);
+    out.push(...members(r, list));
+    marker = text(r, 'IsTruncated') === 'true' ? text(r, 'Marker') : undefined;
+  } while (marker);
+  return out;
+}

@@ -4,7 +4,8 @@
 //
 //   IAMD_BIN=/path/to/iamd node e2e/console/console_test.mjs
 //
-// Screenshots of the main pages go to docs/.
+// With IAMD_SCREENSHOTS=1, screenshots of the main pages go to docs/;
+// otherwise the tree is left as it was.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,8 @@ const VECTORS = ['get-vanilla', 'get-vanilla-query', 'get-vanilla-query-order-ke
   'get-header-key-duplicate', 'post-vanilla', 'post-vanilla-query', 'post-header-key-case', 'post-header-key-sort',
   'post-header-value-case', 'post-x-www-form-urlencoded', 'post-x-www-form-urlencoded-parameters'];
 
+const shoot = (page, name, opts = {}) => (process.env.IAMD_SCREENSHOTS === '1' ? page.screenshot({ path: join(repo, 'docs', name), ...opts }) : null);
+
 async function main() {
   const iamd = await startIamd();
   const browser = await chromium.launch({ executablePath: execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim(), headless: true,
@@ -112,7 +115,22 @@ async function main() {
       }
     });
 
-    await page.screenshot({ path: join(repo, 'docs', 'console-signin.png') });
+    await step('before sign-in only the form shows: no menu, no sign-out', async () => {
+      await page.getByRole('heading', { name: 'Sign in with an access key' }).waitFor();
+      assert.equal(await page.locator('#nav').isVisible(), false, 'the menu shows before sign-in');
+      assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false, 'Sign out shows before sign-in');
+      assert.equal(await page.getByRole('button', { name: 'Users' }).isVisible(), false);
+      await page.goto(iamd.url + '/console/#users'); // a page's address before sign-in: still the form, and no error
+      await page.getByLabel('Access key ID').waitFor();
+      assert.equal(await page.getByRole('alert').textContent(), '');
+      assert.deepEqual(problems, []);
+    });
+    await step("a browser at the server's address is sent to the console", async () => {
+      const r = await page.goto(iamd.url + '/');
+      assert.equal(new URL(r.url()).pathname, '/console/');
+      await page.getByLabel('Access key ID').waitFor();
+    });
+    await shoot(page, 'console-signin.png');
     await step('sign in with the root key; the console shows who you are', async () => {
       await page.getByLabel('Access key ID').fill(rootID);
       await page.getByLabel('Secret access key').fill(rootSecret);
@@ -125,13 +143,13 @@ async function main() {
       await page.getByLabel('Path (optional)').fill('/web/');
       await page.getByLabel('Tags (optional)').fill('team=web');
       await page.getByRole('button', { name: 'Create user' }).click();
-      await page.getByRole('button', { name: 'webuser', exact: true }).waitFor();
-      await page.screenshot({ path: join(repo, 'docs', 'console-users.png') });
+      await page.getByRole('link', { name: 'webuser', exact: true }).waitFor();
+      await shoot(page, 'console-users.png');
     });
 
     let keyID, secret;
     await step('create a key: the secret once, in the dialog and the .csv', async () => {
-      await page.getByRole('button', { name: 'webuser', exact: true }).click();
+      await page.getByRole('link', { name: 'webuser', exact: true }).click();
       await page.getByRole('heading', { name: 'User webuser' }).waitFor();
       await page.getByRole('button', { name: 'Create access key' }).click();
       const dialog = page.getByRole('dialog');
@@ -141,7 +159,7 @@ async function main() {
       secret = await page.locator('#newsecret').textContent();
       assert.match(keyID, /^AKIA[A-Z2-7]{16}$/);
       assert.match(secret, /^[A-Za-z0-9+/]{40}$/);
-      await page.screenshot({ path: join(repo, 'docs', 'console-secret.png') });
+      await shoot(page, 'console-secret.png');
       const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('link', { name: 'Download .csv file' }).click()]);
       const csv = readFileSync(await download.path(), 'utf8');
       assert.equal(csv, `Access key ID,Secret access key\n${keyID},${secret}\n`);
@@ -170,7 +188,7 @@ async function main() {
       await page.getByRole('button', { name: `Deactivate ${keyID}` }).click();
       await page.getByRole('button', { name: `Activate ${keyID}` }).waitFor();
       assert.throws(() => boto3(iamd.url, keyID, secret, 'c("sts").get_caller_identity()'), /InvalidClientTokenId/);
-      await page.screenshot({ path: join(repo, 'docs', 'console-user.png') });
+      await shoot(page, 'console-user.png');
     });
 
     await step('delete the key with confirmation', async () => {
@@ -187,6 +205,100 @@ async function main() {
       await page.getByText('A user may have at most two access keys').waitFor();
       await page.getByRole('button', { name: 'Create access key' }).click();
       await page.getByRole('alert').getByText('LimitExceeded: Cannot exceed quota for AccessKeysPerUser: 2').waitFor();
+    });
+
+    await step('a group: create it, add a member', async () => {
+      await page.getByRole('button', { name: 'Groups' }).click();
+      await page.getByLabel('Group name').fill('photo-readers');
+      await page.getByRole('button', { name: 'Create group' }).click();
+      await page.getByRole('heading', { name: 'Group photo-readers' }).waitFor();
+      await page.getByLabel('Add a user by name').fill('webuser');
+      await page.getByRole('button', { name: 'Add user' }).click();
+      await page.getByRole('button', { name: 'Remove webuser from photo-readers' }).waitFor();
+    });
+
+    const readPhotos = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::photos/*' }] }, null, 2);
+    await step("a managed policy written in the editor: JSON checked as typed, the API's refusal shown", async () => {
+      await page.getByRole('button', { name: 'Policies' }).click();
+      await page.getByLabel('Policy name').fill('ReadPhotos');
+      const editor = page.getByLabel('Policy document');
+      await editor.fill('{"Version": "2012-10-17", "Statement": [');
+      await page.getByText(/^Not valid JSON: .*line 1/).waitFor();
+      await editor.fill(readPhotos.replace('"Allow"', '"Perhaps"'));
+      await page.getByText('Valid JSON.').waitFor();
+      await page.getByRole('button', { name: 'Create policy' }).click();
+      await page.getByRole('alert').getByText(/^MalformedPolicyDocument: .*Perhaps/).waitFor();
+      await editor.fill(readPhotos);
+      await page.getByRole('button', { name: 'Format JSON' }).click();
+      await page.getByRole('button', { name: 'Create policy' }).click();
+      await page.getByRole('heading', { name: 'Policy ReadPhotos' }).waitFor();
+      await page.getByText('arn:aws:iam::123456789012:policy/ReadPhotos', { exact: true }).waitFor();
+      await shoot(page, 'console-policy.png', { fullPage: true });
+    });
+
+    const simulate = async (want) => {
+      await page.getByRole('link', { name: "Simulate this user's permissions" }).click();
+      await page.getByRole('heading', { name: 'Policy simulator' }).waitFor();
+      assert.equal(await page.getByLabel('Principal ARN (user, group or role)').inputValue(), 'arn:aws:iam::123456789012:user/web/webuser');
+      await page.getByLabel('Actions (comma-separated)').fill('s3:GetObject, s3:PutObject');
+      await page.getByLabel('Resource ARN').fill('arn:aws:s3:::photos/cat.jpg');
+      await page.getByRole('button', { name: 'Simulate' }).click();
+      await page.getByText(`s3:GetObject on arn:aws:s3:::photos/cat.jpg: ${want}; s3:PutObject on arn:aws:s3:::photos/cat.jpg: implicitDeny`).waitFor();
+    };
+    await step("attach the policy to the group; the user's decision changes in the simulator", async () => {
+      await page.getByLabel('Attach to a').selectOption('group');
+      await page.getByLabel('Name', { exact: true }).fill('photo-readers');
+      await page.getByRole('button', { name: 'Attach', exact: true }).click();
+      await page.getByRole('button', { name: 'Detach from group photo-readers' }).waitFor();
+      await page.goto(iamd.url + '/console/#user/webuser');
+      await page.getByRole('heading', { name: 'User webuser' }).waitFor();
+      await simulate('allowed');
+      await page.goto(iamd.url + '/console/#group/photo-readers');
+      await page.getByRole('button', { name: 'Detach ReadPhotos' }).click();
+      await page.getByRole('button', { name: 'Detach ReadPhotos' }).waitFor({ state: 'detached' });
+      await page.goto(iamd.url + '/console/#user/webuser');
+      await page.getByRole('heading', { name: 'User webuser' }).waitFor();
+      await simulate('implicitDeny');
+    });
+
+    await step('a new version of the policy, made the default', async () => {
+      await page.goto(iamd.url + '/console/#policy/arn:aws:iam::123456789012:policy/ReadPhotos');
+      await page.getByRole('heading', { name: 'Policy ReadPhotos' }).waitFor();
+      await page.getByLabel('New version').fill(readPhotos.replace('photos/*', 'photos/public/*'));
+      await page.getByRole('button', { name: 'Save new version' }).click();
+      await page.getByRole('heading', { name: 'Document (version v2, the default)' }).waitFor();
+      await page.getByRole('button', { name: 'Make v1 the default' }).click();
+      await page.getByRole('heading', { name: 'Document (version v1, the default)' }).waitFor();
+    });
+
+    await step('a role: trust policy and session duration in the console, assumed from boto3', async () => {
+      const assumer = boto3(iamd.url, rootID, rootSecret, `
+iam = c("iam")
+iam.create_user(UserName="assumer")
+k = iam.create_access_key(UserName="assumer")["AccessKey"]
+print(k["AccessKeyId"], k["SecretAccessKey"])`).trim().split(' ');
+      await page.getByRole('button', { name: 'Roles' }).click();
+      await page.getByLabel('Role name').fill('deployer');
+      await page.getByLabel('Maximum session duration (seconds)').fill('7200');
+      const trust = page.getByLabel('Trust policy (who may assume the role)');
+      assert.match(await trust.inputValue(), /arn:aws:iam::123456789012:root/);
+      await trust.fill(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: 'arn:aws:iam::123456789012:user/assumer' } }] }));
+      await page.getByRole('button', { name: 'Create role' }).click();
+      await page.getByRole('heading', { name: 'Role deployer' }).waitFor();
+      assert.equal(await page.getByLabel('Maximum session duration (seconds)').inputValue(), '7200');
+      await page.getByLabel('Attach a managed policy').selectOption({ label: 'ReadPhotos (yours)' });
+      await page.getByRole('button', { name: 'Attach policy' }).click();
+      await page.getByRole('button', { name: 'Detach ReadPhotos' }).waitFor();
+      const out = boto3(iamd.url, assumer[0], assumer[1], `
+r = c("sts").assume_role(RoleArn="arn:aws:iam::123456789012:role/deployer", RoleSessionName="from-boto3", DurationSeconds=7200)["Credentials"]
+s = boto3.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=r["AccessKeyId"], aws_secret_access_key=r["SecretAccessKey"], aws_session_token=r["SessionToken"])
+print(s.get_caller_identity()["Arn"])`);
+      assert.match(out, /arn:aws:sts::123456789012:assumed-role\/deployer\/from-boto3/);
+      // The trust policy edited in the console: assumer no longer trusted.
+      await page.getByLabel('Trust policy', { exact: true }).fill(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: 'arn:aws:iam::123456789012:root' } }] }));
+      await page.getByRole('button', { name: 'Save trust policy' }).click();
+      await page.getByRole('heading', { name: 'Role deployer' }).waitFor();
+      assert.throws(() => boto3(iamd.url, assumer[0], assumer[1], 'c("sts").assume_role(RoleArn="arn:aws:iam::123456789012:role/deployer", RoleSessionName="again")'), /AccessDenied/);
     });
 
     await step('a self-service user manages only its own keys', async () => {
@@ -223,14 +335,14 @@ print(k["AccessKeyId"], k["SecretAccessKey"])`).trim().split(' ');
       await page.getByRole('dialog').getByText('This is the only time').waitFor();
       await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
       await page.setViewportSize({ width: 380, height: 800 });
-      await page.screenshot({ path: join(repo, 'docs', 'console-buckets-narrow.png'), fullPage: true });
+      await shoot(page, 'console-buckets-narrow.png', { fullPage: true });
       await page.setViewportSize({ width: 1100, height: 800 });
     });
 
     await step('the policy simulator, and keyboard use', async () => {
       await page.getByRole('button', { name: 'Policy simulator' }).click();
-      await page.getByLabel('User ARN').fill('arn:aws:iam::123456789012:user/selfie');
-      await page.getByLabel('Action').fill('iam:CreateAccessKey');
+      await page.getByLabel('Principal ARN (user, group or role)').fill('arn:aws:iam::123456789012:user/selfie');
+      await page.getByLabel('Actions (comma-separated)').fill('iam:CreateAccessKey');
       await page.getByLabel('Resource ARN').fill('arn:aws:iam::123456789012:user/webuser');
       await page.getByLabel('Resource ARN').press('Enter');
       await page.getByText('iam:CreateAccessKey on arn:aws:iam::123456789012:user/webuser: implicitDeny').waitFor();
