@@ -131,7 +131,20 @@ class Boto3Test(ClientTestCase):
         self.assertIsInstance(e, iam.exceptions.DeleteConflictException)
         self.assertError("InvalidClientTokenId", 403, client("sts", "AKIAAAAAAAAAAAAAAAAA", "x" * 40).get_caller_identity)
         self.assertError("SignatureDoesNotMatch", 403, client("sts", server.root_id, "x" * 40).get_caller_identity)
-        self.assertError("SignatureDoesNotMatch", 403, client("sts", region="eu-west-1").get_caller_identity)
+
+    def test_any_region_for_iam_and_sts(self):
+        # IAM and STS are global: a client configured for any region works
+        # against a default server, as against AWS. Lightsail is regional:
+        # iamd's buckets are in --region.
+        for region in ("eu-west-1", "ap-southeast-2"):
+            iam = client("iam", region=region)
+            name = "Region-" + region
+            iam.create_user(UserName=name)
+            key = iam.create_access_key(UserName=name)["AccessKey"]
+            ident = client("sts", key["AccessKeyId"], key["SecretAccessKey"], region=region).get_caller_identity()
+            self.assertEqual(ident["Arn"], f"arn:aws:iam::{ACCOUNT}:user/{name}")
+            e = self.assertError("InvalidSignatureException", 400, client("lightsail", region=region).get_buckets)
+            self.assertIn(f"Credential should be scoped to a valid region, not '{region}'", str(e))
 
     def test_user_may_manage_only_own_keys(self):
         iam = client("iam")
@@ -328,9 +341,9 @@ class LightsailBoto3Test(ClientTestCase):
 class CLITest(unittest.TestCase):
     """The aws CLI with the root-credentials file iamd wrote."""
 
-    def aws(self, *args, key=None, ok=True):
+    def aws(self, *args, key=None, ok=True, region="us-east-1"):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(AWS_DEFAULT_REGION="us-east-1", AWS_SHARED_CREDENTIALS_FILE=server.creds_file,
+        env.update(AWS_DEFAULT_REGION=region, AWS_SHARED_CREDENTIALS_FILE=server.creds_file,
                    AWS_CONFIG_FILE=os.devnull, AWS_MAX_ATTEMPTS="1")
         if key:
             env.update(AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1])
@@ -366,6 +379,14 @@ class CLITest(unittest.TestCase):
         self.assertIn("(DeleteConflict)", self.aws("iam", "delete-user", "--user-name", "Carol", ok=False))
         self.assertIn("(InvalidClientTokenId)", self.aws("sts", "get-caller-identity", key=("AKIAAAAAAAAAAAAAAAAA", "x" * 40), ok=False))
         self.assertIn("(SignatureDoesNotMatch)", self.aws("sts", "get-caller-identity", key=(server.root_id, "x" * 40), ok=False))
+
+    def test_cli_any_region(self):
+        for region in ("eu-west-1", "ap-southeast-2"):
+            self.aws("iam", "create-user", "--user-name", "Cli-" + region, region=region)
+            k = self.aws("iam", "create-access-key", "--user-name", "Cli-" + region, region=region)["AccessKey"]
+            ident = self.aws("sts", "get-caller-identity", key=(k["AccessKeyId"], k["SecretAccessKey"]), region=region)
+            self.assertEqual(ident["Arn"], f"arn:aws:iam::{ACCOUNT}:user/Cli-{region}")
+            self.assertIn("(InvalidSignatureException)", self.aws("lightsail", "get-buckets", region=region, ok=False))
 
     def test_cli_lightsail(self):
         b = self.aws("lightsail", "create-bucket", "--bucket-name", "my-bucket", "--bundle-id", "small_1_0")

@@ -69,7 +69,7 @@ type Handler struct {
 func New(c Config) *Handler {
 	h := &Handler{svc: c.Service, log: c.Logger, audit: c.Audit, now: c.Now,
 		// The gateway always signs for us-east-1, whatever iamd's region.
-		verifier: sigv4.Verifier{Region: func(r string) bool { return r == "us-east-1" }}}
+		verifier: sigv4.Verifier{Region: func(_, r string) bool { return r == "us-east-1" }}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

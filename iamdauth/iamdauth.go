@@ -93,7 +93,7 @@ func New(ctx context.Context, cfg Config) *Authenticator {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Authenticator{cfg: cfg, log: cfg.Logger, keys: map[string]map[string][]byte{}, decisions: map[string]map[string]*decision{},
-		verifier: sigv4.Verifier{Region: func(r string) bool { return r == cfg.Region }}}
+		verifier: sigv4.Verifier{Region: func(_, r string) bool { return r == cfg.Region }}}
 	go a.follow(ctx)
 	return a
 }

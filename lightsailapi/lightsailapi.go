@@ -114,7 +114,7 @@ type bucket struct {
 	Arn                      string       `json:"arn"`
 	BundleID                 string       `json:"bundleId"`
 	CreatedAt                awsjson.Time `json:"createdAt"`
-	URL                      string       `json:"url"`
+	URL                      string       `json:"url,omitempty"`
 	Location                 location     `json:"location"`
 	Name                     string       `json:"name"`
 	SupportCode              string       `json:"supportCode"`
@@ -168,12 +168,10 @@ func (a *API) location() location {
 
 func (a *API) bucket(b *iamd.Bucket) bucket {
 	acct, region := a.svc.Account().ID, a.svc.Region()
-	// With an object store, the bucket's real address; without, the form
-	// Lightsail reports.
+	// With an object store, the bucket's address there; without one the
+	// bucket holds no objects anywhere, and has no address: url is left
+	// out rather than name a bucket on AWS that does not exist.
 	url := a.svc.BucketURL(b.Name)
-	if url == "" {
-		url = "https://" + b.Name + ".s3." + region + ".amazonaws.com/"
-	}
 	out := bucket{
 		ResourceType: "Bucket", AccessRules: accessRules{GetObject: "private"},
 		Arn: b.ARN(region, acct), BundleID: b.BundleID,

@@ -54,7 +54,7 @@ func call(t *testing.T, a *lightsailapi.API, op, body string) string {
 func TestShapes(t *testing.T) {
 	a := newAPI(t)
 	const op = `"location":{"availabilityZone":"all","regionName":"eu-west-1"},"isTerminal":true,`
-	const bucket = `{"resourceType":"Bucket","accessRules":{"getObject":"private","allowPublicOverrides":false},"arn":"arn:aws:lightsail:eu-west-1:123456789012:Bucket/UUID","bundleId":"small_1_0","createdAt":1700000000.123,"url":"https://photos.s3.eu-west-1.amazonaws.com/","location":{"availabilityZone":"all","regionName":"eu-west-1"},"name":"photos","supportCode":"123456789012/UUID","tags":[{"key":"k","value":"v"}],"objectVersioning":"Enabled","ableToUpdateBundle":true,"readonlyAccessAccounts":[],"resourcesReceivingAccess":[],"state":{"code":"OK"},"accessLogConfig":{"enabled":false}}`
+	const bucket = `{"resourceType":"Bucket","accessRules":{"getObject":"private","allowPublicOverrides":false},"arn":"arn:aws:lightsail:eu-west-1:123456789012:Bucket/UUID","bundleId":"small_1_0","createdAt":1700000000.123,"location":{"availabilityZone":"all","regionName":"eu-west-1"},"name":"photos","supportCode":"123456789012/UUID","tags":[{"key":"k","value":"v"}],"objectVersioning":"Enabled","ableToUpdateBundle":true,"readonlyAccessAccounts":[],"resourcesReceivingAccess":[],"state":{"code":"OK"},"accessLogConfig":{"enabled":false}}`
 	for _, tt := range []struct{ op, body, want string }{
 		{"CreateBucket", `{"bucketName": "photos", "bundleId": "small_1_0", "tags": [{"key": "k", "value": "v"}], "enableObjectVersioning": true}`,
 			`{"bucket":` + bucket + `,"operations":[{"id":"UUID","resourceName":"photos","resourceType":"Bucket","createdAt":1700000000.123,` + op + `"operationType":"CreateBucket","status":"Succeeded","statusChangedAt":1700000000.123}]}`},

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"iamd"
@@ -34,8 +35,9 @@ const DefaultMaxBody = 1 << 20
 // Config configures a Server.
 type Config struct {
 	Service *iamd.Service
-	// Regions reports whether a signing region is accepted; nil accepts any.
-	Regions func(string) bool
+	// Regions reports whether a signing region is accepted for a service
+	// (iam, sts, lightsail); nil accepts any.
+	Regions func(service, region string) bool
 	Now     func() time.Time
 	Logger  *slog.Logger
 	MaxBody int64
@@ -78,6 +80,7 @@ const (
 
 // Server serves IAM and STS (Query) on one endpoint.
 type Server struct {
+	inFlight  atomic.Int64 // requests being served (InFlight)
 	svc       *iamd.Service
 	verifier  sigv4.Verifier
 	log       *slog.Logger
@@ -160,6 +163,9 @@ type logEntry struct {
 	hold                         *hold   // body bytes taken from the budget
 }
 
+// InFlight is the number of requests being served now.
+func (s *Server) InFlight() int { return int(s.inFlight.Load()) }
+
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isHealthCheck(r) {
 		s.health(w, r)
@@ -167,6 +173,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("Authorization") == "" && r.URL.RawQuery == "" {
 		switch {
+		case r.URL.Path == "/" && strings.Contains(r.Header.Get("Accept"), "text/html"):
+			// A browser at the server's address: the console is there.
+			http.Redirect(w, r, "/console/", http.StatusFound)
+			return
 		case r.URL.Path == "/console":
 			http.Redirect(w, r, "/console/", http.StatusMovedPermanently)
 			return
@@ -178,6 +188,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := newRequestID()
 	e := &logEntry{clientIP: s.clientAddr(r)}
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
 	defer func() {
 		if p := recover(); p != nil {
 			// The panic value may hold request data; log only where it happened.
@@ -192,15 +204,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			putBody(e.body)
 		}
 		s.bodies.give(e.hold)
-		level, errText := slog.LevelInfo, ""
-		if e.status >= 500 && e.err != nil {
-			level, errText = slog.LevelError, e.err.Error()
-		}
-		s.log.LogAttrs(r.Context(), level, "request",
-			slog.String("request_id", id), slog.String("method", r.Method), slog.String("service", e.service),
+		// A refusal is logged with its error code (AccessDenied,
+		// SignatureDoesNotMatch, LimitExceeded, …); a failure of iamd's
+		// own with what failed, which the client never sees.
+		attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method), slog.String("service", e.service),
 			slog.String("action", clip(e.action)), slog.Int("status", e.status), slog.String("access_key_id", clip(e.accessKeyID)),
 			slog.String("client_ip", addrText(e.clientIP)), slog.String("user_agent", clip(r.UserAgent())),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("err", errText))
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000)}
+		level := slog.LevelInfo
+		if e.code != "" {
+			attrs = append(attrs, slog.String("code", e.code))
+		}
+		if e.status >= 500 && e.err != nil {
+			level = slog.LevelError
+			attrs = append(attrs, slog.String("err", e.err.Error()))
+		}
+		s.log.LogAttrs(r.Context(), level, "request", attrs...)
 		if s.observe != nil {
 			action := e.action
 			if !s.known[action] {

@@ -329,8 +329,9 @@ type Verifier struct {
 	Now func() time.Time
 	// MaxSkew is the allowed clock difference (default 15 minutes).
 	MaxSkew time.Duration
-	// Region reports whether a scope's region is accepted; nil accepts any.
-	Region func(string) bool
+	// Region reports whether a scope's region is accepted for a service;
+	// nil accepts any.
+	Region func(service, region string) bool
 }
 
 // KeyFunc returns the signing key for a's access key and scope, or an error
@@ -473,7 +474,7 @@ func (v *Verifier) checkScope(a *Auth, service string) error {
 	if a.Service != service {
 		return WrongService(service)
 	}
-	if v.Region != nil && !v.Region(a.Region) {
+	if v.Region != nil && !v.Region(service, a.Region) {
 		return errorf(CodeSignatureMismatch, "Credential should be scoped to a valid region, not '"+clip(a.Region)+"'. ")
 	}
 	now := time.Now

@@ -317,7 +317,7 @@ func TestErrors(t *testing.T) {
 		name    string
 		now     time.Time
 		service string
-		region  func(string) bool
+		region  func(service, region string) bool
 		edit    func(r *http.Request)
 		key     sigv4.KeyFunc
 		code    string
@@ -339,7 +339,7 @@ func TestErrors(t *testing.T) {
 			return nil, &sigv4.Error{Code: sigv4.CodeInvalidToken, Message: "The security token included in the request is invalid."}
 		}, code: sigv4.CodeInvalidToken},
 		{name: "wrong service", service: "sts", code: sigv4.CodeSignatureMismatch, msg: "scoped to correct service: 'sts'"},
-		{name: "wrong region", region: func(r string) bool { return r == "eu-west-1" }, code: sigv4.CodeSignatureMismatch, msg: "valid region, not 'us-east-1'"},
+		{name: "wrong region", region: func(_, r string) bool { return r == "eu-west-1" }, code: sigv4.CodeSignatureMismatch, msg: "valid region, not 'us-east-1'"},
 		{name: "skew past", now: at.Add(16 * time.Minute), code: sigv4.CodeSignatureMismatch, msg: "Signature expired: " + c.SigningTime + " is now earlier than"},
 		{name: "skew future", now: at.Add(-16 * time.Minute), code: sigv4.CodeSignatureMismatch, msg: "Signature not yet current"},
 		{name: "skew within", now: at.Add(14 * time.Minute), code: ""},

@@ -191,6 +191,12 @@ func envInt(getenv func(string) string, name string, def int) int {
 
 // Validate checks the config without touching the disk or network.
 func (c *Config) Validate() error {
+	for _, a := range []struct{ flag, addr string }{{"--addr", c.Addr}, {"--debug-addr", c.DebugAddr}, {"--gateway-addr", c.GatewayAddr},
+		{"--keystone-addr", c.KeystoneAddr}, {"--metrics-addr", c.MetricsAddr}} {
+		if err := checkAddr(a.flag, a.addr); err != nil {
+			return err
+		}
+	}
 	switch {
 	case c.AccountID != "" && !reAccount.MatchString(c.AccountID):
 		return fmt.Errorf("--account-id must be 12 digits, not %q", c.AccountID)
@@ -252,18 +258,28 @@ func (c *Config) Validate() error {
 }
 
 // regionFilter returns the accepted-region check, nil for any region.
-func (c *Config) regionFilter() func(string) bool {
+// Without --regions, IAM and STS (global services: clients sign with
+// whatever region they are configured for) accept any region and Lightsail
+// (regional) only --region; --regions restricts every service to --region
+// and the regions it lists, and "*" accepts any everywhere.
+func (c *Config) regionFilter() func(service, region string) bool {
 	ok := map[string]bool{c.Region: true}
+	listed := false
 	for _, r := range strings.Split(c.Regions, ",") {
 		r = strings.TrimSpace(r)
 		if r == "*" {
 			return nil
 		}
 		if r != "" {
-			ok[r] = true
+			ok[r], listed = true, true
 		}
 	}
-	return func(r string) bool { return ok[r] }
+	return func(service, region string) bool {
+		if !listed && (service == "iam" || service == "sts") {
+			return reRegion.MatchString(region)
+		}
+		return ok[region]
+	}
 }
 
 // keystoneRoles splits --keystone-roles.
@@ -297,6 +313,19 @@ func (c *Config) maxKeyAge() time.Duration {
 }
 
 // loopback reports whether addr (host:port) listens on loopback only.
+// checkAddr says what is wrong with a listen address, if anything: the
+// usual mistake is a port alone.
+func checkAddr(flag, addr string) error {
+	if addr == "" && flag != "--addr" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return fmt.Errorf("%s %q must be host:port, such as 127.0.0.1:8600 (or :8600 for every address)", flag, addr)
+	}
+	return nil
+}
+
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

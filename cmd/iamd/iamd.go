@@ -18,10 +18,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"iamd"
@@ -49,6 +51,7 @@ type Main struct {
 	standby iamd.Store         // --replica-db, when set
 	svc     *iamd.Service
 	http    *http.Server
+	srv     *server.Server // what m.http serves
 	debug   *http.Server
 	gw      *http.Server
 	ks      *http.Server
@@ -83,6 +86,19 @@ func (m *Main) KeystoneAddr() string { return m.ksAddr }
 // Addr is the address the server listens on, once started.
 func (m *Main) Addr() string { return m.ln.Addr().String() }
 
+// URL is where a browser or client on this machine reaches the server.
+func (m *Main) URL() string {
+	scheme := "http"
+	if m.certs != nil {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(m.Addr())
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
 // Account is the account iamd serves.
 func (m *Main) Account() iamd.Account { return m.svc.Account() }
 
@@ -114,7 +130,10 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		if m.certs != nil {
 			m.certs.close()
 		}
-		return fmt.Errorf("listen on %s: %w (is another server using the port?)", c.Addr, err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("listen on %s: %w (is another server using the port? --addr picks another)", c.Addr, err)
+		}
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
 	if m.certs != nil {
 		m.ln = tls.NewListener(m.ln, m.certs.config())
@@ -212,10 +231,11 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		}
 	}
 	m.ln = server.LimitListener(m.ln, m.maxConns())
-	m.http = server.NewHTTPServer(server.New(server.Config{
+	m.srv = server.New(server.Config{
 		Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles,
 		TrustedProxies: c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(),
-	}), m.log)
+	})
+	m.http = server.NewHTTPServer(m.srv, m.log)
 	if c.DebugAddr != "" {
 		dln, err := m.listen(c.DebugAddr)
 		if err != nil {
@@ -246,7 +266,8 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.ln) }()
-	m.log.Info("iamd listening", "addr", m.Addr(), "tls", m.certs != nil, "account", m.svc.Account().ID, "region", c.Region, "data_dir", c.DataDir)
+	m.log.Info("iamd listening", "addr", m.Addr(), "tls", m.certs != nil, "account", m.svc.Account().ID, "region", c.Region, "data_dir", c.DataDir,
+		"console", m.URL()+"/console/")
 	m.sink.Flush()
 	return nil
 }
@@ -327,6 +348,7 @@ func privateDir(dir string) error {
 // Close stops serving, waits for requests in flight, flushes key uses and
 // closes the store.
 func (m *Main) Close() error {
+	serving := m.served != nil
 	var errs []error
 	if m.debug != nil {
 		m.debug.Close()
@@ -350,9 +372,16 @@ func (m *Main) Close() error {
 		m.ks = nil
 	}
 	if m.served != nil { // serving: stop, and wait for requests in flight
+		began, n := time.Now(), m.srv.InFlight()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		errs = append(errs, m.http.Shutdown(ctx))
+		err := m.http.Shutdown(ctx)
 		cancel()
+		if err != nil {
+			m.log.Warn("stopped serving before every request in flight was answered", "requests_in_flight", m.srv.InFlight(), "err", err)
+		} else {
+			m.log.Info("stopped serving", "requests_drained", n, "took_ms", time.Since(began).Milliseconds())
+		}
+		errs = append(errs, err)
 		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
@@ -392,8 +421,12 @@ func (m *Main) Close() error {
 		m.lock.Close() // releases the lock
 		m.lock = nil
 	}
+	err := errors.Join(errs...)
+	if serving && err == nil {
+		m.log.Info("iamd stopped")
+	}
 	m.sink.Close()
-	return errors.Join(errs...)
+	return err
 }
 
 // rootCredentials gives the root its key from the environment, or on first
@@ -413,6 +446,16 @@ func (m *Main) rootCredentials(ctx context.Context) error {
 		return fmt.Errorf("root credentials: %w", err)
 	}
 	if k == nil {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			// The root already has its key, whose secret was only ever in
+			// that file: iamd cannot show it again, and does not make
+			// another by itself.
+			m.log.Warn("the root's credentials file is gone; its secret cannot be shown again. To sign in as the root, restart once with "+
+				"IAMD_ROOT_ACCESS_KEY_ID and IAMD_ROOT_SECRET_ACCESS_KEY set to a new key of your choosing (16-128 characters of A-Z and 0-9, and a secret of 16-128): "+
+				"iamd adds it to the root; then delete the lost key with `aws iam delete-access-key --access-key-id ID` signed by the new one "+
+				"(`aws iam list-access-keys` shows it). A root has two keys at most.", "file", path)
+			return nil
+		}
 		m.log.Info("root credentials", "file", path, "access_key_id", credentialsFileKeyID(path))
 		return nil
 	}

@@ -7,10 +7,11 @@
 //	iamd proxy [flags]              an authenticating front for an HTTP API
 //	iamd version
 //
-// Every flag also reads an environment variable; see README.md.
+// Every flag also reads an environment variable; see docs/OPERATIONS.md.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -89,23 +90,40 @@ func run(args []string, stdout, stderr io.Writer) error {
 	// Every file iamd makes (the database and its journal, the master key,
 	// the root's credentials) is for its own user only.
 	syscall.Umask(0o077)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got os.Signal
+	go func() {
+		select {
+		case got = <-signals:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	m := NewMain(cfg, stderr)
 	if err := m.Start(ctx); err != nil {
 		return err
 	}
 	<-ctx.Done()
+	m.log.Info("shutting down: answering the requests in flight, then stopping", "signal", fmt.Sprint(got))
 	return m.Close()
 }
 
-// version is the module version and the VCS revision of the build.
+// buildVersion is the release's version, set by scripts/release
+// (-ldflags "-X main.buildVersion=v1.2.3"); empty in other builds.
+var buildVersion string
+
+// version is the release or module version and the VCS revision of the
+// build.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "iamd (no build information)"
+		return "iamd " + cmp.Or(buildVersion, "(no build information)")
 	}
-	v := "iamd " + bi.Main.Version
+	v := "iamd " + cmp.Or(buildVersion, bi.Main.Version)
 	var rev, at, modified string
 	for _, s := range bi.Settings {
 		switch s.Key {

@@ -580,3 +580,87 @@ func TestPermissionAdvice(t *testing.T) {
 		t.Logf("%s: %s", c.name, line)
 	}
 }
+
+// TestWordsInTheLog: what a person running iamd reads. The console's
+// address at start; each refused request with its error code; a line on
+// shutdown; a root-credentials file that is gone explained with the way
+// back; hints only where they are true.
+func TestWordsInTheLog(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Addr: "127.0.0.1:0", DataDir: dir, Region: "us-east-1", LogFormat: "text", Durability: "full"}
+	logs := &syncBuffer{}
+	m := NewMain(cfg, logs)
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + m.Addr()
+	if !strings.Contains(logs.String(), "console="+url+"/console/") {
+		t.Errorf("the console's address is not in the start-up line:\n%s", logs)
+	}
+	s := &testServer{Main: m, URL: url, Dir: dir, Logs: logs, HTTP: newHTTPClient(t)}
+	_, err := s.sts("AKIAAAAAAAAAAAAAAAAA", strings.Repeat("x", 40)).GetCallerIdentity(ctx, nil)
+	wantAPIError(t, err, "InvalidClientTokenId", 403)
+	// The line is written once the answer is sent.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "status=403") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "status=403") || !strings.Contains(logs.String(), "code=InvalidClientTokenId") || strings.Contains(logs.String(), `err=""`) {
+		t.Errorf("a refused request's line has no error code, or an empty err:\n%s", logs)
+	}
+	// A browser at the server's address is sent to the console; a client
+	// is not.
+	req, _ := http.NewRequest("GET", url+"/", nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil || resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console/" {
+		t.Errorf("GET / from a browser: %v %v", resp, err)
+	}
+	if resp, err := http.Get(url + "/"); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("GET / without a browser's Accept: %v %v", resp, err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`msg="stopped serving" requests_drained=0`, `msg="iamd stopped"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %s on shutdown:\n%s", want, logs)
+		}
+	}
+
+	// The root-credentials file gone: the way back, and it works.
+	os.Remove(filepath.Join(dir, "root-credentials"))
+	logs = &syncBuffer{}
+	m = NewMain(cfg, logs)
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "root's credentials file is gone") || !strings.Contains(logs.String(), "IAMD_ROOT_ACCESS_KEY_ID") {
+		t.Errorf("no way back for a lost root-credentials file:\n%s", logs)
+	}
+	m.Close()
+	cfg.RootAccessKeyID, cfg.RootSecretAccessKey = rootID, rootSecret
+	m = NewMain(cfg, &syncBuffer{})
+	if err := m.Start(ctx); err != nil {
+		t.Fatalf("the way back: %v", err)
+	}
+	defer m.Close()
+	s = &testServer{Main: m, URL: "http://" + m.Addr(), HTTP: newHTTPClient(t)}
+	keys, err := s.root().ListAccessKeys(ctx, nil)
+	if err != nil || len(keys.AccessKeyMetadata) != 2 {
+		t.Fatalf("the root after the way back: %v %v", keys, err)
+	}
+
+	// Hints only where true.
+	if err := (&Config{Addr: "8600", DataDir: "d", Region: "us-east-1", LogFormat: "text", Durability: "full"}).Validate(); err == nil ||
+		strings.Contains(err.Error(), "insecure-http") || !strings.Contains(err.Error(), "host:port") {
+		t.Errorf("--addr 8600: %v", err)
+	}
+	busy := Config{Addr: m.Addr(), DataDir: t.TempDir(), Region: "us-east-1", LogFormat: "text", Durability: "full"}
+	if err := NewMain(busy, &syncBuffer{}).Start(ctx); err == nil || !strings.Contains(err.Error(), "another server using the port") {
+		t.Errorf("a port in use: %v", err)
+	}
+	bad := Config{Addr: "127.0.0.1:99999", DataDir: t.TempDir(), Region: "us-east-1", LogFormat: "text", Durability: "full"}
+	if err := NewMain(bad, &syncBuffer{}).Start(ctx); err == nil || strings.Contains(err.Error(), "another server") {
+		t.Errorf("a port that cannot be: %v", err)
+	}
+}
