@@ -8,21 +8,21 @@ import (
 	"testing"
 )
 
-// TestREADMEPolicyDocument: the document the README shows for
+// TestDocsPolicyDocument: the document docs/iam.md shows for
 // IAMSelfManageAccessKeys is the one iamd serves.
-func TestREADMEPolicyDocument(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+func TestDocsPolicyDocument(t *testing.T) {
+	readme, err := os.ReadFile("docs/iam.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, block, ok := strings.Cut(string(readme), "```json\n")
 	if !ok {
-		t.Fatal("the README shows no policy document")
+		t.Fatal("docs/iam.md shows no policy document")
 	}
 	block, _, _ = strings.Cut(block, "```")
 	var shown, served any
 	if err := json.Unmarshal([]byte(block), &shown); err != nil {
-		t.Fatalf("the README's document: %v", err)
+		t.Fatalf("docs/iam.md's document: %v", err)
 	}
 	b := awsManagedByARN["arn:aws:iam::aws:policy/IAMSelfManageAccessKeys"]
 	if b == nil {
@@ -30,6 +30,6 @@ func TestREADMEPolicyDocument(t *testing.T) {
 	}
 	json.Unmarshal([]byte(b.Document), &served)
 	if !reflect.DeepEqual(shown, served) {
-		t.Errorf("the README shows\n%s\niamd serves\n%s", block, b.Document)
+		t.Errorf("docs/iam.md shows\n%s\niamd serves\n%s", block, b.Document)
 	}
 }

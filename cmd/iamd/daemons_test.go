@@ -75,18 +75,18 @@ func waitHTTP(t *testing.T, url, what string, timeout time.Duration, logs func()
 	}
 }
 
-// readmeBlock returns the README's fenced block that begins with opening
+// readmeBlock returns docs/openstack.md's fenced block that begins with opening
 // (its fence line included, e.g. "```ini\n[pipeline:main]\n"), without
 // the fence lines.
 func readmeBlock(t *testing.T, opening string) string {
 	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/openstack.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, rest, ok := strings.Cut(string(readme), opening)
 	if !ok {
-		t.Fatalf("the README has no block beginning %q", opening)
+		t.Fatalf("docs/openstack.md has no block beginning %q", opening)
 	}
 	_, first, _ := strings.Cut(opening, "\n")
 	block, _, _ := strings.Cut(first+rest, "```")

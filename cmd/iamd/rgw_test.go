@@ -21,16 +21,16 @@ import (
 // rgwCluster is Ceph from Debian's packages on 127.0.0.1: one monitor, one
 // OSD on memstore (RAM, nothing on disk but the monitor's store) and a
 // radosgw whose S3 API asks iamd's Keystone API about every request, with
-// the README's options.
+// docs/openstack.md's options.
 type rgwCluster struct {
 	URL string
 	dir string
 	daemons
 }
 
-// rgwKeystoneOptions are the README's RGW options (its ini block from
+// rgwKeystoneOptions are docs/openstack.md's RGW options (its ini block from
 // rgw_s3_auth_use_keystone on), with iamd's address and the service key
-// put in where the README leaves them to the reader.
+// put in where docs/openstack.md leaves them to the reader.
 func rgwKeystoneOptions(t *testing.T, keystoneAddr, svcID, svcSecret string) string {
 	t.Helper()
 	block := readmeBlock(t, "```ini\nrgw_s3_auth_use_keystone")
@@ -48,7 +48,7 @@ func rgwKeystoneOptions(t *testing.T, keystoneAddr, svcID, svcSecret string) str
 		out.WriteString(line)
 	}
 	if strings.Contains(out.String(), "…") {
-		t.Fatalf("a README placeholder is left in the RGW options:\n%s", out.String())
+		t.Fatalf("a placeholder of docs/openstack.md is left in the RGW options:\n%s", out.String())
 	}
 	return out.String()
 }
@@ -205,7 +205,7 @@ func (c *rgwCluster) stop() {
 	os.RemoveAll(c.dir)
 }
 
-// TestKeystoneRGW: Ceph RGW, configured with the README's options only,
+// TestKeystoneRGW: Ceph RGW, configured with docs/openstack.md's options only,
 // accepts an IAM user's key and a Lightsail bucket key through iamd's
 // s3tokens (the aws CLI, boto3 and the Go SDK), keeps a bucket key's
 // bucket out of the account's reach, and refuses a tampered, deleted or
@@ -295,7 +295,7 @@ func TestKeystoneRGW(t *testing.T) {
 		}
 	}
 	if !asked {
-		t.Error("RGW never asked for a secret: the README says it does")
+		t.Error("RGW never asked for a secret: docs/openstack.md says it does")
 	}
 }
 

@@ -22,13 +22,13 @@ import (
 // replica of each ring, account, container and object servers, and a proxy
 // whose S3 API (s3api) asks iamd's Keystone API about every request
 // (s3token) and lets a project's "member" operate its account
-// (keystoneauth). The pipeline is the README's.
+// (keystoneauth). The pipeline is docs/openstack.md's.
 type swiftCluster struct {
 	URL string
 	daemons
 }
 
-// swiftProxyConf is the README's proxy-server.conf; %[1]s is the proxy's
+// swiftProxyConf is docs/openstack.md's proxy-server.conf; %[1]s is the proxy's
 // port, %[2]s the directory, %[3]s the user, %[4]s iamd's Keystone
 // address and %[5]s, %[6]s the service key.
 const swiftProxyConf = `[DEFAULT]
@@ -255,11 +255,11 @@ func TestKeystoneSwift(t *testing.T) {
 	}
 }
 
-// TestSwiftConfIsREADMEs: every setting of the README's proxy-server.conf
+// TestSwiftConfIsDocumented: every setting of docs/openstack.md's proxy-server.conf
 // is swiftProxyConf's, in the same section, so the configuration Swift is
-// tested with is the one documented. Values the README leaves to the
+// tested with is the one documented. Values docs/openstack.md leaves to the
 // reader (the key, its secret, iamd's address) are the test's own.
-func TestSwiftConfIsREADMEs(t *testing.T) {
+func TestSwiftConfIsDocumented(t *testing.T) {
 	block := readmeBlock(t, "```ini\n[pipeline:main]\n")
 	settings := func(conf string) map[string]string {
 		out, section := map[string]string{}, ""

@@ -1,4 +1,4 @@
-// Command orders is the README's iamdauth example: an HTTP service that
+// Command orders is the iamdauth example of docs/http-apis.md: an HTTP service that
 // serves only requests signed with iamd keys whose policies allow
 // execute-api:Invoke on the route. It asks iamd, through its
 // --gateway-socket, with its own key from the environment (one allowed
