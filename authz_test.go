@@ -196,9 +196,9 @@ func TestMalformedPoliciesRefused(t *testing.T) {
 	ctx := context.Background()
 	svc, _ := newService(t, &clock{time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)})
 	svc.CreateUser(ctx, root, "u", "/", nil)
-	doc := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":"x"}}}}`
+	doc := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"SourceVpce":"x"}}}}`
 	err := svc.PutInlinePolicy(ctx, root, iamd.Entity{Kind: iamd.EntityUser, Name: "u"}, "p", doc)
-	if !errors.Is(err, iamd.ErrMalformed) || !strings.Contains(iamd.MessageOf(err), "aws:SourceVpce") {
+	if !errors.Is(err, iamd.ErrMalformed) || !strings.Contains(iamd.MessageOf(err), "SourceVpce") {
 		t.Fatalf("PutInlinePolicy: %v", err)
 	}
 	if names, _, _ := svc.ListInlinePolicies(ctx, root, iamd.Entity{Kind: iamd.EntityUser, Name: "u"}, iamd.Page{MaxItems: 10}); len(names) != 0 {

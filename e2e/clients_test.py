@@ -242,9 +242,9 @@ class Boto3Test(ClientTestCase):
                "Condition": {"StringEqualsAnyCase": {"aws:username": "mal"}}}]}
         e = self.assertError("MalformedPolicyDocument", 400, iam.put_user_policy, UserName="mal", PolicyName="x", PolicyDocument=json.dumps(bad))
         self.assertIn("StringEqualsAnyCase", str(e))
-        bad["Statement"][0]["Condition"] = {"StringEquals": {"aws:SourceVpc": "vpc-1"}}
+        bad["Statement"][0]["Condition"] = {"StringEquals": {"SourceVpc": "vpc-1"}}  # not a key's form: no prefix
         e = self.assertError("MalformedPolicyDocument", 400, iam.create_policy, PolicyName="x", PolicyDocument=json.dumps(bad))
-        self.assertIn("aws:SourceVpc", str(e))
+        self.assertIn("SourceVpc", str(e))
         self.assertError("NoSuchEntity", 404, iam.attach_user_policy, UserName="mal", PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/nope")
         self.assertEqual(iam.list_attached_user_policies(UserName="mal")["AttachedPolicies"], [])
 

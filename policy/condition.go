@@ -87,6 +87,7 @@ func OperatorNames() []string {
 // (for a negated operator: when none does).
 type condition struct {
 	op       operator
+	set      setOp // ForAnyValue:, ForAllValues:, or neither
 	ifExists bool
 	key      key
 	strs     []template // string, ARN and Null operands
@@ -96,8 +97,21 @@ type condition struct {
 	boolean  bool
 }
 
+// setOp is a condition's set qualifier, for keys with several values
+// (aws:TagKeys, a token's amr).
+type setOp uint8
+
+const (
+	setNone setOp = iota
+	setAnyValue
+	setAllValues
+)
+
 // keysUsable says which key types each operator family accepts.
 func usable(f opFamily, t keyType) bool {
+	if t == typeAny {
+		return true
+	}
 	switch f {
 	case famStringEquals, famStringEqualsIgnoreCase, famStringLike:
 		return t == typeString || t == typeARN
@@ -123,13 +137,15 @@ func (p *Policy) conditions(v json.RawMessage) ([]condition, error) {
 	var out []condition
 	for opName, keys := range blocks {
 		name, ifExists := strings.CutSuffix(opName, "IfExists")
-		if strings.HasPrefix(name, "ForAnyValue:") || strings.HasPrefix(name, "ForAllValues:") {
-			return nil, errorf("Condition operator %s is not supported: iamd's condition keys are single-valued. Supported operators: %s (each also with IfExists, except Null).",
-				clip(opName), strings.Join(OperatorNames(), ", "))
+		set := setNone
+		if rest, ok := strings.CutPrefix(name, "ForAnyValue:"); ok {
+			name, set = rest, setAnyValue
+		} else if rest, ok := strings.CutPrefix(name, "ForAllValues:"); ok {
+			name, set = rest, setAllValues
 		}
 		op, ok := operators[name]
-		if !ok || (ifExists && op.fam == famNull) {
-			return nil, errorf("Condition operator %s is not supported. Supported operators: %s (each also with IfExists, except Null).",
+		if !ok || (ifExists && op.fam == famNull) || (set != setNone && op.fam == famNull) {
+			return nil, errorf("Condition operator %s is not supported. Supported operators: %s (each also with IfExists, except Null; each but Null also after ForAnyValue: or ForAllValues:).",
 				clip(opName), strings.Join(OperatorNames(), ", "))
 		}
 		for keyName, raw := range keys {
@@ -144,6 +160,7 @@ func (p *Policy) conditions(v json.RawMessage) ([]condition, error) {
 			if err != nil {
 				return nil, err
 			}
+			c.set = set
 			out = append(out, c)
 		}
 	}
@@ -263,11 +280,38 @@ func (cd *condition) eval(c *Context) bool {
 		_, _, ok := c.value(cd.key)
 		return ok != cd.boolean // Null true: the key must be absent
 	}
+	if cd.set != setNone {
+		return cd.evalSet(c)
+	}
 	present, hit := cd.match(c)
 	if !present {
 		return cd.ifExists || cd.op.negate
 	}
 	return hit != cd.op.negate
+}
+
+// evalSet decides a ForAnyValue: or ForAllValues: condition, value by
+// value: ForAnyValue is true when some value of the request's passes
+// (absent: false), ForAllValues when every one does (absent: true); a
+// value passes a negated operator when it matches no operand.
+func (cd *condition) evalSet(c *Context) bool {
+	one, many, ok := c.value(cd.key)
+	if !ok {
+		return cd.ifExists || cd.set == setAllValues
+	}
+	if many == nil {
+		many = []string{one}
+	}
+	for _, v := range many {
+		pass := cd.matchText(v, c) != cd.op.negate
+		if cd.set == setAnyValue && pass {
+			return true
+		}
+		if cd.set == setAllValues && !pass {
+			return false
+		}
+	}
+	return cd.set == setAllValues
 }
 
 // match reports whether the key is present and whether any of its values

@@ -74,6 +74,7 @@ const (
 	typeBool
 	typeIP
 	typeNumeric
+	typeAny // a key iamd does not know: any operator, its values from Context.Request
 )
 
 type keyInfo struct {
@@ -140,7 +141,36 @@ func lookupKey(name string) (key, bool) {
 	if t, ok := strings.CutPrefix(l, principalTagPrefix); ok && t != "" {
 		return key{id: keyPrincipalTag, typ: typeString, name: l, tag: t}, true
 	}
+	// As AWS does, any well-formed key is accepted: a service's own
+	// (iam:ResourceTag/team, s3:ExistingObjectTag/x), an identity
+	// provider's (token.actions.githubusercontent.com:sub). A request that
+	// does not carry it has it absent: it matches nothing but IfExists,
+	// Null and the negated operators.
+	if validKeyName(name) {
+		return key{id: keyRequest, typ: typeAny, name: l}, true
+	}
 	return key{}, false
+}
+
+// validKeyName reports whether name has a condition key's form: a
+// prefix (a service, or a provider's host and path), a colon, and a name;
+// at most 256 printable characters.
+func validKeyName(name string) bool {
+	i := strings.IndexByte(name, ':')
+	if i <= 0 || i == len(name)-1 || len(name) > 256 {
+		return false
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || r == '$' || r == '{' || r == '}' || r == '"' || r == '*' || r == '?' {
+			return false
+		}
+	}
+	for _, r := range name[:i] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '/' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // value returns the request's value of k as text (one value; a

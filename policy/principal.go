@@ -8,11 +8,12 @@ import (
 
 // principals is a trust statement's Principal element.
 type principals struct {
-	any bool     // "*" or {"AWS": "*"}
-	aws []string // account IDs and ARNs, as written; "id:" + a unique ID once bound
-	// Service and Federated principals are accepted, as Terraform's
-	// roles for EC2 or Lambda carry them, but iamd issues no credentials
-	// for them: they match no request.
+	any       bool     // "*" or {"AWS": "*"}
+	aws       []string // account IDs and ARNs, as written; "id:" + a unique ID once bound
+	federated []string // identity providers' ARNs (or names), as written
+	// Service principals are accepted, as Terraform's roles for EC2 or
+	// Lambda carry them, but iamd issues no credentials for them: they
+	// match no request.
 }
 
 // Principal is who asks, for a trust policy: its ARN (a user's, the
@@ -27,6 +28,10 @@ type Principal struct {
 	ARN, Account, RoleARN string
 	ID, RoleID            string
 	DirectOnly            bool
+	// Federated is the identity provider's ARN for a caller that comes
+	// with its provider's token (AssumeRoleWithWebIdentity); such a caller
+	// matches only {"Federated": that ARN} and "*".
+	Federated string
 }
 
 var (
@@ -69,6 +74,9 @@ func parsePrincipals(v json.RawMessage) (*principals, error) {
 				if a == "" {
 					return nil, errorf("Invalid principal in policy: \"%s\":\"\"", k)
 				}
+			}
+			if k == "Federated" {
+				ps.federated = append(ps.federated, list...)
 			}
 		default:
 			return nil, errorf("Invalid principal in policy: unknown principal type %s.", clip(k))
@@ -126,6 +134,14 @@ func (ps *principals) match(pr *Principal) bool {
 	}
 	if ps.any {
 		return true
+	}
+	if pr.Federated != "" {
+		for _, f := range ps.federated {
+			if f == pr.Federated {
+				return true
+			}
+		}
+		return false
 	}
 	for _, a := range ps.aws {
 		if id, ok := strings.CutPrefix(a, "id:"); ok {
