@@ -25,6 +25,8 @@ const (
 	ChangeRole   ChangeKind = "role"   // a role, its trust or its policies
 	ChangePolicy ChangeKind = "policy" // a managed policy or its default version
 	ChangeBucket ChangeKind = "bucket" // a Lightsail bucket
+	// ChangeProvider is an OpenID Connect provider, by its ID.
+	ChangeProvider ChangeKind = "provider"
 	// ChangeAll: anything may have changed (the master key was rotated);
 	// replicas load everything again.
 	ChangeAll ChangeKind = "all"
@@ -89,8 +91,9 @@ type Records struct {
 	Users    []*UserRecord
 	Groups   []*GroupRecord
 	Roles    []*RoleRecord
-	Policies []*PolicyRecord
-	Buckets  []*Bucket
+	Policies  []*PolicyRecord
+	Buckets   []*Bucket
+	Providers []*OIDCProvider
 }
 
 // Snapshot is everything decisions read, in one consistent view of the
@@ -157,6 +160,7 @@ type View interface {
 	GetPolicyVersion(ctx context.Context, name, version string) (*PolicyVersion, error)
 	UserPolicies(ctx context.Context, user string) ([]PolicySource, error)
 	RolePolicies(ctx context.Context, role string) ([]PolicySource, error)
+	GetOIDCProvider(ctx context.Context, url string) (*OIDCProvider, error)
 }
 
 // Replica is a View kept current from the change log, which tells of the

@@ -167,3 +167,27 @@ func NewGroupID(r io.Reader) (string, error) { return randomID(r, "AGPA", 17) }
 
 // NewPolicyID returns "ANPA" and 17 characters of [A-Z2-7].
 func NewPolicyID(r io.Reader) (string, error) { return randomID(r, "ANPA", 17) }
+
+// OIDCProvider is an OpenID Connect identity provider the account trusts
+// (IAM's CreateOpenIDConnectProvider): a token it issued, for one of its
+// client IDs, may be exchanged for a role's temporary credentials
+// (AssumeRoleWithWebIdentity) where the role's trust policy allows it.
+type OIDCProvider struct {
+	ID string // internal
+	// URL is the issuer without https://: host and path, as the ARN ends
+	// and as the provider's condition keys begin (host/path:sub).
+	URL string
+	// ClientIDs are the audiences (aud) accepted.
+	ClientIDs []string
+	// Thumbprints are SHA-1 fingerprints (40 hex digits, lower case) of
+	// certificates the provider's TLS chain may present, trusted when the
+	// system's roots do not vouch for it (as AWS uses them).
+	Thumbprints []string
+	CreatedAt   time.Time
+	Tags        []Tag
+}
+
+// ARN is the provider's ARN in account.
+func (p *OIDCProvider) ARN(account string) string {
+	return "arn:aws:iam::" + account + ":oidc-provider/" + p.URL
+}

@@ -179,6 +179,16 @@ func RoleNotFound(name string) *Error {
 	return Errorf(NotFound, "The role with name %s cannot be found.", name)
 }
 
+// OIDCProviderNotFound is the NotFound error for a provider's ARN.
+func OIDCProviderNotFound(arn string) *Error {
+	return Errorf(NotFound, "OpenIDConnect Provider not found for arn %s", arn)
+}
+
+// OIDCProviderExists is the AlreadyExists error for a provider's URL.
+func OIDCProviderExists(url string) *Error {
+	return Errorf(AlreadyExists, "Provider with url https://%s already exists.", url)
+}
+
 // RoleExists is the AlreadyExists error for a role name.
 func RoleExists(name string) *Error {
 	return Errorf(AlreadyExists, "Role with name %s already exists.", name)

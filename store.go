@@ -237,6 +237,21 @@ type PolicyStore interface {
 	// UserPolicies does. NotFound if the role does not exist.
 	RolePolicies(ctx context.Context, role string) ([]PolicySource, error)
 
+	// CreateOIDCProvider inserts p. AlreadyExists if a provider of its URL
+	// exists.
+	CreateOIDCProvider(ctx context.Context, p *OIDCProvider) error
+	// GetOIDCProvider returns the provider of url (host and path, without
+	// https://). NotFound if none.
+	GetOIDCProvider(ctx context.Context, url string) (*OIDCProvider, error)
+	// ListOIDCProviders returns every provider, by URL.
+	ListOIDCProviders(ctx context.Context) ([]*OIDCProvider, error)
+	// UpdateOIDCProvider reads the provider, lets fn change its client
+	// IDs, thumbprints or tags, and writes it back, atomically. NotFound if
+	// none; fn's error is returned.
+	UpdateOIDCProvider(ctx context.Context, url string, fn func(*OIDCProvider) error) error
+	// DeleteOIDCProvider deletes the provider. NotFound if none.
+	DeleteOIDCProvider(ctx context.Context, url string) error
+
 	// UserPolicies returns every policy that applies to the user: its
 	// inline and attached policies and those of its groups, attached ones
 	// with the document of their default version. NotFound if the user

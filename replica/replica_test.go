@@ -55,6 +55,7 @@ func fill(t testing.TB, st iamd.Store) {
 	must(st.PutInlinePolicy(ctx, iamd.Entity{Kind: iamd.EntityRole, Name: "deploy"}, "r", doc, 10240))
 	must(st.CreateBucket(ctx, &iamd.Bucket{ID: "b-1", Name: "photos", BundleID: "small_1_0", CreatedAt: time.Unix(7, 0), PrincipalID: "AIDABUCKET"}))
 	must(st.CreateAccessKey(ctx, &iamd.AccessKey{ID: "AKIABUCKET0000000001", Owner: iamd.BucketOwner("photos"), Status: iamd.StatusActive, CreatedAt: time.Unix(8, 0), SealedSecret: []byte("s2")}, 2))
+	must(st.CreateOIDCProvider(ctx, &iamd.OIDCProvider{ID: "p-gh", URL: "token.actions.githubusercontent.com", ClientIDs: []string{"sts.amazonaws.com"}, CreatedAt: time.Unix(9, 0)}))
 }
 
 // sameAsStore checks the replica's answers against the store's.
@@ -106,6 +107,13 @@ func sameAsStore(t *testing.T, r *replica.Replica, st iamd.Store) {
 		_, gerr := r.GetRole(ctx, name)
 		if iamd.KindOf(werr) != iamd.KindOf(gerr) || (werr == nil) != (gerr == nil) {
 			t.Fatalf("role %s: %v %v", name, gerr, werr)
+		}
+	}
+	for _, url := range []string{"token.actions.githubusercontent.com", "gitlab.com"} {
+		w, werr := st.GetOIDCProvider(ctx, url)
+		g, gerr := r.GetOIDCProvider(ctx, url)
+		if iamd.KindOf(werr) != iamd.KindOf(gerr) || (werr == nil) != (gerr == nil) || w != nil && (g.ID != w.ID || len(g.ClientIDs) != len(w.ClientIDs)) {
+			t.Fatalf("provider %s: replica %+v %v, store %+v %v", url, g, gerr, w, werr)
 		}
 	}
 }

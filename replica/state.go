@@ -15,18 +15,20 @@ type state struct {
 	last    iamd.LogEntry // the entry at seq, when the replica applied it
 	account iamd.Account
 
-	keys      map[string]*iamd.KeyRecord
-	keysOf    map[string][]string         // owner ID → its keys' IDs (two at most)
-	users     map[string]*iamd.UserRecord // by ID
-	userIDs   map[string]string           // folded name → ID
-	groups    map[string]*iamd.GroupRecord
-	groupIDs  map[string]string
-	roles     map[string]*iamd.RoleRecord
-	roleIDs   map[string]string
-	policies  map[string]*iamd.PolicyRecord
-	policyIDs map[string]string
-	buckets   map[string]*iamd.Bucket
-	bucketIDs map[string]string // name → ID
+	keys        map[string]*iamd.KeyRecord
+	keysOf      map[string][]string         // owner ID → its keys' IDs (two at most)
+	users       map[string]*iamd.UserRecord // by ID
+	userIDs     map[string]string           // folded name → ID
+	groups      map[string]*iamd.GroupRecord
+	groupIDs    map[string]string
+	roles       map[string]*iamd.RoleRecord
+	roleIDs     map[string]string
+	policies    map[string]*iamd.PolicyRecord
+	policyIDs   map[string]string
+	buckets     map[string]*iamd.Bucket
+	bucketIDs   map[string]string // name → ID
+	providers   map[string]*iamd.OIDCProvider
+	providerIDs map[string]string // URL → ID
 }
 
 func newState(epoch string, seq int64, account iamd.Account, r *iamd.Records) *state {
@@ -36,7 +38,8 @@ func newState(epoch string, seq int64, account iamd.Account, r *iamd.Records) *s
 		groups: map[string]*iamd.GroupRecord{}, groupIDs: map[string]string{},
 		roles: map[string]*iamd.RoleRecord{}, roleIDs: map[string]string{},
 		policies: map[string]*iamd.PolicyRecord{}, policyIDs: map[string]string{},
-		buckets: map[string]*iamd.Bucket{}, bucketIDs: map[string]string{}}
+		buckets: map[string]*iamd.Bucket{}, bucketIDs: map[string]string{},
+		providers: map[string]*iamd.OIDCProvider{}, providerIDs: map[string]string{}}
 	st.put(r)
 	return st
 }
@@ -60,6 +63,9 @@ func (st *state) put(r *iamd.Records) {
 	}
 	for _, b := range r.Buckets {
 		putNamed(st.buckets, st.bucketIDs, b.ID, b.Name, b, func(b *iamd.Bucket) string { return b.Name })
+	}
+	for _, p := range r.Providers {
+		putNamed(st.providers, st.providerIDs, p.ID, p.URL, p, func(p *iamd.OIDCProvider) string { return p.URL })
 	}
 }
 
@@ -149,6 +155,9 @@ func (st *state) apply(d *iamd.Delta) effects {
 	for _, b := range d.Buckets {
 		mark(iamd.ChangeBucket, b.ID)
 	}
+	for _, p := range d.Providers {
+		mark(iamd.ChangeProvider, p.ID)
+	}
 	// Keys whose owner changes change with it: what they sign as.
 	ownerKeys := func(owner string) {
 		for _, k := range st.keysOf[owner] {
@@ -172,6 +181,8 @@ func (st *state) apply(d *iamd.Delta) effects {
 			dropNamed(st.policies, st.policyIDs, e.ID, func(p *iamd.PolicyRecord) string { return iamd.FoldName(p.Name) })
 		case iamd.ChangeBucket:
 			dropNamed(st.buckets, st.bucketIDs, e.ID, func(b *iamd.Bucket) string { return b.Name })
+		case iamd.ChangeProvider:
+			dropNamed(st.providers, st.providerIDs, e.ID, func(p *iamd.OIDCProvider) string { return p.URL })
 		}
 	}
 	st.put(&d.Records)
@@ -216,6 +227,9 @@ func (st *state) records() iamd.Records {
 	}
 	for _, b := range st.buckets {
 		r.Buckets = append(r.Buckets, b)
+	}
+	for _, p := range st.providers {
+		r.Providers = append(r.Providers, p)
 	}
 	return r
 }

@@ -154,6 +154,24 @@ func (r *Replica) getBucket(name string) (*iamd.Bucket, error) {
 	return &bucket, r.usable(iamd.ChangeBucket, b.ID)
 }
 
+func (r *Replica) GetOIDCProvider(ctx context.Context, url string) (*iamd.OIDCProvider, error) {
+	return found(r, ctx, func() (*iamd.OIDCProvider, error) { return r.getProvider(url) })
+}
+
+func (r *Replica) getProvider(url string) (*iamd.OIDCProvider, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if err := r.usable("", ""); err != nil {
+		return nil, err
+	}
+	p := r.st.providers[r.st.providerIDs[url]]
+	if p == nil {
+		return nil, iamd.Errorf(iamd.NotFound, "OpenIDConnect Provider not found for url %s", url)
+	}
+	provider := *p
+	return &provider, r.usable(iamd.ChangeProvider, p.ID)
+}
+
 func (r *Replica) GetPolicy(ctx context.Context, name string) (*iamd.ManagedPolicy, error) {
 	return found(r, ctx, func() (*iamd.ManagedPolicy, error) { return r.getPolicy(name) })
 }

@@ -111,6 +111,26 @@ func testChangeLog(t *testing.T, s iamd.Store) {
 	if d.Keys[0].Status != iamd.StatusInactive || !d.Keys[0].DisabledAt.Equal(ts(5)) {
 		t.Fatalf("UpdateAccessKey's record: %+v", d.Keys[0])
 	}
+	prov := &iamd.OIDCProvider{ID: "p-1", URL: "issuer.example.com", ClientIDs: []string{"a"}, CreatedAt: ts(3)}
+	if err := s.CreateOIDCProvider(ctx, prov); err != nil {
+		t.Fatal(err)
+	}
+	d = step("CreateOpenIDConnectProvider", iamd.ChangeProvider, prov.ID)
+	if len(d.Providers) != 1 || d.Providers[0].URL != prov.URL || d.Providers[0].ClientIDs[0] != "a" {
+		t.Fatalf("CreateOpenIDConnectProvider's record: %+v", d.Providers)
+	}
+	if err := s.UpdateOIDCProvider(ctx, prov.URL, func(p *iamd.OIDCProvider) error { p.ClientIDs = []string{"b"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if d = step("AddClientIDToOpenIDConnectProvider", iamd.ChangeProvider, prov.ID); d.Providers[0].ClientIDs[0] != "b" {
+		t.Fatalf("the update's record: %+v", d.Providers)
+	}
+	if err := s.DeleteOIDCProvider(ctx, prov.URL); err != nil {
+		t.Fatal(err)
+	}
+	if d = step("DeleteOpenIDConnectProvider", iamd.ChangeProvider, prov.ID); len(d.Providers) != 0 {
+		t.Fatalf("a deleted provider's record: %+v", d.Providers)
+	}
 	g := &iamd.Group{ID: "AGPATESTGROUP0000001", Name: "devs", Path: "/", CreatedAt: ts(3)}
 	if err := s.CreateGroup(ctx, g); err != nil {
 		t.Fatal(err)

@@ -43,6 +43,7 @@ func run(t *testing.T, open func(t *testing.T) iamd.Store, changeLog bool) {
 		{"BucketKeys", testBucketKeys},
 		{"BucketKeyLimitConcurrent", testBucketKeyLimitConcurrent},
 		{"Operations", testOperations},
+		{"OIDCProviders", testOIDCProviders},
 	}
 	tests = append(tests, policyTests...)
 	if changeLog {

@@ -141,6 +141,9 @@ func loadRecords(ctx context.Context, q Q, r *iamd.Records, named map[iamd.Chang
 	if r.Buckets, err = loadEach(ctx, q, named, iamd.ChangeBucket, `SELECT `+sqlkit.BucketCols+` FROM buckets`, "id", sqlkit.ScanBucket); err != nil {
 		return err
 	}
+	if r.Providers, err = loadEach(ctx, q, named, iamd.ChangeProvider, `SELECT `+providerCols+` FROM oidc_providers`, "id", scanProvider); err != nil {
+		return err
+	}
 	// What users, groups and roles hold: memberships and policies.
 	users := map[string]*iamd.UserRecord{}
 	for _, u := range r.Users {
