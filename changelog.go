@@ -87,10 +87,10 @@ type PolicyRecord struct {
 
 // Records are the entities decisions read, as the database holds them.
 type Records struct {
-	Keys     []*KeyRecord
-	Users    []*UserRecord
-	Groups   []*GroupRecord
-	Roles    []*RoleRecord
+	Keys      []*KeyRecord
+	Users     []*UserRecord
+	Groups    []*GroupRecord
+	Roles     []*RoleRecord
 	Policies  []*PolicyRecord
 	Buckets   []*Bucket
 	Providers []*OIDCProvider
