@@ -87,7 +87,9 @@ func OperatorNames() []string {
 // (for a negated operator: when none does).
 type condition struct {
 	op       operator
-	set      setOp // ForAnyValue:, ForAllValues:, or neither
+	set      setOp  // ForAnyValue:, ForAllValues:, or neither
+	opName   string // as written, for Unmet
+	keyName  string
 	ifExists bool
 	key      key
 	strs     []template // string, ARN and Null operands
@@ -160,7 +162,7 @@ func (p *Policy) conditions(v json.RawMessage) ([]condition, error) {
 			if err != nil {
 				return nil, err
 			}
-			c.set = set
+			c.set, c.opName, c.keyName = set, clip(opName), clip(keyName)
 			out = append(out, c)
 		}
 	}

@@ -182,3 +182,32 @@ func HasConditions(policies []*Policy) bool {
 	}
 	return false
 }
+
+// Unmet says why the policies allow nothing for r, for a refusal that
+// tells its reader which check failed: for each Allow statement that names
+// r's principal, action and resource, the first condition r does not meet
+// ("StringLike on token.actions.githubusercontent.com:sub"). Empty when
+// no Allow statement names them at all. Keys and operators only: never a
+// value the policy compares with.
+func Unmet(policies []*Policy, r *Request) []string {
+	var out []string
+	for _, p := range policies {
+		for _, st := range p.Statements {
+			if st.Deny || len(st.conditions) == 0 {
+				continue
+			}
+			probe := *st
+			probe.conditions = nil
+			if !probe.matches(r) {
+				continue
+			}
+			for i := range st.conditions {
+				if c := &st.conditions[i]; !c.eval(r.Context) {
+					out = append(out, c.opName+" on "+c.keyName)
+					break
+				}
+			}
+		}
+	}
+	return out
+}

@@ -114,3 +114,21 @@ func TestAnyWellFormedKey(t *testing.T) {
 		}
 	}
 }
+
+// TestUnmet names the condition that refused a federated caller, by
+// operator and key, and nothing of the values compared with.
+func TestUnmet(t *testing.T) {
+	const gh = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+	p, _ := ParseTrust(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRoleWithWebIdentity","Principal":{"Federated":"` + gh + `"},
+		"Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/secret-name:*"}}}]}`)
+	req := &Request{Action: "sts:AssumeRoleWithWebIdentity", Resource: "arn:aws:iam::123456789012:role/r", Principal: &Principal{Federated: gh},
+		Context: &Context{Request: map[string][]string{"token.actions.githubusercontent.com:sub": {"repo:acme/web:ref:refs/heads/dev"}}}}
+	got := Unmet([]*Policy{p}, req)
+	if len(got) != 1 || got[0] != "StringLike on token.actions.githubusercontent.com:sub" {
+		t.Fatalf("Unmet: %q", got)
+	}
+	req.Principal = &Principal{Federated: "arn:aws:iam::123456789012:oidc-provider/gitlab.com"}
+	if got := Unmet([]*Policy{p}, req); len(got) != 0 {
+		t.Fatalf("Unmet for a provider no statement names: %q", got)
+	}
+}
