@@ -32,6 +32,16 @@ const (
 	MalformedPolicy
 	// ExpiredToken: temporary credentials past their expiry.
 	ExpiredToken
+	// InvalidIdentityToken: an identity provider's token that does not
+	// verify (signature, issuer, audience, times, form).
+	InvalidIdentityToken
+	// ExpiredIdentityToken: an identity provider's token past its expiry.
+	ExpiredIdentityToken
+	// IDPRejectedClaim: the provider's token is valid, but a claim it
+	// makes cannot be accepted.
+	IDPRejectedClaim
+	// IDPCommunication: the identity provider's keys could not be had.
+	IDPCommunication
 )
 
 // Error is a domain error. Message is safe to show to the client; it never

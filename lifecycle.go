@@ -124,7 +124,7 @@ func (s *Service) TagUser(ctx context.Context, c *Caller, name string, tags []Ta
 	defer s.forgetAll()
 	defer s.forgetPolicies()
 	return s.store.UpdateUser(ctx, name, func(u *User) error {
-		merged, err := mergeTags(u.Tags, tags)
+		merged, err := MergeTags(u.Tags, tags)
 		u.Tags = merged
 		return err
 	})
@@ -138,7 +138,7 @@ func (s *Service) UntagUser(ctx context.Context, c *Caller, name string, keys []
 	defer s.forgetAll()
 	defer s.forgetPolicies()
 	return s.store.UpdateUser(ctx, name, func(u *User) error {
-		u.Tags = removeTags(u.Tags, keys)
+		u.Tags = RemoveTags(u.Tags, keys)
 		return nil
 	})
 }
@@ -164,7 +164,7 @@ func (s *Service) TagPolicy(ctx context.Context, c *Caller, arn string, tags []T
 	if err := checkTagKeys(tags); err != nil {
 		return err
 	}
-	return s.store.UpdatePolicyTags(ctx, p.Name, func(have []Tag) ([]Tag, error) { return mergeTags(have, tags) })
+	return s.store.UpdatePolicyTags(ctx, p.Name, func(have []Tag) ([]Tag, error) { return MergeTags(have, tags) })
 }
 
 // UntagPolicy removes tags of a customer-managed policy by key.
@@ -173,7 +173,7 @@ func (s *Service) UntagPolicy(ctx context.Context, c *Caller, arn string, keys [
 	if err != nil {
 		return err
 	}
-	return s.store.UpdatePolicyTags(ctx, p.Name, func(have []Tag) ([]Tag, error) { return removeTags(have, keys), nil })
+	return s.store.UpdatePolicyTags(ctx, p.Name, func(have []Tag) ([]Tag, error) { return RemoveTags(have, keys), nil })
 }
 
 // ListPolicyTags returns a managed policy's tags (none for AWS-managed ones).
@@ -193,7 +193,7 @@ func (s *Service) TagBucket(ctx context.Context, c *Caller, name string, tags []
 		return nil, err
 	}
 	if err := s.store.UpdateBucket(ctx, name, func(b *Bucket) error {
-		merged, err := mergeTags(b.Tags, tags)
+		merged, err := MergeTags(b.Tags, tags)
 		b.Tags = merged
 		return err
 	}); err != nil {
@@ -208,7 +208,7 @@ func (s *Service) UntagBucket(ctx context.Context, c *Caller, name string, keys 
 		return nil, err
 	}
 	if err := s.store.UpdateBucket(ctx, name, func(b *Bucket) error {
-		b.Tags = removeTags(b.Tags, keys)
+		b.Tags = RemoveTags(b.Tags, keys)
 		return nil
 	}); err != nil {
 		return nil, err

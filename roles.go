@@ -223,7 +223,7 @@ func (s *Service) TagRole(ctx context.Context, c *Caller, name string, tags []Ta
 	}
 	defer s.forgetPolicies()
 	return s.store.UpdateRole(ctx, name, func(r *Role) error {
-		merged, err := mergeTags(r.Tags, tags)
+		merged, err := MergeTags(r.Tags, tags)
 		r.Tags = merged
 		return err
 	})
@@ -236,7 +236,7 @@ func (s *Service) UntagRole(ctx context.Context, c *Caller, name string, keys []
 	}
 	defer s.forgetPolicies()
 	return s.store.UpdateRole(ctx, name, func(r *Role) error {
-		r.Tags = removeTags(r.Tags, keys)
+		r.Tags = RemoveTags(r.Tags, keys)
 		return nil
 	})
 }
@@ -256,9 +256,9 @@ func (s *Service) ListRoleTags(ctx context.Context, c *Caller, name string) ([]T
 // MaxTags is how many tags an IAM entity may have.
 const MaxTags = 50
 
-// mergeTags sets tags on have: a key already there (compared
+// MergeTags sets tags on have: a key already there (compared
 // case-insensitively) gets the new value.
-func mergeTags(have, set []Tag) ([]Tag, error) {
+func MergeTags(have, set []Tag) ([]Tag, error) {
 	out := append([]Tag(nil), have...)
 	for _, t := range set {
 		found := false
@@ -277,8 +277,8 @@ func mergeTags(have, set []Tag) ([]Tag, error) {
 	return out, nil
 }
 
-// removeTags drops the tags of keys (compared case-insensitively).
-func removeTags(have []Tag, keys []string) []Tag {
+// RemoveTags drops the tags of keys (compared case-insensitively).
+func RemoveTags(have []Tag, keys []string) []Tag {
 	var out []Tag
 	for _, t := range have {
 		drop := false

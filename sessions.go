@@ -50,7 +50,10 @@ type Session struct {
 	PolicyARNs     []string `json:"pa,omitempty"`
 	Tags           []Tag    `json:"t,omitempty"`
 	SourceIdentity string   `json:"si,omitempty"`
-	Source         string   `json:"src,omitempty"` // who assumed the role: its ARN
+	Source         string   `json:"src,omitempty"` // who assumed the role: its ARN, or its identity provider's
+	// Subject is, for AssumeRoleWithWebIdentity, who the provider's token
+	// said the caller is (sub).
+	Subject string `json:"sub,omitempty"`
 	// Transitive are the keys of Tags that carry over when this session
 	// assumes another role.
 	Transitive []string `json:"tt,omitempty"`
@@ -444,18 +447,8 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 		// Role chaining: AWS limits the new session to one hour.
 		return nil, nil, Errorf(Invalid, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
-	if in.Policy != "" {
-		if PolicySize(in.Policy) > MaxSessionPolicySize {
-			return nil, nil, Errorf(LimitExceeded, "The session policy is larger than %d characters.", MaxSessionPolicySize)
-		}
-		if err := checkDocument(in.Policy); err != nil {
-			return nil, nil, err
-		}
-	}
-	for _, arn := range in.PolicyARNs {
-		if _, _, err := s.resolvePolicyIn(ctx, s.view, arn); err != nil {
-			return nil, nil, err
-		}
+	if err := s.checkSessionPolicies(ctx, in); err != nil {
+		return nil, nil, err
 	}
 	tags, keys := in.Tags, in.TransitiveTagKeys
 	if c.Kind == CallerRole {
