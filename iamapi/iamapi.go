@@ -10,6 +10,7 @@ import (
 
 	"iamd"
 	"iamd/awsquery"
+	"iamd/federation"
 )
 
 // Version is the IAM API version.
@@ -18,14 +19,16 @@ const Version = "2010-05-08"
 // API is IAM's action table bound to a Service.
 type API struct {
 	svc     *iamd.Service
+	fed     *federation.Federation // OpenID Connect providers; nil: not served
 	actions map[string]action
 }
 
 type action func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error)
 
-// New returns the IAM API for svc.
-func New(svc *iamd.Service) *API {
-	a := &API{svc: svc}
+// New returns the IAM API for svc, with OpenID Connect providers when fed
+// is set.
+func New(svc *iamd.Service, fed *federation.Federation) *API {
+	a := &API{svc: svc, fed: fed}
 	a.actions = map[string]action{
 		"CreateUser":           a.createUser,
 		"GetUser":              a.getUser,
@@ -113,6 +116,22 @@ func New(svc *iamd.Service) *API {
 
 		"SimulatePrincipalPolicy": a.simulatePrincipalPolicy,
 		"SimulateCustomPolicy":    a.simulateCustomPolicy,
+	}
+	if fed != nil {
+		for name, act := range map[string]action{
+			"CreateOpenIDConnectProvider":             a.createOpenIDConnectProvider,
+			"GetOpenIDConnectProvider":                a.getOpenIDConnectProvider,
+			"ListOpenIDConnectProviders":              a.listOpenIDConnectProviders,
+			"DeleteOpenIDConnectProvider":             a.deleteOpenIDConnectProvider,
+			"AddClientIDToOpenIDConnectProvider":      a.clientID(true),
+			"RemoveClientIDFromOpenIDConnectProvider": a.clientID(false),
+			"UpdateOpenIDConnectProviderThumbprint":   a.updateOpenIDConnectProviderThumbprint,
+			"TagOpenIDConnectProvider":                a.tagOpenIDConnectProvider,
+			"UntagOpenIDConnectProvider":              a.untagOpenIDConnectProvider,
+			"ListOpenIDConnectProviderTags":           a.listOpenIDConnectProviderTags,
+		} {
+			a.actions[name] = act
+		}
 	}
 	return a
 }

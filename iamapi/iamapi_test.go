@@ -25,7 +25,7 @@ func newAPI(t *testing.T) *iamapi.API {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close(); st.Close() })
-	return iamapi.New(svc)
+	return iamapi.New(svc, nil)
 }
 
 var root = &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}

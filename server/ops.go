@@ -122,7 +122,7 @@ func (s *Server) audit(id string, e *logEntry) {
 		return
 	}
 	rec := &audit.Record{RequestID: id, Door: audit.DoorAPI, Account: e.account, Principal: e.principal, AccessKeyID: e.accessKeyID,
-		SourceIP: addrText(e.clientIP), Service: e.service, Action: e.action, Target: e.target,
+		SourceIP: addrText(e.clientIP), Service: e.service, Action: e.action, Target: e.target, Identity: e.identity,
 		Outcome: outcome, Status: e.status, ErrorCode: e.code}
 	if err := s.auditLog.Write(rec, outcome != audit.Denied); err != nil {
 		s.log.Error("writing the audit log failed", "request_id", id, "err", err)

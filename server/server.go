@@ -23,6 +23,7 @@ import (
 	"iamd"
 	"iamd/audit"
 	"iamd/awsquery"
+	"iamd/federation"
 	"iamd/iamapi"
 	"iamd/lightsailapi"
 	"iamd/sigv4"
@@ -64,6 +65,9 @@ type Config struct {
 	Audit *audit.Log
 	// Console, when set, serves unsigned GET requests under /console/.
 	Console http.Handler
+	// Federation, when set, serves OpenID Connect providers (IAM) and
+	// AssumeRoleWithWebIdentity (STS), which takes no signature.
+	Federation *federation.Federation
 	// Observe, when set, is told of every request answered: its service,
 	// action and error code ("" when it succeeded) and how long it took.
 	// Action is "" unless one of Actions().
@@ -89,6 +93,7 @@ type Server struct {
 	bodyWait  time.Duration
 	iam       queryService
 	sts       queryService
+	stsAPI    *stsapi.API // for the actions it serves unsigned
 	lightsail *lightsailapi.API
 
 	trustedProxies []netip.Prefix
@@ -105,8 +110,8 @@ func New(cfg Config) *Server {
 		verifier:  sigv4.Verifier{Now: cfg.Now, Region: cfg.Regions},
 		log:       cfg.Logger,
 		maxBody:   cfg.MaxBody,
-		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service), iamapi.ErrorResponse},
-		sts:       queryService{"sts", awsquery.NamespaceSTS, stsapi.New(cfg.Service), stsapi.ErrorResponse},
+		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service, cfg.Federation), iamapi.ErrorResponse},
+		stsAPI:    stsapi.New(cfg.Service, cfg.Federation),
 		lightsail: lightsailapi.New(cfg.Service, cfg.Bundles),
 
 		trustedProxies: cfg.TrustedProxies,
@@ -115,6 +120,7 @@ func New(cfg Config) *Server {
 		console:        cfg.Console,
 		known:          map[string]bool{},
 	}
+	s.sts = queryService{"sts", awsquery.NamespaceSTS, s.stsAPI, stsapi.ErrorResponse}
 	for _, a := range s.Actions() {
 		s.known[a] = true
 	}
@@ -156,6 +162,7 @@ type logEntry struct {
 	status                       int
 	clientIP                     netip.Addr
 	principal, account, target   string // for the audit log
+	identity                     string // for the audit log: a web identity's issuer and subject
 	code                         string
 	audited                      bool
 	err                          error   // logged only for server-side failures
@@ -255,6 +262,10 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 	if err == nil && a.Service == "sts" {
 		svc = sts
 	}
+	if sigv4.IsMissingAuth(err) && s.maybeUnsigned(r) {
+		s.serveUnsigned(w, r, err, id, e)
+		return
+	}
 	e.service = svc.name
 	var pending pendingAuth
 	if err == nil {
@@ -338,6 +349,70 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 	}
 	e.status = http.StatusOK
 	s.audit(id, e) // before the answer: the change is on record before anyone learns of it
+	awsquery.Write(w, http.StatusOK, doc, id)
+}
+
+// maxUnsignedBody bounds the body of a request without a signature that
+// may be an unsigned action's: a web identity token is at most 20,000
+// characters, a session policy 2,048.
+const maxUnsignedBody = 64 << 10
+
+// maybeUnsigned reports whether a request without a signature may be one
+// of STS's unsigned actions and is worth reading: a form body of bounded
+// length, or the action in the query string.
+func (s *Server) maybeUnsigned(r *http.Request) bool {
+	if !s.stsAPI.IsUnsigned("AssumeRoleWithWebIdentity") {
+		return false
+	}
+	if strings.Contains(r.URL.RawQuery, "Action=AssumeRoleWithWebIdentity") {
+		return true
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return r.Method == http.MethodPost && ct == "application/x-www-form-urlencoded" && r.ContentLength > 0 && r.ContentLength <= maxUnsignedBody
+}
+
+// serveUnsigned answers a request without a signature: STS's unsigned
+// actions, and for anything else the refusal the missing signature earns
+// (noAuth), as before the body was read.
+func (s *Server) serveUnsigned(w http.ResponseWriter, r *http.Request, noAuth error, id string, e *logEntry) {
+	sts := s.sts
+	e.service = sts.name
+	var body []byte
+	if r.ContentLength > 0 {
+		var err error
+		if body, err = s.readBody(w, r, e); err != nil {
+			s.writeQueryError(w, sts, err, id, e)
+			return
+		}
+	}
+	p, err := awsquery.Parse(body, r.URL.RawQuery)
+	if err != nil || p["Version"] != stsapi.Version || !s.stsAPI.IsUnsigned(p["Action"]) {
+		svc := s.iam
+		if p["Version"] == stsapi.Version || queryVersion(r.URL.RawQuery) == stsapi.Version {
+			svc = sts
+		}
+		e.service = svc.name
+		s.writeQueryError(w, svc, noAuth, id, e)
+		return
+	}
+	e.action = p["Action"]
+	e.target = p["RoleArn"]
+	result, caller, identity, err := s.stsAPI.Unsigned(r.Context(), e.action, p)
+	if caller != nil {
+		e.principal, e.account, e.accessKeyID = caller.ARN(), caller.Account, caller.AccessKeyID
+	}
+	e.identity = identity
+	if err != nil {
+		s.writeQueryError(w, sts, err, id, e)
+		return
+	}
+	doc, err := awsquery.EncodeResult(sts.namespace, e.action, result, id)
+	if err != nil {
+		s.writeQueryError(w, sts, err, id, e)
+		return
+	}
+	e.status = http.StatusOK
+	s.audit(id, e)
 	awsquery.Write(w, http.StatusOK, doc, id)
 }
 

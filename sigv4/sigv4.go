@@ -832,3 +832,10 @@ func appendTrimmed(dst []byte, v string) []byte {
 	}
 	return dst
 }
+
+// IsMissingAuth reports whether err says a request carries no signature
+// at all (neither an Authorization header nor a presigned query).
+func IsMissingAuth(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeMissingAuth
+}

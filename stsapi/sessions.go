@@ -2,12 +2,13 @@ package stsapi
 
 import (
 	"context"
-
+	"net/http"
 	"regexp"
 	"strconv"
 
 	"iamd"
 	"iamd/awsquery"
+	"iamd/federation"
 	"iamd/internal/params"
 )
 
@@ -72,19 +73,7 @@ func (a *API) assumeRole(ctx context.Context, c *iamd.Caller, p awsquery.Params)
 		Policy:         v.Str("Policy", false, 1, 100000, reARNChars, `[\u0009\u000A\u000D\u0020-\u00FF]+`),
 		SourceIdentity: v.Str("SourceIdentity", false, 2, 64, reSessionName, `[\w+=,.@-]*`),
 	}
-	for i := 1; ; i++ {
-		arn, ok := p["PolicyArns.member."+strconv.Itoa(i)+".arn"]
-		if !ok {
-			break
-		}
-		if len(arn) < 20 || len(arn) > 2048 {
-			v.Fail("Value '%s' at 'policyArns.%d.member.arn' failed to satisfy constraint: Member must have length between 20 and 2048", clip(arn), i)
-		}
-		in.PolicyARNs = append(in.PolicyARNs, arn)
-	}
-	if len(in.PolicyARNs) > iamd.MaxSessionPolicyARNs {
-		v.Fail("Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to %d", iamd.MaxSessionPolicyARNs)
-	}
+	in.PolicyARNs = policyARNs(&v, p)
 	in.Tags = v.Tags(50)
 	seen := map[string]bool{}
 	for _, t := range in.Tags {
@@ -130,4 +119,70 @@ func packedSize(in iamd.AssumeRoleInput) int {
 		n += len(t.Key) + len(t.Value)
 	}
 	return max(1, n*100/iamd.MaxSessionPolicySize)
+}
+
+type assumeRoleWithWebIdentityResult struct {
+	Credentials                 credentials
+	SubjectFromWebIdentityToken string
+	AssumedRoleUser             assumedRoleUser
+	PackedPolicySize            int `xml:",omitempty"`
+	Provider                    string
+	Audience                    string
+	SourceIdentity              string `xml:",omitempty"`
+}
+
+// Unsigned serves an action that takes no signature
+// (AssumeRoleWithWebIdentity): its answer, the session it made, and who
+// the token said the caller is ("issuer subject"), for the audit log.
+func (a *API) Unsigned(ctx context.Context, action string, p awsquery.Params) (any, *iamd.Caller, string, error) {
+	if !a.IsUnsigned(action) {
+		return nil, nil, "", &awsquery.Error{Status: http.StatusBadRequest, Code: "InvalidAction", Message: "Could not find operation " + clip(action) + " for version " + Version}
+	}
+	v := params.Checker{P: p}
+	d, _ := v.Int("DurationSeconds", iamd.MinSessionDuration, iamd.MaxRoleSessionDuration)
+	in := federation.WebIdentityInput{
+		RoleARN:     v.Str("RoleArn", true, 20, 2048, reARNChars, `[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+`),
+		SessionName: v.Str("RoleSessionName", true, 2, 64, reSessionName, `[\w+=,.@-]*`),
+		Token:       v.Str("WebIdentityToken", true, 4, 20000, nil, ""),
+		Duration:    d,
+		Policy:      v.Str("Policy", false, 1, 100000, reARNChars, `[\u0009\u000A\u000D\u0020-\u00FF]+`),
+	}
+	v.Str("ProviderId", false, 4, 2048, nil, "")
+	in.PolicyARNs = policyARNs(&v, p)
+	if v.Err != nil {
+		return nil, nil, "", v.Err
+	}
+	if _, ok := p["ProviderId"]; ok {
+		return nil, nil, "", iamd.Errorf(iamd.InvalidInput, "ProviderId is for OAuth 2.0 access tokens of www.amazon.com and graph.facebook.com, which iamd does not take; an OpenID Connect ID token needs none.")
+	}
+	out, err := a.fed.AssumeRoleWithWebIdentity(ctx, in)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	res := assumeRoleWithWebIdentityResult{Credentials: wire(out.Credentials), SubjectFromWebIdentityToken: out.Subject,
+		AssumedRoleUser: assumedRoleUser{AssumedRoleId: out.Caller.UserID(), Arn: out.Caller.ARN()},
+		Provider:        out.Provider, Audience: out.Audience, SourceIdentity: out.SourceIdentity}
+	if in.Policy != "" || len(in.PolicyARNs) > 0 {
+		res.PackedPolicySize = packedSize(iamd.AssumeRoleInput{Policy: in.Policy, PolicyARNs: in.PolicyARNs, Tags: out.Caller.Session.Tags})
+	}
+	return res, out.Caller, out.Provider + " " + out.Subject, nil
+}
+
+// policyARNs reads PolicyArns.member.N.arn.
+func policyARNs(v *params.Checker, p awsquery.Params) []string {
+	var out []string
+	for i := 1; ; i++ {
+		arn, ok := p["PolicyArns.member."+strconv.Itoa(i)+".arn"]
+		if !ok {
+			break
+		}
+		if len(arn) < 20 || len(arn) > 2048 {
+			v.Fail("Value '%s' at 'policyArns.%d.member.arn' failed to satisfy constraint: Member must have length between 20 and 2048", clip(arn), i)
+		}
+		out = append(out, arn)
+	}
+	if len(out) > iamd.MaxSessionPolicyARNs {
+		v.Fail("Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to %d", iamd.MaxSessionPolicyARNs)
+	}
+	return out
 }

@@ -10,16 +10,21 @@ import (
 
 	"iamd"
 	"iamd/awsquery"
+	"iamd/federation"
 )
 
 // Version is the STS API version.
 const Version = "2011-06-15"
 
 // API is STS's action table bound to a Service.
-type API struct{ svc *iamd.Service }
+type API struct {
+	svc *iamd.Service
+	fed *federation.Federation // AssumeRoleWithWebIdentity; nil: not served
+}
 
-// New returns the STS API for svc.
-func New(svc *iamd.Service) *API { return &API{svc: svc} }
+// New returns the STS API for svc, with AssumeRoleWithWebIdentity when
+// fed is set.
+func New(svc *iamd.Service, fed *federation.Federation) *API { return &API{svc: svc, fed: fed} }
 
 type getCallerIdentityResult struct {
 	UserId  string
@@ -62,6 +67,10 @@ func (a *API) Do(ctx context.Context, c *iamd.Caller, action string, p awsquery.
 		return a.getSessionToken(ctx, c, p)
 	case "AssumeRole":
 		return a.assumeRole(ctx, c, p)
+	case "AssumeRoleWithWebIdentity":
+		// Served unsigned (Unsigned); a signed one is the same request.
+		out, _, _, err := a.Unsigned(ctx, action, p)
+		return out, err
 	}
 	return nil, &awsquery.Error{Status: http.StatusBadRequest, Code: "InvalidAction", Message: "Could not find operation " + clip(action) + " for version " + Version}
 }
@@ -84,6 +93,11 @@ var codes = map[iamd.Kind]struct {
 	iamd.Unavailable:     {http.StatusServiceUnavailable, "ServiceUnavailable"},
 	iamd.MalformedPolicy: {http.StatusBadRequest, "MalformedPolicyDocument"},
 	iamd.LimitExceeded:   {http.StatusBadRequest, "PackedPolicyTooLarge"},
+	// AssumeRoleWithWebIdentity's, as botocore's model gives them.
+	iamd.InvalidIdentityToken: {http.StatusBadRequest, "InvalidIdentityToken"},
+	iamd.ExpiredIdentityToken: {http.StatusBadRequest, "ExpiredTokenException"},
+	iamd.IDPRejectedClaim:     {http.StatusForbidden, "IDPRejectedClaim"},
+	iamd.IDPCommunication:     {http.StatusBadRequest, "IDPCommunicationError"},
 }
 
 // ErrorResponse returns the HTTP status, code and client-safe message for
@@ -107,5 +121,15 @@ func ErrorResponse(err error) (status int, code, message string, sender bool) {
 
 // Actions lists the actions served.
 func (a *API) Actions() []string {
-	return []string{"GetCallerIdentity", "GetAccessKeyInfo", "GetSessionToken", "AssumeRole"}
+	out := []string{"GetCallerIdentity", "GetAccessKeyInfo", "GetSessionToken", "AssumeRole"}
+	if a.fed != nil {
+		out = append(out, "AssumeRoleWithWebIdentity")
+	}
+	return out
+}
+
+// IsUnsigned reports whether action is one STS serves without a
+// signature: AssumeRoleWithWebIdentity, whose token is the credential.
+func (a *API) IsUnsigned(action string) bool {
+	return a.fed != nil && action == "AssumeRoleWithWebIdentity"
 }

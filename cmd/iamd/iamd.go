@@ -29,6 +29,7 @@ import (
 	"iamd"
 	"iamd/audit"
 	"iamd/console"
+	"iamd/federation"
 	"iamd/gateway"
 	"iamd/keystone"
 	"iamd/lightsailapi"
@@ -231,8 +232,15 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		}
 	}
 	m.ln = server.LimitListener(m.ln, m.maxConns())
+	// Federation reads providers where decisions read: the replica, on
+	// PostgreSQL, so that tokens are exchanged while the database is away.
+	var providers federation.ProviderView = st
+	if m.replica != nil {
+		providers = m.replica
+	}
+	fed := federation.New(federation.Config{Service: m.svc, Store: st, View: providers, Logger: m.log, Now: c.Now})
 	m.srv = server.New(server.Config{
-		Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles,
+		Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles, Federation: fed,
 		TrustedProxies: c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(),
 	})
 	m.http = server.NewHTTPServer(m.srv, m.log)
