@@ -113,14 +113,17 @@ http {{
         wait_http(self.nginx_port, "nginx", os.path.join(prefix, "out.log"))
 
     def readme_locations(self):
-        """The README's nginx block, pointed at this test's upstream and
-        decision endpoint: the configuration nginx runs is the documented one."""
-        with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")) as f:
-            readme = f.read()
-        block = readme.split("```nginx\n", 1)[1].split("```", 1)[0]
+        """The guide's nginx block (docs/http-apis.md), pointed at this test's
+        upstream and decision endpoint: the configuration nginx runs is the
+        documented one."""
+        with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "http-apis.md")) as f:
+            guide = f.read()
+        if "```nginx\n" not in guide:
+            raise AssertionError("docs/http-apis.md no longer has an nginx block")
+        block = guide.split("```nginx\n", 1)[1].split("```", 1)[0]
         for addr in ("127.0.0.1:9000", "127.0.0.1:8701"):
             if addr not in block:
-                raise AssertionError(f"the README's nginx block no longer names {addr}")
+                raise AssertionError(f"the guide's nginx block no longer names {addr}")
         return block.replace("127.0.0.1:9000", f"127.0.0.1:{self.upstream.server_port}").replace("127.0.0.1:8701", f"127.0.0.1:{self.auth_port}")
 
     def iam(self, key=(ROOT_ID, ROOT_SECRET)):
