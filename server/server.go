@@ -551,6 +551,9 @@ func (s *Server) finish(r *http.Request, p *pendingAuth, body []byte, e *logEntr
 	c.Request = iamd.RequestInfo{SecureTransport: r.TLS != nil, Region: a.Region, SourceIP: e.clientIP}
 	if s.auditLog != nil {
 		e.principal, e.account = c.ARN(), c.Account
+		if c.Session != nil && c.Session.Subject != "" {
+			e.identity = c.Session.Source + " " + c.Session.Subject // a web identity's session: who it was
+		}
 	}
 	return &c, nil
 }

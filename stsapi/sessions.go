@@ -143,7 +143,7 @@ func (a *API) Unsigned(ctx context.Context, action string, p awsquery.Params) (a
 	in := federation.WebIdentityInput{
 		RoleARN:     v.Str("RoleArn", true, 20, 2048, reARNChars, `[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+`),
 		SessionName: v.Str("RoleSessionName", true, 2, 64, reSessionName, `[\w+=,.@-]*`),
-		Token:       v.Str("WebIdentityToken", true, 4, 20000, nil, ""),
+		Token:       v.Sensitive("WebIdentityToken", true, 4, 20000),
 		Duration:    d,
 		Policy:      v.Str("Policy", false, 1, 100000, reARNChars, `[\u0009\u000A\u000D\u0020-\u00FF]+`),
 	}

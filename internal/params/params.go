@@ -49,6 +49,27 @@ func (c *Checker) Str(name string, required bool, min, max int, re *regexp.Regex
 	return s
 }
 
+// Sensitive is Str for a member botocore marks sensitive (a token, a
+// password): a violation names the member, never its value, as AWS words it
+// ("Value at 'password' failed to satisfy constraint: …").
+func (c *Checker) Sensitive(name string, required bool, min, max int) string {
+	s, ok := c.P[name]
+	field := string(name[0]|0x20) + name[1:]
+	if !ok {
+		if required {
+			c.Fail("Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+		}
+		return ""
+	}
+	switch n := utf8.RuneCountInString(s); {
+	case n < min:
+		c.Fail("Value at '%s' failed to satisfy constraint: Member must have length greater than or equal to %d", field, min)
+	case n > max:
+		c.Fail("Value at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", field, max)
+	}
+	return s
+}
+
 // Int returns parameter name as an integer within [min, max]; 0 when absent.
 func (c *Checker) Int(name string, min, max int) (int, bool) {
 	s, ok := c.P[name]
