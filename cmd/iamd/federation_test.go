@@ -291,7 +291,7 @@ func TestFederationOverHTTP(t *testing.T) {
 	// IDPCommunicationError, never a 5xx, and the session issued before
 	// keeps working.
 	gh.SetMode(oidctest.Down)
-	gh.Rotate() // a kid iamd has not seen makes it fetch the keys again,
+	gh.Rotate()                   // a kid iamd has not seen makes it fetch the keys again,
 	clk.advance(11 * time.Second) // once the interval between fetches has passed
 	status, code, body = webIdentity(t, s, mainOnly, tok(gh, good, nil))
 	if status != 400 || code != "IDPCommunicationError" {
