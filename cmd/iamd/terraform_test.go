@@ -215,3 +215,98 @@ func TestTerraformLifecycle(t *testing.T) {
 		t.Fatalf("users left after destroy: %+v %v", users, err)
 	}
 }
+
+const terraformOIDC = `
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "5.100.0" }
+  }
+}
+variable "endpoint" {}
+variable "clients" {
+  type    = list(string)
+  default = ["sts.amazonaws.com"]
+}
+variable "thumbprint" { default = "6938fd4d98bab03faadb97b34396831e3780aea1" }
+variable "team" { default = "a" }
+provider "aws" {
+  region                  = "us-east-1"
+  access_key              = "` + rootID + `"
+  secret_key              = "` + rootSecret + `"
+  skip_metadata_api_check = true
+  skip_region_validation  = true
+  endpoints {
+    iam = var.endpoint
+    sts = var.endpoint
+  }
+}
+resource "aws_iam_openid_connect_provider" "github" {
+  url             = "https://token.actions.githubusercontent.com"
+  client_id_list  = var.clients
+  thumbprint_list = [var.thumbprint]
+  tags            = { team = var.team }
+}
+resource "aws_iam_role" "deploy" {
+  name = "github-deploy"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = aws_iam_openid_connect_provider.github.arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = { "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com" }
+        StringLike   = { "token.actions.githubusercontent.com:sub" = "repo:acme/web:ref:refs/heads/main" }
+      }
+    }]
+  })
+}
+`
+
+// TestTerraformOIDCProvider: aws_iam_openid_connect_provider with its
+// client IDs, thumbprint and tags, and a role trusting it as GitHub's
+// guide writes it, apply and re-plan clean; changing the client IDs, the
+// thumbprint and the tags applies in place with no drift; destroy removes
+// both.
+func TestTerraformOIDCProvider(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs terraform")
+	}
+	dir := terraformDir(t, terraformOIDC)
+	s := start(t)
+	vars := []string{"-var=endpoint=" + s.URL}
+	step := func(what string, more ...string) string {
+		t.Helper()
+		vars = append(vars, more...)
+		code, applied := terraform(t, dir, append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...)
+		if code != 0 {
+			t.Fatalf("%s: terraform apply: %s", what, applied)
+		}
+		if code, out := terraform(t, dir, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color"}, vars...)...); code != 0 {
+			t.Fatalf("%s: terraform plan after apply (exit %d) wants changes: %s", what, code, out)
+		}
+		return applied
+	}
+	step("create")
+	arn := "arn:aws:iam::" + account + ":oidc-provider/token.actions.githubusercontent.com"
+	p, err := s.root().GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
+	if err != nil || *p.Url != "token.actions.githubusercontent.com" || len(p.ClientIDList) != 1 || len(p.Tags) != 1 {
+		t.Fatalf("GetOpenIDConnectProvider after apply: %+v %v", p, err)
+	}
+	out := step("change in place", `-var=clients=["sts.amazonaws.com","https://github.com/acme"]`,
+		"-var=thumbprint=1b511abead59c6ce207077c0bf0e0043b1382612", "-var=team=b")
+	if !strings.Contains(out, "0 added, 1 changed, 0 destroyed") {
+		t.Fatalf("the provider was not changed in place: %s", out)
+	}
+	p, err = s.root().GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
+	if err != nil || len(p.ClientIDList) != 2 || p.ThumbprintList[0] != "1b511abead59c6ce207077c0bf0e0043b1382612" || *p.Tags[0].Value != "b" {
+		t.Fatalf("GetOpenIDConnectProvider after the change: %+v %v", p, err)
+	}
+	if code, out := terraform(t, dir, append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, vars...)...); code != 0 ||
+		!strings.Contains(out, "Destroy complete! Resources: 2 destroyed.") {
+		t.Fatalf("terraform destroy: %s", out)
+	}
+	if l, err := s.root().ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{}); err != nil || len(l.OpenIDConnectProviderList) != 0 {
+		t.Fatalf("providers left after destroy: %+v %v", l, err)
+	}
+}
