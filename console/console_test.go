@@ -13,7 +13,7 @@ import (
 // framing, nosniff, no referrer, no caching; no directory is listed and
 // nothing but GET and HEAD is served.
 func TestSecurityHeaders(t *testing.T) {
-	h := console.Handler()
+	h := console.Handler(console.Config{})
 	for _, tt := range []struct {
 		method, path string
 		status       int
@@ -46,5 +46,29 @@ func TestSecurityHeaders(t *testing.T) {
 	page := w.Body.String()
 	if strings.Contains(page, "<script>") || strings.Contains(page, "style=") || strings.Contains(page, "onclick") {
 		t.Error("the page has inline code")
+	}
+}
+
+// TestSignInConfig: without a provider, config.json offers none and the
+// page may call its own origin only; with one, config.json names it and
+// the CSP lets the page reach that issuer's origin, and no other.
+func TestSignInConfig(t *testing.T) {
+	get := func(h http.Handler) (string, string) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/console/config.json", nil))
+		return w.Body.String(), w.Header().Get("Content-Security-Policy")
+	}
+	body, csp := get(console.Handler(console.Config{}))
+	if body != "{}" || !strings.Contains(csp, "connect-src 'self';") {
+		t.Errorf("no provider: %s, CSP %q", body, csp)
+	}
+	body, csp = get(console.Handler(console.Config{SignIn: &console.SignIn{Issuer: "https://sso.example.com/realms/acme", ClientID: "iamd",
+		RoleARN: "arn:aws:iam::123456789012:role/console", Name: "Acme SSO"}}))
+	want := `{"signIn":{"issuer":"https://sso.example.com/realms/acme","clientId":"iamd","roleArn":"arn:aws:iam::123456789012:role/console","name":"Acme SSO"}}`
+	if body != want {
+		t.Errorf("config.json %s, want %s", body, want)
+	}
+	if !strings.Contains(csp, "connect-src 'self' https://sso.example.com;") {
+		t.Errorf("CSP %q", csp)
 	}
 }

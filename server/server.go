@@ -173,12 +173,30 @@ type logEntry struct {
 // InFlight is the number of requests being served now.
 func (s *Server) InFlight() int { return int(s.inFlight.Load()) }
 
+// consoleQuery reports whether r's query may be the console's: none, or on
+// /console/ itself an identity provider's answer (code, state, error…),
+// never an API call's (Action, X-Amz-*).
+func consoleQuery(r *http.Request) bool {
+	if r.URL.RawQuery == "" {
+		return true
+	}
+	if r.URL.Path != "/console/" {
+		return false
+	}
+	for k := range r.URL.Query() {
+		if k == "Action" || strings.HasPrefix(strings.ToLower(k), "x-amz-") {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isHealthCheck(r) {
 		s.health(w, r)
 		return
 	}
-	if s.console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("Authorization") == "" && r.URL.RawQuery == "" {
+	if s.console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("Authorization") == "" && consoleQuery(r) {
 		switch {
 		case r.URL.Path == "/" && strings.Contains(r.Header.Get("Accept"), "text/html"):
 			// A browser at the server's address: the console is there.

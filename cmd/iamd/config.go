@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"iamd/console"
 )
 
 // Config is how iamd serve is started. Secrets are tagged so that no dump
@@ -57,6 +59,10 @@ type Config struct {
 	TrustedProxies string
 	// AuditLog, when set, is the file the audit log is appended to.
 	AuditLog string
+	// ConsoleOIDCIssuer, ConsoleOIDCClientID and ConsoleOIDCRole, set
+	// together, let people sign in to the console through that OpenID
+	// Connect provider as that role; ConsoleOIDCName names it on the button.
+	ConsoleOIDCIssuer, ConsoleOIDCClientID, ConsoleOIDCRole, ConsoleOIDCName string
 	// MetricsAddr, when set, serves Prometheus metrics there.
 	MetricsAddr string
 	// MaxKeyAge, when set, is how old an IAM user's access key may grow
@@ -86,7 +92,22 @@ var (
 	reRegion   = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 	reMode     = regexp.MustCompile(`^0?[0-7]{3}$`)
 	reEndpoint = regexp.MustCompile(`^https?://[^/\s]+/?$`)
+	reHTTPSURL = regexp.MustCompile(`^https://[^/\s?#]+(/[^\s?#]*)?$`)
+	reRoleARN  = regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 )
+
+// consoleConfig is what the console is served with: the provider people
+// sign in through, when one is configured.
+func (c *Config) consoleConfig() console.Config {
+	if c.ConsoleOIDCIssuer == "" {
+		return console.Config{}
+	}
+	name := c.ConsoleOIDCName
+	if name == "" {
+		name = strings.SplitN(strings.TrimPrefix(c.ConsoleOIDCIssuer, "https://"), "/", 2)[0]
+	}
+	return console.Config{SignIn: &console.SignIn{Issuer: c.ConsoleOIDCIssuer, ClientID: c.ConsoleOIDCClientID, RoleARN: c.ConsoleOIDCRole, Name: name}}
+}
 
 // envOr returns a lookup of variables that falls back to a default: every
 // flag's default is its variable.
@@ -132,6 +153,10 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", env("IAMD_INSECURE_HTTP", "") == "true", "allow plain HTTP on --addr and --keystone-addr when they are not loopback (IAMD_INSECURE_HTTP=true)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("IAMD_TRUSTED_PROXIES", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For gives the client's address (IAMD_TRUSTED_PROXIES)")
 	fs.StringVar(&c.AuditLog, "audit-log", env("IAMD_AUDIT_LOG", ""), "append a JSON line per change and per refused request to this file, fsynced (IAMD_AUDIT_LOG)")
+	fs.StringVar(&c.ConsoleOIDCIssuer, "console-oidc-issuer", env("IAMD_CONSOLE_OIDC_ISSUER", ""), "OpenID Connect issuer (https://…) people sign in to the console with; needs --console-oidc-client-id and --console-oidc-role (IAMD_CONSOLE_OIDC_ISSUER)")
+	fs.StringVar(&c.ConsoleOIDCClientID, "console-oidc-client-id", env("IAMD_CONSOLE_OIDC_CLIENT_ID", ""), "the console's client ID at --console-oidc-issuer: a public client, with <iamd URL>/console/ as its redirect URI (IAMD_CONSOLE_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.ConsoleOIDCRole, "console-oidc-role", env("IAMD_CONSOLE_OIDC_ROLE", ""), "ARN of the role a console sign-in through --console-oidc-issuer assumes (IAMD_CONSOLE_OIDC_ROLE)")
+	fs.StringVar(&c.ConsoleOIDCName, "console-oidc-name", env("IAMD_CONSOLE_OIDC_NAME", ""), "the provider's name on the console's sign-in button; the issuer's host by default (IAMD_CONSOLE_OIDC_NAME)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("IAMD_METRICS_ADDR", ""), "serve Prometheus metrics on this address, e.g. 127.0.0.1:9600 (IAMD_METRICS_ADDR)")
 	fs.StringVar(&c.MaxKeyAge, "max-key-age", env("IAMD_MAX_KEY_AGE", ""), "expire IAM users' access keys older than this, e.g. 90d; empty: never (IAMD_MAX_KEY_AGE)")
 	fs.DurationVar(&c.MaxStale, "max-stale", envDuration(getenv, "IAMD_MAX_STALE", DefaultMaxStale), "on PostgreSQL: how long the node keeps deciding from its replica while the database cannot confirm it current; then it refuses (IAMD_MAX_STALE)")
@@ -226,6 +251,13 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--trusted-proxies must be comma-separated CIDRs such as 10.0.0.0/8, not %q", c.TrustedProxies)
 	case c.MaxKeyAge != "" && c.maxKeyAge() <= 0:
 		return fmt.Errorf("--max-key-age must be a number of days such as 90d, or a duration such as 2160h, not %q", c.MaxKeyAge)
+	case (c.ConsoleOIDCIssuer != "" || c.ConsoleOIDCClientID != "" || c.ConsoleOIDCRole != "") &&
+		(c.ConsoleOIDCIssuer == "" || c.ConsoleOIDCClientID == "" || c.ConsoleOIDCRole == ""):
+		return errors.New("set --console-oidc-issuer, --console-oidc-client-id and --console-oidc-role together, or none of them")
+	case c.ConsoleOIDCIssuer != "" && !reHTTPSURL.MatchString(c.ConsoleOIDCIssuer):
+		return fmt.Errorf("--console-oidc-issuer must be an https:// URL, as the ID token's iss claim gives it, not %q", c.ConsoleOIDCIssuer)
+	case c.ConsoleOIDCRole != "" && !reRoleARN.MatchString(c.ConsoleOIDCRole):
+		return fmt.Errorf("--console-oidc-role must be a role's ARN such as arn:aws:iam::123456789012:role/console, not %q", c.ConsoleOIDCRole)
 	case c.MaxConnections < 0:
 		return errors.New("--max-connections (IAMD_MAX_CONNECTIONS) must be a whole number of at least 1")
 	case c.MaxStale < 0:

@@ -304,3 +304,34 @@ func TestFederationOverHTTP(t *testing.T) {
 		t.Fatalf("a session issued before the provider went down: %v", err)
 	}
 }
+
+// TestConsoleOIDCFlags: the console's provider is configured whole or not
+// at all, with an https issuer and a role's ARN.
+func TestConsoleOIDCFlags(t *testing.T) {
+	base := func(edit func(c *Config)) error {
+		c := Config{Addr: "127.0.0.1:0", DataDir: "d", Region: "us-east-1", LogFormat: "text", Durability: "full",
+			ConsoleOIDCIssuer: "https://sso.example.com/realms/acme", ConsoleOIDCClientID: "iamd", ConsoleOIDCRole: "arn:aws:iam::123456789012:role/console"}
+		edit(&c)
+		return c.Validate()
+	}
+	for _, c := range []struct {
+		name string
+		edit func(c *Config)
+		want string
+	}{
+		{"whole", func(c *Config) {}, ""},
+		{"none", func(c *Config) { c.ConsoleOIDCIssuer, c.ConsoleOIDCClientID, c.ConsoleOIDCRole = "", "", "" }, ""},
+		{"no role", func(c *Config) { c.ConsoleOIDCRole = "" }, "together"},
+		{"plain http", func(c *Config) { c.ConsoleOIDCIssuer = "http://sso.example.com" }, "https://"},
+		{"a user, not a role", func(c *Config) { c.ConsoleOIDCRole = "arn:aws:iam::123456789012:user/bob" }, "role's ARN"},
+	} {
+		err := base(c.edit)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	c := Config{ConsoleOIDCIssuer: "https://sso.example.com/realms/acme", ConsoleOIDCClientID: "iamd", ConsoleOIDCRole: "arn:aws:iam::123456789012:role/console"}
+	if got := c.consoleConfig().SignIn; got == nil || got.Name != "sso.example.com" {
+		t.Errorf("the button's name by default: %+v", got)
+	}
+}

@@ -618,6 +618,14 @@ func TestWordsInTheLog(t *testing.T) {
 	if resp, err := http.Get(url + "/"); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("GET / without a browser's Accept: %v %v", resp, err)
 	}
+	// An identity provider sends the browser back to /console/ with a
+	// code: the console; an API call's query on that path is not.
+	for q, want := range map[string]int{"?code=abc&state=xyz": 200, "?error=access_denied&state=xyz": 200,
+		"?Action=ListUsers&Version=2010-05-08": 403, "?X-Amz-Signature=00&code=abc": 403} {
+		if resp, err := http.Get(url + "/console/" + q); err != nil || resp.StatusCode != want {
+			t.Errorf("GET /console/%s: %v %v, want %d", q, resp, err, want)
+		}
+	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}

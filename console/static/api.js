@@ -1,5 +1,5 @@
-// Calls to iamd's own APIs, signed by the signed-in key. The key lives in
-// this module's memory only.
+// Calls to iamd's own APIs, signed by the signed-in credentials: a key, or
+// a role session's key and token. They live in this module's memory only.
 import { amzDate, sign } from './sigv4.js';
 
 let creds = null;
@@ -14,6 +14,7 @@ export class APIError extends Error {
 async function send(headers, body) {
   const date = amzDate(new Date());
   const all = { ...headers, host: location.host, 'x-amz-date': date };
+  if (creds.token) all['x-amz-security-token'] = creds.token; // a role session's, signed with the rest
   const service = headers['x-amz-target'] ? 'lightsail' : (body.includes('Version=2011-06-15') ? 'sts' : 'iam');
   all.authorization = await sign({ method: 'POST', path: '/', query: '', headers: { ...all }, body,
     accessKeyId: creds.id, secretAccessKey: creds.secret, region: 'us-east-1', service, date });
@@ -34,6 +35,23 @@ export async function query(service, action, params = {}) {
     throw new APIError(code, doc.querySelector('Error > Message')?.textContent || resp.statusText, resp.status);
   }
   return doc.querySelector(action + 'Result') || doc.documentElement;
+}
+
+// assumeRoleWithWebIdentity exchanges an ID token for a role session, as
+// AWS's STS does: unsigned, the token being the proof. It returns the
+// credentials, to be given to setCredentials.
+export async function assumeRoleWithWebIdentity(roleArn, sessionName, token) {
+  const body = new URLSearchParams({ Action: 'AssumeRoleWithWebIdentity', Version: versions.sts, RoleArn: roleArn,
+    RoleSessionName: sessionName, WebIdentityToken: token }).toString();
+  const resp = await fetch('/', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body,
+    credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer' });
+  const doc = new DOMParser().parseFromString(await resp.text(), 'application/xml');
+  if (!resp.ok) {
+    throw new APIError(doc.querySelector('Error > Code')?.textContent || String(resp.status),
+      doc.querySelector('Error > Message')?.textContent || resp.statusText, resp.status);
+  }
+  const c = doc.querySelector('Credentials');
+  return { id: text(c, 'AccessKeyId'), secret: text(c, 'SecretAccessKey'), token: text(c, 'SessionToken') };
 }
 
 // lightsail calls a Lightsail operation with a JSON input.

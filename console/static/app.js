@@ -1,9 +1,11 @@
 // iamd's console: users, groups, roles, managed policies, access keys,
 // buckets and the policy simulator, through iamd's own APIs (api.js),
 // signed in the browser with credentials held in this module graph's
-// memory only. Every page has an address (#users, #user/NAME, #policy/ARN,
+// memory only: a key pasted in, or a role session from the deployment's
+// OpenID Connect provider (oidc.js). Every page has an address (#users, #user/NAME, #policy/ARN,
 // …); nothing is stored in the browser.
 import { query, setCredentials, text } from './api.js';
+import { begin, finish, signInConfig } from './oidc.js';
 import { showBuckets } from './buckets.js';
 import { showGroup, showGroups } from './groups.js';
 import { initSecretDialog, keysSection } from './keys.js';
@@ -48,11 +50,8 @@ for (const b of document.querySelectorAll('#nav button')) {
   });
 }
 
-$('signin').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  const id = $('akid').value.trim(), secret = $('secret').value;
-  $('secret').value = '';
-  setCredentials({ id, secret });
+// signedInAs shows who the credentials just set belong to, and the pages.
+async function signedInAs() {
   try {
     const r = await query('sts', 'GetCallerIdentity');
     session.arn = text(r, 'Arn');
@@ -66,8 +65,34 @@ $('signin').addEventListener('submit', async (ev) => {
   $('signout').hidden = false;
   $('nav').hidden = false;
   $('signin').remove();
+  $('oidc').remove();
   route();
+}
+
+$('signin').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const id = $('akid').value.trim(), secret = $('secret').value;
+  $('secret').value = '';
+  setCredentials({ id, secret });
+  await signedInAs();
 });
+
+// The provider's sign-in, when the server offers one: its button, and the
+// end of a sign-in the provider has just sent the browser back from.
+async function providerSignIn() {
+  const cfg = await signInConfig();
+  if (!cfg) return;
+  const b = $('oidcbutton');
+  b.textContent = 'Sign in with ' + cfg.name;
+  b.addEventListener('click', () => act(() => begin(cfg)));
+  $('oidc').hidden = false;
+  const creds = await finish(cfg);
+  if (creds) {
+    setCredentials(creds);
+    await signedInAs();
+  }
+}
+providerSignIn().catch(showError);
 
 $('signout').addEventListener('click', () => {
   setCredentials(null);

@@ -21,10 +21,10 @@ function freePort() {
   return new Promise((resolve) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
 }
 
-async function startIamd() {
+async function startIamd(...extra) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'iamd-console-'));
-  const proc = spawn(process.env.IAMD_BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--account-id', '123456789012'], {
+  const proc = spawn(process.env.IAMD_BIN, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--account-id', '123456789012', ...extra], {
     env: { PATH: process.env.PATH, IAMD_ROOT_ACCESS_KEY_ID: rootID, IAMD_ROOT_SECRET_ACCESS_KEY: rootSecret }, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
@@ -37,6 +37,27 @@ async function startIamd() {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('iamd did not start: ' + log);
+}
+
+// startIssuer runs the independent OpenID Connect issuer of e2e/oidc over
+// HTTPS with a certificate of its own; it returns its URL, the
+// certificate's SHA-1 thumbprint and the process.
+async function startIssuer() {
+  const dir = mkdtempSync(join(tmpdir(), 'iamd-issuer-'));
+  const cert = join(dir, 'cert.pem'), key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  const fp = execFileSync('openssl', ['x509', '-in', cert, '-noout', '-fingerprint', '-sha1'], { encoding: 'utf8' });
+  const thumbprint = fp.split('=')[1].trim().replace(/:/g, '').toLowerCase();
+  const proc = spawn('node', [join(repo, 'e2e', 'oidc', 'issuer.mjs')], { env: { ...process.env, OIDC_CERT: cert, OIDC_KEY: key }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(out.trim()); });
+    proc.on('exit', () => reject(new Error('the issuer did not start: ' + err)));
+  });
+  return { url, thumbprint, proc };
 }
 
 // boto3 runs a snippet with the key given, against url; it returns stdout.
@@ -71,6 +92,7 @@ const shoot = (page, name, opts = {}) => (process.env.IAMD_SCREENSHOTS === '1' ?
 
 async function main() {
   const iamd = await startIamd();
+  let iamd2, issuer;
   const browser = await chromium.launch({ executablePath: execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim(), headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
   const results = [];
@@ -351,9 +373,73 @@ print(k["AccessKeyId"], k["SecretAccessKey"])`).trim().split(' ');
     await step('no script error and no policy violation on any page', async () => {
       assert.deepEqual(problems, []);
     });
+
+    // People sign in through the deployment's identity provider: an iamd
+    // whose console offers oauth2-mock-server (npm), a role that trusts it.
+    issuer = await startIssuer();
+    const sso = await startIamd('--console-oidc-issuer', issuer.url, '--console-oidc-client-id', 'iamd-console',
+      '--console-oidc-role', 'arn:aws:iam::123456789012:role/console-admin', '--console-oidc-name', 'Example SSO');
+    iamd2 = sso;
+    const host = issuer.url.replace('https://', '');
+    boto3(sso.url, rootID, rootSecret, `
+import json
+iam = c("iam")
+iam.create_open_id_connect_provider(Url="${issuer.url}", ClientIDList=["iamd-console"], ThumbprintList=["${issuer.thumbprint}"])
+iam.create_role(RoleName="console-admin", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+  "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/${host}"}, "Action": "sts:AssumeRoleWithWebIdentity",
+  "Condition": {"StringEquals": {"${host}:aud": "iamd-console", "${host}:sub": "johndoe"}}}]}))
+iam.put_role_policy(RoleName="console-admin", PolicyName="read", PolicyDocument=json.dumps({"Version": "2012-10-17",
+  "Statement": [{"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"}]}))
+iam.create_user(UserName="visible-to-sso")`);
+    // The issuer's certificate is its own: the browser is told to accept it,
+    // as iamd is told by the thumbprint.
+    const ssoContext = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1100, height: 800 } });
+    const p2 = await ssoContext.newPage();
+    const req2 = [], resp2 = [], problems2 = [];
+    p2.on('request', (r) => req2.push(r));
+    p2.on('response', async (r) => { try { resp2.push({ url: r.url(), body: await r.text() }); } catch { /* redirects */ } });
+    p2.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems2.push(m.text()); });
+    p2.on('pageerror', (e) => problems2.push(String(e)));
+    await step('sign in with the identity provider: PKCE, then a role session', async () => {
+      const r = await p2.goto(sso.url + '/console/');
+      assert.match(r.headers()['content-security-policy'], new RegExp(`connect-src 'self' ${issuer.url.replace(/[.]/g, '\\.')};`));
+      await p2.getByRole('button', { name: 'Sign in with Example SSO', exact: true }).click();
+      await p2.getByText('Signed in as arn:aws:sts::123456789012:assumed-role/console-admin/johndoe').waitFor();
+      assert.equal(new URL(p2.url()).search, '', 'the code stays in the address bar');
+      const authorize = req2.find((q) => q.url().startsWith(issuer.url + '/authorize'));
+      const q = new URL(authorize.url()).searchParams;
+      assert.equal(q.get('code_challenge_method'), 'S256');
+      assert.equal(q.get('client_id'), 'iamd-console');
+      assert.equal(q.get('redirect_uri'), sso.url + '/console/');
+      await p2.getByRole('button', { name: 'Users' }).click();
+      await p2.getByRole('link', { name: 'visible-to-sso' }).waitFor();
+    });
+    await step("the role's session decides: a write it lacks is refused", async () => {
+      await p2.getByLabel('User name').fill('not-allowed');
+      await p2.getByRole('button', { name: 'Create user' }).click();
+      await p2.getByText(/^AccessDenied: /).waitFor();
+    });
+    await step('the session and the ID token are nowhere but in memory', async () => {
+      const answer = resp2.find((r) => r.body.includes('<AssumeRoleWithWebIdentityResponse'));
+      assert.ok(answer, 'no AssumeRoleWithWebIdentity answer');
+      const secret = answer.body.match(/<SecretAccessKey>([^<]+)</)[1];
+      const idToken = resp2.find((r) => r.url.startsWith(issuer.url + '/token')).body.match(/"id_token":"([^"]+)"/)[1];
+      const state = await p2.evaluate(() => ({ ls: localStorage.length, ss: sessionStorage.length, cookie: document.cookie, html: document.documentElement.outerHTML }));
+      assert.deepEqual([state.ls, state.ss, state.cookie], [0, 0, '']);
+      assert.ok(!state.html.includes(secret) && !state.html.includes(idToken), 'a secret is in the DOM');
+      for (const r of req2) {
+        const all = r.url() + JSON.stringify(r.headers()) + (r.postData() || '');
+        assert.ok(!all.includes(secret), 'the session secret went out to ' + r.url());
+        if (all.includes(idToken)) assert.match(r.postData() || '', /^Action=AssumeRoleWithWebIdentity&/, 'the ID token went to ' + r.url());
+      }
+      assert.equal((await ssoContext.cookies(sso.url)).length, 0);
+      assert.deepEqual(problems2, []);
+    });
   } finally {
     await browser.close();
     iamd.proc.kill();
+    iamd2?.proc.kill();
+    issuer?.proc.kill();
     for (const [status, name, err] of results) console.log(`${status} ${name}${err ? ': ' + err.message : ''}`);
     const failed = results.filter((r) => r[0] !== 'ok').length;
     console.log(`console: ${results.length - failed} passed, ${failed} failed`);
