@@ -44,24 +44,28 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, id *WebIdentity
 	refused := func(why string) error {
 		return Errorf(AccessDenied, "Not authorized to perform %s: %s", action, why)
 	}
-	prefix := "arn:aws:iam::" + s.account.ID + ":role/"
-	if !strings.HasPrefix(in.RoleARN, prefix) {
-		return nil, nil, refused("the role " + clipText(in.RoleARN) + " is not one of this account's")
-	}
-	name := in.RoleARN[strings.LastIndexByte(in.RoleARN, '/')+1:]
-	rp, err := s.rolePoliciesOf(ctx, name)
-	if errors.Is(err, ErrNotFound) || err == nil && rp.role.ARN(s.account.ID) != in.RoleARN {
-		return nil, nil, refused("no role " + clipText(in.RoleARN))
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	role := rp.role
+	// A role that does not exist, or is another account's, is refused as
+	// one whose trust policy does not name the provider: a token of any
+	// registered provider must not tell which roles exist.
+	notTrusted := refused("no trust policy allows " + action + " on " + clipText(in.RoleARN) + " to " + provider)
 	for _, t := range id.Tags {
 		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
 			return nil, nil, Errorf(InvalidInput, "The session tag key %s in the token is invalid: keys starting with aws: are reserved.", t.Key)
 		}
 	}
+	prefix := "arn:aws:iam::" + s.account.ID + ":role/"
+	if !strings.HasPrefix(in.RoleARN, prefix) {
+		return nil, nil, notTrusted
+	}
+	name := in.RoleARN[strings.LastIndexByte(in.RoleARN, '/')+1:]
+	rp, err := s.rolePoliciesOf(ctx, name)
+	if errors.Is(err, ErrNotFound) || err == nil && rp.role.ARN(s.account.ID) != in.RoleARN {
+		return nil, nil, notTrusted
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	role := rp.role
 	trust, err := s.authz.compileTrust(role.TrustPolicy)
 	if err != nil {
 		return nil, nil, &Error{Kind: Internal, Message: "a stored trust policy does not parse", Err: err}
@@ -99,6 +103,9 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, id *WebIdentity
 		if unmet := policy.Unmet([]*policy.Policy{trust}, req); len(unmet) > 0 {
 			return nil, nil, refused("the trust policy of role " + role.Name + " allows " + act + " to " + provider +
 				" only where a condition this token does not meet holds: " + strings.Join(unmet, "; "))
+		}
+		if act == action {
+			return nil, nil, notTrusted
 		}
 		return nil, nil, refused("the trust policy of role " + role.Name + " does not allow " + act + " to " + provider)
 	}

@@ -146,12 +146,18 @@ func TestTrustConditions(t *testing.T) {
 	}
 	_, err = e.assume(k8s, e.is.Sign(t, oidctest.Kubernetes("shop", "cart")))
 	wantErr(t, "another service account", err, iamd.AccessDenied, "StringEquals on")
-	_, err = e.assume("arn:aws:iam::"+acct+":role/nope", e.is.Sign(t, oidctest.Kubernetes("shop", "checkout")))
-	wantErr(t, "no such role", err, iamd.AccessDenied, "no role")
-	// A role that trusts the account, not the provider.
+	// A role that does not exist, another account's, and one that trusts
+	// the account, not the provider, are refused in the same words: a
+	// provider's token does not tell which roles exist.
 	r, _ := e.svc.CreateRole(ctx, root, "users-only", "/", "", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"AWS":"`+acct+`"}}}`, 3600, nil)
-	_, err = e.assume(r.ARN(acct), e.is.Sign(t, oidctest.Kubernetes("shop", "checkout")))
-	wantErr(t, "a role that does not trust the provider", err, iamd.AccessDenied, "does not allow sts:AssumeRoleWithWebIdentity")
+	tok := e.is.Sign(t, oidctest.Kubernetes("shop", "checkout"))
+	for _, arn := range []string{"arn:aws:iam::" + acct + ":role/nope", "arn:aws:iam::210987654321:role/pod", r.ARN(acct)} {
+		_, err = e.assume(arn, tok)
+		want := "Not authorized to perform sts:AssumeRoleWithWebIdentity: no trust policy allows sts:AssumeRoleWithWebIdentity on " + arn + " to " + e.arn
+		if iamd.KindOf(err) != iamd.AccessDenied || iamd.MessageOf(err) != want {
+			t.Errorf("%s: %v, want %q", arn, err, want)
+		}
+	}
 }
 
 func merge(a, b map[string]any) map[string]any {
