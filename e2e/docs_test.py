@@ -34,9 +34,9 @@ import unittest
 
 from e2e.harness import wait_iamd
 
-PORTS = [8600, 7070, 8700, 9000, 9001, 8601, 8602]  # the guides' servers
-CONFIG = {"go", "ini", "nginx", "json", "yaml", ""}  # blocks that are not run
-GUIDES = ["README.md", "docs/clients.md", "docs/iam.md", "docs/temporary-credentials.md", "docs/objects.md",
+PORTS = [8600, 7070, 8700, 9000, 9001, 8601, 8602, 8443]  # the guides' servers
+CONFIG = {"go", "ini", "nginx", "json", "yaml", "hcl", ""}  # blocks that are not run
+GUIDES = ["README.md", "docs/clients.md", "docs/iam.md", "docs/temporary-credentials.md", "docs/federation.md", "docs/objects.md",
           "docs/http-apis.md", "docs/openstack.md", "docs/OPERATIONS.md", "docs/PERFORMANCE.md", "docs/SECURITY.md",
           "docs/DEVELOPMENT.md"]
 # What iamd itself keeps in its data dir; a guide adds nothing there.
@@ -205,7 +205,8 @@ class DocsTest(unittest.TestCase):
                          "Directory listing for /",  # the upstream, through iamd proxy
                          "is not authorized to perform: execute-api:Invoke",  # a DELETE the caller may not make
                          f"orders of arn:aws:iam::{account}:user/api-client",  # iamdauth in examples/orders
-                         '"allowed"', f"arn:aws:sts::{account}:assumed-role/deployer/", '"SessionToken"']:
+                         '"allowed"', f"arn:aws:sts::{account}:assumed-role/deployer/", '"SessionToken"',
+                         f"arn:aws:sts::{account}:assumed-role/ci-reader/"]:  # a web identity, from the npm issuer
                 self.assertIn(want, out)
             self.assertGreaterEqual(out.count('{"message":"Missing Authentication Token"}'), 2, "unsigned requests to the proxy and the service")
             for op in ("caller-identity", "create-delete"):  # the load tool's report: a line per target, no errors
