@@ -232,8 +232,11 @@ func PolicyVersionNotFound(arn, version string) *Error {
 // InlinePolicyNotFound is the NotFound error for an inline policy.
 func InlinePolicyNotFound(e Entity, name string) *Error {
 	kind := "user"
-	if e.Kind == EntityGroup {
+	switch e.Kind {
+	case EntityGroup:
 		kind = "group"
+	case EntityRole:
+		kind = "role"
 	}
 	return Errorf(NotFound, "The %s policy with name %s cannot be found.", kind, name)
 }

@@ -30,23 +30,7 @@ func (v *validator) newPath() *string {
 }
 
 // tagKeys reads TagKeys.member.N.
-func (v *validator) tagKeys() []string {
-	var keys []string
-	for i := 1; ; i++ {
-		k, ok := v.P["TagKeys.member."+strconv.Itoa(i)]
-		if !ok {
-			break
-		}
-		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		v.Fail("Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
-	}
-	if len(keys) > maxTags {
-		v.Fail("Value at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to %d", maxTags)
-	}
-	return keys
-}
+func (v *validator) tagKeys() []string { return v.TagKeys(maxTags) }
 
 func (v *validator) requiredTags() []iamd.Tag {
 	t := v.tags()
@@ -56,12 +40,26 @@ func (v *validator) requiredTags() []iamd.Tag {
 	return t
 }
 
-func tagList(ts []iamd.Tag) listTagsResult {
+// pagedTags is a List…Tags answer: page's share of ts (in the order the
+// store keeps them), with AWS's IsTruncated and an opaque Marker.
+func pagedTags(ts []iamd.Tag, page iamd.Page) (any, error) {
+	from := 0
+	if page.Marker != "" {
+		n, err := strconv.Atoi(page.Marker)
+		if err != nil || n < 0 || n > len(ts) {
+			return nil, iamd.Errorf(iamd.InvalidInput, "Invalid Marker.")
+		}
+		from = n
+	}
 	out := listTagsResult{Tags: []tag{}}
-	for _, t := range ts {
+	to := min(len(ts), from+page.MaxItems)
+	for _, t := range ts[from:to] {
 		out.Tags = append(out.Tags, tag(t))
 	}
-	return out
+	if to < len(ts) {
+		out.IsTruncated, out.Marker = true, strconv.Itoa(to)
+	}
+	return out, nil
 }
 
 func (a *API) updateUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
@@ -107,7 +105,7 @@ func (a *API) untagUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) 
 func (a *API) listUserTags(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
 	v := newValidator(p)
 	name := v.userName(true, 128)
-	v.page()
+	page := v.page()
 	if v.Err != nil {
 		return nil, v.Err
 	}
@@ -115,7 +113,7 @@ func (a *API) listUserTags(ctx context.Context, c *iamd.Caller, p awsquery.Param
 	if err != nil {
 		return nil, err
 	}
-	return tagList(ts), nil
+	return pagedTags(ts, page)
 }
 
 func (a *API) tagPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
@@ -141,7 +139,7 @@ func (a *API) untagPolicy(ctx context.Context, c *iamd.Caller, p awsquery.Params
 func (a *API) listPolicyTags(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
 	v := newValidator(p)
 	arn := v.policyARN()
-	v.page()
+	page := v.page()
 	if v.Err != nil {
 		return nil, v.Err
 	}
@@ -149,7 +147,7 @@ func (a *API) listPolicyTags(ctx context.Context, c *iamd.Caller, p awsquery.Par
 	if err != nil {
 		return nil, err
 	}
-	return tagList(ts), nil
+	return pagedTags(ts, page)
 }
 
 // ---- credentials iamd does not have: honest empty answers ----

@@ -3,7 +3,6 @@ package iamapi
 import (
 	"context"
 	"regexp"
-	"strconv"
 
 	"iamd"
 	"iamd/awsquery"
@@ -140,7 +139,7 @@ func (a *API) tagOpenIDConnectProvider(ctx context.Context, c *iamd.Caller, p aw
 func (a *API) untagOpenIDConnectProvider(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
 	v := newValidator(p)
 	arn := v.providerARN()
-	keys := v.members("TagKeys", 1, 128)
+	keys := v.tagKeys()
 	for i, k := range keys {
 		if !reTagKey.MatchString(k) {
 			v.Fail("Value '%s' at 'tagKeys.%d.member' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+", clip(k), i+1)
@@ -170,31 +169,4 @@ func (a *API) listOpenIDConnectProviderTags(ctx context.Context, c *iamd.Caller,
 		return nil, err
 	}
 	return pagedTags(ts, page)
-}
-
-// pagedTags answers a ListXTags call one page at a time: the marker is
-// the index of the page's first tag.
-func pagedTags(ts []iamd.Tag, page iamd.Page) (any, error) {
-	from := 0
-	if page.Marker != "" {
-		n, err := strconv.Atoi(page.Marker)
-		if err != nil || n < 0 || n > len(ts) {
-			return nil, iamd.Errorf(iamd.InvalidInput, "Invalid Marker.")
-		}
-		from = n
-	}
-	type result struct {
-		Tags        []tag `xml:"Tags>member"`
-		IsTruncated bool
-		Marker      string `xml:",omitempty"`
-	}
-	out := result{Tags: []tag{}}
-	to := min(len(ts), from+page.MaxItems)
-	for _, t := range ts[from:to] {
-		out.Tags = append(out.Tags, tag(t))
-	}
-	if to < len(ts) {
-		out.IsTruncated, out.Marker = true, strconv.Itoa(to)
-	}
-	return out, nil
 }

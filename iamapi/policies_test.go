@@ -113,7 +113,7 @@ func TestPolicyErrors(t *testing.T) {
 	}{
 		{"malformed", "PutUserPolicy", awsquery.Params{"UserName": "Bob", "PolicyName": "x", "PolicyDocument": `{"Statement":[]}`}, 400, "MalformedPolicyDocument", ""},
 		{"unknown operator", "CreatePolicy", awsquery.Params{"PolicyName": "x", "PolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringFancy":{"aws:username":"a"}}}}`}, 400, "MalformedPolicyDocument", "Condition operator StringFancy is not supported"},
-		{"document pattern", "PutUserPolicy", awsquery.Params{"UserName": "Bob", "PolicyName": "x", "PolicyDocument": "{\"a\":\"\u2603\"}"}, 400, "ValidationError", "'policyDocument'"},
+		{"document pattern", "PutUserPolicy", awsquery.Params{"UserName": "Bob", "PolicyName": "x", "PolicyDocument": "{\"a\":\"\u2603\"}"}, 400, "ValidationError", "The specified value for policyDocument is invalid. It must contain only printable ASCII characters."},
 		{"policy exists", "CreatePolicy", awsquery.Params{"PolicyName": "p", "PolicyDocument": doc}, 409, "EntityAlreadyExists", "A policy called p already exists."},
 		{"no such policy", "GetPolicy", awsquery.Params{"PolicyArn": "arn:aws:iam::123456789012:policy/nope"}, 404, "NoSuchEntity", "Policy arn:aws:iam::123456789012:policy/nope does not exist or is not attachable."},
 		{"wrong path", "GetPolicy", awsquery.Params{"PolicyArn": "arn:aws:iam::123456789012:policy/x/P"}, 404, "NoSuchEntity", ""},

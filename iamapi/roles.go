@@ -83,6 +83,7 @@ type listRolesResult struct {
 type listTagsResult struct {
 	Tags        []tag `xml:"Tags>member"`
 	IsTruncated bool
+	Marker      string `xml:",omitempty"`
 }
 
 type listInstanceProfilesResult struct {
@@ -226,17 +227,7 @@ func (a *API) tagRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (a
 func (a *API) untagRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
 	v := newValidator(p)
 	name := v.roleName()
-	var keys []string
-	for i := 1; ; i++ {
-		k, ok := p["TagKeys.member."+strconv.Itoa(i)]
-		if !ok {
-			break
-		}
-		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		v.Fail("Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
-	}
+	keys := v.tagKeys()
 	if v.Err != nil {
 		return nil, v.Err
 	}
@@ -246,7 +237,7 @@ func (a *API) untagRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) 
 func (a *API) listRoleTags(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
 	v := newValidator(p)
 	name := v.roleName()
-	v.page()
+	page := v.page()
 	if v.Err != nil {
 		return nil, v.Err
 	}
@@ -254,11 +245,7 @@ func (a *API) listRoleTags(ctx context.Context, c *iamd.Caller, p awsquery.Param
 	if err != nil {
 		return nil, err
 	}
-	out := listTagsResult{Tags: []tag{}}
-	for _, t := range ts {
-		out.Tags = append(out.Tags, tag(t))
-	}
-	return out, nil
+	return pagedTags(ts, page)
 }
 
 // listInstanceProfilesForRole: iamd has no instance profiles, so every

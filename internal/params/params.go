@@ -4,8 +4,11 @@
 package params
 
 import (
+	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"iamd"
@@ -44,10 +47,34 @@ func (c *Checker) Str(name string, required bool, min, max int, re *regexp.Regex
 	case n > max:
 		c.Fail("Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", Clip(s), field, max)
 	case re != nil && !re.MatchString(s):
+		if text, ok := patternMessages[field]; ok {
+			if c.Err == nil {
+				c.Err = &awsquery.Error{Status: http.StatusBadRequest, Code: "ValidationError", Message: fmt.Sprintf(text, field)}
+			}
+			break
+		}
 		c.Fail("Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", Clip(s), field, patternText)
 	}
 	return s
 }
+
+// patternMessages are IAM's own words for a name, path or document that
+// breaks its pattern, where AWS's public output shows them: names as in
+// aws-cloudformation/cfn-lint#996 and app-sre/qontract-reconcile#2640,
+// paths and documents as quoted from AWS's answers in iamd's issue
+// tracker. Length violations keep the model's form, as AWS's do.
+var patternMessages = map[string]string{
+	"userName": nameMessage, "newUserName": nameMessage, "groupName": nameMessage, "newGroupName": nameMessage,
+	"roleName": nameMessage, "policyName": nameMessage, "instanceProfileName": nameMessage,
+	"path": pathMessage, "newPath": pathMessage,
+	"policyDocument": documentMessage, "assumeRolePolicyDocument": documentMessage,
+}
+
+const (
+	nameMessage     = "The specified value for %s is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-"
+	pathMessage     = "The specified value for %s is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."
+	documentMessage = "The specified value for %s is invalid. It must contain only printable ASCII characters."
+)
 
 // Sensitive is Str for a member botocore marks sensitive (a token, a
 // password): a violation names the member, never its value, as AWS words it
@@ -107,10 +134,17 @@ func (c *Checker) Tags(max int) []iamd.Tag {
 			c.Fail("Value null at '%s.key' failed to satisfy constraint: Member must not be null", field)
 		case !vok:
 			c.Fail("Value null at '%s.value' failed to satisfy constraint: Member must not be null", field)
-		case utf8.RuneCountInString(k) < 1 || utf8.RuneCountInString(k) > 128 || !reTagKey.MatchString(k):
-			c.Fail("Value '%s' at '%s.key' failed to satisfy constraint: Member must have length between 1 and 128 and satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+", Clip(k), field)
-		case utf8.RuneCountInString(val) > 256 || !reTagValue.MatchString(val):
-			c.Fail("Value '%s' at '%s.value' failed to satisfy constraint: Member must have length less than or equal to 256 and satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*", Clip(val), field)
+		// One failed constraint per message, as AWS words them.
+		case k == "":
+			c.Fail("Value '' at '%s.key' failed to satisfy constraint: Member must have length greater than or equal to 1", field)
+		case utf8.RuneCountInString(k) > 128:
+			c.Fail("Value '%s' at '%s.key' failed to satisfy constraint: Member must have length less than or equal to 128", Clip(k), field)
+		case !reTagKey.MatchString(k):
+			c.Fail("Value '%s' at '%s.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+", Clip(k), field)
+		case utf8.RuneCountInString(val) > 256:
+			c.Fail("Value '%s' at '%s.value' failed to satisfy constraint: Member must have length less than or equal to 256", Clip(val), field)
+		case !reTagValue.MatchString(val):
+			c.Fail("Value '%s' at '%s.value' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*", Clip(val), field)
 		}
 		if seen[iamd.FoldName(k)] && c.Err == nil {
 			c.Err = iamd.Errorf(iamd.InvalidInput, "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
@@ -122,6 +156,36 @@ func (c *Checker) Tags(max int) []iamd.Tag {
 		c.Fail("Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to %d", max)
 	}
 	return tags
+}
+
+// TagKeys reads TagKeys.member.N of an Untag… action: at least one, at
+// most max, each a tag key. A member that breaks its constraints is worded
+// as AWS's request validation words a list's members: the list quoted, and
+// the member's constraints in brackets (the model's; AWS's public output
+// for this list is not known).
+func (c *Checker) TagKeys(max int) []string {
+	var keys []string
+	for i := 1; ; i++ {
+		k, ok := c.P["TagKeys.member."+strconv.Itoa(i)]
+		if !ok {
+			break
+		}
+		keys = append(keys, k)
+	}
+	switch {
+	case len(keys) == 0:
+		c.Fail("Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+	case len(keys) > max:
+		c.Fail("Value '[%s]' at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to %d", Clip(strings.Join(keys, ", ")), max)
+	}
+	for _, k := range keys {
+		if n := utf8.RuneCountInString(k); n < 1 || n > 128 || !reTagKey.MatchString(k) {
+			c.Fail("Value '[%s]' at 'tagKeys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 128, "+
+				"Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+]", Clip(strings.Join(keys, ", ")))
+			break
+		}
+	}
+	return keys
 }
 
 var (

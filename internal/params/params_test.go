@@ -20,8 +20,8 @@ func TestMessages(t *testing.T) {
 	}{
 		{awsquery.Params{}, func(c *Checker) { c.Str("UserName", true, 1, 64, name, `[\w+=,.@-]+`) },
 			"Value null at 'userName' failed to satisfy constraint: Member must not be null"},
-		{awsquery.Params{"UserName": "a b"}, func(c *Checker) { c.Str("UserName", true, 1, 64, name, `[\w+=,.@-]+`) },
-			"Value 'a b' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"},
+		{awsquery.Params{"RoleSessionName": "a b"}, func(c *Checker) { c.Str("RoleSessionName", true, 2, 64, name, `[\w+=,.@-]*`) },
+			"Value 'a b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"},
 		{awsquery.Params{"WebIdentityToken": "eyJ"}, func(c *Checker) { c.Sensitive("WebIdentityToken", true, 4, 20000) },
 			"Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4"},
 		{awsquery.Params{"WebIdentityToken": strings.Repeat("eyJ", 7000)}, func(c *Checker) { c.Sensitive("WebIdentityToken", true, 4, 20000) },
