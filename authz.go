@@ -333,12 +333,46 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource str
 }
 
 func (s *Service) denied(c *Caller, action, resource string, explicit bool) error {
+	resource = DeniedResource(action, resource)
 	if explicit {
 		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in an identity-based policy",
 			c.ARN(), action, resource)
 	}
 	return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
 		c.ARN(), action, resource, action)
+}
+
+// DeniedResource is how IAM names the resource of a refused action: an
+// existing user, role or group by kind and name ("user bob", "role deploy":
+// hashicorp/boundary#3877, aws/aws-cdk#27067, aws/chalice#591), a managed
+// policy by kind and ARN ("policy arn:…": aws-amplify/amplify-js#7540).
+// Creating one and passing a role name the ARN, as AWS's answers do
+// (serverless-components/backend#10 for CreateRole; iam:PassRole); so does
+// anything else. The name is the one requested, whether or not it exists.
+func DeniedResource(action, resource string) string {
+	switch strings.ToLower(action) {
+	case "iam:createuser", "iam:createrole", "iam:creategroup", "iam:createpolicy", "iam:passrole":
+		return resource
+	}
+	rest, ok := strings.CutPrefix(resource, "arn:aws:iam::")
+	if !ok {
+		return resource
+	}
+	_, rest, ok = strings.Cut(rest, ":")
+	if !ok {
+		return resource
+	}
+	kind, path, ok := strings.Cut(rest, "/")
+	if !ok || path == "" || strings.HasSuffix(path, "/") || strings.ContainsAny(path, "*?") {
+		return resource // a prefix (ListUsers) or a pattern: the ARN as is
+	}
+	switch kind {
+	case "user", "role", "group":
+		return kind + " " + path[strings.LastIndexByte(path, '/')+1:]
+	case "policy":
+		return "policy " + resource
+	}
+	return resource
 }
 
 // ---- resource ARNs ----

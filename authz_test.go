@@ -86,7 +86,7 @@ func TestAuthorizeActionsAndResources(t *testing.T) {
 		}
 	}
 	_, _, err = svc.ListAccessKeys(ctx, op, "bob", iamd.Page{MaxItems: 10})
-	if want := "User: arn:aws:iam::123456789012:user/ops/op is not authorized to perform: iam:ListAccessKeys on resource: arn:aws:iam::123456789012:user/bob because no identity-based policy allows the iam:ListAccessKeys action"; iamd.MessageOf(err) != want {
+	if want := "User: arn:aws:iam::123456789012:user/ops/op is not authorized to perform: iam:ListAccessKeys on resource: user bob because no identity-based policy allows the iam:ListAccessKeys action"; iamd.MessageOf(err) != want {
 		t.Errorf("message %q", iamd.MessageOf(err))
 	}
 }
@@ -207,5 +207,27 @@ func TestMalformedPoliciesRefused(t *testing.T) {
 	big := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"arn:aws:iam::*:user/` + strings.Repeat("a", 6200) + `"}}`
 	if _, err := svc.CreatePolicy(ctx, root, "big", "/", "", big, nil); !errors.Is(err, iamd.ErrLimitExceeded) {
 		t.Fatalf("CreatePolicy of %d characters: %v", len(big), err)
+	}
+}
+
+// TestDeniedResource: a refusal names the resource as AWS's public answers
+// do.
+func TestDeniedResource(t *testing.T) {
+	for _, c := range []struct{ action, resource, want string }{
+		{"iam:GetUser", "arn:aws:iam::123456789012:user/boundary", "user boundary"},             // hashicorp/boundary#3877
+		{"iam:CreateAccessKey", "arn:aws:iam::123456789012:user/team-b/carl", "user carl"},      // the path is not shown
+		{"iam:GetRole", "arn:aws:iam::123456789012:role/helloworld-dev", "role helloworld-dev"}, // aws/chalice#591
+		{"iam:UpdateRole", "arn:aws:iam::123456789012:role/svc/op", "role op"},                  // alphagov/gsp#990
+		{"iam:AddUserToGroup", "arn:aws:iam::123456789012:group/devs", "group devs"},
+		{"iam:ListPolicyVersions", "arn:aws:iam::123456789012:policy/p1", "policy arn:aws:iam::123456789012:policy/p1"}, // aws-amplify/amplify-js#7540
+		{"iam:CreateRole", "arn:aws:iam::123456789012:role/new", "arn:aws:iam::123456789012:role/new"},                  // serverless-components/backend#10
+		{"iam:PassRole", "arn:aws:iam::123456789012:role/r", "arn:aws:iam::123456789012:role/r"},
+		{"iam:ListUsers", "arn:aws:iam::123456789012:user/team-a/", "arn:aws:iam::123456789012:user/team-a/"},
+		{"iam:ListUsers", "*", "*"},
+		{"lightsail:GetBuckets", "arn:aws:lightsail:us-east-1:123456789012:Bucket/x", "arn:aws:lightsail:us-east-1:123456789012:Bucket/x"},
+	} {
+		if got := iamd.DeniedResource(c.action, c.resource); got != c.want {
+			t.Errorf("%s on %s: %q, want %q", c.action, c.resource, got, c.want)
+		}
 	}
 }

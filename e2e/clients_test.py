@@ -193,7 +193,7 @@ class Boto3Test(ClientTestCase):
         # the refusal does not tell the operator where carl lives.
         e = self.assertError("AccessDenied", 403, op.create_access_key, UserName="carl")
         self.assertIn(f"User: arn:aws:iam::{ACCOUNT}:user/ops/op is not authorized to perform: iam:CreateAccessKey "
-                      f"on resource: arn:aws:iam::{ACCOUNT}:user/carl because no identity-based policy allows "
+                      "on resource: user carl because no identity-based policy allows "
                       "the iam:CreateAccessKey action", str(e))
         self.assertError("AccessDenied", 403, op.list_access_keys, UserName="carl")
         self.assertError("AccessDenied", 403, op.create_access_key)  # its own keys are outside team-a
@@ -423,7 +423,7 @@ class CLITest(unittest.TestCase):
         self.assertEqual([x["AccessKeyId"] for x in listed], [new["AccessKeyId"]])
         err = self.aws("iam", "create-access-key", "--user-name", "Other", key=sam, ok=False)
         self.assertIn("(AccessDenied)", err)
-        self.assertIn(f"on resource: arn:aws:iam::{ACCOUNT}:user/Other", err)
+        self.assertIn("on resource: user Other because", err)
         self.assertIn("(AccessDenied)", self.aws("iam", "list-users", key=sam, ok=False))
 
         deny = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:CreateAccessKey", "Resource": "*"}]})

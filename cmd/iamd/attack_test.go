@@ -82,7 +82,7 @@ func TestAttackDenyByLetterCase(t *testing.T) {
 		_, err := mallory.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(arn), SetAsDefault: true,
 			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)})
 		wantAPIError(t, err, "AccessDenied", 403)
-		if msg := apiMessage(err); !strings.Contains(msg, "explicit deny") || !strings.Contains(msg, "on resource: "+arn+" ") {
+		if msg := apiMessage(err); !strings.Contains(msg, "explicit deny") || !strings.Contains(msg, "on resource: policy "+arn+" ") {
 			t.Fatalf("message %q: want an explicit deny naming %s as typed", msg, arn)
 		}
 		for name, call := range map[string]func() error{

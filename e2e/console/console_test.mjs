@@ -338,7 +338,7 @@ print(k["AccessKeyId"], k["SecretAccessKey"])`).trim().split(' ');
       await page.getByRole('alert').getByText('AccessDenied: User: arn:aws:iam::123456789012:user/selfie is not authorized to perform: iam:ListUsers').waitFor();
       await page.getByLabel('Open a user by name').fill('webuser');
       await page.getByRole('button', { name: 'Open', exact: true }).click();
-      await page.getByRole('alert').getByText('AccessDenied: User: arn:aws:iam::123456789012:user/selfie is not authorized to perform: iam:ListAccessKeys on resource: arn:aws:iam::123456789012:user/webuser').waitFor();
+      await page.getByRole('alert').getByText('AccessDenied: User: arn:aws:iam::123456789012:user/selfie is not authorized to perform: iam:ListAccessKeys on resource: user webuser').waitFor();
       await page.getByRole('button', { name: 'My access keys' }).click();
       await page.getByRole('heading', { name: 'My access keys' }).waitFor();
       await page.getByRole('button', { name: `Deactivate ${out[0]}` }).waitFor();
