@@ -146,11 +146,64 @@ func principalContext(u *User, account string) policy.Context {
 // Policies see only the first; a refusal shows only the second, so that it
 // tells the caller nothing it may not learn: whether the entity exists, how
 // it is spelt, its path, who owns a key.
-type resource struct{ arn, requested string }
+//
+// tags are the stored entity's (iam:ResourceTag/… and aws:ResourceTag/…);
+// setting and removing are what the request itself says about tags
+// (aws:RequestTag/… and aws:TagKeys), for a create with tags, a Tag… or an
+// Untag… action.
+type resource struct {
+	arn, requested string
+	tags           []Tag
+	setting        []Tag
+	removing       []string
+}
 
 // on is a resource whose stored and requested ARNs are the same: a new
 // entity, a listing, or "*".
-func on(arn string) resource { return resource{arn, arn} }
+func on(arn string) resource { return resource{arn: arn, requested: arn} }
+
+// withTags is r for a request that sets tags (a create or a Tag… action):
+// aws:RequestTag/<key> for each, and aws:TagKeys.
+func (r resource) withTags(tags []Tag) resource {
+	r.setting = tags
+	return r
+}
+
+// withoutTags is r for an Untag… action: aws:TagKeys are the keys removed.
+func (r resource) withoutTags(keys []string) resource {
+	r.removing = keys
+	return r
+}
+
+// tagKeys adds r's tag condition keys to pc: attribute-based access
+// control as AWS documents it for IAM. Tag keys are case-insensitive in
+// IAM, and condition keys are matched in lower case.
+func (r resource) tagKeys(pc *policy.Context) {
+	if len(r.tags) == 0 && len(r.setting) == 0 && r.removing == nil {
+		return
+	}
+	req := make(map[string][]string, len(pc.Request)+2*len(r.tags)+len(r.setting)+1)
+	for k, v := range pc.Request {
+		req[k] = v
+	}
+	for _, t := range r.tags {
+		k := strings.ToLower(t.Key)
+		req["iam:resourcetag/"+k] = []string{t.Value}
+		req["aws:resourcetag/"+k] = []string{t.Value}
+	}
+	keys := r.removing
+	if r.setting != nil {
+		keys = nil
+		for _, t := range r.setting {
+			req["aws:requesttag/"+strings.ToLower(t.Key)] = []string{t.Value}
+			keys = append(keys, t.Key)
+		}
+	}
+	if keys != nil {
+		req["aws:tagkeys"] = keys
+	}
+	pc.Request = req
+}
 
 // authorize decides whether c may perform action on r (an ARN, or "*" for
 // an action that names none), as AWS decides identity-based policies. The
@@ -172,6 +225,7 @@ func (s *Service) authorize(ctx context.Context, c *Caller, action string, r res
 		return err
 	}
 	pc := d.context(c, s.now())
+	r.tagKeys(&pc)
 	switch d.decide(&policy.Request{Action: action, Resource: r.arn, Context: &pc}) {
 	case policy.Allowed:
 		return nil
@@ -387,12 +441,12 @@ func (s *Service) arn(resource string) string { return "arn:aws:iam::" + s.accou
 func (s *Service) userARN(ctx context.Context, c *Caller, name string) resource {
 	r := on(s.arn("user/" + name))
 	switch {
-	case c.Kind != CallerUser:
-	case FoldName(name) == FoldName(c.User.Name):
-		r.arn = c.User.ARN(s.account.ID)
+	case c.Kind == CallerRoot && c.Session == nil: // decided without policies
+	case c.Kind == CallerUser && FoldName(name) == FoldName(c.User.Name):
+		r.arn, r.tags = c.User.ARN(s.account.ID), c.User.Tags
 	default:
 		if u, err := s.view.GetUser(ctx, name); err == nil {
-			r.arn = u.ARN(s.account.ID)
+			r.arn, r.tags = u.ARN(s.account.ID), u.Tags
 		}
 	}
 	return r
@@ -401,7 +455,7 @@ func (s *Service) userARN(ctx context.Context, c *Caller, name string) resource 
 // groupARN is userARN for groups.
 func (s *Service) groupARN(ctx context.Context, c *Caller, name string) resource {
 	r := on(s.arn("group/" + name))
-	if c.Kind == CallerUser {
+	if c.Kind != CallerRoot || c.Session != nil {
 		if g, err := s.view.GetGroup(ctx, name); err == nil {
 			r.arn = g.ARN(s.account.ID)
 		}

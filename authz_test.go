@@ -231,3 +231,58 @@ func TestDeniedResource(t *testing.T) {
 		}
 	}
 }
+
+// abacPolicy lets a user manage only roles tagged with its own team: create
+// them with that tag and no other, change and delete them, and never
+// retag or untag their team. AWS's IAM tutorial's pattern
+// (tutorial_attribute-based-access-control).
+const abacPolicy = `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"iam:CreateRole","Resource":"*","Condition":{
+   "StringEquals":{"aws:RequestTag/team":"${aws:PrincipalTag/team}"},"ForAllValues:StringEquals":{"aws:TagKeys":["team","owner"]}}},
+ {"Effect":"Allow","Action":["iam:UpdateRole","iam:TagRole","iam:UntagRole","iam:DeleteRole"],"Resource":"arn:aws:iam::*:role/*",
+   "Condition":{"StringEquals":{"iam:ResourceTag/team":"${aws:PrincipalTag/team}"}}},
+ {"Effect":"Deny","Action":["iam:TagRole","iam:UntagRole"],"Resource":"*","Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":"team"}}}]}`
+
+// TestAttributeBasedAccessControl: aws:RequestTag/…, aws:TagKeys and
+// iam:ResourceTag/… decide IAM actions as AWS documents them.
+func TestAttributeBasedAccessControl(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, &clock{time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)})
+	if _, err := svc.CreateUser(ctx, root, "alice", "/", []iamd.Tag{{Key: "team", Value: "blue"}}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, svc, "alice", "abac", abacPolicy)
+	alice := userCaller(t, svc, "alice", iamd.RequestInfo{})
+	trust := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}}`
+	if _, err := svc.CreateRole(ctx, root, "red-app", "/", "", trust, 3600, []iamd.Tag{{Key: "Team", Value: "red"}}); err != nil {
+		t.Fatal(err)
+	}
+	create := func(name string, tags ...iamd.Tag) func() error {
+		return func() error { _, err := svc.CreateRole(ctx, alice, name, "/", "", trust, 3600, tags); return err }
+	}
+	for _, c := range []struct {
+		what string
+		do   func() error
+		want string
+	}{
+		{"create tagged with its team", create("blue-app", iamd.Tag{Key: "team", Value: "blue"}), "allowed"},
+		{"create tagged with another team", create("x1", iamd.Tag{Key: "team", Value: "red"}), "denied"},
+		{"create untagged", create("x2"), "denied"},
+		{"create with a tag key not allowed", create("x3", iamd.Tag{Key: "team", Value: "blue"}, iamd.Tag{Key: "cost", Value: "1"}), "denied"},
+		{"create with team and owner", create("blue-2", iamd.Tag{Key: "team", Value: "blue"}, iamd.Tag{Key: "owner", Value: "alice"}), "allowed"},
+		{"update its team's role", func() error { return svc.UpdateRole(ctx, alice, "blue-app", iamd.RoleUpdate{Description: aws("d")}) }, "allowed"},
+		{"update another team's role (tag key in another case)", func() error { return svc.UpdateRole(ctx, alice, "red-app", iamd.RoleUpdate{Description: aws("d")}) }, "denied"},
+		{"tag its team's role", func() error { return svc.TagRole(ctx, alice, "blue-app", []iamd.Tag{{Key: "owner", Value: "alice"}}) }, "allowed"},
+		{"retag its team's role's team", func() error { return svc.TagRole(ctx, alice, "blue-app", []iamd.Tag{{Key: "team", Value: "red"}}) }, "denied"},
+		{"untag its team's role's team", func() error { return svc.UntagRole(ctx, alice, "blue-app", []string{"team"}) }, "denied"},
+		{"untag another key", func() error { return svc.UntagRole(ctx, alice, "blue-app", []string{"owner"}) }, "allowed"},
+		{"delete another team's role", func() error { return svc.DeleteRole(ctx, alice, "red-app") }, "denied"},
+		{"delete its team's role", func() error { return svc.DeleteRole(ctx, alice, "blue-2") }, "allowed"},
+	} {
+		if got := allowed(c.do()); got != c.want {
+			t.Errorf("%s: %s, want %s", c.what, got, c.want)
+		}
+	}
+}
+
+func aws(s string) *string { return &s }

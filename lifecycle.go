@@ -115,7 +115,7 @@ func checkTagKeys(tags []Tag) error {
 // TagUser adds or replaces tags of a user; its policies see them
 // (aws:PrincipalTag) from the next request.
 func (s *Service) TagUser(ctx context.Context, c *Caller, name string, tags []Tag) error {
-	if err := s.authorize(ctx, c, "iam:TagUser", s.userARN(ctx, c, name)); err != nil {
+	if err := s.authorize(ctx, c, "iam:TagUser", s.userARN(ctx, c, name).withTags(tags)); err != nil {
 		return err
 	}
 	if err := checkTagKeys(tags); err != nil {
@@ -132,7 +132,7 @@ func (s *Service) TagUser(ctx context.Context, c *Caller, name string, tags []Ta
 
 // UntagUser removes tags of a user by key.
 func (s *Service) UntagUser(ctx context.Context, c *Caller, name string, keys []string) error {
-	if err := s.authorize(ctx, c, "iam:UntagUser", s.userARN(ctx, c, name)); err != nil {
+	if err := s.authorize(ctx, c, "iam:UntagUser", s.userARN(ctx, c, name).withoutTags(keys)); err != nil {
 		return err
 	}
 	defer s.forgetAll()

@@ -115,7 +115,7 @@ func (s *Service) CreatePolicy(ctx context.Context, c *Caller, name, path, descr
 	if path == "" {
 		path = "/"
 	}
-	if err := s.authorize(ctx, c, "iam:CreatePolicy", on(s.arn("policy"+path+name))); err != nil {
+	if err := s.authorize(ctx, c, "iam:CreatePolicy", on(s.arn("policy"+path+name)).withTags(tags)); err != nil {
 		return nil, err
 	}
 	if err := checkManagedDocument(doc); err != nil {

@@ -15,9 +15,9 @@ func NewRoleID(r io.Reader) (string, error) { return randomID(r, "AROA", 17) }
 // roleARN is userARN for roles.
 func (s *Service) roleARN(ctx context.Context, c *Caller, name string) resource {
 	r := on(s.arn("role/" + name))
-	if c.Kind != CallerRoot {
+	if c.Kind != CallerRoot || c.Session != nil {
 		if ro, err := s.view.GetRole(ctx, name); err == nil {
-			r.arn = ro.ARN(s.account.ID)
+			r.arn, r.tags = ro.ARN(s.account.ID), ro.Tags
 		}
 	}
 	return r
@@ -113,7 +113,7 @@ func (s *Service) CreateRole(ctx context.Context, c *Caller, name, path, descrip
 	if path == "" {
 		path = "/"
 	}
-	if err := s.authorize(ctx, c, "iam:CreateRole", on(s.arn("role"+path+name))); err != nil {
+	if err := s.authorize(ctx, c, "iam:CreateRole", on(s.arn("role"+path+name)).withTags(tags)); err != nil {
 		return nil, err
 	}
 	if maxSession == 0 {
@@ -218,7 +218,7 @@ func (s *Service) DeleteRole(ctx context.Context, c *Caller, name string) error 
 
 // TagRole adds or replaces tags of a role (at most 50 in all).
 func (s *Service) TagRole(ctx context.Context, c *Caller, name string, tags []Tag) error {
-	if err := s.authorize(ctx, c, "iam:TagRole", s.roleARN(ctx, c, name)); err != nil {
+	if err := s.authorize(ctx, c, "iam:TagRole", s.roleARN(ctx, c, name).withTags(tags)); err != nil {
 		return err
 	}
 	defer s.forgetPolicies()
@@ -231,7 +231,7 @@ func (s *Service) TagRole(ctx context.Context, c *Caller, name string, tags []Ta
 
 // UntagRole removes tags of a role by key; absent keys are ignored.
 func (s *Service) UntagRole(ctx context.Context, c *Caller, name string, keys []string) error {
-	if err := s.authorize(ctx, c, "iam:UntagRole", s.roleARN(ctx, c, name)); err != nil {
+	if err := s.authorize(ctx, c, "iam:UntagRole", s.roleARN(ctx, c, name).withoutTags(keys)); err != nil {
 		return err
 	}
 	defer s.forgetPolicies()

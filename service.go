@@ -190,7 +190,7 @@ func (s *Service) CreateUser(ctx context.Context, c *Caller, name, path string, 
 	if path == "" {
 		path = "/"
 	}
-	if err := s.authorize(ctx, c, "iam:CreateUser", on(s.arn("user"+path+name))); err != nil {
+	if err := s.authorize(ctx, c, "iam:CreateUser", on(s.arn("user"+path+name)).withTags(tags)); err != nil {
 		return nil, err
 	}
 	id, err := NewUserID(s.rand)

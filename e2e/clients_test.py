@@ -235,6 +235,35 @@ class Boto3Test(ClientTestCase):
         iam.remove_user_from_group(GroupName="admins", UserName="eve")
         self.assertError("AccessDenied", 403, eve.list_users)
 
+    def test_abac_roles_of_ones_own_team(self):
+        """Attribute-based access control as AWS's tutorial writes it: a user
+        tagged team=blue creates only roles tagged with its team, changes
+        and deletes only those, and never retags their team."""
+        iam = client("iam")
+        iam.create_user(UserName="abac-alice", Tags=[{"Key": "team", "Value": "blue"}])
+        iam.put_user_policy(UserName="abac-alice", PolicyName="abac", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "iam:CreateRole", "Resource": "*", "Condition": {
+                "StringEquals": {"aws:RequestTag/team": "${aws:PrincipalTag/team}"}, "ForAllValues:StringEquals": {"aws:TagKeys": ["team", "owner"]}}},
+            {"Effect": "Allow", "Action": ["iam:UpdateRole", "iam:TagRole", "iam:UntagRole", "iam:DeleteRole"], "Resource": "*",
+             "Condition": {"StringEquals": {"iam:ResourceTag/team": "${aws:PrincipalTag/team}"}}},
+            {"Effect": "Deny", "Action": ["iam:TagRole", "iam:UntagRole"], "Resource": "*",
+             "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": "team"}}}]}))
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}]})
+        iam.create_role(RoleName="abac-red", AssumeRolePolicyDocument=trust, Tags=[{"Key": "team", "Value": "red"}])
+        k = iam.create_access_key(UserName="abac-alice")["AccessKey"]
+        alice = client("iam", k["AccessKeyId"], k["SecretAccessKey"])
+        alice.create_role(RoleName="abac-blue", AssumeRolePolicyDocument=trust, Tags=[{"Key": "team", "Value": "blue"}])
+        self.assertError("AccessDenied", 403, alice.create_role, RoleName="abac-x", AssumeRolePolicyDocument=trust, Tags=[{"Key": "team", "Value": "red"}])
+        self.assertError("AccessDenied", 403, alice.create_role, RoleName="abac-y", AssumeRolePolicyDocument=trust)
+        alice.update_role(RoleName="abac-blue", Description="blue's")
+        self.assertError("AccessDenied", 403, alice.update_role, RoleName="abac-red", Description="not blue's")
+        alice.tag_role(RoleName="abac-blue", Tags=[{"Key": "owner", "Value": "alice"}])
+        e = self.assertError("AccessDenied", 403, alice.tag_role, RoleName="abac-blue", Tags=[{"Key": "team", "Value": "red"}])
+        self.assertIn("explicit deny", str(e))
+        self.assertError("AccessDenied", 403, alice.untag_role, RoleName="abac-blue", TagKeys=["team"])
+        self.assertError("AccessDenied", 403, alice.delete_role, RoleName="abac-red")
+        alice.delete_role(RoleName="abac-blue")
+
     def test_malformed_policies_refused(self):
         iam = client("iam")
         iam.create_user(UserName="mal")
