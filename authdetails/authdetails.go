@@ -185,7 +185,9 @@ func (d *Details) add(ctx context.Context, svc *iamd.Service, c *iamd.Caller, it
 		if u.Inline, u.Attached, err = policiesOf(ctx, svc, c, e); err != nil {
 			return err
 		}
-		groups, err := all(func(p iamd.Page) ([]*iamd.Group, string, error) { return svc.ListGroupsForUser(ctx, c, it.user.Name, p) })
+		groups, err := all(func(p iamd.Page) ([]*iamd.Group, string, error) {
+			return svc.ListGroupsForUser(ctx, c, it.user.Name, p)
+		})
 		if err != nil {
 			return err
 		}
@@ -246,6 +248,8 @@ func policiesOf(ctx context.Context, svc *iamd.Service, c *iamd.Caller, e iamd.E
 		}
 		inline = append(inline, *p)
 	}
-	attached, err := all(func(p iamd.Page) ([]iamd.AttachedPolicy, string, error) { return svc.ListAttachedPolicies(ctx, c, e, "/", p) })
+	attached, err := all(func(p iamd.Page) ([]iamd.AttachedPolicy, string, error) {
+		return svc.ListAttachedPolicies(ctx, c, e, "/", p)
+	})
 	return inline, attached, err
 }
