@@ -38,6 +38,26 @@ type userPolicies struct {
 	policies    []*policy.Policy
 	conditional bool           // a statement has a Condition (see policy.HasConditions)
 	principal   policy.Context // the user's facts, without the request's
+	// bounded says a permissions boundary applies: only what boundary
+	// allows too is allowed (nothing, when its policy is gone).
+	bounded  bool
+	boundary *policy.Policy
+}
+
+// bound sets up's permissions boundary, arn ("" for none).
+func (s *Service) bound(ctx context.Context, up *userPolicies, arn string) error {
+	if arn == "" {
+		return nil
+	}
+	p, err := s.compileBoundary(ctx, arn)
+	if err != nil {
+		return err
+	}
+	up.bounded, up.boundary = true, p
+	if p != nil {
+		up.conditional = up.conditional || policy.HasConditions([]*policy.Policy{p})
+	}
+	return nil
 }
 
 // maxCompiledBytes bounds the document cache by the text of the documents
@@ -94,6 +114,9 @@ func (s *Service) policiesOf(ctx context.Context, u *User) (*userPolicies, error
 	}
 	up.principal = principalContext(u, s.account.ID)
 	up.conditional = policy.HasConditions(up.policies)
+	if err := s.bound(ctx, up, u.Boundary); err != nil {
+		return nil, err
+	}
 	if s.authz.gen.Load() == gen {
 		s.authz.users.Store(u.ID, up)
 	}
@@ -151,11 +174,23 @@ func principalContext(u *User, account string) policy.Context {
 // setting and removing are what the request itself says about tags
 // (aws:RequestTag/… and aws:TagKeys), for a create with tags, a Tag… or an
 // Untag… action.
+//
+// boundary is the permissions boundary iam:PermissionsBoundary sees: the
+// one a create or PutPermissionsBoundary asks for, else the entity's own.
 type resource struct {
 	arn, requested string
 	tags           []Tag
 	setting        []Tag
 	removing       []string
+	boundary       string
+}
+
+// bounding is r for a request that sets arn as the permissions boundary.
+func (r resource) bounding(arn string) resource {
+	if arn != "" {
+		r.boundary = arn
+	}
+	return r
 }
 
 // on is a resource whose stored and requested ARNs are the same: a new
@@ -179,7 +214,7 @@ func (r resource) withoutTags(keys []string) resource {
 // control as AWS documents it for IAM. Tag keys are case-insensitive in
 // IAM, and condition keys are matched in lower case.
 func (r resource) tagKeys(pc *policy.Context) {
-	if len(r.tags) == 0 && len(r.setting) == 0 && r.removing == nil {
+	if len(r.tags) == 0 && len(r.setting) == 0 && r.removing == nil && r.boundary == "" {
 		return
 	}
 	req := make(map[string][]string, len(pc.Request)+2*len(r.tags)+len(r.setting)+1)
@@ -201,6 +236,9 @@ func (r resource) tagKeys(pc *policy.Context) {
 	}
 	if keys != nil {
 		req["aws:tagkeys"] = keys
+	}
+	if r.boundary != "" {
+		req["iam:permissionsboundary"] = []string{r.boundary}
 	}
 	pc.Request = req
 }
@@ -244,6 +282,8 @@ func (s *Service) authorize(ctx context.Context, c *Caller, action string, r res
 type decider struct {
 	root        bool
 	policies    []*policy.Policy
+	bounded     bool
+	boundary    *policy.Policy // nil with bounded: allows nothing
 	session     *Session
 	principal   policy.Context
 	conditional bool // a Condition may take part in a decision
@@ -264,12 +304,14 @@ func (s *Service) decider(ctx context.Context, c *Caller) (decider, error) {
 			return decider{}, err
 		}
 		d.policies, d.principal, d.conditional = up.policies, up.principal, up.conditional
+		d.bounded, d.boundary = up.bounded, up.boundary
 	case CallerRole:
 		rp, err := s.rolePoliciesOf(ctx, c.Role.Name)
 		if err != nil {
 			return decider{}, err
 		}
 		d.policies, d.principal, d.conditional = rp.policies, rp.principal, rp.conditional
+		d.bounded, d.boundary = rp.bounded, rp.boundary
 		d.principal.UserID, d.principal.PrincipalTags = c.Session.userID, c.Session.principalTags
 	default:
 		return decider{}, Errorf(Internal, "no policies for a caller of kind %d", c.Kind)
@@ -302,6 +344,17 @@ func (d *decider) decide(r *policy.Request) policy.Decision {
 	}
 	if id == policy.ExplicitDeny {
 		return id
+	}
+	if d.bounded { // the effective permissions are the intersection
+		if d.boundary == nil {
+			return policy.ImplicitDeny
+		}
+		switch policy.Evaluate([]*policy.Policy{d.boundary}, r) {
+		case policy.ExplicitDeny:
+			return policy.ExplicitDeny
+		case policy.ImplicitDeny:
+			return policy.ImplicitDeny
+		}
 	}
 	if d.session != nil && d.session.hasPolicies {
 		switch policy.Evaluate(d.session.sessionPolicies, r) {
@@ -359,6 +412,9 @@ func (s *Service) rolePoliciesOf(ctx context.Context, name string) (*rolePolicie
 		rp.principal.PrincipalTags = append(rp.principal.PrincipalTags, policy.Tag(t))
 	}
 	rp.conditional = policy.HasConditions(rp.policies)
+	if err := s.bound(ctx, &rp.userPolicies, role.Boundary); err != nil {
+		return nil, err
+	}
 	if s.authz.gen.Load() == gen {
 		s.authz.users.Store(key, rp)
 	}
@@ -443,10 +499,10 @@ func (s *Service) userARN(ctx context.Context, c *Caller, name string) resource 
 	switch {
 	case c.Kind == CallerRoot && c.Session == nil: // decided without policies
 	case c.Kind == CallerUser && FoldName(name) == FoldName(c.User.Name):
-		r.arn, r.tags = c.User.ARN(s.account.ID), c.User.Tags
+		r.arn, r.tags, r.boundary = c.User.ARN(s.account.ID), c.User.Tags, c.User.Boundary
 	default:
 		if u, err := s.view.GetUser(ctx, name); err == nil {
-			r.arn, r.tags = u.ARN(s.account.ID), u.Tags
+			r.arn, r.tags, r.boundary = u.ARN(s.account.ID), u.Tags, u.Boundary
 		}
 	}
 	return r

@@ -35,6 +35,9 @@ type Role struct {
 	MaxSessionDuration int // seconds, 3600–43200
 	CreatedAt          time.Time
 	Tags               []Tag
+	// Boundary is the ARN of the managed policy that bounds what the role's
+	// identity policies can grant, and so its sessions' ("" for none).
+	Boundary string `json:",omitempty"`
 }
 
 // ARN returns arn:aws:iam::<account>:role<path><name>.

@@ -30,6 +30,9 @@ type User struct {
 	Path      string // "/" or "/a/b/"
 	CreatedAt time.Time
 	Tags      []Tag
+	// Boundary is the ARN of the managed policy that bounds what the
+	// user's identity policies can grant ("" for none).
+	Boundary string `json:",omitempty"`
 }
 
 // ARN returns arn:aws:iam::<account>:user<path><name>.

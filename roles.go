@@ -17,7 +17,7 @@ func (s *Service) roleARN(ctx context.Context, c *Caller, name string) resource 
 	r := on(s.arn("role/" + name))
 	if c.Kind != CallerRoot || c.Session != nil {
 		if ro, err := s.view.GetRole(ctx, name); err == nil {
-			r.arn, r.tags = ro.ARN(s.account.ID), ro.Tags
+			r.arn, r.tags, r.boundary = ro.ARN(s.account.ID), ro.Tags, ro.Boundary
 		}
 	}
 	return r
@@ -109,12 +109,19 @@ func (s *Service) principalExists(ctx context.Context, a string) (bool, error) {
 
 // CreateRole creates a role. Name, path, description and tags are already
 // valid; maxSession is 0 for the default.
-func (s *Service) CreateRole(ctx context.Context, c *Caller, name, path, description, trust string, maxSession int, tags []Tag) (*Role, error) {
+func (s *Service) CreateRole(ctx context.Context, c *Caller, name, path, description, trust string, maxSession int, tags []Tag, opts ...CreateOption) (*Role, error) {
 	if path == "" {
 		path = "/"
 	}
-	if err := s.authorize(ctx, c, "iam:CreateRole", on(s.arn("role"+path+name)).withTags(tags)); err != nil {
+	o := applyCreate(opts)
+	if err := s.authorize(ctx, c, "iam:CreateRole", on(s.arn("role"+path+name)).withTags(tags).bounding(o.boundary)); err != nil {
 		return nil, err
+	}
+	if o.boundary != "" {
+		var err error
+		if o.boundary, err = s.boundaryARN(ctx, o.boundary); err != nil {
+			return nil, err
+		}
 	}
 	if maxSession == 0 {
 		maxSession = DefaultSessionDuration
@@ -131,7 +138,7 @@ func (s *Service) CreateRole(ctx context.Context, c *Caller, name, path, descrip
 		return nil, err
 	}
 	r := &Role{ID: id, Name: name, Path: path, Description: description, TrustPolicy: trust, TrustIDs: ids,
-		MaxSessionDuration: maxSession, CreatedAt: s.timestamp(), Tags: tags}
+		MaxSessionDuration: maxSession, CreatedAt: s.timestamp(), Tags: tags, Boundary: o.boundary}
 	if err := s.store.CreateRole(ctx, r); err != nil {
 		return nil, err
 	}

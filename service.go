@@ -186,18 +186,25 @@ func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Mil
 // ---- users ----
 
 // CreateUser creates an IAM user. Its name and path are already valid.
-func (s *Service) CreateUser(ctx context.Context, c *Caller, name, path string, tags []Tag) (*User, error) {
+func (s *Service) CreateUser(ctx context.Context, c *Caller, name, path string, tags []Tag, opts ...CreateOption) (*User, error) {
 	if path == "" {
 		path = "/"
 	}
-	if err := s.authorize(ctx, c, "iam:CreateUser", on(s.arn("user"+path+name)).withTags(tags)); err != nil {
+	o := applyCreate(opts)
+	if err := s.authorize(ctx, c, "iam:CreateUser", on(s.arn("user"+path+name)).withTags(tags).bounding(o.boundary)); err != nil {
 		return nil, err
+	}
+	var err error
+	if o.boundary != "" {
+		if o.boundary, err = s.boundaryARN(ctx, o.boundary); err != nil {
+			return nil, err
+		}
 	}
 	id, err := NewUserID(s.rand)
 	if err != nil {
 		return nil, err
 	}
-	u := &User{ID: id, Name: name, Path: path, CreatedAt: s.timestamp(), Tags: tags}
+	u := &User{ID: id, Name: name, Path: path, CreatedAt: s.timestamp(), Tags: tags, Boundary: o.boundary}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func (a *API) getAccountAuthorizationDetails(ctx context.Context, c *iamd.Caller
 	for _, r := range d.Roles {
 		rd := roleDetail{Path: r.Path, RoleName: r.Name, RoleId: r.ID, Arn: r.ARN(account), CreateDate: awsquery.Timestamp(r.CreatedAt),
 			AssumeRolePolicyDocument: encodeDocument(r.TrustPolicy), InstanceProfileList: []struct{}{}, RolePolicyList: inlineList(r.Inline),
-			AttachedManagedPolicies: attachedList(r.Attached)}
+			AttachedManagedPolicies: attachedList(r.Attached), PermissionsBoundary: boundaryOf(r.Boundary)}
 		if len(r.Tags) > 0 {
 			rd.Tags = &tags{}
 			for _, t := range r.Tags {
@@ -126,6 +126,7 @@ type roleDetail struct {
 	InstanceProfileList      []struct{}       `xml:"InstanceProfileList>member"`
 	RolePolicyList           []inlineDetail   `xml:"RolePolicyList>member"`
 	AttachedManagedPolicies  []attachedPolicy `xml:"AttachedManagedPolicies>member"`
+	PermissionsBoundary      *boundary        `xml:",omitempty"`
 	Tags                     *tags            `xml:",omitempty"`
 }
 

@@ -78,6 +78,10 @@ func New(svc *iamd.Service, fed *federation.Federation) *API {
 		"GetRole":                        a.getRole,
 		"ListRoles":                      a.listRoles,
 		"GetAccountAuthorizationDetails": a.getAccountAuthorizationDetails,
+		"PutUserPermissionsBoundary":     a.putBoundary(iamd.EntityUser),
+		"PutRolePermissionsBoundary":     a.putBoundary(iamd.EntityRole),
+		"DeleteUserPermissionsBoundary":  a.deleteBoundary(iamd.EntityUser),
+		"DeleteRolePermissionsBoundary":  a.deleteBoundary(iamd.EntityRole),
 		"UpdateRole":                     a.updateRole,
 		"UpdateRoleDescription":          a.updateRoleDescription,
 		"UpdateAssumeRolePolicy":         a.updateAssumeRolePolicy,
@@ -154,12 +158,26 @@ type tag struct {
 }
 
 type user struct {
-	Path       string `xml:",omitempty"`
-	UserName   string `xml:",omitempty"`
-	UserId     string
-	Arn        string
-	CreateDate string
-	Tags       *tags `xml:",omitempty"`
+	Path                string `xml:",omitempty"`
+	UserName            string `xml:",omitempty"`
+	UserId              string
+	Arn                 string
+	CreateDate          string
+	PermissionsBoundary *boundary `xml:",omitempty"`
+	Tags                *tags     `xml:",omitempty"`
+}
+
+// boundary is an AttachedPermissionsBoundary.
+type boundary struct {
+	PermissionsBoundaryType string
+	PermissionsBoundaryArn  string
+}
+
+func boundaryOf(arn string) *boundary {
+	if arn == "" {
+		return nil
+	}
+	return &boundary{PermissionsBoundaryType: "PermissionsBoundaryPolicy", PermissionsBoundaryArn: arn}
 }
 
 // tags is a wrapper so that a user without tags has no <Tags> element.
@@ -171,6 +189,9 @@ func (a *API) user(u *iamd.User, withTags bool) user {
 	out := user{Path: u.Path, UserName: u.Name, UserId: u.ID, Arn: u.ARN(a.svc.Account().ID), CreateDate: awsquery.Timestamp(u.CreatedAt)}
 	if u.Name == "" { // the root
 		out.Arn = "arn:aws:iam::" + a.svc.Account().ID + ":root"
+	}
+	if withTags { // as AWS: GetUser and CreateUser show the boundary, ListUsers does not
+		out.PermissionsBoundary = boundaryOf(u.Boundary)
 	}
 	if withTags && len(u.Tags) > 0 {
 		out.Tags = &tags{}
@@ -267,10 +288,14 @@ func (a *API) createUser(ctx context.Context, c *iamd.Caller, p awsquery.Params)
 	if v.Err != nil {
 		return nil, v.Err
 	}
-	if _, ok := p["PermissionsBoundary"]; ok {
-		return nil, iamd.Errorf(iamd.InvalidInput, "Permissions boundaries are not supported.")
+	var opts []iamd.CreateOption
+	if b := v.boundary(false); b != "" {
+		opts = append(opts, iamd.WithBoundary(b))
 	}
-	u, err := a.svc.CreateUser(ctx, c, name, path, tags)
+	if v.Err != nil {
+		return nil, v.Err
+	}
+	u, err := a.svc.CreateUser(ctx, c, name, path, tags, opts...)
 	if err != nil {
 		return nil, err
 	}

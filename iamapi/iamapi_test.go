@@ -169,7 +169,12 @@ func TestErrors(t *testing.T) {
 		{"name 129 elsewhere", "GetUser", awsquery.Params{"UserName": long(129)}, 400, "ValidationError", "length less than or equal to 128"},
 		{"unicode name", "CreateUser", awsquery.Params{"UserName": "bøb"}, 400, "ValidationError", "It must contain only alphanumeric characters"},
 		{"path", "CreateUser", awsquery.Params{"UserName": "x", "Path": "/a"}, 400, "ValidationError", "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."},
-		{"boundary", "CreateUser", awsquery.Params{"UserName": "x", "PermissionsBoundary": "arn:aws:iam::aws:policy/X"}, 400, "InvalidInput", ""},
+		// A boundary must be an existing managed policy; worded as an
+		// attachment of one is (AWS's public output for this case is not
+		// known).
+		{"boundary missing", "CreateUser", awsquery.Params{"UserName": "x", "PermissionsBoundary": "arn:aws:iam::aws:policy/X"}, 404, "NoSuchEntity", "Policy arn:aws:iam::aws:policy/X does not exist or is not attachable."},
+		{"boundary of a missing user", "PutUserPermissionsBoundary", awsquery.Params{"UserName": "nobody", "PermissionsBoundary": "arn:aws:iam::aws:policy/IAMReadOnlyAccess"}, 404, "NoSuchEntity", "The user with name nobody cannot be found."},
+		{"boundary required", "PutRolePermissionsBoundary", awsquery.Params{"RoleName": "Ops"}, 400, "ValidationError", "Value null at 'permissionsBoundary'"},
 		{"duplicate tag", "CreateUser", awsquery.Params{"UserName": "x", "Tags.member.1.Key": "a", "Tags.member.1.Value": "", "Tags.member.2.Key": "A", "Tags.member.2.Value": ""}, 400, "InvalidInput", "Duplicate tag keys"},
 		{"tag without value", "CreateUser", awsquery.Params{"UserName": "x", "Tags.member.1.Key": "a"}, 400, "ValidationError", "tags.1.member.value"},
 		{"exists", "CreateUser", awsquery.Params{"UserName": "BOB"}, 409, "EntityAlreadyExists", "User with name BOB already exists."},

@@ -274,7 +274,7 @@ func (a *API) listPolicies(ctx context.Context, c *iamd.Caller, p awsquery.Param
 		return nil, v.Err
 	}
 	if u := p["PolicyUsageFilter"]; u == "PermissionsBoundary" {
-		return listPoliciesResult{Policies: []managedPolicy{}}, nil // iamd has no permissions boundaries
+		return listPoliciesResult{Policies: []managedPolicy{}}, nil // boundary usage is not counted yet (docs/iam.md)
 	}
 	ps, next, err := a.svc.ListPolicies(ctx, c, scope, onlyAttached, prefix, page)
 	if err != nil {

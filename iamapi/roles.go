@@ -53,13 +53,15 @@ type role struct {
 	AssumeRolePolicyDocument string
 	Description              string `xml:",omitempty"`
 	MaxSessionDuration       int
+	PermissionsBoundary      *boundary `xml:",omitempty"`
 	Tags                     *tags     `xml:",omitempty"`
 	RoleLastUsed             *struct{} `xml:",omitempty"`
 }
 
 func (a *API) role(r *iamd.Role, full bool) role {
 	out := role{Path: r.Path, RoleName: r.Name, RoleId: r.ID, Arn: r.ARN(a.svc.Account().ID), CreateDate: awsquery.Timestamp(r.CreatedAt),
-		AssumeRolePolicyDocument: encodeDocument(r.TrustPolicy), Description: r.Description, MaxSessionDuration: r.MaxSessionDuration}
+		AssumeRolePolicyDocument: encodeDocument(r.TrustPolicy), Description: r.Description, MaxSessionDuration: r.MaxSessionDuration,
+		PermissionsBoundary: boundaryOf(r.Boundary)}
 	if full {
 		out.RoleLastUsed = &struct{}{}
 		if len(r.Tags) > 0 {
@@ -108,8 +110,12 @@ func (a *API) createRole(ctx context.Context, c *iamd.Caller, p awsquery.Params)
 	if v.Err != nil {
 		return nil, v.Err
 	}
-	if _, ok := p["PermissionsBoundary"]; ok {
-		return nil, iamd.Errorf(iamd.InvalidInput, "Permissions boundaries are not supported.")
+	var opts []iamd.CreateOption
+	if b := v.boundary(false); b != "" {
+		opts = append(opts, iamd.WithBoundary(b))
+	}
+	if v.Err != nil {
+		return nil, v.Err
 	}
 	d, ms := "", 0
 	if desc != nil {
@@ -118,7 +124,7 @@ func (a *API) createRole(ctx context.Context, c *iamd.Caller, p awsquery.Params)
 	if maxSession != nil {
 		ms = *maxSession
 	}
-	r, err := a.svc.CreateRole(ctx, c, name, path, d, trust, ms, tags)
+	r, err := a.svc.CreateRole(ctx, c, name, path, d, trust, ms, tags, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,7 @@ func run(t *testing.T, open func(t *testing.T) iamd.Store, changeLog bool) {
 		{"BucketKeyLimitConcurrent", testBucketKeyLimitConcurrent},
 		{"Operations", testOperations},
 		{"OIDCProviders", testOIDCProviders},
+		{"Boundaries", testBoundaries},
 	}
 	tests = append(tests, policyTests...)
 	if changeLog {

@@ -310,3 +310,94 @@ func TestTerraformOIDCProvider(t *testing.T) {
 		t.Fatalf("providers left after destroy: %+v %v", l, err)
 	}
 }
+
+const terraformBoundaries = `
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "5.100.0" }
+  }
+}
+variable "endpoint" {}
+variable "boundary" { default = "limits" }
+provider "aws" {
+  region                  = "us-east-1"
+  access_key              = "` + rootID + `"
+  secret_key              = "` + rootSecret + `"
+  skip_metadata_api_check = true
+  skip_region_validation  = true
+  endpoints {
+    iam = var.endpoint
+    sts = var.endpoint
+  }
+}
+resource "aws_iam_policy" "limits" {
+  name   = "limits"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["s3:*", "iam:Get*"], Resource = "*" }] })
+}
+resource "aws_iam_policy" "tighter" {
+  name   = "tighter"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "s3:GetObject", Resource = "*" }] })
+}
+locals {
+  boundary = var.boundary == "limits" ? aws_iam_policy.limits.arn : aws_iam_policy.tighter.arn
+}
+resource "aws_iam_user" "dev" {
+  name                 = "dev"
+  permissions_boundary = local.boundary
+}
+resource "aws_iam_role" "app" {
+  name                 = "app"
+  permissions_boundary = local.boundary
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { AWS = "arn:aws:iam::123456789012:root" }, Action = "sts:AssumeRole" }]
+  })
+}
+resource "aws_iam_policy" "abac" {
+  name = "abac"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Effect = "Allow", Action = "iam:CreateRole", Resource = "*", Condition = { StringEquals = { "aws:RequestTag/team" = "$${aws:PrincipalTag/team}" } } },
+      { Effect = "Allow", Action = "iam:UpdateRole", Resource = "*", Condition = { StringEquals = { "iam:ResourceTag/team" = "$${aws:PrincipalTag/team}" } } }
+    ]
+  })
+}
+`
+
+// TestTerraformBoundaries: permissions_boundary on a user and a role, and a
+// policy conditioned on aws:RequestTag and iam:ResourceTag, apply and
+// re-plan clean; moving both to another boundary changes them in place;
+// destroy removes everything.
+func TestTerraformBoundaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs terraform")
+	}
+	dir := terraformDir(t, terraformBoundaries)
+	s := start(t)
+	vars := []string{"-var=endpoint=" + s.URL}
+	step := func(what string, more ...string) {
+		t.Helper()
+		vars = append(vars, more...)
+		if code, out := terraform(t, dir, append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...); code != 0 {
+			t.Fatalf("%s: terraform apply: %s", what, out)
+		}
+		if code, out := terraform(t, dir, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color"}, vars...)...); code != 0 {
+			t.Fatalf("%s: terraform plan after apply (exit %d) wants changes: %s", what, code, out)
+		}
+	}
+	step("create")
+	u, err := s.root().GetUser(ctx, &iam.GetUserInput{UserName: aws.String("dev")})
+	if err != nil || u.User.PermissionsBoundary == nil || *u.User.PermissionsBoundary.PermissionsBoundaryArn != "arn:aws:iam::"+account+":policy/limits" {
+		t.Fatalf("GetUser: %+v %v", u, err)
+	}
+	step("another boundary", "-var=boundary=tighter")
+	r, err := s.root().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("app")})
+	if err != nil || r.Role.PermissionsBoundary == nil || *r.Role.PermissionsBoundary.PermissionsBoundaryArn != "arn:aws:iam::"+account+":policy/tighter" {
+		t.Fatalf("GetRole: %+v %v", r, err)
+	}
+	if code, out := terraform(t, dir, append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, vars...)...); code != 0 ||
+		!strings.Contains(out, "Destroy complete! Resources: 5 destroyed.") {
+		t.Fatalf("terraform destroy: %s", out)
+	}
+}

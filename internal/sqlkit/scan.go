@@ -14,7 +14,7 @@ type Row interface {
 // Column lists of the tables both stores share, in the order the scanners
 // below read them.
 const (
-	UserCols   = `id, name, path, created_at, tags`
+	UserCols   = `id, name, path, created_at, tags, boundary`
 	BucketCols = `id, name, bundle_id, created_at, tags, versioning, principal_id`
 	OpCols     = `id, resource_name, resource_type, operation_type, created_at`
 )
@@ -24,7 +24,7 @@ func ScanUser(row Row) (*iamd.User, error) {
 	var u iamd.User
 	var created int64
 	var tags string
-	if err := row.Scan(&u.ID, &u.Name, &u.Path, &created, &tags); err != nil {
+	if err := row.Scan(&u.ID, &u.Name, &u.Path, &created, &tags, &u.Boundary); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = FromMS(created)

@@ -55,8 +55,8 @@ func parseAccount(id, created, check *string) (iamd.Account, error) {
 
 func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
 	return s.write(ctx, func(q Q) error {
-		_, err := q.Exec(ctx, `INSERT INTO users(`+sqlkit.UserCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6)`,
-			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), iamd.FoldName(u.Name))
+		_, err := q.Exec(ctx, `INSERT INTO users(`+sqlkit.UserCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), u.Boundary, iamd.FoldName(u.Name))
 		if s.db.IsUnique(err) {
 			return iamd.UserExists(u.Name)
 		}

@@ -153,7 +153,7 @@ func (s *Store) ListGroupUsers(ctx context.Context, group string, p iamd.Page) (
 		if err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT u.id, u.name, u.path, u.created_at, u.tags FROM group_members m JOIN users u ON u.id = m.user_id
+		rows, err := q.Query(ctx, `SELECT u.id, u.name, u.path, u.created_at, u.tags, u.boundary FROM group_members m JOIN users u ON u.id = m.user_id
 			WHERE m.group_id = $1 AND u.name_fold > $2 ORDER BY u.name_fold LIMIT $3`, gid, from, p.MaxItems+1)
 		us, err = collect(rows, err, sqlkit.ScanUser)
 		return err
@@ -715,13 +715,13 @@ func (s *Store) entityPolicies(ctx context.Context, e iamd.Entity) (out []iamd.P
 
 // ---- roles ----
 
-const roleCols = `id, name, path, description, trust_policy, max_session, created_at, tags, trust_ids`
+const roleCols = `id, name, path, description, trust_policy, max_session, created_at, tags, trust_ids, boundary`
 
 func scanRole(r sqlkit.Row) (*iamd.Role, error) {
 	var ro iamd.Role
 	var created int64
 	var tags, ids string
-	if err := r.Scan(&ro.ID, &ro.Name, &ro.Path, &ro.Description, &ro.TrustPolicy, &ro.MaxSessionDuration, &created, &tags, &ids); err != nil {
+	if err := r.Scan(&ro.ID, &ro.Name, &ro.Path, &ro.Description, &ro.TrustPolicy, &ro.MaxSessionDuration, &created, &tags, &ids, &ro.Boundary); err != nil {
 		return nil, err
 	}
 	ro.CreatedAt = sqlkit.FromMS(created)
@@ -747,8 +747,8 @@ func trustIDsJSON(r *iamd.Role) string {
 
 func (s *Store) CreateRole(ctx context.Context, r *iamd.Role) error {
 	return s.write(ctx, func(q Q) error {
-		_, err := q.Exec(ctx, `INSERT INTO iam_roles(`+roleCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			r.ID, r.Name, r.Path, r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.MS(r.CreatedAt), sqlkit.TagsJSON(r.Tags), trustIDsJSON(r), iamd.FoldName(r.Name))
+		_, err := q.Exec(ctx, `INSERT INTO iam_roles(`+roleCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			r.ID, r.Name, r.Path, r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.MS(r.CreatedAt), sqlkit.TagsJSON(r.Tags), trustIDsJSON(r), r.Boundary, iamd.FoldName(r.Name))
 		if s.db.IsUnique(err) {
 			return iamd.RoleExists(r.Name)
 		}
@@ -782,8 +782,8 @@ func (s *Store) UpdateRole(ctx context.Context, name string, fn func(*iamd.Role)
 		if err := fn(r); err != nil {
 			return err
 		}
-		if _, err := q.Exec(ctx, `UPDATE iam_roles SET description = $1, trust_policy = $2, max_session = $3, tags = $4, trust_ids = $5 WHERE id = $6`,
-			r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.TagsJSON(r.Tags), trustIDsJSON(r), r.ID); err != nil {
+		if _, err := q.Exec(ctx, `UPDATE iam_roles SET description = $1, trust_policy = $2, max_session = $3, tags = $4, trust_ids = $5, boundary = $6 WHERE id = $7`,
+			r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.TagsJSON(r.Tags), trustIDsJSON(r), r.Boundary, r.ID); err != nil {
 			return err
 		}
 		logChange(q, iamd.ChangeRole, r.ID)

@@ -23,8 +23,8 @@ func (s *Store) UpdateUser(ctx context.Context, name string, fn func(*iamd.User)
 		if err := fn(u); err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, `UPDATE users SET name = $1, name_fold = $2, path = $3, tags = $4 WHERE id = $5`,
-			u.Name, iamd.FoldName(u.Name), u.Path, sqlkit.TagsJSON(u.Tags), u.ID)
+		_, err = q.Exec(ctx, `UPDATE users SET name = $1, name_fold = $2, path = $3, tags = $4, boundary = $5 WHERE id = $6`,
+			u.Name, iamd.FoldName(u.Name), u.Path, sqlkit.TagsJSON(u.Tags), u.Boundary, u.ID)
 		if s.db.IsUnique(err) {
 			return iamd.UserExists(u.Name)
 		}
@@ -32,7 +32,8 @@ func (s *Store) UpdateUser(ctx context.Context, name string, fn func(*iamd.User)
 			return err
 		}
 		// The user's name, path and tags are what its keys sign as and
-		// what its policies' variables and conditions see.
+		// what its policies' variables and conditions see; its boundary
+		// bounds them.
 		logChange(q, iamd.ChangeUser, u.ID)
 		return nil
 	})
