@@ -69,7 +69,6 @@ func PatroniConfig(name string, pgPort, apiPort int, etcdHosts, dataDir, sockDir
 				},
 			},
 			"initdb": []any{map[string]any{"encoding": "UTF8"}, map[string]any{"locale": "C"}, map[string]any{"auth": "trust"}},
-			"pg_hba": []string{"local all all trust", "host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust"},
 		},
 		"postgresql": map[string]any{
 			"listen": fmt.Sprintf("127.0.0.1:%d", pgPort), "connect_address": fmt.Sprintf("127.0.0.1:%d", pgPort),
@@ -79,6 +78,15 @@ func PatroniConfig(name string, pgPort, apiPort int, etcdHosts, dataDir, sockDir
 				"replication": map[string]any{"username": "postgres"},
 			},
 			"parameters": map[string]any{"unix_socket_directories": sockDir},
+			// Written by Patroni before every start, so that a member
+			// rejoining after pg_rewind or a new copy has it (under
+			// bootstrap it is written once, at initdb).
+			"pg_hba": []string{"local all all trust", "host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust"},
+			// A former primary that cannot rewind, or whose timeline
+			// diverged, is copied afresh from the leader instead of
+			// staying down.
+			"remove_data_directory_on_rewind_failure":     true,
+			"remove_data_directory_on_diverged_timelines": true,
 		},
 		"watchdog": map[string]any{"mode": "off"},
 	}
@@ -240,7 +248,11 @@ func (p *Patroni) Leader() *Member {
 func (p *Patroni) waitLeader(t testing.TB, within time.Duration, not string) *Member {
 	t.Helper()
 	var m *Member
-	waitFor(t, within, "a Patroni leader", func() bool {
+	what := "Patroni leader"
+	if not != "" {
+		what += " other than " + not
+	}
+	waitFor(t, within, what, func() bool {
 		m = p.Leader()
 		return m != nil && m.Name != not
 	}, p.logs)
@@ -251,7 +263,7 @@ func (p *Patroni) waitLeader(t testing.TB, within time.Duration, not string) *Me
 // only then is a commit on two members before it is acknowledged.
 func (p *Patroni) WaitSync(t testing.TB, within time.Duration) {
 	t.Helper()
-	waitFor(t, within, "a synchronous standby", func() bool {
+	waitFor(t, within, "synchronous standby", func() bool {
 		cl, err := p.cluster()
 		if err != nil {
 			return false
