@@ -194,3 +194,20 @@ type OIDCProvider struct {
 func (p *OIDCProvider) ARN(account string) string {
 	return "arn:aws:iam::" + account + ":oidc-provider/" + p.URL
 }
+
+// InstanceProfile is a container for one role, which AWS hands to EC2
+// instances; iamd keeps them so that templates written for AWS, which make
+// them beside their roles, apply unchanged.
+type InstanceProfile struct {
+	ID        string // AIPA…
+	Name      string // unique case-insensitively
+	Path      string
+	CreatedAt time.Time
+	Tags      []Tag
+	Role      string // the name of its role, "" for none
+}
+
+// ARN returns arn:aws:iam::<account>:instance-profile<path><name>.
+func (p *InstanceProfile) ARN(account string) string {
+	return "arn:aws:iam::" + account + ":instance-profile" + p.Path + p.Name
+}

@@ -200,6 +200,16 @@ func OIDCProviderExists(url string) *Error {
 }
 
 // RoleExists is the AlreadyExists error for a role name.
+// InstanceProfileNotFound is the NotFound error for an instance profile.
+func InstanceProfileNotFound(name string) *Error {
+	return Errorf(NotFound, "Instance Profile %s cannot be found.", name)
+}
+
+// InstanceProfileExists is the AlreadyExists error for an instance profile.
+func InstanceProfileExists(name string) *Error {
+	return Errorf(AlreadyExists, "Instance Profile %s already exists.", name)
+}
+
 func RoleExists(name string) *Error {
 	return Errorf(AlreadyExists, "Role with name %s already exists.", name)
 }
@@ -252,6 +262,7 @@ var (
 	ErrMustDeletePolicies = Errorf(Conflict, "Cannot delete entity, must delete policies first.")
 	ErrMustLeaveGroups    = Errorf(Conflict, "Cannot delete entity, must remove user from all groups first.")
 	ErrGroupHasUsers      = Errorf(Conflict, "Cannot delete entity, must remove users from group first.")
+	ErrRoleInProfile      = Errorf(Conflict, "Cannot delete entity, must remove roles from instance profile first.")
 	ErrPolicyAttached     = Errorf(Conflict, "Cannot delete a policy attached to entities.")
 	ErrPolicyHasVersions  = Errorf(Conflict, "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
 	ErrDefaultVersion     = Errorf(Conflict, "Cannot delete the default version of a policy.")

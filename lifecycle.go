@@ -102,8 +102,8 @@ func (s *Service) UpdateGroup(ctx context.Context, c *Caller, name string, newNa
 	})
 }
 
-// checkTagKeys refuses keys in AWS's reserved aws: namespace.
-func checkTagKeys(tags []Tag) error {
+// CheckTagKeys refuses keys in AWS's reserved aws: namespace.
+func CheckTagKeys(tags []Tag) error {
 	for _, t := range tags {
 		if len(t.Key) >= 4 && FoldName(t.Key[:4]) == "aws:" {
 			return Errorf(InvalidInput, "Tag keys starting with aws: are reserved for use by AWS: %s", t.Key)
@@ -118,7 +118,7 @@ func (s *Service) TagUser(ctx context.Context, c *Caller, name string, tags []Ta
 	if err := s.authorize(ctx, c, "iam:TagUser", s.userARN(ctx, c, name).withTags(tags)); err != nil {
 		return err
 	}
-	if err := checkTagKeys(tags); err != nil {
+	if err := CheckTagKeys(tags); err != nil {
 		return err
 	}
 	defer s.forgetAll()
@@ -161,7 +161,7 @@ func (s *Service) TagPolicy(ctx context.Context, c *Caller, arn string, tags []T
 	if err != nil {
 		return err
 	}
-	if err := checkTagKeys(tags); err != nil {
+	if err := CheckTagKeys(tags); err != nil {
 		return err
 	}
 	return s.store.UpdatePolicyTags(ctx, p.Name, func(have []Tag) ([]Tag, error) { return MergeTags(have, tags) })

@@ -132,3 +132,6 @@ func RotateMasterKey(ctx context.Context, st Store, old, new *Sealer) (int, erro
 		return new.Seal(id, secret)
 	})
 }
+
+// NewInstanceProfileID returns a new instance profile ID, AIPA….
+func NewInstanceProfileID(r io.Reader) (string, error) { return randomID(r, "AIPA", 17) }

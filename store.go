@@ -252,6 +252,27 @@ type PolicyStore interface {
 	// DeleteOIDCProvider deletes the provider. NotFound if none.
 	DeleteOIDCProvider(ctx context.Context, url string) error
 
+	// CreateInstanceProfile inserts p (without a role). AlreadyExists if a
+	// profile of that name exists.
+	CreateInstanceProfile(ctx context.Context, p *InstanceProfile) error
+	// GetInstanceProfile returns the profile of that (folded) name, with
+	// its role's name. NotFound if none.
+	GetInstanceProfile(ctx context.Context, name string) (*InstanceProfile, error)
+	// ListInstanceProfiles lists profiles whose path starts with
+	// pathPrefix, by folded name; role, when not "", keeps those holding
+	// that role (NotFound if no such role).
+	ListInstanceProfiles(ctx context.Context, pathPrefix, role string, p Page) ([]*InstanceProfile, string, error)
+	// UpdateInstanceProfileTags lets fn change the profile's tags.
+	// NotFound if none.
+	UpdateInstanceProfileTags(ctx context.Context, name string, fn func([]Tag) ([]Tag, error)) error
+	// SetInstanceProfileRole puts role into the profile (LimitExceeded if
+	// it holds one already), or with add false takes it out (NotFound if
+	// it does not hold it). NotFound if the profile or role does not exist.
+	SetInstanceProfileRole(ctx context.Context, profile, role string, add bool) error
+	// DeleteInstanceProfile deletes the profile. NotFound if none;
+	// Conflict if it holds a role.
+	DeleteInstanceProfile(ctx context.Context, name string) error
+
 	// UserPolicies returns every policy that applies to the user: its
 	// inline and attached policies and those of its groups, attached ones
 	// with the document of their default version. NotFound if the user

@@ -11,6 +11,7 @@ import (
 	"iamd"
 	"iamd/awsquery"
 	"iamd/federation"
+	"iamd/instanceprofiles"
 )
 
 // Version is the IAM API version.
@@ -18,17 +19,18 @@ const Version = "2010-05-08"
 
 // API is IAM's action table bound to a Service.
 type API struct {
-	svc     *iamd.Service
-	fed     *federation.Federation // OpenID Connect providers; nil: not served
-	actions map[string]action
+	svc      *iamd.Service
+	fed      *federation.Federation     // OpenID Connect providers; nil: not served
+	profiles *instanceprofiles.Profiles // instance profiles; nil: not served
+	actions  map[string]action
 }
 
 type action func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error)
 
 // New returns the IAM API for svc, with OpenID Connect providers when fed
-// is set.
-func New(svc *iamd.Service, fed *federation.Federation) *API {
-	a := &API{svc: svc, fed: fed}
+// is set and instance profiles when profiles is.
+func New(svc *iamd.Service, fed *federation.Federation, profiles *instanceprofiles.Profiles) *API {
+	a := &API{svc: svc, fed: fed, profiles: profiles}
 	a.actions = map[string]action{
 		"CreateUser":           a.createUser,
 		"GetUser":              a.getUser,
@@ -89,7 +91,7 @@ func New(svc *iamd.Service, fed *federation.Federation) *API {
 		"TagRole":                        a.tagRole,
 		"UntagRole":                      a.untagRole,
 		"ListRoleTags":                   a.listRoleTags,
-		"ListInstanceProfilesForRole":    a.listInstanceProfilesForRole,
+		"ListInstanceProfilesForRole":    a.listNoInstanceProfilesForRole,
 		"AttachRolePolicy":               a.attachPolicy(iamd.EntityRole),
 		"DetachRolePolicy":               a.detachPolicy(iamd.EntityRole),
 		"ListAttachedRolePolicies":       a.listAttachedPolicies(iamd.EntityRole),
@@ -134,6 +136,22 @@ func New(svc *iamd.Service, fed *federation.Federation) *API {
 			"TagOpenIDConnectProvider":                a.tagOpenIDConnectProvider,
 			"UntagOpenIDConnectProvider":              a.untagOpenIDConnectProvider,
 			"ListOpenIDConnectProviderTags":           a.listOpenIDConnectProviderTags,
+		} {
+			a.actions[name] = act
+		}
+	}
+	if profiles != nil {
+		for name, act := range map[string]action{
+			"CreateInstanceProfile":         a.createInstanceProfile,
+			"GetInstanceProfile":            a.getInstanceProfile,
+			"ListInstanceProfiles":          a.listInstanceProfiles,
+			"DeleteInstanceProfile":         a.deleteInstanceProfile,
+			"AddRoleToInstanceProfile":      a.instanceProfileRole(true),
+			"RemoveRoleFromInstanceProfile": a.instanceProfileRole(false),
+			"TagInstanceProfile":            a.tagInstanceProfile,
+			"UntagInstanceProfile":          a.untagInstanceProfile,
+			"ListInstanceProfileTags":       a.listInstanceProfileTags,
+			"ListInstanceProfilesForRole":   a.listInstanceProfilesForRole,
 		} {
 			a.actions[name] = act
 		}

@@ -12,6 +12,7 @@ import (
 	"iamd"
 	"iamd/awsquery"
 	"iamd/iamapi"
+	"iamd/instanceprofiles"
 	"iamd/sqlite"
 )
 
@@ -27,7 +28,7 @@ func newAPI(t *testing.T) *iamapi.API {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close(); st.Close() })
-	return iamapi.New(svc, nil)
+	return iamapi.New(svc, nil, instanceprofiles.New(svc, st, now))
 }
 
 var root = &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
@@ -135,6 +136,18 @@ func TestErrors(t *testing.T) {
 	if _, err := api.Do(ctx, root, "CreateRole", awsquery.Params{"RoleName": "Ops", "AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}}`}); err != nil {
 		t.Fatal(err)
 	}
+	for _, step := range []struct {
+		action string
+		p      awsquery.Params
+	}{
+		{"CreateRole", awsquery.Params{"RoleName": "Ops2", "AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}}`}},
+		{"CreateInstanceProfile", awsquery.Params{"InstanceProfileName": "web"}},
+		{"AddRoleToInstanceProfile", awsquery.Params{"InstanceProfileName": "web", "RoleName": "ops2"}},
+	} {
+		if _, err := api.Do(ctx, root, step.action, step.p); err != nil {
+			t.Fatalf("%s: %v", step.action, err)
+		}
+	}
 	fiftyOne := awsquery.Params{"RoleName": "Ops"}
 	for i := 1; i <= 51; i++ {
 		fiftyOne["TagKeys.member."+strconv.Itoa(i)] = "k" + strconv.Itoa(i)
@@ -199,6 +212,12 @@ func TestErrors(t *testing.T) {
 		{"rename onto a taken name", "UpdateUser", awsquery.Params{"UserName": "Bob", "NewUserName": "carl"}, 409, "EntityAlreadyExists", ""},
 		{"no report", "GetCredentialReport", awsquery.Params{}, 410, "ReportNotPresent", ""},
 		{"role missing", "GetRole", awsquery.Params{"RoleName": "nobody"}, 404, "NoSuchEntity", "The role with name nobody cannot be found."},
+		// Instance profiles: one role each; neither deleted while joined.
+		{"a second role in a profile", "AddRoleToInstanceProfile", awsquery.Params{"InstanceProfileName": "web", "RoleName": "Ops"}, 409, "LimitExceeded", "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"},
+		{"a role in a profile", "DeleteRole", awsquery.Params{"RoleName": "Ops2"}, 409, "DeleteConflict", "Cannot delete entity, must remove roles from instance profile first."},
+		{"a profile holding a role", "DeleteInstanceProfile", awsquery.Params{"InstanceProfileName": "web"}, 409, "DeleteConflict", "Cannot delete entity, must remove roles from instance profile first."},
+		{"a missing profile", "GetInstanceProfile", awsquery.Params{"InstanceProfileName": "nope"}, 404, "NoSuchEntity", "Instance Profile nope cannot be found."},
+		{"a profile name pattern", "CreateInstanceProfile", awsquery.Params{"InstanceProfileName": "a b"}, 400, "ValidationError", "The specified value for instanceProfileName is invalid."},
 		{"role policy missing", "GetRolePolicy", awsquery.Params{"RoleName": "Ops", "PolicyName": "nope"}, 404, "NoSuchEntity", "The role policy with name nope cannot be found."},
 		{"role policy missing, deleted", "DeleteRolePolicy", awsquery.Params{"RoleName": "Ops", "PolicyName": "nope"}, 404, "NoSuchEntity", "The role policy with name nope cannot be found."},
 		{"group policy missing", "GetGroupPolicy", awsquery.Params{"GroupName": "nobody", "PolicyName": "nope"}, 404, "NoSuchEntity", ""},

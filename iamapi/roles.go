@@ -89,8 +89,9 @@ type listTagsResult struct {
 }
 
 type listInstanceProfilesResult struct {
-	InstanceProfiles []struct{} `xml:"InstanceProfiles>member"`
+	InstanceProfiles []instanceProfile `xml:"InstanceProfiles>member"`
 	IsTruncated      bool
+	Marker           string `xml:",omitempty"`
 }
 
 type getRolePolicyResult struct {
@@ -254,9 +255,9 @@ func (a *API) listRoleTags(ctx context.Context, c *iamd.Caller, p awsquery.Param
 	return pagedTags(ts, page)
 }
 
-// listInstanceProfilesForRole: iamd has no instance profiles, so every
-// existing role has none.
-func (a *API) listInstanceProfilesForRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
+// listInstanceProfilesForRole without instance profiles served: every
+// existing role is in none.
+func (a *API) listNoInstanceProfilesForRole(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
 	v := newValidator(p)
 	name := v.roleName()
 	v.page()
@@ -266,5 +267,5 @@ func (a *API) listInstanceProfilesForRole(ctx context.Context, c *iamd.Caller, p
 	if _, err := a.svc.GetRole(ctx, c, name); err != nil {
 		return nil, err
 	}
-	return listInstanceProfilesResult{InstanceProfiles: []struct{}{}}, nil
+	return listInstanceProfilesResult{InstanceProfiles: []instanceProfile{}}, nil
 }

@@ -25,6 +25,7 @@ import (
 	"iamd/awsquery"
 	"iamd/federation"
 	"iamd/iamapi"
+	"iamd/instanceprofiles"
 	"iamd/lightsailapi"
 	"iamd/sigv4"
 	"iamd/stsapi"
@@ -68,6 +69,8 @@ type Config struct {
 	// Federation, when set, serves OpenID Connect providers (IAM) and
 	// AssumeRoleWithWebIdentity (STS), which takes no signature.
 	Federation *federation.Federation
+	// InstanceProfiles, when set, serves IAM's instance profile actions.
+	InstanceProfiles *instanceprofiles.Profiles
 	// Observe, when set, is told of every request answered: its service,
 	// action and error code ("" when it succeeded) and how long it took.
 	// Action is "" unless one of Actions().
@@ -110,7 +113,7 @@ func New(cfg Config) *Server {
 		verifier:  sigv4.Verifier{Now: cfg.Now, Region: cfg.Regions},
 		log:       cfg.Logger,
 		maxBody:   cfg.MaxBody,
-		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service, cfg.Federation), iamapi.ErrorResponse},
+		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service, cfg.Federation, cfg.InstanceProfiles), iamapi.ErrorResponse},
 		stsAPI:    stsapi.New(cfg.Service, cfg.Federation),
 		lightsail: lightsailapi.New(cfg.Service, cfg.Bundles),
 

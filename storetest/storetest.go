@@ -45,6 +45,7 @@ func run(t *testing.T, open func(t *testing.T) iamd.Store, changeLog bool) {
 		{"Operations", testOperations},
 		{"OIDCProviders", testOIDCProviders},
 		{"Boundaries", testBoundaries},
+		{"InstanceProfiles", testInstanceProfiles},
 	}
 	tests = append(tests, policyTests...)
 	if changeLog {

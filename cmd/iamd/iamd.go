@@ -31,6 +31,7 @@ import (
 	"iamd/console"
 	"iamd/federation"
 	"iamd/gateway"
+	"iamd/instanceprofiles"
 	"iamd/keystone"
 	"iamd/lightsailapi"
 	"iamd/metrics"
@@ -241,7 +242,8 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	fed := federation.New(federation.Config{Service: m.svc, Store: st, View: providers, Logger: m.log, Now: c.Now})
 	m.srv = server.New(server.Config{
 		Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles, Federation: fed,
-		TrustedProxies: c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(c.consoleConfig()),
+		InstanceProfiles: instanceprofiles.New(m.svc, st, c.Now),
+		TrustedProxies:   c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(c.consoleConfig()),
 	})
 	m.http = server.NewHTTPServer(m.srv, m.log)
 	if c.DebugAddr != "" {

@@ -353,6 +353,12 @@ resource "aws_iam_role" "app" {
     Statement = [{ Effect = "Allow", Principal = { AWS = "arn:aws:iam::123456789012:root" }, Action = "sts:AssumeRole" }]
   })
 }
+resource "aws_iam_instance_profile" "app" {
+  name = "app"
+  path = "/ec2/"
+  role = aws_iam_role.app.name
+  tags = { team = "blue" }
+}
 resource "aws_iam_policy" "abac" {
   name = "abac"
   policy = jsonencode({
@@ -365,10 +371,10 @@ resource "aws_iam_policy" "abac" {
 }
 `
 
-// TestTerraformBoundaries: permissions_boundary on a user and a role, and a
-// policy conditioned on aws:RequestTag and iam:ResourceTag, apply and
-// re-plan clean; moving both to another boundary changes them in place;
-// destroy removes everything.
+// TestTerraformBoundaries: permissions_boundary on a user and a role, an
+// instance profile holding the role, and a policy conditioned on
+// aws:RequestTag and iam:ResourceTag apply and re-plan clean; moving both
+// to another boundary changes them in place; destroy removes everything.
 func TestTerraformBoundaries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs terraform")
@@ -391,13 +397,17 @@ func TestTerraformBoundaries(t *testing.T) {
 	if err != nil || u.User.PermissionsBoundary == nil || *u.User.PermissionsBoundary.PermissionsBoundaryArn != "arn:aws:iam::"+account+":policy/limits" {
 		t.Fatalf("GetUser: %+v %v", u, err)
 	}
+	ip, err := s.root().GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String("app")})
+	if err != nil || *ip.InstanceProfile.Path != "/ec2/" || len(ip.InstanceProfile.Roles) != 1 || *ip.InstanceProfile.Roles[0].RoleName != "app" {
+		t.Fatalf("GetInstanceProfile: %+v %v", ip, err)
+	}
 	step("another boundary", "-var=boundary=tighter")
 	r, err := s.root().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("app")})
 	if err != nil || r.Role.PermissionsBoundary == nil || *r.Role.PermissionsBoundary.PermissionsBoundaryArn != "arn:aws:iam::"+account+":policy/tighter" {
 		t.Fatalf("GetRole: %+v %v", r, err)
 	}
 	if code, out := terraform(t, dir, append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, vars...)...); code != 0 ||
-		!strings.Contains(out, "Destroy complete! Resources: 5 destroyed.") {
+		!strings.Contains(out, "Destroy complete! Resources: 6 destroyed.") {
 		t.Fatalf("terraform destroy: %s", out)
 	}
 }

@@ -800,6 +800,13 @@ func (s *Store) DeleteRole(ctx context.Context, name string) error {
 		if err := s.dependents(ctx, q, kindRole, id); err != nil {
 			return err
 		}
+		var inProfiles int
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM instance_profiles WHERE role_id = $1`, id).Scan(&inProfiles); err != nil {
+			return err
+		}
+		if inProfiles > 0 {
+			return iamd.ErrRoleInProfile
+		}
 		if _, err = q.Exec(ctx, `DELETE FROM iam_roles WHERE id = $1`, id); err != nil {
 			return err
 		}

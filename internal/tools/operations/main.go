@@ -25,6 +25,7 @@ import (
 
 	"iamd/federation"
 	"iamd/iamapi"
+	"iamd/instanceprofiles"
 	"iamd/lightsailapi"
 	"iamd/stsapi"
 )
@@ -39,7 +40,7 @@ const (
 func services() []service {
 	fed := federation.New(federation.Config{})
 	return []service{
-		{"IAM", "iam", iamapi.New(nil, fed).Actions()},
+		{"IAM", "iam", iamapi.New(nil, fed, instanceprofiles.New(nil, nil, nil)).Actions()},
 		{"STS", "sts", stsapi.New(nil, fed).Actions()},
 		{"Lightsail", "lightsail", lightsailapi.New(nil, nil).Actions()},
 	}
