@@ -80,6 +80,23 @@ func TestPermissionsBoundaries(t *testing.T) {
 	if err := f.svc.DeleteUser(ctx, alice, "probe"); err == nil || !strings.Contains(iamd.MessageOf(err), "explicit deny") {
 		t.Errorf("the boundary's Deny is explicit: %v", err)
 	}
+	// The simulator agrees, with the user's own boundary and with one
+	// given in its place.
+	res, err := f.svc.SimulatePrincipalPolicy(ctx, root, "arn:aws:iam::"+acct+":user/alice", iamd.SimulationInput{
+		Actions: []string{"iam:GetUser", "iam:CreateUser", "iam:DeleteUser"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"allowed", "implicitDeny", "explicitDeny"} {
+		if res[i].Decision.String() != want || res[i].BoundaryAllowed == nil || *res[i].BoundaryAllowed != (want == "allowed") {
+			t.Errorf("simulating %s: %s (boundary allows: %v), want %s", res[i].Action, res[i].Decision, res[i].BoundaryAllowed, want)
+		}
+	}
+	res, err = f.svc.SimulatePrincipalPolicy(ctx, root, "arn:aws:iam::"+acct+":user/alice", iamd.SimulationInput{
+		Actions: []string{"iam:CreateUser"}, Boundaries: []string{everything}})
+	if err != nil || res[0].Decision.String() != "allowed" {
+		t.Errorf("simulating CreateUser under a boundary that allows it: %+v %v", res, err)
+	}
 
 	// Delegation: bob may create roles only under the limits boundary.
 	f.userPolicy("bob", delegate)

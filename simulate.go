@@ -18,6 +18,10 @@ type SimulationInput struct {
 	Resources []string // default "*"
 	Context   map[string][]string
 	Policies  []string // extra documents (PolicyInputList)
+	// Boundaries are permissions boundary documents
+	// (PermissionsBoundaryPolicyInputList); for a user they replace its
+	// own boundary.
+	Boundaries []string
 }
 
 // SimulationResult is the decision for one action on one resource.
@@ -27,6 +31,9 @@ type SimulationResult struct {
 	Decision policy.Decision
 	Matched  []MatchedStatement
 	Missing  []string // context keys the policies use that the input lacks
+	// BoundaryAllowed, when a boundary applies, says whether it allows the
+	// request (PermissionsBoundaryDecisionDetail).
+	BoundaryAllowed *bool
 }
 
 // MatchedStatement names a statement that decided a simulation.
@@ -50,6 +57,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *Caller, source
 		return nil, err
 	}
 	var srcs []PolicySource
+	var boundary string // the user's permissions boundary
 	facts := map[string][]string{}
 	rest, ok := strings.CutPrefix(source, "arn:aws:iam::"+s.account.ID+":")
 	kind, pathName, _ := strings.Cut(rest, "/")
@@ -66,6 +74,7 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *Caller, source
 		if srcs, err = s.store.UserPolicies(ctx, name); err != nil {
 			return nil, err
 		}
+		boundary = u.Boundary
 		facts["aws:username"] = []string{u.Name}
 		facts["aws:userid"] = []string{u.ID}
 		facts["aws:principalarn"] = []string{source}
@@ -109,8 +118,22 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *Caller, source
 	for k, v := range in.Context {
 		facts[k] = v
 	}
-	return s.simulate(ctx, up.policies, ids, types, in, facts)
+	var bounds *boundaries
+	if boundary != "" && len(in.Boundaries) == 0 {
+		p, err := s.compileBoundary(ctx, boundary)
+		if err != nil {
+			return nil, err
+		}
+		bounds = &boundaries{}
+		if p != nil { // a boundary whose policy is gone allows nothing
+			bounds.policies = []*policy.Policy{p}
+		}
+	}
+	return s.simulate(ctx, up.policies, ids, types, in, facts, bounds)
 }
+
+// boundaries are the permissions boundaries a simulation applies.
+type boundaries struct{ policies []*policy.Policy }
 
 // groupPolicies is UserPolicies for a group: its inline policies and the
 // default versions of those attached to it.
@@ -159,10 +182,20 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *Caller, in Simula
 	for k, v := range in.Context {
 		facts[k] = v
 	}
-	return s.simulate(ctx, nil, nil, nil, in, facts)
+	return s.simulate(ctx, nil, nil, nil, in, facts, nil)
 }
 
-func (s *Service) simulate(ctx context.Context, ps []*policy.Policy, ids, types []string, in SimulationInput, facts map[string][]string) ([]SimulationResult, error) {
+func (s *Service) simulate(ctx context.Context, ps []*policy.Policy, ids, types []string, in SimulationInput, facts map[string][]string, bounds *boundaries) ([]SimulationResult, error) {
+	for i, doc := range in.Boundaries {
+		p, err := policy.Parse(doc)
+		if err != nil {
+			return nil, Errorf(InvalidInput, "PermissionsBoundaryPolicyInputList.%d is not a valid policy: %s", i+1, err.Error())
+		}
+		if bounds == nil {
+			bounds = &boundaries{}
+		}
+		bounds.policies = append(bounds.policies, p)
+	}
 	for i, doc := range in.Policies {
 		p, err := policy.Parse(doc)
 		if err != nil {
@@ -200,8 +233,22 @@ func (s *Service) simulate(ctx context.Context, ps []*policy.Policy, ids, types 
 				}
 				return nil, ctx.Err()
 			}
-			d, matches := policy.Explain(ps, &policy.Request{Action: a, Resource: r, Context: pc})
+			req := &policy.Request{Action: a, Resource: r, Context: pc}
+			d, matches := policy.Explain(ps, req)
 			res := SimulationResult{Action: a, Resource: r, Decision: d, Missing: missing}
+			if bounds != nil {
+				// The effective permissions are the intersection: a
+				// boundary that does not allow it refuses what the
+				// policies allow; its explicit Deny wins.
+				bd := policy.Evaluate(bounds.policies, req)
+				allowed := bd == policy.Allowed
+				res.BoundaryAllowed = &allowed
+				if d == policy.Allowed && bd != policy.Allowed {
+					res.Decision = bd
+				} else if bd == policy.ExplicitDeny {
+					res.Decision = policy.ExplicitDeny
+				}
+			}
 			for _, m := range matches {
 				res.Matched = append(res.Matched, MatchedStatement{SourcePolicyID: ids[m.Policy], SourcePolicyType: types[m.Policy],
 					Start: m.Statement.Start, End: m.Statement.End})

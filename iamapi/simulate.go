@@ -27,6 +27,8 @@ type evaluationResult struct {
 	EvalDecision         string
 	MatchedStatements    []matchedStatement `xml:"MatchedStatements>member"`
 	MissingContextValues []string           `xml:"MissingContextValues>member"`
+	// PermissionsBoundaryDecisionDetail, when a boundary applies.
+	PermissionsBoundaryDecisionDetail *struct{ AllowedByPermissionsBoundary bool } `xml:",omitempty"`
 }
 
 type simulateResult struct {
@@ -40,17 +42,14 @@ type simulateResult struct {
 const maxContextValue = 2048
 
 // simulation reads the parameters both simulations share. The ones that
-// concern resource policies, permissions boundaries or other accounts are
-// refused: iamd evaluates identity-based policies only, and ignoring them
-// would answer a question that was not asked.
+// concern resource policies or other accounts are refused: iamd evaluates
+// identity-based policies and permissions boundaries only, and ignoring
+// them would answer a question that was not asked.
 func (v *validator) simulation() iamd.SimulationInput {
 	for _, name := range []string{"ResourcePolicy", "ResourceOwner", "CallerArn", "ResourceHandlingOption"} {
 		if _, ok := v.P[name]; ok && v.Err == nil {
 			v.Err = iamd.Errorf(iamd.InvalidInput, "%s is not supported: iamd evaluates identity-based policies only.", name)
 		}
-	}
-	if _, ok := v.P["PermissionsBoundaryPolicyInputList.member.1"]; ok && v.Err == nil {
-		v.Err = iamd.Errorf(iamd.InvalidInput, "PermissionsBoundaryPolicyInputList is not supported: iamd has no permissions boundaries.")
 	}
 	// The model's lengths bound the work of one simulation; context values
 	// have none there and are held to maxContextValue.
@@ -58,7 +57,9 @@ func (v *validator) simulation() iamd.SimulationInput {
 		Actions:   v.members("ActionNames", 3, 128),
 		Resources: v.members("ResourceArns", 1, 2048),
 		Policies:  v.members("PolicyInputList", 1, 131072),
-		Context:   map[string][]string{},
+		// The model allows any number; AWS evaluates one boundary.
+		Boundaries: v.members("PermissionsBoundaryPolicyInputList", 1, 131072),
+		Context:    map[string][]string{},
 	}
 	if len(in.Actions) == 0 {
 		v.Fail("Value null at 'actionNames' failed to satisfy constraint: Member must not be null")
@@ -90,6 +91,9 @@ func (a *API) simulateResult(results []iamd.SimulationResult, page iamd.Page) (a
 			MatchedStatements: []matchedStatement{}, MissingContextValues: r.Missing}
 		if er.MissingContextValues == nil {
 			er.MissingContextValues = []string{}
+		}
+		if r.BoundaryAllowed != nil {
+			er.PermissionsBoundaryDecisionDetail = &struct{ AllowedByPermissionsBoundary bool }{*r.BoundaryAllowed}
 		}
 		for _, m := range r.Matched {
 			er.MatchedStatements = append(er.MatchedStatements, matchedStatement{SourcePolicyId: m.SourcePolicyID, SourcePolicyType: m.SourcePolicyType,
