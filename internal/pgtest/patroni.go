@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Patroni is PostgreSQL that fails over: three members under Patroni,
@@ -185,7 +188,7 @@ func NewPatroni(t testing.TB) *Patroni {
 		}
 	}
 	p.DSN = "postgres://postgres@" + strings.Join(hosts, ",") + "/postgres?target_session_attrs=read-write&sslmode=disable&connect_timeout=2"
-	p.WaitSync(t, 90*time.Second)
+	p.WaitSync(t, 90*time.Second, "")
 	return p
 }
 
@@ -259,26 +262,87 @@ func (p *Patroni) waitLeader(t testing.TB, within time.Duration, not string) *Me
 	return m
 }
 
-// WaitSync waits until the leader has a synchronous standby streaming:
-// only then is a commit on two members before it is acknowledged.
-func (p *Patroni) WaitSync(t testing.TB, within time.Duration) {
+// WaitSync waits until the leader has a synchronous standby streaming, as
+// the leader's pg_stat_replication shows it (Patroni 3.0 calls a replica
+// "running" whether it streams or not): only then is a commit on two
+// members before it is acknowledged. A member other than skip that has not
+// streamed for 20 s (after failovers a rejoining member can find the WAL
+// it needs gone: "requested WAL segment … has already been removed") is
+// reinitialized from the leader, as an operator would with patronictl
+// reinit (docs/OPERATIONS.md).
+func (p *Patroni) WaitSync(t testing.TB, within time.Duration, skip string) {
 	t.Helper()
+	reinitAt := time.Now().Add(20 * time.Second)
+	reinit := map[string]bool{}
 	waitFor(t, within, "synchronous standby", func() bool {
-		cl, err := p.cluster()
-		if err != nil {
+		leader := p.Leader()
+		if leader == nil {
 			return false
 		}
-		leader, sync := false, 0
-		for _, cm := range cl.Members {
-			switch {
-			case cm.Role == "leader" && cm.State == "running":
-				leader = true
-			case cm.Role == "sync_standby" && (cm.State == "streaming" || cm.State == "running"):
-				sync++
+		// Both views must agree: Patroni promotes only the standby its
+		// store names synchronous, and only a streaming one has the commits.
+		sync, streaming := p.replication(leader)
+		if cl, err := p.cluster(); sync && err == nil {
+			for _, cm := range cl.Members {
+				if cm.Role == "sync_standby" && streaming[cm.Name] {
+					return true
+				}
 			}
 		}
-		return leader && sync > 0
+		if time.Now().After(reinitAt) {
+			for _, m := range p.Members {
+				if m != leader && m.Name != skip && !streaming[m.Name] && !reinit[m.Name] {
+					reinit[m.Name] = true
+					err := p.reinitialize(m)
+					t.Logf("Patroni: %s has not streamed from %s for 20 s; reinitialized from it (%v)", m.Name, leader.Name, err)
+				}
+			}
+		}
+		return false
 	}, p.logs)
+}
+
+// replication reports whether leader has a synchronous standby streaming,
+// as PostgreSQL sees it, and which members stream from it.
+func (p *Patroni) replication(leader *Member) (bool, map[string]bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", leader.PGPort))
+	if err != nil {
+		return false, nil
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT application_name, state, sync_state FROM pg_stat_replication`)
+	if err != nil {
+		return false, nil
+	}
+	defer rows.Close()
+	sync, streaming := false, map[string]bool{}
+	for rows.Next() {
+		var name, state, syncState string
+		if rows.Scan(&name, &state, &syncState) != nil {
+			return false, nil
+		}
+		if state == "streaming" {
+			streaming[name] = true
+			sync = sync || syncState == "sync" || syncState == "quorum"
+		}
+	}
+	return sync, streaming
+}
+
+// reinitialize has m's Patroni copy its data afresh from the leader.
+func (p *Patroni) reinitialize(m *Member) error {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Post(fmt.Sprintf("http://127.0.0.1:%d/reinitialize", m.APIPort), "application/json", strings.NewReader(`{"force": true}`))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	return nil
 }
 
 // PostmasterPID is the PID of m's PostgreSQL, from its postmaster.pid.
@@ -314,11 +378,13 @@ func (p *Patroni) Failover(t testing.TB, sig syscall.Signal) (*Member, time.Time
 	}
 	start := time.Now()
 	for _, pid := range pids {
-		syscall.Kill(pid, sig)
+		if err := syscall.Kill(pid, sig); err != nil {
+			t.Logf("Patroni: kill %d (%s's postmaster tree): %v", pid, old.Name, err)
+		}
 	}
 	m := p.waitLeader(t, 90*time.Second, old.Name)
 	took := time.Since(start)
-	p.WaitSync(t, 120*time.Second)
+	p.WaitSync(t, 120*time.Second, old.Name)
 	if sig == syscall.SIGSTOP {
 		for _, pid := range pids {
 			syscall.Kill(pid, syscall.SIGCONT)
