@@ -270,7 +270,7 @@ func (s *Service) authorize(ctx context.Context, c *Caller, action string, r res
 	case policy.ExplicitDeny:
 		return s.denied(c, action, r.requested, true)
 	}
-	if c.Session != nil && c.Session.Kind == SessionOfUser && userSessionBars(action) {
+	if c.Session != nil && c.Session.Kind == SessionOfUser && c.Session.MFA == 0 && userSessionBars(action) {
 		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with credentials from GetSessionToken: they may not call IAM, nor STS but AssumeRole and GetCallerIdentity",
 			c.ARN(), action, r.requested)
 	}
@@ -318,6 +318,7 @@ func (s *Service) decider(ctx context.Context, c *Caller) (decider, error) {
 	}
 	if c.Session != nil {
 		d.principal.TokenIssueTime = c.Session.IssuedAt()
+		d.principal.MFAAuthTime = c.Session.MFAAt()
 		d.conditional = d.conditional || c.Session.conditional
 	}
 	return d, nil
@@ -335,7 +336,7 @@ func (d *decider) context(c *Caller, now time.Time) policy.Context {
 // decide decides r: the caller's policies, intersected with the session's
 // when it has some; an explicit Deny in either wins.
 func (d *decider) decide(r *policy.Request) policy.Decision {
-	if d.session != nil && d.session.Kind == SessionOfUser && userSessionBars(r.Action) {
+	if d.session != nil && d.session.Kind == SessionOfUser && d.session.MFA == 0 && userSessionBars(r.Action) {
 		return policy.ImplicitDeny
 	}
 	id := policy.Allowed
@@ -367,9 +368,9 @@ func (d *decider) decide(r *policy.Request) policy.Decision {
 	return id
 }
 
-// userSessionBars reports whether GetSessionToken's credentials may not
-// call action: IAM at all, and STS but AssumeRole and GetCallerIdentity
-// (AWS allows more with MFA, which iamd does not have).
+// userSessionBars reports whether GetSessionToken's credentials, asked for
+// without an MFA code, may not call action: IAM at all, and STS but
+// AssumeRole and GetCallerIdentity (with a code they may, as on AWS).
 func userSessionBars(action string) bool {
 	a := strings.ToLower(action)
 	return strings.HasPrefix(a, "iam:") || strings.HasPrefix(a, "sts:") && a != "sts:assumerole" && a != "sts:getcalleridentity"

@@ -211,3 +211,43 @@ type InstanceProfile struct {
 func (p *InstanceProfile) ARN(account string) string {
 	return "arn:aws:iam::" + account + ":instance-profile" + p.Path + p.Name
 }
+
+// LoginProfile is a user's console password: its hash (argon2id, in the
+// PHC string format), never the password.
+type LoginProfile struct {
+	Hash          string
+	CreatedAt     time.Time
+	ChangedAt     time.Time
+	ResetRequired bool
+	// History are the hashes of the passwords it had before, newest first,
+	// as many as the password policy's reuse prevention remembers.
+	History []string
+}
+
+// PasswordPolicy is the account's password policy, as
+// UpdateAccountPasswordPolicy sets it; zero fields are AWS's defaults.
+type PasswordPolicy struct {
+	MinimumPasswordLength      int  `json:"min,omitempty"`
+	RequireSymbols             bool `json:"sym,omitempty"`
+	RequireNumbers             bool `json:"num,omitempty"`
+	RequireUppercaseCharacters bool `json:"up,omitempty"`
+	RequireLowercaseCharacters bool `json:"low,omitempty"`
+	AllowUsersToChangePassword bool `json:"change,omitempty"`
+	MaxPasswordAge             int  `json:"age,omitempty"` // days; 0 for none
+	PasswordReusePrevention    int  `json:"reuse,omitempty"`
+	HardExpiry                 bool `json:"hard,omitempty"`
+}
+
+// MFADevice is a virtual MFA device: a TOTP seed (sealed with the master
+// key) and, once enabled, its user.
+type MFADevice struct {
+	Serial    string // arn:aws:iam::<account>:mfa<path><name>
+	Name      string
+	Path      string
+	User      string // the name of its user, "" while unassigned
+	Seed      []byte // sealed
+	CreatedAt time.Time
+	EnabledAt time.Time
+	LastStep  int64 // the last TOTP time step accepted: a code is good once
+	Tags      []Tag
+}

@@ -42,6 +42,12 @@ const (
 	IDPRejectedClaim
 	// IDPCommunication: the identity provider's keys could not be had.
 	IDPCommunication
+	// PasswordPolicyViolation: a password the account's policy refuses.
+	PasswordPolicyViolation
+	// InvalidAuthenticationCode: an MFA code that is not the device's.
+	InvalidAuthenticationCode
+	// TemporarilyUnmodifiable: the entity is being changed; try again.
+	TemporarilyUnmodifiable
 )
 
 // Error is a domain error. Message is safe to show to the client; it never
@@ -263,6 +269,10 @@ var (
 	ErrMustLeaveGroups    = Errorf(Conflict, "Cannot delete entity, must remove user from all groups first.")
 	ErrGroupHasUsers      = Errorf(Conflict, "Cannot delete entity, must remove users from group first.")
 	ErrRoleInProfile      = Errorf(Conflict, "Cannot delete entity, must remove roles from instance profile first.")
+	ErrMustDeleteLogin    = Errorf(Conflict, "Cannot delete entity, must delete login profile first.")
+	ErrMustDeleteMFA      = Errorf(Conflict, "Cannot delete entity, must delete MFA device first.")
+	ErrMFAInUse           = Errorf(Conflict, "MFA device is still in use.")
+	ErrNoPasswordPolicy   = Errorf(NotFound, "The Password Policy with domain name %s cannot be found.", "this account")
 	ErrPolicyAttached     = Errorf(Conflict, "Cannot delete a policy attached to entities.")
 	ErrPolicyHasVersions  = Errorf(Conflict, "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
 	ErrDefaultVersion     = Errorf(Conflict, "Cannot delete the default version of a policy.")

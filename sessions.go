@@ -54,6 +54,10 @@ type Session struct {
 	// Subject is, for AssumeRoleWithWebIdentity, who the provider's token
 	// said the caller is (sub).
 	Subject string `json:"sub,omitempty"`
+	// MFA is when the caller's MFA code was checked (unix seconds), for
+	// credentials asked for with one; a role session of such a session
+	// keeps it.
+	MFA int64 `json:"mfa,omitempty"`
 	// Transitive are the keys of Tags that carry over when this session
 	// assumes another role.
 	Transitive []string `json:"tt,omitempty"`
@@ -68,6 +72,14 @@ type Session struct {
 
 // IssuedAt and ExpiresAt are the session's times.
 func (s *Session) IssuedAt() time.Time  { return time.Unix(s.Issued, 0).UTC() }
+
+// MFAAt is when the session's MFA code was checked; zero without one.
+func (s *Session) MFAAt() time.Time {
+	if s.MFA == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s.MFA, 0).UTC()
+}
 func (s *Session) ExpiresAt() time.Time { return time.Unix(s.Expires, 0).UTC() }
 
 // Credentials are temporary credentials as STS returns them.
@@ -367,7 +379,7 @@ func (s *Service) credential(ctx context.Context, id, token string) (*CachedCred
 // GetSessionToken returns temporary credentials with the caller's own
 // permissions, except that they may not call IAM, nor STS but AssumeRole
 // and GetCallerIdentity (as AWS, without MFA). d is 0 for the default.
-func (s *Service) GetSessionToken(ctx context.Context, c *Caller, d int) (*Credentials, error) {
+func (s *Service) GetSessionToken(ctx context.Context, c *Caller, d int, mfa ...time.Time) (*Credentials, error) {
 	if c.Session != nil {
 		return nil, Errorf(AccessDenied, "Cannot call GetSessionToken with session credentials")
 	}
@@ -384,7 +396,11 @@ func (s *Service) GetSessionToken(ctx context.Context, c *Caller, d int) (*Crede
 	if d < MinSessionDuration || d > max {
 		return nil, Errorf(Invalid, "The requested DurationSeconds exceeds the allowed range: %d to %d seconds.", MinSessionDuration, max)
 	}
-	return s.mint(&Session{Kind: SessionOfUser, ParentKey: c.AccessKeyID}, time.Duration(d)*time.Second)
+	sess := &Session{Kind: SessionOfUser, ParentKey: c.AccessKeyID}
+	if len(mfa) > 0 && !mfa[0].IsZero() {
+		sess.MFA = mfa[0].Unix() // the code was checked by the door (package people)
+	}
+	return s.mint(sess, time.Duration(d)*time.Second)
 }
 
 // AssumeRoleInput is an AssumeRole request, its shapes already valid.
@@ -397,6 +413,9 @@ type AssumeRoleInput struct {
 	Tags                 []Tag
 	TransitiveTagKeys    []string
 	SourceIdentity       string
+	// MFAAt is when the caller's MFA code (SerialNumber, TokenCode) was
+	// checked by the door; zero without one.
+	MFAAt time.Time
 }
 
 // AssumeRole returns temporary credentials of a role, as AWS decides
@@ -466,6 +485,12 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 	}
 	sess := &Session{Kind: SessionOfRole, RoleName: role.Name, RoleID: role.ID, Name: in.SessionName,
 		Policy: in.Policy, PolicyARNs: in.PolicyARNs, Tags: tags, Transitive: keys, SourceIdentity: in.SourceIdentity, Source: c.ARN()}
+	switch {
+	case !in.MFAAt.IsZero():
+		sess.MFA = in.MFAAt.Unix()
+	case c.Session != nil:
+		sess.MFA = c.Session.MFA // a chained session keeps its caller's MFA
+	}
 	creds, err := s.mint(sess, time.Duration(d)*time.Second)
 	if err != nil {
 		return nil, nil, err
@@ -524,6 +549,9 @@ func (s *Service) trustedFor(ctx context.Context, c *Caller, role *Role, in Assu
 		return err
 	}
 	pc := d.context(c, s.now())
+	if !in.MFAAt.IsZero() {
+		pc.MFAAuthTime = in.MFAAt
+	}
 	pc.Request = map[string][]string{"sts:rolesessionname": {in.SessionName}}
 	if in.ExternalID != "" {
 		pc.Request["sts:externalid"] = []string{in.ExternalID}

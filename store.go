@@ -273,6 +273,37 @@ type PolicyStore interface {
 	// Conflict if it holds a role.
 	DeleteInstanceProfile(ctx context.Context, name string) error
 
+	// GetLoginProfile returns the user's login profile. NotFound if the
+	// user or its profile does not exist.
+	GetLoginProfile(ctx context.Context, user string) (*LoginProfile, error)
+	// PutLoginProfile creates (create: AlreadyExists if one exists) or
+	// changes (NotFound if none) the user's login profile: fn fills it in.
+	// NotFound if the user does not exist.
+	PutLoginProfile(ctx context.Context, user string, create bool, fn func(*LoginProfile) error) error
+	// DeleteLoginProfile deletes it. NotFound if none.
+	DeleteLoginProfile(ctx context.Context, user string) error
+	// GetPasswordPolicy returns the account's password policy. NotFound if
+	// none is set.
+	GetPasswordPolicy(ctx context.Context) (*PasswordPolicy, error)
+	// PutPasswordPolicy sets it, or with nil deletes it (NotFound if none).
+	PutPasswordPolicy(ctx context.Context, p *PasswordPolicy) error
+	// CreateMFADevice inserts d, unassigned. AlreadyExists if a device of
+	// that name exists.
+	CreateMFADevice(ctx context.Context, d *MFADevice) error
+	// GetMFADevice returns the device of that serial number. NotFound if
+	// none.
+	GetMFADevice(ctx context.Context, serial string) (*MFADevice, error)
+	// ListMFADevices lists devices by serial number: user's when user is
+	// not "" (NotFound if no such user), else all, or with assigned set,
+	// those assigned or not.
+	ListMFADevices(ctx context.Context, user string, assigned *bool) ([]*MFADevice, error)
+	// UpdateMFADevice lets fn change the device's user, enable time, last
+	// step or tags, atomically. NotFound if none, or if fn names a user
+	// that does not exist.
+	UpdateMFADevice(ctx context.Context, serial string, fn func(*MFADevice) error) error
+	// DeleteMFADevice deletes it. NotFound if none; Conflict if assigned.
+	DeleteMFADevice(ctx context.Context, serial string) error
+
 	// UserPolicies returns every policy that applies to the user: its
 	// inline and attached policies and those of its groups, attached ones
 	// with the document of their default version. NotFound if the user

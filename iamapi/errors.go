@@ -27,6 +27,10 @@ var codes = map[iamd.Kind]wireError{
 	iamd.Unavailable:     {http.StatusServiceUnavailable, "ServiceUnavailable"},
 	iamd.MalformedPolicy: {http.StatusBadRequest, "MalformedPolicyDocument"},
 	iamd.Internal:        {http.StatusInternalServerError, "ServiceFailure"},
+
+	iamd.PasswordPolicyViolation:   {http.StatusBadRequest, "PasswordPolicyViolation"},
+	iamd.InvalidAuthenticationCode: {http.StatusForbidden, "InvalidAuthenticationCode"},
+	iamd.TemporarilyUnmodifiable:   {http.StatusConflict, "EntityTemporarilyUnmodifiable"},
 }
 
 // ErrorResponse returns the HTTP status, code and client-safe message for

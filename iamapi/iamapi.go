@@ -12,6 +12,7 @@ import (
 	"iamd/awsquery"
 	"iamd/federation"
 	"iamd/instanceprofiles"
+	"iamd/people"
 )
 
 // Version is the IAM API version.
@@ -22,15 +23,24 @@ type API struct {
 	svc      *iamd.Service
 	fed      *federation.Federation     // OpenID Connect providers; nil: not served
 	profiles *instanceprofiles.Profiles // instance profiles; nil: not served
+	people   *people.People             // passwords and MFA devices; nil: not served
 	actions  map[string]action
+}
+
+// Parts are the capabilities served beside the Service's own, each by a
+// package of its own; a nil one is not served.
+type Parts struct {
+	Federation       *federation.Federation
+	InstanceProfiles *instanceprofiles.Profiles
+	People           *people.People
 }
 
 type action func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error)
 
-// New returns the IAM API for svc, with OpenID Connect providers when fed
-// is set and instance profiles when profiles is.
-func New(svc *iamd.Service, fed *federation.Federation, profiles *instanceprofiles.Profiles) *API {
-	a := &API{svc: svc, fed: fed, profiles: profiles}
+// New returns the IAM API for svc, with the parts given.
+func New(svc *iamd.Service, parts Parts) *API {
+	fed, profiles := parts.Federation, parts.InstanceProfiles
+	a := &API{svc: svc, fed: fed, profiles: profiles, people: parts.People}
 	a.actions = map[string]action{
 		"CreateUser":           a.createUser,
 		"GetUser":              a.getUser,
@@ -136,6 +146,30 @@ func New(svc *iamd.Service, fed *federation.Federation, profiles *instanceprofil
 			"TagOpenIDConnectProvider":                a.tagOpenIDConnectProvider,
 			"UntagOpenIDConnectProvider":              a.untagOpenIDConnectProvider,
 			"ListOpenIDConnectProviderTags":           a.listOpenIDConnectProviderTags,
+		} {
+			a.actions[name] = act
+		}
+	}
+	if a.people != nil {
+		for name, act := range map[string]action{
+			"CreateLoginProfile":          a.createLoginProfile,
+			"GetLoginProfile":             a.getLoginProfile,
+			"UpdateLoginProfile":          a.updateLoginProfile,
+			"DeleteLoginProfile":          a.deleteLoginProfile,
+			"ChangePassword":              a.changePassword,
+			"GetAccountPasswordPolicy":    a.getAccountPasswordPolicy,
+			"UpdateAccountPasswordPolicy": a.updateAccountPasswordPolicy,
+			"DeleteAccountPasswordPolicy": a.deleteAccountPasswordPolicy,
+			"CreateVirtualMFADevice":      a.createVirtualMFADevice,
+			"EnableMFADevice":             a.mfaCodes(true),
+			"ResyncMFADevice":             a.mfaCodes(false),
+			"DeactivateMFADevice":         a.deactivateMFADevice,
+			"DeleteVirtualMFADevice":      a.deleteVirtualMFADevice,
+			"ListMFADevices":              a.listMFADevices,
+			"ListVirtualMFADevices":       a.listVirtualMFADevicesOf,
+			"TagMFADevice":                a.tagMFADevice,
+			"UntagMFADevice":              a.untagMFADevice,
+			"ListMFADeviceTags":           a.listMFADeviceTags,
 		} {
 			a.actions[name] = act
 		}

@@ -13,6 +13,7 @@ import (
 	"iamd/awsquery"
 	"iamd/iamapi"
 	"iamd/instanceprofiles"
+	"iamd/people"
 	"iamd/sqlite"
 )
 
@@ -28,7 +29,8 @@ func newAPI(t *testing.T) *iamapi.API {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close(); st.Close() })
-	return iamapi.New(svc, nil, instanceprofiles.New(svc, st, now))
+	return iamapi.New(svc, iamapi.Parts{InstanceProfiles: instanceprofiles.New(svc, st, now),
+		People: people.New(people.Config{Service: svc, Store: st, Sealer: sealer, Now: now})})
 }
 
 var root = &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
@@ -201,7 +203,7 @@ func TestErrors(t *testing.T) {
 		{"max items big", "ListUsers", awsquery.Params{"MaxItems": "1001"}, 400, "ValidationError", "less than or equal to 1000"},
 		{"marker foreign", "ListUsers", awsquery.Params{"Marker": "@@"}, 400, "ValidationError", "Invalid Marker"},
 		{"last used unknown", "GetAccessKeyLastUsed", awsquery.Params{"AccessKeyId": "AKIAAAAAAAAAAAAAAAAA"}, 404, "NoSuchEntity", ""},
-		{"unknown action", "CreateLoginProfile", awsquery.Params{}, 400, "InvalidAction", "Could not find operation CreateLoginProfile for version 2010-05-08"},
+		{"unknown action", "CreateSAMLProvider", awsquery.Params{}, 400, "InvalidAction", "Could not find operation CreateSAMLProvider for version 2010-05-08"},
 		{"role name missing", "CreateRole", awsquery.Params{}, 400, "ValidationError", "Value null at 'roleName'"},
 		{"trust policy with a Resource", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Resource":"*"}}`}, 400, "MalformedPolicyDocument", "Has prohibited field Resource"},
 		{"trust policy naming a missing user", "CreateRole", awsquery.Params{"RoleName": "r", "AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/ghost"},"Action":"sts:AssumeRole"}}`}, 400, "MalformedPolicyDocument", "Invalid principal in policy"},

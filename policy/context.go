@@ -29,6 +29,10 @@ type Context struct {
 	// aws:MultiFactorAuthPresent is present and false: iamd's sessions
 	// carry no MFA.
 	TokenIssueTime time.Time
+	// MFAAuthTime is when the credentials' MFA code was checked: with it,
+	// aws:MultiFactorAuthPresent is true and aws:MultiFactorAuthAge the
+	// seconds since.
+	MFAAuthTime time.Time
 
 	// Request holds the keys that describe the request itself and that the
 	// service asking for the decision sets (an object gateway: s3:prefix,
@@ -221,8 +225,15 @@ func (c *Context) value(k key) (one string, many []string, ok bool) {
 			return c.TokenIssueTime.UTC().Format(time.RFC3339), nil, true
 		}
 	case keyMFAPresent:
+		if !c.MFAAuthTime.IsZero() {
+			return "true", nil, true
+		}
 		if !c.TokenIssueTime.IsZero() {
 			return "false", nil, true
+		}
+	case keyMFAAge:
+		if !c.MFAAuthTime.IsZero() && !c.CurrentTime.IsZero() {
+			return strconv.FormatInt(max(0, int64(c.CurrentTime.Sub(c.MFAAuthTime)/time.Second)), 10), nil, true
 		}
 	case keyRequest:
 		if v := c.Request[k.name]; len(v) > 0 {

@@ -27,6 +27,7 @@ import (
 	"iamd/iamapi"
 	"iamd/instanceprofiles"
 	"iamd/lightsailapi"
+	"iamd/people"
 	"iamd/sigv4"
 	"iamd/stsapi"
 )
@@ -71,6 +72,9 @@ type Config struct {
 	Federation *federation.Federation
 	// InstanceProfiles, when set, serves IAM's instance profile actions.
 	InstanceProfiles *instanceprofiles.Profiles
+	// People, when set, serves login profiles, the password policy and MFA
+	// devices, and MFA codes in STS.
+	People *people.People
 	// Observe, when set, is told of every request answered: its service,
 	// action and error code ("" when it succeeded) and how long it took.
 	// Action is "" unless one of Actions().
@@ -113,8 +117,8 @@ func New(cfg Config) *Server {
 		verifier:  sigv4.Verifier{Now: cfg.Now, Region: cfg.Regions},
 		log:       cfg.Logger,
 		maxBody:   cfg.MaxBody,
-		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service, cfg.Federation, cfg.InstanceProfiles), iamapi.ErrorResponse},
-		stsAPI:    stsapi.New(cfg.Service, cfg.Federation),
+		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service, iamapi.Parts{Federation: cfg.Federation, InstanceProfiles: cfg.InstanceProfiles, People: cfg.People}), iamapi.ErrorResponse},
+		stsAPI:    stsapi.New(cfg.Service, cfg.Federation, cfg.People),
 		lightsail: lightsailapi.New(cfg.Service, cfg.Bundles),
 
 		trustedProxies: cfg.TrustedProxies,

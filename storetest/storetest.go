@@ -46,6 +46,7 @@ func run(t *testing.T, open func(t *testing.T) iamd.Store, changeLog bool) {
 		{"OIDCProviders", testOIDCProviders},
 		{"Boundaries", testBoundaries},
 		{"InstanceProfiles", testInstanceProfiles},
+		{"People", testPeople},
 	}
 	tests = append(tests, policyTests...)
 	if changeLog {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 
 	"iamd"
 	"iamd/awsquery"
@@ -46,16 +47,40 @@ func wire(c *iamd.Credentials) credentials {
 	return credentials{AccessKeyId: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Expiration: awsquery.Timestamp(c.Expiration)}
 }
 
+// mfa checks SerialNumber and TokenCode, when given, against the caller's
+// MFA device; it returns when the code was checked (zero without one).
+func (a *API) mfa(ctx context.Context, c *iamd.Caller, v *params.Checker) (time.Time, error) {
+	serial := v.Str("SerialNumber", false, 9, 256, reSerial, `[\w+=/:,.@-]*`)
+	code := v.Str("TokenCode", false, 6, 6, reCode, `[\d]*`)
+	switch {
+	case v.Err != nil:
+		return time.Time{}, v.Err
+	case serial == "" && code == "":
+		return time.Time{}, nil
+	case serial == "" || code == "":
+		return time.Time{}, iamd.Errorf(iamd.InvalidInput, "SerialNumber and TokenCode go together.")
+	case a.people == nil:
+		return time.Time{}, iamd.Errorf(iamd.AccessDenied, "MultiFactorAuthentication failed with invalid MFA one time pass code. ")
+	}
+	return a.people.VerifyMFA(ctx, c, serial, code)
+}
+
+var (
+	reSerial = regexp.MustCompile(`^[\w+=/:,.@-]+$`)
+	reCode   = regexp.MustCompile(`^\d+$`)
+)
+
 func (a *API) getSessionToken(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
 	v := params.Checker{P: p}
 	d, _ := v.Int("DurationSeconds", iamd.MinSessionDuration, iamd.MaxUserSessionDuration)
 	if v.Err != nil {
 		return nil, v.Err
 	}
-	if _, ok := p["SerialNumber"]; ok {
-		return nil, iamd.Errorf(iamd.InvalidInput, "MFA is not supported: iamd's sessions carry no MFA; omit SerialNumber and TokenCode.")
+	mfa, err := a.mfa(ctx, c, &v)
+	if err != nil {
+		return nil, err
 	}
-	creds, err := a.svc.GetSessionToken(ctx, c, d)
+	creds, err := a.svc.GetSessionToken(ctx, c, d, mfa)
 	if err != nil {
 		return nil, err
 	}
@@ -92,9 +117,11 @@ func (a *API) assumeRole(ctx context.Context, c *iamd.Caller, p awsquery.Params)
 	if v.Err != nil {
 		return nil, v.Err
 	}
-	if _, ok := p["SerialNumber"]; ok {
-		return nil, iamd.Errorf(iamd.InvalidInput, "MFA is not supported: iamd's sessions carry no MFA; omit SerialNumber and TokenCode.")
+	mfa, err := a.mfa(ctx, c, &v)
+	if err != nil {
+		return nil, err
 	}
+	in.MFAAt = mfa
 	creds, who, err := a.svc.AssumeRole(ctx, c, in)
 	if err != nil {
 		return nil, err

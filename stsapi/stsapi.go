@@ -11,6 +11,7 @@ import (
 	"iamd"
 	"iamd/awsquery"
 	"iamd/federation"
+	"iamd/people"
 )
 
 // Version is the STS API version.
@@ -18,13 +19,16 @@ const Version = "2011-06-15"
 
 // API is STS's action table bound to a Service.
 type API struct {
-	svc *iamd.Service
-	fed *federation.Federation // AssumeRoleWithWebIdentity; nil: not served
+	svc    *iamd.Service
+	fed    *federation.Federation // AssumeRoleWithWebIdentity; nil: not served
+	people *people.People         // MFA codes; nil: refused
 }
 
 // New returns the STS API for svc, with AssumeRoleWithWebIdentity when
 // fed is set.
-func New(svc *iamd.Service, fed *federation.Federation) *API { return &API{svc: svc, fed: fed} }
+func New(svc *iamd.Service, fed *federation.Federation, ppl *people.People) *API {
+	return &API{svc: svc, fed: fed, people: ppl}
+}
 
 type getCallerIdentityResult struct {
 	UserId  string

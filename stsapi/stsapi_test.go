@@ -11,7 +11,7 @@ import (
 )
 
 func TestGetCallerIdentity(t *testing.T) {
-	api := stsapi.New(nil, nil) // GetCallerIdentity needs no store
+	api := stsapi.New(nil, nil, nil) // GetCallerIdentity needs no store
 	for _, tt := range []struct {
 		caller *iamd.Caller
 		want   string
@@ -33,7 +33,7 @@ func TestGetCallerIdentity(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	api := stsapi.New(nil, nil)
+	api := stsapi.New(nil, nil, nil)
 	root := &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
 	for _, tt := range []struct {
 		action string

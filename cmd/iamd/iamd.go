@@ -35,6 +35,7 @@ import (
 	"iamd/keystone"
 	"iamd/lightsailapi"
 	"iamd/metrics"
+	"iamd/people"
 	"iamd/postgres"
 	"iamd/replica"
 	"iamd/s3objects"
@@ -243,6 +244,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	m.srv = server.New(server.Config{
 		Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles, Federation: fed,
 		InstanceProfiles: instanceprofiles.New(m.svc, st, c.Now),
+		People:           people.New(people.Config{Service: m.svc, Store: st, Sealer: sealer, Now: c.Now}),
 		TrustedProxies:   c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(c.consoleConfig()),
 	})
 	m.http = server.NewHTTPServer(m.srv, m.log)

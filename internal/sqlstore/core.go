@@ -86,7 +86,7 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		if keys > 0 {
 			return iamd.UserHasKeys()
 		}
-		if err := s.dependents(ctx, q, kindUser, id); err != nil {
+		if err := s.UserDependents(ctx, q, id); err != nil {
 			return err
 		}
 		_, err = q.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)

@@ -90,7 +90,21 @@ func (s *Store) dependents(ctx context.Context, q Q, kind int, id string) error 
 // UserDependents returns the Conflict, other than access keys, that keeps
 // the user of that ID from being deleted; stores call it in DeleteUser.
 func (s *Store) UserDependents(ctx context.Context, q Q, id string) error {
-	return s.dependents(ctx, q, kindUser, id)
+	if err := s.dependents(ctx, q, kindUser, id); err != nil {
+		return err
+	}
+	var logins, devices int
+	if err := q.QueryRow(ctx, `SELECT (SELECT count(*) FROM login_profiles WHERE user_id = $1), (SELECT count(*) FROM mfa_devices WHERE user_id = $1)`, id).
+		Scan(&logins, &devices); err != nil {
+		return err
+	}
+	switch {
+	case logins > 0:
+		return iamd.ErrMustDeleteLogin
+	case devices > 0:
+		return iamd.ErrMustDeleteMFA
+	}
+	return nil
 }
 
 func (s *Store) AddUserToGroup(ctx context.Context, group, user string, limit int) error {

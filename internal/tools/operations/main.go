@@ -27,6 +27,7 @@ import (
 	"iamd/iamapi"
 	"iamd/instanceprofiles"
 	"iamd/lightsailapi"
+	"iamd/people"
 	"iamd/stsapi"
 )
 
@@ -40,8 +41,8 @@ const (
 func services() []service {
 	fed := federation.New(federation.Config{})
 	return []service{
-		{"IAM", "iam", iamapi.New(nil, fed, instanceprofiles.New(nil, nil, nil)).Actions()},
-		{"STS", "sts", stsapi.New(nil, fed).Actions()},
+		{"IAM", "iam", iamapi.New(nil, iamapi.Parts{Federation: fed, InstanceProfiles: instanceprofiles.New(nil, nil, nil), People: people.New(people.Config{})}).Actions()},
+		{"STS", "sts", stsapi.New(nil, fed, nil).Actions()},
 		{"Lightsail", "lightsail", lightsailapi.New(nil, nil).Actions()},
 	}
 }
