@@ -71,7 +71,7 @@ type Session struct {
 }
 
 // IssuedAt and ExpiresAt are the session's times.
-func (s *Session) IssuedAt() time.Time  { return time.Unix(s.Issued, 0).UTC() }
+func (s *Session) IssuedAt() time.Time { return time.Unix(s.Issued, 0).UTC() }
 
 // MFAAt is when the session's MFA code was checked; zero without one.
 func (s *Session) MFAAt() time.Time {
