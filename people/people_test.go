@@ -35,9 +35,11 @@ func (c *clock) add(d time.Duration) {
 }
 
 type env struct {
-	svc   *iamd.Service
-	ppl   *people.People
-	clock *clock
+	svc    *iamd.Service
+	ppl    *people.People
+	clock  *clock
+	store  iamd.Store
+	sealer *iamd.Sealer
 }
 
 func setup(t *testing.T) *env {
@@ -55,7 +57,7 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close(); st.Close() })
-	return &env{svc: svc, ppl: people.New(people.Config{Service: svc, Store: st, Sealer: sealer, Now: ck.now}), clock: ck}
+	return &env{svc: svc, ppl: people.New(people.Config{Service: svc, Store: st, Sealer: sealer, Now: ck.now}), clock: ck, store: st, sealer: sealer}
 }
 
 // caller is the caller a request signed by a new key of user would have.
@@ -249,6 +251,24 @@ func TestMFA(t *testing.T) {
 	if _, _, err := e.svc.AssumeRole(ctx, ann, in); err != nil {
 		t.Fatalf("assuming with MFA: %v", err)
 	}
+
+	// The master key rotated: the seed is sealed anew and still checks codes.
+	key := make([]byte, 32)
+	rand.Read(key)
+	newSealer, _ := iamd.NewSealer(key)
+	if _, err := iamd.RotateMasterKey(ctx, e.store, e.sealer, newSealer); err != nil {
+		t.Fatal(err)
+	}
+	rotated := people.New(people.Config{Service: e.svc, Store: e.store, Sealer: newSealer, Now: e.clock.now})
+	e.clock.add(30 * time.Second)
+	if _, err := rotated.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.now())); err != nil {
+		t.Fatalf("a code after the master key's rotation: %v", err)
+	}
+	e.clock.add(30 * time.Second)
+	if _, err := e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.now())); iamd.KindOf(err) != iamd.Internal {
+		t.Fatalf("the old master key still opens the seed: %v", err)
+	}
+	e.ppl = rotated
 
 	wantKind(t, "deleting an enabled device", e.ppl.DeleteVirtualMFADevice(ctx, root, seed.Serial), iamd.Conflict, "in use")
 	if err := e.ppl.DeactivateMFADevice(ctx, root, "ann", seed.Serial); err != nil {

@@ -210,11 +210,34 @@ func (s *Store) RewrapSecrets(ctx context.Context, keyCheck []byte, rewrap func(
 				return err
 			}
 		}
+		// MFA seeds are sealed as secrets are, bound to "mfa <serial>".
+		rows, err = q.Query(ctx, `SELECT serial, seed FROM mfa_devices ORDER BY serial`)
+		seeds, err := collect(rows, err, func(r sqlkit.Row) (sealedKey, error) {
+			var k sealedKey
+			var seed string
+			if err := r.Scan(&k.id, &seed); err != nil {
+				return k, err
+			}
+			k.sealed, err = base64.StdEncoding.DecodeString(seed)
+			return k, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range seeds {
+			sealed, err := rewrap("mfa "+k.id, k.sealed)
+			if err != nil {
+				return err
+			}
+			if _, err := q.Exec(ctx, `UPDATE mfa_devices SET seed = $1 WHERE serial = $2`, base64.StdEncoding.EncodeToString(sealed), k.id); err != nil {
+				return err
+			}
+		}
 		if _, err := q.Exec(ctx, `UPDATE meta SET v = $1 WHERE k = 'key_check'`, base64.StdEncoding.EncodeToString(keyCheck)); err != nil {
 			return err
 		}
 		logChange(q, iamd.ChangeAll, "")
-		n = len(keys)
+		n = len(keys) + len(seeds)
 		return nil
 	})
 	return n, err
