@@ -9,6 +9,10 @@ import (
 type UserKeys struct {
 	User User
 	Keys []AccessKey // by creation time
+	// PasswordChanged is when its console password was last set; zero
+	// without one. MFA says whether it has an MFA device enabled.
+	PasswordChanged time.Time
+	MFA             bool
 }
 
 // AccountCounts are what GetAccountSummary counts.

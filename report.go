@@ -112,12 +112,24 @@ func (s *Service) buildReport(ctx context.Context) error {
 	w := csv.NewWriter(&buf)
 	w.Write(reportColumns)
 	row := make([]string, len(reportColumns))
-	fill := func(name, arn string, created time.Time, root bool, owner OwnerKind, keys []AccessKey) {
+	maxAge := 0
+	if pp, err := s.store.GetPasswordPolicy(ctx); err == nil {
+		maxAge = pp.MaxPasswordAge
+	}
+	fill := func(name, arn string, created time.Time, root bool, owner OwnerKind, keys []AccessKey, changed time.Time, mfa bool) {
 		row = append(row[:0], name, arn, created.UTC().Format(reportTime))
-		if root {
+		switch {
+		case root:
 			row = append(row, "not_supported", "no_information", "not_supported", "not_supported", "false")
-		} else {
-			row = append(row, "false", "N/A", "N/A", "N/A", "false")
+		case changed.IsZero():
+			row = append(row, "false", "N/A", "N/A", "N/A", boolText(mfa))
+		default:
+			// Console sign-ins are not recorded: their last use is unknown.
+			next := "N/A"
+			if maxAge > 0 {
+				next = changed.AddDate(0, 0, maxAge).UTC().Format(reportTime)
+			}
+			row = append(row, "true", "no_information", changed.UTC().Format(reportTime), next, boolText(mfa))
 		}
 		for i := range 2 {
 			if i >= len(keys) {
@@ -144,9 +156,9 @@ func (s *Service) buildReport(ctx context.Context) error {
 	for i, k := range rootKeys {
 		keys[i] = *k
 	}
-	fill("<root_account>", "arn:aws:iam::"+s.account.ID+":root", s.account.CreatedAt, true, OwnerRoot, keys)
+	fill("<root_account>", "arn:aws:iam::"+s.account.ID+":root", s.account.CreatedAt, true, OwnerRoot, keys, time.Time{}, false)
 	if err := s.store.CredentialRows(ctx, func(uk UserKeys) error {
-		fill(uk.User.Name, uk.User.ARN(s.account.ID), uk.User.CreatedAt, false, OwnerUser, uk.Keys)
+		fill(uk.User.Name, uk.User.ARN(s.account.ID), uk.User.CreatedAt, false, OwnerUser, uk.Keys, uk.PasswordChanged, uk.MFA)
 		return nil
 	}); err != nil {
 		return err

@@ -278,3 +278,61 @@ func TestMFA(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCredentialReport: password_* and mfa_active are real.
+func TestCredentialReport(t *testing.T) {
+	e := setup(t)
+	for _, u := range []string{"ann", "bob"} {
+		if _, err := e.svc.CreateUser(ctx, root, u, "/", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.ppl.UpdatePasswordPolicy(ctx, root, iamd.PasswordPolicy{MinimumPasswordLength: 8, MaxPasswordAge: 90}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ppl.CreateLoginProfile(ctx, root, "ann", "Correct-Horse-1", false); err != nil {
+		t.Fatal(err)
+	}
+	seed, err := e.ppl.CreateVirtualMFADevice(ctx, root, "bob-phone", "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := people.Base32.DecodeString(seed.Base32)
+	n := people.StepAt(e.clock.now())
+	if err := e.ppl.EnableMFADevice(ctx, root, "bob", seed.Serial, people.Code(raw, n-1), people.Code(raw, n)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.GenerateCredentialReport(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	var r *iamd.CredentialReport
+	for i := 0; i < 200; i++ {
+		if r, err = e.svc.GetCredentialReport(ctx, root); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(r.Content)), "\n")
+	want := map[string]string{
+		"ann": "true,no_information,2026-12-04T12:00:00+00:00,2027-03-04T12:00:00+00:00,false",
+		"bob": "false,N/A,N/A,N/A,true",
+	}
+	for _, line := range lines[1:] {
+		f := strings.Split(line, ",")
+		if w, ok := want[f[0]]; ok {
+			if got := strings.Join(f[3:8], ","); got != w {
+				t.Errorf("%s: password and MFA columns %s, want %s", f[0], got, w)
+			}
+			delete(want, f[0])
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("rows missing: %v", want)
+	}
+	if strings.Contains(string(r.Content), "argon2") {
+		t.Error("the report holds a hash")
+	}
+}

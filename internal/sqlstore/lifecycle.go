@@ -108,7 +108,9 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*iamd.Buc
 func (s *Store) CredentialRows(ctx context.Context, fn func(iamd.UserKeys) error) error {
 	return s.read(ctx, func(ctx context.Context, q Q) error {
 		rows, err := q.Query(ctx, `SELECT u.id, u.name, u.path, u.created_at,
-				k.id, k.status, k.created_at, k.last_used_at, k.last_used_region, k.last_used_service
+				k.id, k.status, k.created_at, k.last_used_at, k.last_used_region, k.last_used_service,
+				(SELECT changed_at FROM login_profiles lp WHERE lp.user_id = u.id),
+				(SELECT count(*) FROM mfa_devices d WHERE d.user_id = u.id)
 			FROM users u LEFT JOIN access_keys k ON k.owner_kind = 0 AND k.owner_id = u.id
 			ORDER BY u.name_fold, k.created_at, k.id`)
 		if err != nil {
@@ -129,7 +131,9 @@ func (s *Store) CredentialRows(ctx context.Context, fn func(iamd.UserKeys) error
 			var kid, status *string
 			var kcreated *int64
 			var lu sqlkit.LastUsed
-			if err := rows.Scan(&u.ID, &u.Name, &u.Path, &created, &kid, &status, &kcreated, &lu.At, &lu.Region, &lu.Service); err != nil {
+			var changed *int64
+			var devices int
+			if err := rows.Scan(&u.ID, &u.Name, &u.Path, &created, &kid, &status, &kcreated, &lu.At, &lu.Region, &lu.Service, &changed, &devices); err != nil {
 				return err
 			}
 			if !have || cur.User.ID != u.ID {
@@ -137,7 +141,10 @@ func (s *Store) CredentialRows(ctx context.Context, fn func(iamd.UserKeys) error
 					return err
 				}
 				u.CreatedAt = sqlkit.FromMS(created)
-				cur, have = iamd.UserKeys{User: u}, true
+				cur, have = iamd.UserKeys{User: u, MFA: devices > 0}, true
+				if changed != nil {
+					cur.PasswordChanged = sqlkit.FromMS(*changed)
+				}
 			}
 			if kid != nil {
 				cur.Keys = append(cur.Keys, iamd.AccessKey{ID: *kid, Status: iamd.KeyStatus(*status), CreatedAt: sqlkit.FromMS(*kcreated), LastUsed: lu.Value()})
