@@ -411,3 +411,85 @@ func TestTerraformBoundaries(t *testing.T) {
 		t.Fatalf("terraform destroy: %s", out)
 	}
 }
+
+const terraformPeople = `
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "5.100.0" }
+  }
+}
+variable "endpoint" {}
+variable "length" { default = 14 }
+provider "aws" {
+  region                  = "us-east-1"
+  access_key              = "` + rootID + `"
+  secret_key              = "` + rootSecret + `"
+  skip_metadata_api_check = true
+  skip_region_validation  = true
+  endpoints {
+    iam = var.endpoint
+    sts = var.endpoint
+  }
+}
+resource "aws_iam_account_password_policy" "strict" {
+  minimum_password_length        = var.length
+  require_symbols                = true
+  require_numbers                = true
+  require_uppercase_characters   = true
+  require_lowercase_characters   = true
+  allow_users_to_change_password = true
+  password_reuse_prevention      = 5
+  max_password_age               = 90
+}
+resource "aws_iam_user" "grace" {
+  name          = "grace"
+  force_destroy = true
+}
+resource "aws_iam_user_login_profile" "grace" {
+  user                    = aws_iam_user.grace.name
+  password_length         = 20
+  password_reset_required = true
+  depends_on              = [aws_iam_account_password_policy.strict]
+}
+resource "aws_iam_virtual_mfa_device" "grace" {
+  virtual_mfa_device_name = "grace-phone"
+  tags                    = { owner = "grace" }
+}
+`
+
+// TestTerraformPeople: the account password policy, a user's login
+// profile with a password Terraform generates under it, and a virtual MFA
+// device apply and re-plan clean; a longer minimum applies in place;
+// destroy removes them.
+func TestTerraformPeople(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs terraform")
+	}
+	dir := terraformDir(t, terraformPeople)
+	s := start(t)
+	vars := []string{"-var=endpoint=" + s.URL}
+	step := func(what string, more ...string) {
+		t.Helper()
+		vars = append(vars, more...)
+		if code, out := terraform(t, dir, append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...); code != 0 {
+			t.Fatalf("%s: terraform apply: %s", what, out)
+		}
+		if code, out := terraform(t, dir, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color"}, vars...)...); code != 0 {
+			t.Fatalf("%s: terraform plan after apply (exit %d) wants changes: %s", what, code, out)
+		}
+	}
+	step("create")
+	lp, err := s.root().GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String("grace")})
+	if err != nil || !lp.LoginProfile.PasswordResetRequired {
+		t.Fatalf("GetLoginProfile: %+v %v", lp, err)
+	}
+	step("a longer minimum", "-var=length=16")
+	pp, err := s.root().GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{})
+	if err != nil || *pp.PasswordPolicy.MinimumPasswordLength != 16 || *pp.PasswordPolicy.PasswordReusePrevention != 5 {
+		t.Fatalf("GetAccountPasswordPolicy: %+v %v", pp, err)
+	}
+	if code, out := terraform(t, dir, append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, vars...)...); code != 0 ||
+		!strings.Contains(out, "Destroy complete! Resources: 4 destroyed.") {
+		t.Fatalf("terraform destroy: %s", out)
+	}
+}
