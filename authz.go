@@ -270,7 +270,7 @@ func (s *Service) authorize(ctx context.Context, c *Caller, action string, r res
 	case policy.ExplicitDeny:
 		return s.denied(c, action, r.requested, true)
 	}
-	if c.Session != nil && c.Session.Kind == SessionOfUser && c.Session.MFA == 0 && userSessionBars(action) {
+	if c.Session != nil && c.Session.Kind == SessionOfUser && c.Session.MFA == 0 && !c.Session.Console && userSessionBars(action) {
 		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with credentials from GetSessionToken: they may not call IAM, nor STS but AssumeRole and GetCallerIdentity",
 			c.ARN(), action, r.requested)
 	}
@@ -336,7 +336,7 @@ func (d *decider) context(c *Caller, now time.Time) policy.Context {
 // decide decides r: the caller's policies, intersected with the session's
 // when it has some; an explicit Deny in either wins.
 func (d *decider) decide(r *policy.Request) policy.Decision {
-	if d.session != nil && d.session.Kind == SessionOfUser && d.session.MFA == 0 && userSessionBars(r.Action) {
+	if d.session != nil && d.session.Kind == SessionOfUser && d.session.MFA == 0 && !d.session.Console && userSessionBars(r.Action) {
 		return policy.ImplicitDeny
 	}
 	id := policy.Allowed

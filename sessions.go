@@ -58,6 +58,11 @@ type Session struct {
 	// credentials asked for with one; a role session of such a session
 	// keeps it.
 	MFA int64 `json:"mfa,omitempty"`
+	// Console marks a user's session from a console sign-in with its
+	// password (no key: ParentKey is ""), by the user's name and ID.
+	Console bool   `json:"c,omitempty"`
+	User    string `json:"u,omitempty"`
+	UserID  string `json:"ui,omitempty"`
 	// Transitive are the keys of Tags that carry over when this session
 	// assumes another role.
 	Transitive []string `json:"tt,omitempty"`
@@ -239,8 +244,20 @@ func (s *Service) sessionCredential(ctx context.Context, id, token string) (*Cac
 		Caller: Caller{Account: s.account.ID, Region: s.region, AccessKeyID: id, Session: sess},
 		Status: StatusActive, Secret: []byte(sess.Secret), loaded: now,
 	}
-	switch sess.Kind {
-	case SessionOfUser:
+	switch {
+	case sess.Kind == SessionOfUser && sess.Console:
+		// A console sign-in: good while the user it signed in is.
+		u, err := s.view.GetUser(ctx, sess.User)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil, ErrNoSuchIdentity
+		case err != nil:
+			return nil, err
+		case u.ID != sess.UserID:
+			return nil, ErrNoSuchIdentity
+		}
+		cc.Caller.Kind, cc.Caller.User = CallerUser, u
+	case sess.Kind == SessionOfUser:
 		parent, err := s.Credential(ctx, sess.ParentKey)
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -256,7 +273,7 @@ func (s *Service) sessionCredential(ctx context.Context, id, token string) (*Cac
 			return nil, ErrNoSuchIdentity
 		}
 		cc.Caller.Kind, cc.Caller.User = parent.Caller.Kind, parent.Caller.User
-	case SessionOfRole:
+	case sess.Kind == SessionOfRole:
 		rp, err := s.rolePoliciesOf(ctx, sess.RoleName)
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -401,6 +418,22 @@ func (s *Service) GetSessionToken(ctx context.Context, c *Caller, d int, mfa ...
 		sess.MFA = mfa[0].Unix() // the code was checked by the door (package people)
 	}
 	return s.mint(sess, time.Duration(d)*time.Second)
+}
+
+// ConsoleSessionDuration is how long a console sign-in with a password
+// lasts.
+const ConsoleSessionDuration = time.Hour
+
+// ConsoleSession returns the temporary credentials of user's console
+// sign-in, which its door (package signin) has checked: the user's own
+// permissions, with MFA when mfa is not zero. They end when the user is
+// deleted.
+func (s *Service) ConsoleSession(ctx context.Context, u *User, mfa time.Time) (*Credentials, error) {
+	sess := &Session{Kind: SessionOfUser, Console: true, User: u.Name, UserID: u.ID}
+	if !mfa.IsZero() {
+		sess.MFA = mfa.Unix()
+	}
+	return s.mint(sess, ConsoleSessionDuration)
 }
 
 // AssumeRoleInput is an AssumeRole request, its shapes already valid.

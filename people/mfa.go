@@ -234,10 +234,13 @@ func (p *People) VerifyMFA(ctx context.Context, c *iamd.Caller, serial, code str
 		d.LastStep = n
 		return nil
 	})
-	if iamd.KindOf(err) == iamd.NotFound {
+	switch {
+	case iamd.KindOf(err) == iamd.NotFound:
 		return time.Time{}, refused
+	case err != nil:
+		return time.Time{}, err
 	}
-	return now, err
+	return now, nil
 }
 
 // HasMFA reports whether user has an enabled MFA device (the credential

@@ -256,6 +256,22 @@ func (p *People) ChangePassword(ctx context.Context, c *iamd.Caller, old, new st
 	})
 }
 
+// ResetPassword sets user's new password at a sign-in that required one
+// (reset required, or the old one expired), under the password policy.
+func (p *People) ResetPassword(ctx context.Context, user, password string) error {
+	pp, err := p.policy(ctx)
+	if err != nil {
+		return err
+	}
+	return p.store.PutLoginProfile(ctx, user, false, func(lp *iamd.LoginProfile) error {
+		if err := p.setPassword(ctx, lp, pp, user, password); err != nil {
+			return err
+		}
+		lp.ResetRequired = false
+		return nil
+	})
+}
+
 // CheckPassword reports whether password is user's console password,
 // taking as long when the user or its profile does not exist; and whether
 // a new one must be chosen (reset required, or past the policy's maximum

@@ -207,8 +207,11 @@ func TestMFA(t *testing.T) {
 	e.clock.add(30 * time.Second)
 	_, err = e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(now)) // the code enabling used
 	wantKind(t, "a code already used", err, iamd.AccessDenied, "MultiFactorAuthentication failed")
-	_, err = e.ppl.VerifyMFA(ctx, ann, seed.Serial, "000000")
+	wrongAt, err := e.ppl.VerifyMFA(ctx, ann, seed.Serial, "000000")
 	wantKind(t, "a wrong code", err, iamd.AccessDenied, "MultiFactorAuthentication failed")
+	if !wrongAt.IsZero() {
+		t.Fatal("a wrong code gave a time of MFA")
+	}
 	at, err := e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.now()))
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ import (
 	"iamd/instanceprofiles"
 	"iamd/lightsailapi"
 	"iamd/people"
+	"iamd/signin"
 	"iamd/sigv4"
 	"iamd/stsapi"
 )
@@ -75,6 +76,8 @@ type Config struct {
 	// People, when set, serves login profiles, the password policy and MFA
 	// devices, and MFA codes in STS.
 	People *people.People
+	// SignIn, when set, is the console's password sign-in at SignInPath.
+	SignIn *signin.Door
 	// Observe, when set, is told of every request answered: its service,
 	// action and error code ("" when it succeeded) and how long it took.
 	// Action is "" unless one of Actions().
@@ -108,6 +111,7 @@ type Server struct {
 	observe        func(service, action, code string, took time.Duration)
 	known          map[string]bool // actions of every API served
 	console        http.Handler
+	signIn         *signin.Door
 }
 
 // New returns a Server.
@@ -125,6 +129,7 @@ func New(cfg Config) *Server {
 		auditLog:       cfg.Audit,
 		observe:        cfg.Observe,
 		console:        cfg.Console,
+		signIn:         cfg.SignIn,
 		known:          map[string]bool{},
 	}
 	s.sts = queryService{"sts", awsquery.NamespaceSTS, s.stsAPI, stsapi.ErrorResponse}
@@ -260,6 +265,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.observe(e.service, action, e.code, time.Since(start))
 		}
 	}()
+	if s.signIn != nil && r.URL.Path == SignInPath {
+		s.serveSignIn(w, r, id, e)
+		return
+	}
 	if r.Header.Get("X-Amz-Target") != "" {
 		s.serveJSON(w, r, id, e)
 		return

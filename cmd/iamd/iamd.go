@@ -40,6 +40,7 @@ import (
 	"iamd/replica"
 	"iamd/s3objects"
 	"iamd/server"
+	"iamd/signin"
 	"iamd/sqlite"
 )
 
@@ -241,10 +242,12 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		providers = m.replica
 	}
 	fed := federation.New(federation.Config{Service: m.svc, Store: st, View: providers, Logger: m.log, Now: c.Now})
+	ppl := people.New(people.Config{Service: m.svc, Store: st, Sealer: sealer, Now: c.Now})
 	m.srv = server.New(server.Config{
 		Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles, Federation: fed,
 		InstanceProfiles: instanceprofiles.New(m.svc, st, c.Now),
-		People:           people.New(people.Config{Service: m.svc, Store: st, Sealer: sealer, Now: c.Now}),
+		People:           ppl,
+		SignIn:           signin.New(signin.Config{Service: m.svc, Store: st, People: ppl, Now: c.Now}),
 		TrustedProxies:   c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(c.consoleConfig()),
 	})
 	m.http = server.NewHTTPServer(m.srv, m.log)

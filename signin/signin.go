@@ -1,0 +1,226 @@
+// Package signin is the console's sign-in with a password: account, user
+// name and password, then an MFA code when the user has a device, and a new
+// password when one must be chosen. It is a door anyone can knock on, so:
+//
+//   - attempts are limited per user name from one client address, per
+//     address, and per user name from everywhere (token buckets that
+//     refill: nothing is ever locked for good; a guesser at one address
+//     spends its own buckets, not those of the real user elsewhere, and a
+//     guesser at many addresses is held to the name's overall rate);
+//   - an unknown user, an unknown account and a wrong password get the
+//     same answer, after the same work (a password hash is verified in
+//     every case);
+//   - the password, the new password and the code are never logged or
+//     answered back.
+//
+// A successful sign-in yields a console session: temporary credentials
+// with the user's permissions (package iamd's ConsoleSession).
+package signin
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"time"
+
+	"iamd"
+	"iamd/people"
+)
+
+// Input is one sign-in attempt.
+type Input struct {
+	Account     string `json:"account"`
+	User        string `json:"user"`
+	Password    string `json:"password"`
+	Code        string `json:"code,omitempty"`        // the MFA code, once asked for
+	NewPassword string `json:"newPassword,omitempty"` // once a new one is asked for
+}
+
+// Output is what an attempt yields: credentials, or what is asked for next.
+type Output struct {
+	Credentials *iamd.Credentials
+	// NeedMFA: the password is right and the user has an MFA device: send
+	// the code too. NeedNewPassword: the password must be changed first.
+	NeedMFA, NeedNewPassword bool
+}
+
+// Refusal kinds, for the door's answer and the audit log.
+var (
+	ErrRefused  = iamd.Errorf(iamd.AccessDenied, "Your authentication information is incorrect. Please try again.")
+	ErrBadCode  = iamd.Errorf(iamd.AccessDenied, "Your authentication information is incorrect. Please try again.")
+	ErrThrottle = iamd.Errorf(iamd.LimitExceeded, "Too many sign-in attempts. Wait a minute and try again.")
+)
+
+// Config is what the door needs.
+type Config struct {
+	Service *iamd.Service
+	Store   iamd.Store
+	People  *people.People
+	Now     func() time.Time
+	// PerUserClient, PerClient and PerUser bound attempts: Burst at once,
+	// then one per Every. Defaults: 5 for a user name from one address then
+	// one per 20 s; 20 per address then one per 3 s; 60 per user name from
+	// everywhere then one per 2 s.
+	PerUserClient, PerClient, PerUser Rate
+}
+
+// Rate is a token bucket's size and refill interval.
+type Rate struct {
+	Burst int
+	Every time.Duration
+}
+
+// Door checks sign-ins.
+type Door struct {
+	svc         *iamd.Service
+	store       iamd.Store
+	people      *people.People
+	now         func() time.Time
+	userClients *limiter
+	clients     *limiter
+	users       *limiter
+	// hashing bounds the password checks run at once: each holds argon2's
+	// 19 MiB, and anyone may ask for one.
+	hashing chan struct{}
+}
+
+// MaxConcurrentChecks is how many password checks run at once; more wait.
+const MaxConcurrentChecks = 4
+
+// New returns the sign-in door.
+func New(cfg Config) *Door {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PerUserClient.Burst == 0 {
+		cfg.PerUserClient = Rate{Burst: 5, Every: 20 * time.Second}
+	}
+	if cfg.PerClient.Burst == 0 {
+		cfg.PerClient = Rate{Burst: 20, Every: 3 * time.Second}
+	}
+	if cfg.PerUser.Burst == 0 {
+		cfg.PerUser = Rate{Burst: 60, Every: 2 * time.Second}
+	}
+	return &Door{svc: cfg.Service, store: cfg.Store, people: cfg.People, now: cfg.Now,
+		userClients: newLimiter(cfg.PerUserClient), clients: newLimiter(cfg.PerClient), users: newLimiter(cfg.PerUser),
+		hashing: make(chan struct{}, MaxConcurrentChecks)}
+}
+
+// SignIn decides one attempt from client.
+func (d *Door) SignIn(ctx context.Context, in Input, client netip.Addr) (*Output, error) {
+	now := d.now()
+	// Every attempt pays, right or wrong, in the order that keeps a
+	// guesser's attempts from spending the real user's: its address, then
+	// the name from that address, then the name overall.
+	userKey := iamd.FoldName(in.Account + "/" + in.User)
+	if !d.clients.take(client.String(), now) || !d.userClients.take(userKey+" "+client.String(), now) || !d.users.take(userKey, now) {
+		return nil, ErrThrottle
+	}
+	if len(in.Password) > 128 || len(in.User) > 64 || len(in.Code) > 6 || len(in.NewPassword) > 128 {
+		return nil, ErrRefused
+	}
+	select {
+	case d.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ErrThrottle
+	}
+	ok, mustChange, err := d.people.CheckPassword(ctx, in.User, in.Password)
+	<-d.hashing
+	if err != nil {
+		return nil, err
+	}
+	if !ok || in.Account != d.svc.Account().ID {
+		return nil, ErrRefused
+	}
+	u, err := d.store.GetUser(ctx, in.User)
+	if err != nil {
+		return nil, ErrRefused
+	}
+	caller := &iamd.Caller{Kind: iamd.CallerUser, Account: d.svc.Account().ID, User: u}
+	devices, err := d.store.ListMFADevices(ctx, u.Name, nil)
+	if err != nil {
+		return nil, err
+	}
+	var mfaAt time.Time
+	if len(devices) > 0 {
+		if in.Code == "" {
+			return &Output{NeedMFA: true}, nil
+		}
+		verified := false
+		for _, dev := range devices {
+			if mfaAt, err = d.people.VerifyMFA(ctx, caller, dev.Serial, in.Code); err == nil {
+				verified = true
+				break
+			}
+		}
+		if !verified {
+			return nil, ErrBadCode
+		}
+	}
+	if mustChange {
+		if in.NewPassword == "" {
+			return &Output{NeedNewPassword: true}, nil
+		}
+		if err := d.people.ResetPassword(ctx, u.Name, in.NewPassword); err != nil {
+			return nil, err
+		}
+	}
+	creds, err := d.svc.ConsoleSession(ctx, u, mfaAt)
+	if err != nil {
+		return nil, err
+	}
+	return &Output{Credentials: creds}, nil
+}
+
+// limiter is token buckets by key, bounded in number: when full, buckets
+// that have refilled are dropped first, and if none has, the oldest.
+type limiter struct {
+	rate Rate
+	mu   sync.Mutex
+	m    map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+const maxBuckets = 10000
+
+func newLimiter(r Rate) *limiter { return &limiter{rate: r, m: map[string]*bucket{}} }
+
+func (l *limiter) take(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.m[key]
+	if b == nil {
+		if len(l.m) >= maxBuckets {
+			l.evict(now)
+		}
+		b = &bucket{tokens: float64(l.rate.Burst), at: now}
+		l.m[key] = b
+	}
+	b.tokens = min(float64(l.rate.Burst), b.tokens+float64(now.Sub(b.at))/float64(l.rate.Every))
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (l *limiter) evict(now time.Time) {
+	full := time.Duration(l.rate.Burst) * l.rate.Every
+	var oldest string
+	var oldestAt time.Time
+	for k, b := range l.m {
+		if now.Sub(b.at) >= full {
+			delete(l.m, k)
+		} else if oldest == "" || b.at.Before(oldestAt) {
+			oldest, oldestAt = k, b.at
+		}
+	}
+	if len(l.m) >= maxBuckets {
+		delete(l.m, oldest)
+	}
+}
