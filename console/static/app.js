@@ -6,6 +6,8 @@
 // …); nothing is stored in the browser.
 import { query, setCredentials, text } from './api.js';
 import { begin, finish, signInConfig } from './oidc.js';
+import { initPasswordSignIn } from './password.js';
+import { mfaSection } from './mfa.js';
 import { showBuckets } from './buckets.js';
 import { showGroup, showGroups } from './groups.js';
 import { initSecretDialog, keysSection } from './keys.js';
@@ -16,7 +18,8 @@ import { $, act, el, main, session, showError } from './ui.js';
 import { showUser, showUsers } from './users.js';
 
 async function showMyKeys() {
-  main().replaceChildren(el('h2', {}, 'My access keys'), el('p', {}, session.arn), ...(await keysSection('', showMyKeys)));
+  main().replaceChildren(el('h2', {}, 'My access keys'), el('p', {}, session.arn), ...(await keysSection('', showMyKeys)),
+    ...(await mfaSection(showMyKeys)));
 }
 
 // Pages by the first part of the address; the rest is their argument.
@@ -66,6 +69,7 @@ async function signedInAs() {
   $('nav').hidden = false;
   $('signin').remove();
   $('oidc').remove();
+  $('pwsignin').remove();
   route();
 }
 
@@ -93,6 +97,11 @@ async function providerSignIn() {
   }
 }
 providerSignIn().catch(showError);
+
+initPasswordSignIn(async (creds) => {
+  setCredentials(creds);
+  await signedInAs();
+}, showError);
 
 $('signout').addEventListener('click', () => {
   setCredentials(null);

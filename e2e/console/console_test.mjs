@@ -13,6 +13,22 @@ import { join, dirname } from 'node:path';
 import net from 'node:net';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { createHmac } from 'node:crypto';
+
+// totp is the six-digit code of a base32 seed at a 30-second step, as an
+// authenticator app computes it (RFC 6238).
+function totp(b32, step) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of b32.replace(/=+$/, '')) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const seed = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', seed).update(msg).digest();
+  const off = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+const stepNow = () => Math.floor(Date.now() / 30000);
 
 const repo = join(dirname(new URL(import.meta.url).pathname), '..', '..');
 const rootID = 'AKIAROOTROOTROOT0001', rootSecret = 'rootsecretrootsecretrootsecretrootsecre1';
@@ -156,7 +172,7 @@ async function main() {
     await step('sign in with the root key; the console shows who you are', async () => {
       await page.getByLabel('Access key ID').fill(rootID);
       await page.getByLabel('Secret access key').fill(rootSecret);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByText('Signed in as arn:aws:iam::123456789012:root').waitFor();
     });
 
@@ -333,7 +349,7 @@ print(k["AccessKeyId"], k["SecretAccessKey"])`).trim().split(' ');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByLabel('Access key ID').fill(out[0]);
       await page.getByLabel('Secret access key').fill(out[1]);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByText('Signed in as arn:aws:iam::123456789012:user/selfie').waitFor();
       await page.getByRole('alert').getByText('AccessDenied: User: arn:aws:iam::123456789012:user/selfie is not authorized to perform: iam:ListUsers').waitFor();
       await page.getByLabel('Open a user by name').fill('webuser');
@@ -348,7 +364,7 @@ print(k["AccessKeyId"], k["SecretAccessKey"])`).trim().split(' ');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByLabel('Access key ID').fill(rootID);
       await page.getByLabel('Secret access key').fill(rootSecret);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByRole('button', { name: 'Buckets' }).click();
       await page.getByLabel('Bucket name').fill('photos');
       await page.getByRole('button', { name: 'Create bucket' }).click();
@@ -360,6 +376,71 @@ print(k["AccessKeyId"], k["SecretAccessKey"])`).trim().split(' ');
       await shoot(page, 'console-buckets-narrow.png', { fullPage: true });
       await page.setViewportSize({ width: 1100, height: 800 });
     });
+
+    // People: a password, a forced change, an MFA device enrolled from the
+    // console, and the code at the next sign-in.
+    boto3(iamd.url, rootID, rootSecret, `
+import json
+iam = c("iam")
+iam.create_user(UserName="person")
+iam.put_user_policy(UserName="person", PolicyName="all", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}))
+iam.create_login_profile(UserName="person", Password="First-Pass-123", PasswordResetRequired=True)`);
+    const pwContext = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const pw = await pwContext.newPage();
+    const pwRequests = [];
+    pw.on('request', (r) => pwRequests.push(r));
+    const signInWith = async (user, password) => {
+      await pw.getByLabel('Account ID').fill('123456789012');
+      await pw.getByLabel('User name').fill(user);
+      await pw.getByLabel('Password', { exact: true }).fill(password);
+      await pw.getByRole('button', { name: 'Sign in with password' }).click();
+    };
+    let seed;
+    await step('a wrong password and an unknown user look the same', async () => {
+      await pw.goto(iamd.url + '/console/');
+      await signInWith('person', 'wrong-password');
+      await pw.getByRole('alert').filter({ hasText: 'incorrect' }).waitFor();
+      const wrong = await pw.getByRole('alert').textContent();
+      await pw.evaluate(() => { document.getElementById('error').textContent = ''; });
+      await signInWith('nobody-at-all', 'wrong-password');
+      await pw.getByRole('alert').filter({ hasText: 'incorrect' }).waitFor();
+      assert.equal(await pw.getByRole('alert').textContent(), wrong);
+    });
+    await step('sign in with a password; the forced change; the password is nowhere after', async () => {
+      await signInWith('person', 'First-Pass-123');
+      await pw.getByLabel('New password (your password must be changed)').fill('Second-Pass-456');
+      await pw.getByRole('button', { name: 'Sign in with password' }).click();
+      await pw.getByText('Signed in as arn:aws:iam::123456789012:user/person').waitFor();
+      const state = await pw.evaluate(() => ({ ls: localStorage.length, ss: sessionStorage.length, cookie: document.cookie, html: document.documentElement.outerHTML }));
+      assert.deepEqual([state.ls, state.ss, state.cookie], [0, 0, '']);
+      for (const secret of ['First-Pass-123', 'Second-Pass-456']) {
+        assert.ok(!state.html.includes(secret), 'a password in the DOM');
+        for (const r of pwRequests) {
+          const all = r.url() + JSON.stringify(r.headers()) + (r.postData() || '');
+          if (all.includes(secret)) assert.equal(new URL(r.url()).pathname, '/console/signin', 'a password went to ' + r.url());
+        }
+      }
+    });
+    await step('enrol an MFA device from the console, with codes computed here', async () => {
+      await pw.getByRole('button', { name: 'My access keys' }).click();
+      await pw.getByRole('button', { name: 'Assign MFA device' }).click();
+      seed = (await pw.locator('#mfaseed').textContent()).trim();
+      assert.match(seed, /^[A-Z2-7]{32}$/);
+      const n = stepNow();
+      await pw.getByLabel('First code').fill(totp(seed, n - 2));
+      await pw.getByLabel('Second code').fill(totp(seed, n - 1));
+      await pw.getByRole('button', { name: 'Enable MFA device' }).click();
+      await pw.getByRole('button', { name: /^Remove arn:aws:iam::123456789012:mfa\/person-/ }).waitFor();
+      assert.ok(!(await pw.evaluate(() => document.documentElement.outerHTML)).includes(seed), 'the seed stays on the page');
+    });
+    await step('sign out, sign in again with password and code', async () => {
+      await pw.getByRole('button', { name: 'Sign out' }).click();
+      await signInWith('person', 'Second-Pass-456');
+      await pw.getByLabel('MFA code').fill(totp(seed, stepNow()));
+      await pw.getByRole('button', { name: 'Sign in with password' }).click();
+      await pw.getByText('Signed in as arn:aws:iam::123456789012:user/person').waitFor();
+    });
+    await pwContext.close();
 
     await step('the policy simulator, and keyboard use', async () => {
       await page.getByRole('button', { name: 'Policy simulator' }).click();
