@@ -304,6 +304,11 @@ type PolicyStore interface {
 	// DeleteMFADevice deletes it. NotFound if none; Conflict if assigned.
 	DeleteMFADevice(ctx context.Context, serial string) error
 
+	// AccountAlias returns the account's alias, "" for none.
+	AccountAlias(ctx context.Context) (string, error)
+	// SetAccountAlias sets it, or with "" removes it.
+	SetAccountAlias(ctx context.Context, alias string) error
+
 	// UserPolicies returns every policy that applies to the user: its
 	// inline and attached policies and those of its groups, attached ones
 	// with the document of their default version. NotFound if the user

@@ -89,6 +89,16 @@ class PeopleTest(unittest.TestCase):
         iam.delete_account_password_policy()
         self.assertError("NoSuchEntity", 404, iam.get_account_password_policy)
 
+    def test_account_alias(self):
+        iam = client("iam")
+        self.assertEqual(iam.list_account_aliases()["AccountAliases"], [])
+        iam.create_account_alias(AccountAlias="acme-prod")
+        self.assertEqual(iam.list_account_aliases()["AccountAliases"], ["acme-prod"])
+        self.assertError("ValidationError", 400, iam.create_account_alias, AccountAlias="Not_An_Alias")
+        self.assertError("NoSuchEntity", 404, iam.delete_account_alias, AccountAlias="other")
+        iam.delete_account_alias(AccountAlias="acme-prod")
+        self.assertEqual(iam.list_account_aliases()["AccountAliases"], [])
+
     def test_mfa_with_the_cli(self):
         """A virtual MFA device enabled with boto3; the aws CLI's
         get-session-token --serial-number --token-code then gives a session

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"iamd"
+	"iamd/accounts"
 	"iamd/awsquery"
 	"iamd/federation"
 	"iamd/instanceprofiles"
@@ -24,6 +25,7 @@ type API struct {
 	fed      *federation.Federation     // OpenID Connect providers; nil: not served
 	profiles *instanceprofiles.Profiles // instance profiles; nil: not served
 	people   *people.People             // passwords and MFA devices; nil: not served
+	accounts *accounts.Accounts         // the account's alias; nil: not served
 	actions  map[string]action
 }
 
@@ -33,6 +35,7 @@ type Parts struct {
 	Federation       *federation.Federation
 	InstanceProfiles *instanceprofiles.Profiles
 	People           *people.People
+	Accounts         *accounts.Accounts
 }
 
 type action func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error)
@@ -40,7 +43,14 @@ type action func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, e
 // New returns the IAM API for svc, with the parts given.
 func New(svc *iamd.Service, parts Parts) *API {
 	fed, profiles := parts.Federation, parts.InstanceProfiles
-	a := &API{svc: svc, fed: fed, profiles: profiles, people: parts.People}
+	a := &API{svc: svc, fed: fed, profiles: profiles, people: parts.People, accounts: parts.Accounts}
+	if a.accounts != nil {
+		defer func() {
+			a.actions["CreateAccountAlias"] = a.createAccountAlias
+			a.actions["ListAccountAliases"] = a.listAccountAliases
+			a.actions["DeleteAccountAlias"] = a.deleteAccountAlias
+		}()
+	}
 	a.actions = map[string]action{
 		"CreateUser":           a.createUser,
 		"GetUser":              a.getUser,

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"iamd"
+	"iamd/accounts"
 	"iamd/audit"
 	"iamd/awsquery"
 	"iamd/federation"
@@ -78,6 +79,8 @@ type Config struct {
 	People *people.People
 	// SignIn, when set, is the console's password sign-in at SignInPath.
 	SignIn *signin.Door
+	// Accounts, when set, serves the account's alias.
+	Accounts *accounts.Accounts
 	// Observe, when set, is told of every request answered: its service,
 	// action and error code ("" when it succeeded) and how long it took.
 	// Action is "" unless one of Actions().
@@ -121,7 +124,7 @@ func New(cfg Config) *Server {
 		verifier:  sigv4.Verifier{Now: cfg.Now, Region: cfg.Regions},
 		log:       cfg.Logger,
 		maxBody:   cfg.MaxBody,
-		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service, iamapi.Parts{Federation: cfg.Federation, InstanceProfiles: cfg.InstanceProfiles, People: cfg.People}), iamapi.ErrorResponse},
+		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service, iamapi.Parts{Federation: cfg.Federation, InstanceProfiles: cfg.InstanceProfiles, People: cfg.People, Accounts: cfg.Accounts}), iamapi.ErrorResponse},
 		stsAPI:    stsapi.New(cfg.Service, cfg.Federation, cfg.People),
 		lightsail: lightsailapi.New(cfg.Service, cfg.Bundles),
 

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"iamd"
+	"iamd/accounts"
 	"iamd/people"
 )
 
@@ -56,7 +57,9 @@ type Config struct {
 	Service *iamd.Service
 	Store   iamd.Store
 	People  *people.People
-	Now     func() time.Time
+	// Accounts, when set, lets people sign in with the account's alias.
+	Accounts *accounts.Accounts
+	Now      func() time.Time
 	// PerUserClient, PerClient and PerUser bound attempts: Burst at once,
 	// then one per Every. Defaults: 5 for a user name from one address then
 	// one per 20 s; 20 per address then one per 3 s; 60 per user name from
@@ -75,6 +78,7 @@ type Door struct {
 	svc         *iamd.Service
 	store       iamd.Store
 	people      *people.People
+	names       *accounts.Accounts
 	now         func() time.Time
 	userClients *limiter
 	clients     *limiter
@@ -101,7 +105,7 @@ func New(cfg Config) *Door {
 	if cfg.PerUser.Burst == 0 {
 		cfg.PerUser = Rate{Burst: 60, Every: 2 * time.Second}
 	}
-	return &Door{svc: cfg.Service, store: cfg.Store, people: cfg.People, now: cfg.Now,
+	return &Door{svc: cfg.Service, store: cfg.Store, people: cfg.People, names: cfg.Accounts, now: cfg.Now,
 		userClients: newLimiter(cfg.PerUserClient), clients: newLimiter(cfg.PerClient), users: newLimiter(cfg.PerUser),
 		hashing: make(chan struct{}, MaxConcurrentChecks)}
 }
@@ -129,7 +133,7 @@ func (d *Door) SignIn(ctx context.Context, in Input, client netip.Addr) (*Output
 	if err != nil {
 		return nil, err
 	}
-	if !ok || in.Account != d.svc.Account().ID {
+	if !ok || !d.account(ctx, in.Account) {
 		return nil, ErrRefused
 	}
 	u, err := d.store.GetUser(ctx, in.User)
@@ -170,6 +174,14 @@ func (d *Door) SignIn(ctx context.Context, in Input, client netip.Addr) (*Output
 		return nil, err
 	}
 	return &Output{Credentials: creds}, nil
+}
+
+// account reports whether name is the account's ID, or its alias.
+func (d *Door) account(ctx context.Context, name string) bool {
+	if d.names != nil {
+		return d.names.Names(ctx, name)
+	}
+	return name == d.svc.Account().ID
 }
 
 // limiter is token buckets by key, bounded in number: when full, buckets

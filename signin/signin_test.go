@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"iamd"
+	"iamd/accounts"
 	"iamd/people"
 	"iamd/signin"
 	"iamd/sigv4"
@@ -41,6 +42,7 @@ type env struct {
 	ppl   *people.People
 	door  *signin.Door
 	clock *clock
+	store iamd.Store
 }
 
 func setup(t *testing.T) *env {
@@ -59,7 +61,7 @@ func setup(t *testing.T) *env {
 	}
 	t.Cleanup(func() { svc.Close(); st.Close() })
 	ppl := people.New(people.Config{Service: svc, Store: st, Sealer: sealer, Now: ck.now})
-	return &env{svc: svc, ppl: ppl, door: signin.New(signin.Config{Service: svc, Store: st, People: ppl, Now: ck.now}), clock: ck}
+	return &env{svc: svc, ppl: ppl, door: signin.New(signin.Config{Service: svc, Store: st, People: ppl, Now: ck.now}), clock: ck, store: st}
 }
 
 var (
@@ -199,4 +201,27 @@ func TestSameTime(t *testing.T) {
 		t.Fatalf("unknown user %v, wrong password %v: the difference tells who exists", unknown, wrong)
 	}
 	t.Logf("median of 15: unknown user %v, wrong password %v", unknown, wrong)
+}
+
+// TestSignInWithAlias: the account's alias signs in as its ID does.
+func TestSignInWithAlias(t *testing.T) {
+	e := setup(t)
+	st := e.store
+	if _, err := e.svc.CreateUser(ctx, root, "ann", "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ppl.CreateLoginProfile(ctx, root, "ann", "Correct-Horse-1", false); err != nil {
+		t.Fatal(err)
+	}
+	accts := accounts.New(e.svc, st)
+	if err := accts.CreateAlias(ctx, root, "acme-prod"); err != nil {
+		t.Fatal(err)
+	}
+	door := signin.New(signin.Config{Service: e.svc, Store: st, People: e.ppl, Accounts: accts, Now: e.clock.now})
+	for name, ok := range map[string]bool{"acme-prod": true, acct: true, "acme": false} {
+		out, err := door.SignIn(ctx, signin.Input{Account: name, User: "ann", Password: "Correct-Horse-1"}, home)
+		if ok != (err == nil && out.Credentials != nil) {
+			t.Errorf("account %q: %+v %v", name, out, err)
+		}
+	}
 }

@@ -97,3 +97,18 @@ func testPeople(t *testing.T, s iamd.Store) {
 		t.Fatal(err)
 	}
 }
+
+// testAccountAlias: one alias, set, replaced and removed.
+func testAccountAlias(t *testing.T, s iamd.Store) {
+	if a, err := s.AccountAlias(ctx); err != nil || a != "" {
+		t.Fatalf("no alias yet: %q %v", a, err)
+	}
+	for _, want := range []string{"acme-prod", "acme-production", ""} {
+		if err := s.SetAccountAlias(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := s.AccountAlias(ctx); err != nil || a != want {
+			t.Fatalf("alias %q %v, want %q", a, err, want)
+		}
+	}
+}

@@ -47,6 +47,7 @@ func run(t *testing.T, open func(t *testing.T) iamd.Store, changeLog bool) {
 		{"Boundaries", testBoundaries},
 		{"InstanceProfiles", testInstanceProfiles},
 		{"People", testPeople},
+		{"AccountAlias", testAccountAlias},
 	}
 	tests = append(tests, policyTests...)
 	if changeLog {

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"iamd"
+	"iamd/accounts"
 	"iamd/audit"
 	"iamd/console"
 	"iamd/federation"
@@ -243,11 +244,13 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	}
 	fed := federation.New(federation.Config{Service: m.svc, Store: st, View: providers, Logger: m.log, Now: c.Now})
 	ppl := people.New(people.Config{Service: m.svc, Store: st, Sealer: sealer, Now: c.Now})
+	accts := accounts.New(m.svc, st)
 	m.srv = server.New(server.Config{
 		Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles, Federation: fed,
 		InstanceProfiles: instanceprofiles.New(m.svc, st, c.Now),
 		People:           ppl,
-		SignIn:           signin.New(signin.Config{Service: m.svc, Store: st, People: ppl, Now: c.Now}),
+		SignIn:           signin.New(signin.Config{Service: m.svc, Store: st, People: ppl, Accounts: accts, Now: c.Now}),
+		Accounts:         accts,
 		TrustedProxies:   c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(c.consoleConfig()),
 	})
 	m.http = server.NewHTTPServer(m.srv, m.log)

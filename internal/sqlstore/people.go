@@ -263,3 +263,27 @@ func (s *Store) DeleteMFADevice(ctx context.Context, serial string) error {
 		return err
 	})
 }
+
+// ---- the account alias ----
+
+func (s *Store) AccountAlias(ctx context.Context) (alias string, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		err := q.QueryRow(ctx, `SELECT v FROM meta WHERE k = 'account_alias'`).Scan(&alias)
+		if errors.Is(err, s.db.NoRows) {
+			return nil
+		}
+		return err
+	})
+	return alias, err
+}
+
+func (s *Store) SetAccountAlias(ctx context.Context, alias string) error {
+	return s.write(ctx, func(q Q) error {
+		if alias == "" {
+			_, err := q.Exec(ctx, `DELETE FROM meta WHERE k = 'account_alias'`)
+			return err
+		}
+		_, err := q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('account_alias', $1) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, alias)
+		return err
+	})
+}

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 
+	"iamd/accounts"
 	"iamd/federation"
 	"iamd/iamapi"
 	"iamd/instanceprofiles"
@@ -41,7 +42,7 @@ const (
 func services() []service {
 	fed := federation.New(federation.Config{})
 	return []service{
-		{"IAM", "iam", iamapi.New(nil, iamapi.Parts{Federation: fed, InstanceProfiles: instanceprofiles.New(nil, nil, nil), People: people.New(people.Config{})}).Actions()},
+		{"IAM", "iam", iamapi.New(nil, iamapi.Parts{Federation: fed, InstanceProfiles: instanceprofiles.New(nil, nil, nil), People: people.New(people.Config{}), Accounts: accounts.New(nil, nil)}).Actions()},
 		{"STS", "sts", stsapi.New(nil, fed, nil).Actions()},
 		{"Lightsail", "lightsail", lightsailapi.New(nil, nil).Actions()},
 	}
