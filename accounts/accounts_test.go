@@ -2,13 +2,13 @@ package accounts_test
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"iamd"
 	"iamd/accounts"
-	"iamd/sqlite"
+	"iamd/internal/svctest"
 )
 
 var ctx = context.Background()
@@ -17,18 +17,9 @@ var ctx = context.Background()
 // name and deleted as AWS does it; a malformed one, or an account ID, is
 // refused; a user needs its policies' leave.
 func TestAlias(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, _ := iamd.NewSealer(make([]byte, 32))
-	svc, err := iamd.NewService(ctx, iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close(); st.Close() })
-	root := &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
-	a := accounts.New(svc, st)
+	s := svctest.New(t, time.Now())
+	root := svctest.Root
+	a := accounts.New(s.Service, s.Store)
 	for _, bad := range []string{"Acme", "ac", "acme--prod", "-acme", "acme-", "123456789012"} {
 		if err := a.CreateAlias(ctx, root, bad); err == nil {
 			t.Errorf("alias %q accepted", bad)

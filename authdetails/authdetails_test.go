@@ -3,13 +3,13 @@ package authdetails_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"iamd"
 	"iamd/authdetails"
-	"iamd/sqlite"
+	"iamd/internal/svctest"
 )
 
 var ctx = context.Background()
@@ -18,17 +18,7 @@ var root = &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
 
 func service(t *testing.T) *iamd.Service {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, _ := iamd.NewSealer(make([]byte, 32))
-	svc, err := iamd.NewService(ctx, iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close(); st.Close() })
-	return svc
+	return svctest.New(t, time.Now()).Service
 }
 
 func must(t *testing.T, err error) {

@@ -4,60 +4,35 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"iamd"
+	"iamd/internal/svctest"
 	"iamd/people"
 	"iamd/sigv4"
-	"iamd/sqlite"
 )
 
 var ctx = context.Background()
 
-const acct = "123456789012"
+const acct = svctest.Account
 
-var root = &iamd.Caller{Kind: iamd.CallerRoot, Account: acct}
-
-type clock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.at = c.at.Add(d)
-	c.mu.Unlock()
-}
+var root = svctest.Root
 
 type env struct {
 	svc    *iamd.Service
 	ppl    *people.People
-	clock  *clock
+	clock  *svctest.Clock
 	store  iamd.Store
 	sealer *iamd.Sealer
 }
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	sealer, _ := iamd.NewSealer(key)
-	ck := &clock{at: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
-	svc, err := iamd.NewService(ctx, iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: acct}, Now: ck.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close(); st.Close() })
-	return &env{svc: svc, ppl: people.New(people.Config{Service: svc, Store: st, Sealer: sealer, Now: ck.now}), clock: ck, store: st, sealer: sealer}
+	s := svctest.New(t, time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	return &env{svc: s.Service, ppl: people.New(people.Config{Service: s.Service, Store: s.Store, Sealer: s.Sealer, Now: s.Clock.Now}),
+		clock: s.Clock, store: s.Store, sealer: s.Sealer}
 }
 
 // caller is the caller a request signed by a new key of user would have.
@@ -184,7 +159,7 @@ func TestMFA(t *testing.T) {
 		t.Fatalf("seed %q: %v", seed.Base32, err)
 	}
 	code := func(at time.Time) string { return people.Code(raw, people.StepAt(at)) }
-	now := e.clock.now()
+	now := e.clock.Now()
 	wantKind(t, "two codes not consecutive", e.ppl.EnableMFADevice(ctx, root, "ann", seed.Serial, code(now), code(now)), iamd.InvalidAuthenticationCode, "not valid")
 	if err := e.ppl.EnableMFADevice(ctx, root, "ann", seed.Serial, code(now.Add(-30*time.Second)), code(now)); err != nil {
 		t.Fatal(err)
@@ -204,7 +179,7 @@ func TestMFA(t *testing.T) {
 	if _, _, err := e.svc.ListUsers(ctx, ann, "/", iamd.Page{MaxItems: 10}); !errors.Is(err, iamd.ErrAccessDenied) {
 		t.Fatalf("the key alone: %v", err)
 	}
-	e.clock.add(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	_, err = e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(now)) // the code enabling used
 	wantKind(t, "a code already used", err, iamd.AccessDenied, "MultiFactorAuthentication failed")
 	wrongAt, err := e.ppl.VerifyMFA(ctx, ann, seed.Serial, "000000")
@@ -212,11 +187,11 @@ func TestMFA(t *testing.T) {
 	if !wrongAt.IsZero() {
 		t.Fatal("a wrong code gave a time of MFA")
 	}
-	at, err := e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.now()))
+	at, err := e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.now()))
+	_, err = e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.Now()))
 	wantKind(t, "the same code twice", err, iamd.AccessDenied, "MultiFactorAuthentication failed")
 	creds, err := e.svc.GetSessionToken(ctx, ann, 0, at)
 	if err != nil {
@@ -234,8 +209,8 @@ func TestMFA(t *testing.T) {
 	if _, err := e.svc.CreateUser(ctx, root, "bob", "/", nil); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.add(30 * time.Second)
-	_, err = e.ppl.VerifyMFA(ctx, e.caller(t, "bob"), seed.Serial, code(e.clock.now()))
+	e.clock.Add(30 * time.Second)
+	_, err = e.ppl.VerifyMFA(ctx, e.caller(t, "bob"), seed.Serial, code(e.clock.Now()))
 	wantKind(t, "another user's device", err, iamd.AccessDenied, "MultiFactorAuthentication failed")
 
 	// A role whose trust requires MFA.
@@ -247,8 +222,8 @@ func TestMFA(t *testing.T) {
 	if _, _, err := e.svc.AssumeRole(ctx, ann, in); !errors.Is(err, iamd.ErrAccessDenied) {
 		t.Fatalf("assuming without MFA: %v", err)
 	}
-	e.clock.add(30 * time.Second)
-	if in.MFAAt, err = e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.now())); err != nil {
+	e.clock.Add(30 * time.Second)
+	if in.MFAAt, err = e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.Now())); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.svc.AssumeRole(ctx, ann, in); err != nil {
@@ -262,13 +237,13 @@ func TestMFA(t *testing.T) {
 	if _, err := iamd.RotateMasterKey(ctx, e.store, e.sealer, newSealer); err != nil {
 		t.Fatal(err)
 	}
-	rotated := people.New(people.Config{Service: e.svc, Store: e.store, Sealer: newSealer, Now: e.clock.now})
-	e.clock.add(30 * time.Second)
-	if _, err := rotated.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.now())); err != nil {
+	rotated := people.New(people.Config{Service: e.svc, Store: e.store, Sealer: newSealer, Now: e.clock.Now})
+	e.clock.Add(30 * time.Second)
+	if _, err := rotated.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.Now())); err != nil {
 		t.Fatalf("a code after the master key's rotation: %v", err)
 	}
-	e.clock.add(30 * time.Second)
-	if _, err := e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.now())); iamd.KindOf(err) != iamd.Internal {
+	e.clock.Add(30 * time.Second)
+	if _, err := e.ppl.VerifyMFA(ctx, ann, seed.Serial, code(e.clock.Now())); iamd.KindOf(err) != iamd.Internal {
 		t.Fatalf("the old master key still opens the seed: %v", err)
 	}
 	e.ppl = rotated
@@ -301,7 +276,7 @@ func TestCredentialReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := people.Base32.DecodeString(seed.Base32)
-	n := people.StepAt(e.clock.now())
+	n := people.StepAt(e.clock.Now())
 	if err := e.ppl.EnableMFADevice(ctx, root, "bob", seed.Serial, people.Code(raw, n-1), people.Code(raw, n)); err != nil {
 		t.Fatal(err)
 	}

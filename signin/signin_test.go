@@ -2,66 +2,40 @@ package signin_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/netip"
-	"path/filepath"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"iamd"
 	"iamd/accounts"
+	"iamd/internal/svctest"
 	"iamd/people"
 	"iamd/signin"
 	"iamd/sigv4"
-	"iamd/sqlite"
 )
 
 var ctx = context.Background()
 
-const acct = "123456789012"
+const acct = svctest.Account
 
-var root = &iamd.Caller{Kind: iamd.CallerRoot, Account: acct}
-
-type clock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.at = c.at.Add(d)
-	c.mu.Unlock()
-}
+var root = svctest.Root
 
 type env struct {
 	svc   *iamd.Service
 	ppl   *people.People
 	door  *signin.Door
-	clock *clock
+	clock *svctest.Clock
 	store iamd.Store
 }
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	sealer, _ := iamd.NewSealer(key)
-	ck := &clock{at: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
-	svc, err := iamd.NewService(ctx, iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: acct}, Now: ck.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close(); st.Close() })
-	ppl := people.New(people.Config{Service: svc, Store: st, Sealer: sealer, Now: ck.now})
-	return &env{svc: svc, ppl: ppl, door: signin.New(signin.Config{Service: svc, Store: st, People: ppl, Now: ck.now}), clock: ck, store: st}
+	s := svctest.New(t, time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	ppl := people.New(people.Config{Service: s.Service, Store: s.Store, Sealer: s.Sealer, Now: s.Clock.Now})
+	return &env{svc: s.Service, ppl: ppl, door: signin.New(signin.Config{Service: s.Service, Store: s.Store, People: ppl, Now: s.Clock.Now}),
+		clock: s.Clock, store: s.Store}
 }
 
 var (
@@ -115,11 +89,11 @@ func TestSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := people.Base32.DecodeString(seed.Base32)
-	n := people.StepAt(e.clock.now())
+	n := people.StepAt(e.clock.Now())
 	if err := e.ppl.EnableMFADevice(ctx, root, "ann", seed.Serial, people.Code(raw, n-1), people.Code(raw, n)); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.add(30 * time.Second)
+	e.clock.Add(30 * time.Second)
 	in = signin.Input{Account: acct, User: "ann", Password: "Battery-Staple-22"}
 	if out, err := e.door.SignIn(ctx, in, home); err != nil || !out.NeedMFA {
 		t.Fatalf("a user with a device: %+v %v", out, err)
@@ -128,7 +102,7 @@ func TestSignIn(t *testing.T) {
 	if _, err := e.door.SignIn(ctx, in, home); !errors.Is(err, signin.ErrBadCode) {
 		t.Fatalf("a wrong code: %v", err)
 	}
-	in.Code = people.Code(raw, people.StepAt(e.clock.now()))
+	in.Code = people.Code(raw, people.StepAt(e.clock.Now()))
 	out, err = e.door.SignIn(ctx, in, home)
 	if err != nil || out.Credentials == nil {
 		t.Fatalf("with the code: %+v %v", out, err)
@@ -167,7 +141,7 @@ func TestGuessing(t *testing.T) {
 	if out, err := e.door.SignIn(ctx, real, home); err != nil || out.Credentials == nil {
 		t.Fatalf("the real user at home while the guesser is held: %v", err)
 	}
-	e.clock.add(20 * time.Second)
+	e.clock.Add(20 * time.Second)
 	if _, err := e.door.SignIn(ctx, guess, other); !errors.Is(err, signin.ErrRefused) {
 		t.Fatalf("a guess after 20 s is checked again (nothing is locked for good): %v", err)
 	}
@@ -187,7 +161,7 @@ func TestSameTime(t *testing.T) {
 	median := func(in signin.Input) time.Duration {
 		var ds []time.Duration
 		for i := range 15 {
-			e.clock.add(time.Minute) // no throttling in this test
+			e.clock.Add(time.Minute) // no throttling in this test
 			start := time.Now()
 			e.door.SignIn(ctx, in, netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}))
 			ds = append(ds, time.Since(start))
@@ -217,7 +191,7 @@ func TestSignInWithAlias(t *testing.T) {
 	if err := accts.CreateAlias(ctx, root, "acme-prod"); err != nil {
 		t.Fatal(err)
 	}
-	door := signin.New(signin.Config{Service: e.svc, Store: st, People: e.ppl, Accounts: accts, Now: e.clock.now})
+	door := signin.New(signin.Config{Service: e.svc, Store: st, People: e.ppl, Accounts: accts, Now: e.clock.Now})
 	for name, ok := range map[string]bool{"acme-prod": true, acct: true, "acme": false} {
 		out, err := door.SignIn(ctx, signin.Input{Account: name, User: "ann", Password: "Correct-Horse-1"}, home)
 		if ok != (err == nil && out.Credentials != nil) {
