@@ -13,16 +13,20 @@ func (v *validator) boundary(required bool) string {
 	return v.Str("PermissionsBoundary", required, 20, 2048, nil, "")
 }
 
+// boundedEntity reads the user (UserName) or role (RoleName) a boundary
+// action names.
+func (v *validator) boundedEntity(kind iamd.EntityKind) iamd.Entity {
+	if kind == iamd.EntityRole {
+		return iamd.Entity{Kind: kind, Name: v.roleName()}
+	}
+	return iamd.Entity{Kind: kind, Name: v.userName(true, 128)}
+}
+
 // putBoundary is Put{User,Role}PermissionsBoundary.
 func (a *API) putBoundary(kind iamd.EntityKind) action {
 	return func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
 		v := newValidator(p)
-		e := iamd.Entity{Kind: kind}
-		if kind == iamd.EntityRole {
-			e.Name = v.roleName()
-		} else {
-			e.Name = v.userName(true, 128)
-		}
+		e := v.boundedEntity(kind)
 		arn := v.boundary(true)
 		if v.Err != nil {
 			return nil, v.Err
@@ -35,12 +39,7 @@ func (a *API) putBoundary(kind iamd.EntityKind) action {
 func (a *API) deleteBoundary(kind iamd.EntityKind) action {
 	return func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {
 		v := newValidator(p)
-		e := iamd.Entity{Kind: kind}
-		if kind == iamd.EntityRole {
-			e.Name = v.roleName()
-		} else {
-			e.Name = v.userName(true, 128)
-		}
+		e := v.boundedEntity(kind)
 		if v.Err != nil {
 			return nil, v.Err
 		}

@@ -175,16 +175,7 @@ func TestTerraformLifecycle(t *testing.T) {
 	dir := terraformDir(t, terraformLifecycle)
 	s := start(t)
 	vars := []string{"-var=endpoint=" + s.URL}
-	step := func(what string, more ...string) {
-		t.Helper()
-		vars = append(vars, more...)
-		if code, out := terraform(t, dir, append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...); code != 0 {
-			t.Fatalf("%s: terraform apply: %s", what, out)
-		}
-		if code, out := terraform(t, dir, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color"}, vars...)...); code != 0 {
-			t.Fatalf("%s: terraform plan after apply (exit %d) wants changes: %s", what, code, out)
-		}
-	}
+	step := terraformSteps(t, dir, &vars)
 	step("create")
 	r, err := s.root().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("deploy")})
 	if err != nil || *r.Role.Path != "/ci/" || *r.Role.MaxSessionDuration != 7200 || *r.Role.Description != "deploys things" {
@@ -216,19 +207,15 @@ func TestTerraformLifecycle(t *testing.T) {
 	}
 }
 
-const terraformOIDC = `
+// terraformIAM starts a configuration that manages iamd's IAM as the root,
+// at var.endpoint.
+const terraformIAM = `
 terraform {
   required_providers {
     aws = { source = "hashicorp/aws", version = "5.100.0" }
   }
 }
 variable "endpoint" {}
-variable "clients" {
-  type    = list(string)
-  default = ["sts.amazonaws.com"]
-}
-variable "thumbprint" { default = "6938fd4d98bab03faadb97b34396831e3780aea1" }
-variable "team" { default = "a" }
 provider "aws" {
   region                  = "us-east-1"
   access_key              = "` + rootID + `"
@@ -240,6 +227,33 @@ provider "aws" {
     sts = var.endpoint
   }
 }
+`
+
+// terraformSteps returns step: terraform apply with vars (and more, kept
+// for the steps after), then a plan that must want no change; it returns
+// apply's output.
+func terraformSteps(t *testing.T, dir string, vars *[]string) func(what string, more ...string) string {
+	return func(what string, more ...string) string {
+		t.Helper()
+		*vars = append(*vars, more...)
+		code, applied := terraform(t, dir, append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, *vars...)...)
+		if code != 0 {
+			t.Fatalf("%s: terraform apply: %s", what, applied)
+		}
+		if code, out := terraform(t, dir, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color"}, *vars...)...); code != 0 {
+			t.Fatalf("%s: terraform plan after apply (exit %d) wants changes: %s", what, code, out)
+		}
+		return applied
+	}
+}
+
+const terraformOIDC = terraformIAM + `
+variable "clients" {
+  type    = list(string)
+  default = ["sts.amazonaws.com"]
+}
+variable "thumbprint" { default = "6938fd4d98bab03faadb97b34396831e3780aea1" }
+variable "team" { default = "a" }
 resource "aws_iam_openid_connect_provider" "github" {
   url             = "https://token.actions.githubusercontent.com"
   client_id_list  = var.clients
@@ -275,18 +289,7 @@ func TestTerraformOIDCProvider(t *testing.T) {
 	dir := terraformDir(t, terraformOIDC)
 	s := start(t)
 	vars := []string{"-var=endpoint=" + s.URL}
-	step := func(what string, more ...string) string {
-		t.Helper()
-		vars = append(vars, more...)
-		code, applied := terraform(t, dir, append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...)
-		if code != 0 {
-			t.Fatalf("%s: terraform apply: %s", what, applied)
-		}
-		if code, out := terraform(t, dir, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color"}, vars...)...); code != 0 {
-			t.Fatalf("%s: terraform plan after apply (exit %d) wants changes: %s", what, code, out)
-		}
-		return applied
-	}
+	step := terraformSteps(t, dir, &vars)
 	step("create")
 	arn := "arn:aws:iam::" + account + ":oidc-provider/token.actions.githubusercontent.com"
 	p, err := s.root().GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
@@ -311,25 +314,8 @@ func TestTerraformOIDCProvider(t *testing.T) {
 	}
 }
 
-const terraformBoundaries = `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "5.100.0" }
-  }
-}
-variable "endpoint" {}
+const terraformBoundaries = terraformIAM + `
 variable "boundary" { default = "limits" }
-provider "aws" {
-  region                  = "us-east-1"
-  access_key              = "` + rootID + `"
-  secret_key              = "` + rootSecret + `"
-  skip_metadata_api_check = true
-  skip_region_validation  = true
-  endpoints {
-    iam = var.endpoint
-    sts = var.endpoint
-  }
-}
 resource "aws_iam_policy" "limits" {
   name   = "limits"
   policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["s3:*", "iam:Get*"], Resource = "*" }] })
@@ -382,16 +368,7 @@ func TestTerraformBoundaries(t *testing.T) {
 	dir := terraformDir(t, terraformBoundaries)
 	s := start(t)
 	vars := []string{"-var=endpoint=" + s.URL}
-	step := func(what string, more ...string) {
-		t.Helper()
-		vars = append(vars, more...)
-		if code, out := terraform(t, dir, append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...); code != 0 {
-			t.Fatalf("%s: terraform apply: %s", what, out)
-		}
-		if code, out := terraform(t, dir, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color"}, vars...)...); code != 0 {
-			t.Fatalf("%s: terraform plan after apply (exit %d) wants changes: %s", what, code, out)
-		}
-	}
+	step := terraformSteps(t, dir, &vars)
 	step("create")
 	u, err := s.root().GetUser(ctx, &iam.GetUserInput{UserName: aws.String("dev")})
 	if err != nil || u.User.PermissionsBoundary == nil || *u.User.PermissionsBoundary.PermissionsBoundaryArn != "arn:aws:iam::"+account+":policy/limits" {
@@ -412,25 +389,8 @@ func TestTerraformBoundaries(t *testing.T) {
 	}
 }
 
-const terraformPeople = `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "5.100.0" }
-  }
-}
-variable "endpoint" {}
+const terraformPeople = terraformIAM + `
 variable "length" { default = 14 }
-provider "aws" {
-  region                  = "us-east-1"
-  access_key              = "` + rootID + `"
-  secret_key              = "` + rootSecret + `"
-  skip_metadata_api_check = true
-  skip_region_validation  = true
-  endpoints {
-    iam = var.endpoint
-    sts = var.endpoint
-  }
-}
 resource "aws_iam_account_password_policy" "strict" {
   minimum_password_length        = var.length
   require_symbols                = true
@@ -468,16 +428,7 @@ func TestTerraformPeople(t *testing.T) {
 	dir := terraformDir(t, terraformPeople)
 	s := start(t)
 	vars := []string{"-var=endpoint=" + s.URL}
-	step := func(what string, more ...string) {
-		t.Helper()
-		vars = append(vars, more...)
-		if code, out := terraform(t, dir, append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...); code != 0 {
-			t.Fatalf("%s: terraform apply: %s", what, out)
-		}
-		if code, out := terraform(t, dir, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color"}, vars...)...); code != 0 {
-			t.Fatalf("%s: terraform plan after apply (exit %d) wants changes: %s", what, code, out)
-		}
-	}
+	step := terraformSteps(t, dir, &vars)
 	step("create")
 	lp, err := s.root().GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String("grace")})
 	if err != nil || !lp.LoginProfile.PasswordResetRequired {
