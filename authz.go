@@ -443,6 +443,24 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, action, resource str
 	return s.authorize(ctx, c, action, on(resource))
 }
 
+// TagFacts are what tag condition keys see of a request: the tags of the
+// resource acted on (iam:ResourceTag/…, aws:ResourceTag/…) and those the
+// request sets (aws:RequestTag/…, aws:TagKeys) or removes (aws:TagKeys).
+type TagFacts struct {
+	Resource []Tag
+	Setting  []Tag
+	Removing []string
+}
+
+// AuthorizeTagged is Authorize with the request's tag facts, for the
+// packages that keep tagged resources of their own (OpenID Connect
+// providers, instance profiles, MFA devices).
+func (s *Service) AuthorizeTagged(ctx context.Context, c *Caller, action, resource string, f TagFacts) error {
+	r := on(resource)
+	r.tags, r.setting, r.removing = f.Resource, f.Setting, f.Removing
+	return s.authorize(ctx, c, action, r)
+}
+
 func (s *Service) denied(c *Caller, action, resource string, explicit bool) error {
 	resource = DeniedResource(action, resource)
 	if explicit {

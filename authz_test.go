@@ -285,4 +285,39 @@ func TestAttributeBasedAccessControl(t *testing.T) {
 	}
 }
 
+// TestABACOnPolicies: iam:ResourceTag/… on a managed policy, and
+// aws:RequestTag/… and aws:TagKeys when tagging it.
+func TestABACOnPolicies(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, &clock{time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)})
+	if _, err := svc.CreateUser(ctx, root, "alice", "/", []iamd.Tag{{Key: "team", Value: "blue"}}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, svc, "alice", "abac", `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":["iam:CreatePolicyVersion","iam:TagPolicy"],"Resource":"*","Condition":{"StringEquals":{"iam:ResourceTag/team":"${aws:PrincipalTag/team}"}}},
+ {"Effect":"Deny","Action":"iam:TagPolicy","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":"team"}}}]}`)
+	alice := userCaller(t, svc, "alice", iamd.RequestInfo{})
+	doc := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`
+	for _, team := range []string{"blue", "red"} {
+		if _, err := svc.CreatePolicy(ctx, root, team+"-read", "/", "", doc, []iamd.Tag{{Key: "team", Value: team}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arn := func(name string) string { return "arn:aws:iam::123456789012:policy/" + name }
+	for _, c := range []struct {
+		what string
+		err  error
+		want string
+	}{
+		{"a version of its team's policy", func() error { _, err := svc.CreatePolicyVersion(ctx, alice, arn("blue-read"), doc, false); return err }(), "allowed"},
+		{"a version of another team's", func() error { _, err := svc.CreatePolicyVersion(ctx, alice, arn("red-read"), doc, false); return err }(), "denied"},
+		{"tag its team's policy", svc.TagPolicy(ctx, alice, arn("blue-read"), []iamd.Tag{{Key: "owner", Value: "alice"}}), "allowed"},
+		{"retag its team", svc.TagPolicy(ctx, alice, arn("blue-read"), []iamd.Tag{{Key: "team", Value: "red"}}), "denied"},
+	} {
+		if got := allowed(c.err); got != c.want {
+			t.Errorf("%s: %s, want %s", c.what, got, c.want)
+		}
+	}
+}
+
 func aws(s string) *string { return &s }

@@ -161,7 +161,7 @@ func (s *Service) ListUserTags(ctx context.Context, c *Caller, name string) ([]T
 
 // TagPolicy adds or replaces tags of a customer-managed policy.
 func (s *Service) TagPolicy(ctx context.Context, c *Caller, arn string, tags []Tag) error {
-	p, err := s.customerPolicy(ctx, c, "iam:TagPolicy", arn)
+	p, err := s.customerPolicy(ctx, c, "iam:TagPolicy", arn, TagFacts{Setting: tags})
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func (s *Service) TagPolicy(ctx context.Context, c *Caller, arn string, tags []T
 
 // UntagPolicy removes tags of a customer-managed policy by key.
 func (s *Service) UntagPolicy(ctx context.Context, c *Caller, arn string, keys []string) error {
-	p, err := s.customerPolicy(ctx, c, "iam:UntagPolicy", arn)
+	p, err := s.customerPolicy(ctx, c, "iam:UntagPolicy", arn, TagFacts{Removing: keys})
 	if err != nil {
 		return err
 	}

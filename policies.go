@@ -181,14 +181,17 @@ func (s *Service) resolvePolicyIn(ctx context.Context, v View, arn string) (p *M
 // typed: names match case-insensitively, policy patterns do not, and a
 // Deny on policy/Guardrail must hold for policy/guardrail too. A policy
 // that does not exist is decided on the ARN as typed, and then NotFound.
-func (s *Service) authorizePolicy(ctx context.Context, c *Caller, action, arn string) (*ManagedPolicy, *builtinPolicy, error) {
+func (s *Service) authorizePolicy(ctx context.Context, c *Caller, action, arn string, facts ...TagFacts) (*ManagedPolicy, *builtinPolicy, error) {
 	p, b, err := s.resolvePolicy(ctx, arn)
 	r := on(arn)
+	if len(facts) > 0 {
+		r.setting, r.removing = facts[0].Setting, facts[0].Removing
+	}
 	switch {
 	case err == nil && b != nil:
 		r.arn = b.ARN(s.account.ID)
 	case err == nil:
-		r.arn = p.ARN(s.account.ID)
+		r.arn, r.tags = p.ARN(s.account.ID), p.Tags
 	case KindOf(err) != NotFound && KindOf(err) != InvalidInput:
 		return nil, nil, err
 	}
@@ -200,8 +203,8 @@ func (s *Service) authorizePolicy(ctx context.Context, c *Caller, action, arn st
 
 // customerPolicy is authorizePolicy for changes: the AWS-managed policies
 // cannot be changed.
-func (s *Service) customerPolicy(ctx context.Context, c *Caller, action, arn string) (*ManagedPolicy, error) {
-	p, b, err := s.authorizePolicy(ctx, c, action, arn)
+func (s *Service) customerPolicy(ctx context.Context, c *Caller, action, arn string, facts ...TagFacts) (*ManagedPolicy, error) {
+	p, b, err := s.authorizePolicy(ctx, c, action, arn, facts...)
 	if err != nil {
 		return nil, err
 	}

@@ -368,3 +368,39 @@ func TestProviderActions(t *testing.T) {
 		t.Fatalf("ListProviders: %v %v", ps, err)
 	}
 }
+
+// TestProviderTagConditions: iam:ResourceTag/… on a provider, and
+// aws:RequestTag/… on creating and tagging one, decide as on AWS.
+func TestProviderTagConditions(t *testing.T) {
+	e := setup(t)
+	if _, err := e.svc.CreateUser(ctx, root, "ops", "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.PutInlinePolicy(ctx, root, iamd.Entity{Kind: iamd.EntityUser, Name: "ops"}, "p", `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":"iam:CreateOpenIDConnectProvider","Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/owner":"ops"}}},
+ {"Effect":"Allow","Action":"iam:AddClientIDToOpenIDConnectProvider","Resource":"*","Condition":{"StringEquals":{"iam:ResourceTag/owner":"ops"}}}]}`); err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := e.svc.CreateAccessKey(ctx, root, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := e.svc.Credential(ctx, k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := cc.Caller
+	if _, err := e.fed.CreateProvider(ctx, &ops, "https://b.example.com", nil, nil, nil); !errors.Is(err, iamd.ErrAccessDenied) {
+		t.Fatalf("untagged: %v", err)
+	}
+	p, err := e.fed.CreateProvider(ctx, &ops, "https://c.example.com", nil, nil, []iamd.Tag{{Key: "owner", Value: "ops"}})
+	if err != nil {
+		t.Fatalf("tagged owner=ops: %v", err)
+	}
+	if err := e.fed.AddClientID(ctx, &ops, p.ARN(acct), "app"); err != nil {
+		t.Fatalf("its own provider: %v", err)
+	}
+	if err := e.fed.AddClientID(ctx, &ops, e.arn, "app"); !errors.Is(err, iamd.ErrAccessDenied) {
+		t.Fatalf("a provider not tagged owner=ops: %v", err)
+	}
+}

@@ -79,7 +79,7 @@ func (f *Federation) CreateProvider(ctx context.Context, c *iamd.Caller, issuer 
 		return nil, err
 	}
 	p := &iamd.OIDCProvider{URL: u, CreatedAt: f.now().UTC().Truncate(1e6), Tags: tags}
-	if err := f.svc.Authorize(ctx, c, "iam:CreateOpenIDConnectProvider", p.ARN(f.svc.Account().ID)); err != nil {
+	if err := f.svc.AuthorizeTagged(ctx, c, "iam:CreateOpenIDConnectProvider", p.ARN(f.svc.Account().ID), iamd.TagFacts{Setting: tags}); err != nil {
 		return nil, err
 	}
 	if err := checkClientIDs(clientIDs); err != nil {
@@ -107,7 +107,7 @@ func (f *Federation) CreateProvider(ctx context.Context, c *iamd.Caller, issuer 
 
 // get reads the provider an ARN names, for action by c.
 func (f *Federation) get(ctx context.Context, c *iamd.Caller, action, arn string) (string, *iamd.OIDCProvider, error) {
-	if err := f.svc.Authorize(ctx, c, action, arn); err != nil {
+	if err := f.authorize(ctx, c, action, arn, iamd.TagFacts{}); err != nil {
 		return "", nil, err
 	}
 	u, err := f.providerURL(arn)
@@ -119,6 +119,17 @@ func (f *Federation) get(ctx context.Context, c *iamd.Caller, action, arn string
 		return "", nil, iamd.OIDCProviderNotFound(arn)
 	}
 	return u, p, err
+}
+
+// authorize decides action on the provider arn names, with its tags
+// (iam:ResourceTag/…) when it exists and the request's tag facts.
+func (f *Federation) authorize(ctx context.Context, c *iamd.Caller, action, arn string, facts iamd.TagFacts) error {
+	if u, err := f.providerURL(arn); err == nil {
+		if p, err := f.store.GetOIDCProvider(ctx, u); err == nil {
+			facts.Resource = p.Tags
+		}
+	}
+	return f.svc.AuthorizeTagged(ctx, c, action, arn, facts)
 }
 
 // GetProvider returns the provider an ARN names.
@@ -142,8 +153,12 @@ func (f *Federation) DeleteProvider(ctx context.Context, c *iamd.Caller, arn str
 }
 
 // update applies fn to the provider an ARN names; nil fn deletes it.
-func (f *Federation) update(ctx context.Context, c *iamd.Caller, action, arn string, fn func(*iamd.OIDCProvider) error) error {
-	if err := f.svc.Authorize(ctx, c, action, arn); err != nil {
+func (f *Federation) update(ctx context.Context, c *iamd.Caller, action, arn string, fn func(*iamd.OIDCProvider) error, facts ...iamd.TagFacts) error {
+	var tf iamd.TagFacts
+	if len(facts) > 0 {
+		tf = facts[0]
+	}
+	if err := f.authorize(ctx, c, action, arn, tf); err != nil {
 		return err
 	}
 	u, err := f.providerURL(arn)
@@ -205,7 +220,7 @@ func (f *Federation) TagProvider(ctx context.Context, c *iamd.Caller, arn string
 		}
 		p.Tags = merged
 		return nil
-	})
+	}, iamd.TagFacts{Setting: tags})
 }
 
 // UntagProvider removes tags by key.
@@ -213,7 +228,7 @@ func (f *Federation) UntagProvider(ctx context.Context, c *iamd.Caller, arn stri
 	return f.update(ctx, c, "iam:UntagOpenIDConnectProvider", arn, func(p *iamd.OIDCProvider) error {
 		p.Tags = iamd.RemoveTags(p.Tags, keys)
 		return nil
-	})
+	}, iamd.TagFacts{Removing: keys})
 }
 
 // ListProviderTags returns the provider's tags.

@@ -40,13 +40,17 @@ func (p *Profiles) arn(path, name string) string {
 
 // authorize decides action on the profile of that name: on its stored ARN
 // when it exists, else on the name as requested.
-func (p *Profiles) authorize(ctx context.Context, c *iamd.Caller, action, name string) (*iamd.InstanceProfile, error) {
+func (p *Profiles) authorize(ctx context.Context, c *iamd.Caller, action, name string, facts ...iamd.TagFacts) (*iamd.InstanceProfile, error) {
 	ip, err := p.store.GetInstanceProfile(ctx, name)
+	var tf iamd.TagFacts
+	if len(facts) > 0 {
+		tf = facts[0]
+	}
 	resource := p.arn("/", name)
 	if err == nil {
-		resource = ip.ARN(p.svc.Account().ID)
+		resource, tf.Resource = ip.ARN(p.svc.Account().ID), ip.Tags
 	}
-	if aerr := p.svc.Authorize(ctx, c, action, resource); aerr != nil {
+	if aerr := p.svc.AuthorizeTagged(ctx, c, action, resource, tf); aerr != nil {
 		return nil, aerr
 	}
 	return ip, err
@@ -57,7 +61,7 @@ func (p *Profiles) Create(ctx context.Context, c *iamd.Caller, name, path string
 	if path == "" {
 		path = "/"
 	}
-	if err := p.svc.Authorize(ctx, c, "iam:CreateInstanceProfile", p.arn(path, name)); err != nil {
+	if err := p.svc.AuthorizeTagged(ctx, c, "iam:CreateInstanceProfile", p.arn(path, name), iamd.TagFacts{Setting: tags}); err != nil {
 		return nil, err
 	}
 	if err := iamd.CheckTagKeys(tags); err != nil {
@@ -144,7 +148,7 @@ func (p *Profiles) RemoveRole(ctx context.Context, c *iamd.Caller, name, role st
 
 // Tag adds or replaces tags.
 func (p *Profiles) Tag(ctx context.Context, c *iamd.Caller, name string, tags []iamd.Tag) error {
-	if _, err := p.authorize(ctx, c, "iam:TagInstanceProfile", name); err != nil {
+	if _, err := p.authorize(ctx, c, "iam:TagInstanceProfile", name, iamd.TagFacts{Setting: tags}); err != nil {
 		return err
 	}
 	if err := iamd.CheckTagKeys(tags); err != nil {
@@ -161,7 +165,7 @@ func (p *Profiles) Tag(ctx context.Context, c *iamd.Caller, name string, tags []
 
 // Untag removes tags by key.
 func (p *Profiles) Untag(ctx context.Context, c *iamd.Caller, name string, keys []string) error {
-	if _, err := p.authorize(ctx, c, "iam:UntagInstanceProfile", name); err != nil {
+	if _, err := p.authorize(ctx, c, "iam:UntagInstanceProfile", name, iamd.TagFacts{Removing: keys}); err != nil {
 		return err
 	}
 	return p.store.UpdateInstanceProfileTags(ctx, name, func(have []iamd.Tag) ([]iamd.Tag, error) { return iamd.RemoveTags(have, keys), nil })

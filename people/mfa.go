@@ -40,7 +40,7 @@ func (p *People) CreateVirtualMFADevice(ctx context.Context, c *iamd.Caller, nam
 		path = "/"
 	}
 	serial := p.serial(path, name)
-	if err := p.svc.Authorize(ctx, c, "iam:CreateVirtualMFADevice", serial); err != nil {
+	if err := p.svc.AuthorizeTagged(ctx, c, "iam:CreateVirtualMFADevice", serial, iamd.TagFacts{Setting: tags}); err != nil {
 		return nil, err
 	}
 	if err := iamd.CheckTagKeys(tags); err != nil {
@@ -173,7 +173,7 @@ func (p *People) ListVirtualMFADevices(ctx context.Context, c *iamd.Caller, assi
 
 // TagMFADevice, UntagMFADevice and MFADeviceTags manage a device's tags.
 func (p *People) TagMFADevice(ctx context.Context, c *iamd.Caller, serial string, tags []iamd.Tag) error {
-	if err := p.svc.Authorize(ctx, c, "iam:TagMFADevice", serial); err != nil {
+	if err := p.svc.AuthorizeTagged(ctx, c, "iam:TagMFADevice", serial, iamd.TagFacts{Resource: p.deviceTags(ctx, serial), Setting: tags}); err != nil {
 		return err
 	}
 	if err := iamd.CheckTagKeys(tags); err != nil {
@@ -187,7 +187,7 @@ func (p *People) TagMFADevice(ctx context.Context, c *iamd.Caller, serial string
 }
 
 func (p *People) UntagMFADevice(ctx context.Context, c *iamd.Caller, serial string, keys []string) error {
-	if err := p.svc.Authorize(ctx, c, "iam:UntagMFADevice", serial); err != nil {
+	if err := p.svc.AuthorizeTagged(ctx, c, "iam:UntagMFADevice", serial, iamd.TagFacts{Resource: p.deviceTags(ctx, serial), Removing: keys}); err != nil {
 		return err
 	}
 	return p.store.UpdateMFADevice(ctx, serial, func(d *iamd.MFADevice) error {
@@ -248,4 +248,12 @@ func (p *People) VerifyMFA(ctx context.Context, c *iamd.Caller, serial, code str
 func (p *People) HasMFA(ctx context.Context, user string) (bool, error) {
 	ds, err := p.store.ListMFADevices(ctx, user, nil)
 	return len(ds) > 0, err
+}
+
+// deviceTags are a device's tags, for iam:ResourceTag; none if it is gone.
+func (p *People) deviceTags(ctx context.Context, serial string) []iamd.Tag {
+	if d, err := p.store.GetMFADevice(ctx, serial); err == nil {
+		return d.Tags
+	}
+	return nil
 }
