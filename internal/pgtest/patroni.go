@@ -369,6 +369,9 @@ func (p *Patroni) PostmasterPID(t testing.TB, m *Member) int {
 // long after it the new leader was elected.
 func (p *Patroni) Failover(t testing.TB, sig syscall.Signal) (*Member, time.Time, time.Duration) {
 	t.Helper()
+	// A healthy cluster first: a member that stopped streaming since the
+	// last failover is reinitialized, as an operator would before the next.
+	p.WaitSync(t, 120*time.Second, "")
 	old := p.waitLeader(t, 60*time.Second, "")
 	pids := []int{p.PostmasterPID(t, old)}
 	if sig == syscall.SIGSTOP {
