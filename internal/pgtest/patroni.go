@@ -266,13 +266,13 @@ func (p *Patroni) waitLeader(t testing.TB, within time.Duration, not string) *Me
 // the leader's pg_stat_replication shows it (Patroni 3.0 calls a replica
 // "running" whether it streams or not): only then is a commit on two
 // members before it is acknowledged. A member other than skip that has not
-// streamed for 20 s (after failovers a rejoining member can find the WAL
+// been connected for 30 s (after failovers a rejoining member can find the WAL
 // it needs gone: "requested WAL segment … has already been removed") is
 // reinitialized from the leader, as an operator would with patronictl
 // reinit (docs/OPERATIONS.md).
 func (p *Patroni) WaitSync(t testing.TB, within time.Duration, skip string) {
 	t.Helper()
-	reinitAt := time.Now().Add(20 * time.Second)
+	reinitAt := time.Now().Add(30 * time.Second)
 	reinit := map[string]bool{}
 	waitFor(t, within, "synchronous standby", func() bool {
 		leader := p.Leader()
@@ -294,7 +294,7 @@ func (p *Patroni) WaitSync(t testing.TB, within time.Duration, skip string) {
 				if m != leader && m.Name != skip && !streaming[m.Name] && !reinit[m.Name] {
 					reinit[m.Name] = true
 					err := p.reinitialize(m)
-					t.Logf("Patroni: %s has not streamed from %s for 20 s; reinitialized from it (%v)", m.Name, leader.Name, err)
+					t.Logf("Patroni: %s has not been connected to %s for 30 s; reinitialized from it (%v)", m.Name, leader.Name, err)
 				}
 			}
 		}
@@ -303,7 +303,8 @@ func (p *Patroni) WaitSync(t testing.TB, within time.Duration, skip string) {
 }
 
 // replication reports whether leader has a synchronous standby streaming,
-// as PostgreSQL sees it, and which members stream from it.
+// as PostgreSQL sees it, and which members are connected to it (streaming,
+// or catching up).
 func (p *Patroni) replication(leader *Member) (bool, map[string]bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -323,9 +324,12 @@ func (p *Patroni) replication(leader *Member) (bool, map[string]bool) {
 		if rows.Scan(&name, &state, &syncState) != nil {
 			return false, nil
 		}
-		if state == "streaming" {
+		switch state {
+		case "streaming":
 			streaming[name] = true
 			sync = sync || syncState == "sync" || syncState == "quorum"
+		case "catchup", "startup", "backup":
+			streaming[name] = true // connected and making progress: never reinitialized
 		}
 	}
 	return sync, streaming
