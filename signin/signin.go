@@ -116,12 +116,17 @@ func (d *Door) SignIn(ctx context.Context, in Input, client netip.Addr) (*Output
 	// Every attempt pays, right or wrong, in the order that keeps a
 	// guesser's attempts from spending the real user's: its address, then
 	// the name from that address, then the name overall.
+	// Oversized fields are refused before they are used as bucket keys, so
+	// that the buckets hold at most a short name each.
+	if len(in.Account) > 64 || len(in.Password) > 128 || len(in.User) > 64 || len(in.Code) > 6 || len(in.NewPassword) > 128 {
+		if !d.clients.take(client.String(), now) {
+			return nil, ErrThrottle
+		}
+		return nil, ErrRefused
+	}
 	userKey := iamd.FoldName(in.Account + "/" + in.User)
 	if !d.clients.take(client.String(), now) || !d.userClients.take(userKey+" "+client.String(), now) || !d.users.take(userKey, now) {
 		return nil, ErrThrottle
-	}
-	if len(in.Password) > 128 || len(in.User) > 64 || len(in.Code) > 6 || len(in.NewPassword) > 128 {
-		return nil, ErrRefused
 	}
 	select {
 	case d.hashing <- struct{}{}:
