@@ -116,6 +116,7 @@ func TestPatroniFailover(t *testing.T) {
 			sig = syscall.SIGSTOP
 		}
 		leader, at, elected := p.Failover(t, sig)
+		t.Logf("failover %d: %v at %s, new leader %s", i+1, sig, at.UTC().Format("15:04:05.000"), leader.Name)
 		var back time.Duration
 		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			if d, ok := firstWriteAfter(at); ok {

@@ -57,7 +57,14 @@ func PatroniConfig(name string, pgPort, apiPort int, etcdHosts, dataDir, sockDir
 		"restapi": map[string]any{
 			"listen": fmt.Sprintf("127.0.0.1:%d", apiPort), "connect_address": fmt.Sprintf("127.0.0.1:%d", apiPort),
 		},
-		"etcd3": map[string]any{"hosts": etcdHosts},
+		// etcd's v2 API, not etcd3: Debian 12's Patroni (3.0.2) renews
+		// its leader key under etcd3 with an unconditional put, so a
+		// primary that was hung past the key's TTL takes the key back from
+		// the member promoted meanwhile when it resumes, and that member's
+		// acknowledged commits are rewound away (fixed upstream in 3.0.3,
+		// patroni/patroni#2689). Under etcd's v2 API the renewal is a
+		// compare-and-swap on the member's own name.
+		"etcd": map[string]any{"hosts": etcdHosts},
 		"bootstrap": map[string]any{
 			"dcs": map[string]any{
 				"ttl": 20, "loop_wait": 2, "retry_timeout": 5,
@@ -140,7 +147,7 @@ func NewPatroni(t testing.TB) *Patroni {
 		}
 	})
 
-	// etcd: one member, v3 API (Patroni's etcd3 section).
+	// etcd: one member, with the v2 API Patroni's etcd section uses.
 	client, peer, metrics := freePort(t), freePort(t), freePort(t)
 	p.etcdURL = fmt.Sprintf("http://127.0.0.1:%d", client)
 	etcdLog, _ := os.Create(filepath.Join(dir, "etcd.log"))
@@ -148,7 +155,7 @@ func NewPatroni(t testing.TB) *Patroni {
 		"--listen-client-urls", p.etcdURL, "--advertise-client-urls", p.etcdURL,
 		"--listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", peer), "--initial-advertise-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", peer),
 		"--initial-cluster", fmt.Sprintf("t=http://127.0.0.1:%d", peer), "--initial-cluster-state", "new",
-		"--listen-metrics-urls", fmt.Sprintf("http://127.0.0.1:%d", metrics))
+		"--listen-metrics-urls", fmt.Sprintf("http://127.0.0.1:%d", metrics), "--enable-v2=true")
 	p.etcd.Stdout, p.etcd.Stderr = etcdLog, etcdLog
 	if err := p.etcd.Start(); err != nil {
 		t.Fatal(err)
@@ -172,7 +179,16 @@ func NewPatroni(t testing.TB) *Patroni {
 		}
 		m.data = filepath.Join(mdir, "data")
 		m.config = filepath.Join(mdir, "patroni.yml")
-		cfg, _ := json.MarshalIndent(PatroniConfig(m.Name, m.PGPort, m.APIPort, strings.TrimPrefix(p.etcdURL, "http://"), m.data, mdir, bin), "", "  ")
+		pc := PatroniConfig(m.Name, m.PGPort, m.APIPort, strings.TrimPrefix(p.etcdURL, "http://"), m.data, mdir, bin)
+		if os.Getenv("IAMD_PATRONI_TRACE") != "" {
+			// Every write statement with its parameters, and every
+			// warning, in a log beside the member's data (kept with
+			// IAMD_KEEP_PATRONI): to follow one write across failovers.
+			params := pc["postgresql"].(map[string]any)["parameters"].(map[string]any)
+			params["logging_collector"], params["log_directory"], params["log_filename"] = "on", filepath.Join(mdir, "pglog"), "pg-%H%M%S.log"
+			params["log_statement"], params["log_line_prefix"] = "mod", "%m [%p] %x %a "
+		}
+		cfg, _ := json.MarshalIndent(pc, "", "  ")
 		if err := os.WriteFile(m.config, cfg, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -293,6 +309,13 @@ func (p *Patroni) WaitSync(t testing.TB, within time.Duration, skip string) {
 			for _, m := range p.Members {
 				if m != leader && m.Name != skip && !streaming[m.Name] && !reinit[m.Name] {
 					reinit[m.Name] = true
+					// A PostgreSQL Patroni no longer manages can hold the
+					// member's port (its new one then fails: "Address
+					// already in use"): stopped first, as an operator would.
+					for _, pid := range postgresListening(m.PGPort) {
+						syscall.Kill(pid, syscall.SIGKILL)
+						t.Logf("Patroni: stopped PostgreSQL %d, which held %s's port", pid, m.Name)
+					}
 					err := p.reinitialize(m)
 					t.Logf("Patroni: %s has not been connected to %s for 30 s; reinitialized from it (%v)", m.Name, leader.Name, err)
 				}
@@ -333,6 +356,46 @@ func (p *Patroni) replication(leader *Member) (bool, map[string]bool) {
 		}
 	}
 	return sync, streaming
+}
+
+// postgresListening returns the PIDs of postgres processes with a TCP
+// socket listening on port, from /proc.
+func postgresListening(port int) []int {
+	sockets := map[string]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, _ := os.ReadFile(table)
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			// sl local_address rem_address st … inode; st 0A is LISTEN.
+			if len(f) < 10 || f[3] != "0A" {
+				continue
+			}
+			if _, hexPort, ok := strings.Cut(f[1], ":"); ok {
+				if n, err := strconv.ParseInt(hexPort, 16, 32); err == nil && int(n) == port {
+					sockets["socket:["+f[9]+"]"] = true
+				}
+			}
+		}
+	}
+	var pids []int
+	procs, _ := os.ReadDir("/proc")
+	for _, e := range procs {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm")); strings.TrimSpace(string(comm)) != "postgres" {
+			continue
+		}
+		fds, _ := os.ReadDir(filepath.Join("/proc", e.Name(), "fd"))
+		for _, fd := range fds {
+			if target, err := os.Readlink(filepath.Join("/proc", e.Name(), "fd", fd.Name())); err == nil && sockets[target] {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
 }
 
 // reinitialize has m's Patroni copy its data afresh from the leader.
