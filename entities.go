@@ -69,10 +69,20 @@ type ManagedPolicy struct {
 	Description     string
 	DefaultVersion  string // "v1", "v2", …
 	AttachmentCount int
+	BoundaryCount   int // users and roles it bounds (PermissionsBoundaryUsageCount)
 	CreatedAt       time.Time
 	UpdatedAt       time.Time // when the default version last changed
 	Tags            []Tag
 	AWSManaged      bool
+}
+
+// PolicyFilter selects customer-managed policies in Store.ListPolicies.
+type PolicyFilter struct {
+	PathPrefix   string // "/" for all
+	OnlyAttached bool   // attached to at least one user, group or role
+	// OnlyBoundaries: the permissions boundary of at least one user or
+	// role (ListPolicies' PolicyUsageFilter=PermissionsBoundary).
+	OnlyBoundaries bool
 }
 
 // ARN returns the policy's ARN: arn:aws:iam::<account>:policy<path><name>,
@@ -219,6 +229,9 @@ type LoginProfile struct {
 	CreatedAt     time.Time
 	ChangedAt     time.Time
 	ResetRequired bool
+	// LastUsedAt is when the password last signed the user in to the
+	// console; zero if never.
+	LastUsedAt time.Time
 	// History are the hashes of the passwords it had before, newest first,
 	// as many as the password policy's reuse prevention remembers.
 	History []string

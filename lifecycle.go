@@ -12,6 +12,7 @@ type UserKeys struct {
 	// PasswordChanged is when its console password was last set; zero
 	// without one. MFA says whether it has an MFA device enabled.
 	PasswordChanged time.Time
+	PasswordUsed    time.Time // its last console sign-in; zero if never
 	MFA             bool
 }
 
@@ -182,7 +183,7 @@ func (s *Service) UntagPolicy(ctx context.Context, c *Caller, arn string, keys [
 
 // ListPolicyTags returns a managed policy's tags (none for AWS-managed ones).
 func (s *Service) ListPolicyTags(ctx context.Context, c *Caller, arn string) ([]Tag, error) {
-	p, b, err := s.authorizePolicy(ctx, c, "iam:ListPolicyTags", arn)
+	p, b, err := s.authorizePolicy(ctx, c, "iam:ListPolicyTags", arn, TagFacts{})
 	if err != nil || b != nil {
 		return nil, err
 	}

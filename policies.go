@@ -181,12 +181,10 @@ func (s *Service) resolvePolicyIn(ctx context.Context, v View, arn string) (p *M
 // typed: names match case-insensitively, policy patterns do not, and a
 // Deny on policy/Guardrail must hold for policy/guardrail too. A policy
 // that does not exist is decided on the ARN as typed, and then NotFound.
-func (s *Service) authorizePolicy(ctx context.Context, c *Caller, action, arn string, facts ...TagFacts) (*ManagedPolicy, *builtinPolicy, error) {
+func (s *Service) authorizePolicy(ctx context.Context, c *Caller, action, arn string, facts TagFacts) (*ManagedPolicy, *builtinPolicy, error) {
 	p, b, err := s.resolvePolicy(ctx, arn)
 	r := on(arn)
-	if len(facts) > 0 {
-		r.setting, r.removing = facts[0].Setting, facts[0].Removing
-	}
+	r.setting, r.removing = facts.Setting, facts.Removing
 	switch {
 	case err == nil && b != nil:
 		r.arn = b.ARN(s.account.ID)
@@ -203,8 +201,8 @@ func (s *Service) authorizePolicy(ctx context.Context, c *Caller, action, arn st
 
 // customerPolicy is authorizePolicy for changes: the AWS-managed policies
 // cannot be changed.
-func (s *Service) customerPolicy(ctx context.Context, c *Caller, action, arn string, facts ...TagFacts) (*ManagedPolicy, error) {
-	p, b, err := s.authorizePolicy(ctx, c, action, arn, facts...)
+func (s *Service) customerPolicy(ctx context.Context, c *Caller, action, arn string, facts TagFacts) (*ManagedPolicy, error) {
+	p, b, err := s.authorizePolicy(ctx, c, action, arn, facts)
 	if err != nil {
 		return nil, err
 	}
@@ -216,12 +214,15 @@ func (s *Service) customerPolicy(ctx context.Context, c *Caller, action, arn str
 
 // GetPolicy returns a managed policy with its attachment count.
 func (s *Service) GetPolicy(ctx context.Context, c *Caller, arn string) (*ManagedPolicy, error) {
-	p, b, err := s.authorizePolicy(ctx, c, "iam:GetPolicy", arn)
+	p, b, err := s.authorizePolicy(ctx, c, "iam:GetPolicy", arn, TagFacts{})
 	if err != nil || b == nil {
 		return p, err
 	}
 	out := b.ManagedPolicy
-	out.AttachmentCount, err = s.store.CountAttachments(ctx, b.ID)
+	if out.AttachmentCount, err = s.store.CountAttachments(ctx, b.ID); err != nil {
+		return nil, err
+	}
+	out.BoundaryCount, err = s.store.CountBoundaryUses(ctx, b.ARN(s.account.ID))
 	return &out, err
 }
 
@@ -234,16 +235,18 @@ const (
 	ScopeLocal
 )
 
-// ListPolicies lists managed policies: the AWS-managed ones first, then the
-// account's. Its markers are its own: "a<n>" continues the AWS-managed
-// list at n, "l<store marker>" the account's ("l" alone at its start).
-func (s *Service) ListPolicies(ctx context.Context, c *Caller, scope PolicyScope, onlyAttached bool, pathPrefix string, p Page) ([]*ManagedPolicy, string, error) {
+// ListPolicies lists the managed policies f selects in scope: the
+// AWS-managed ones first, then the account's. Its markers are its own:
+// "a<n>" continues the AWS-managed list at n, "l<store marker>" the
+// account's ("l" alone at its start).
+func (s *Service) ListPolicies(ctx context.Context, c *Caller, scope PolicyScope, f PolicyFilter, p Page) ([]*ManagedPolicy, string, error) {
 	if err := s.authorize(ctx, c, "iam:ListPolicies", on("*")); err != nil {
 		return nil, "", err
 	}
-	if pathPrefix == "" {
-		pathPrefix = "/"
+	if f.PathPrefix == "" {
+		f.PathPrefix = "/"
 	}
+	pathPrefix := f.PathPrefix
 	var out []*ManagedPolicy
 	from, local := 0, ""
 	switch {
@@ -270,13 +273,17 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, scope PolicyScope
 			if err != nil {
 				return nil, "", err
 			}
-			if onlyAttached && n == 0 {
+			bounds, err := s.store.CountBoundaryUses(ctx, b.ARN(s.account.ID))
+			if err != nil {
+				return nil, "", err
+			}
+			if f.OnlyAttached && n == 0 || f.OnlyBoundaries && bounds == 0 {
 				continue
 			}
 			if len(out) == p.MaxItems {
 				return out, "a" + strconv.Itoa(i), nil
 			}
-			mp.AttachmentCount = n
+			mp.AttachmentCount, mp.BoundaryCount = n, bounds
 			out = append(out, &mp)
 		}
 	}
@@ -286,7 +293,7 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, scope PolicyScope
 	case len(out) == p.MaxItems:
 		return out, "l", nil // local policies may follow
 	}
-	ps, next, err := s.store.ListPolicies(ctx, pathPrefix, onlyAttached, Page{Marker: local, MaxItems: p.MaxItems - len(out)})
+	ps, next, err := s.store.ListPolicies(ctx, f, Page{Marker: local, MaxItems: p.MaxItems - len(out)})
 	if err != nil {
 		return nil, "", err
 	}
@@ -300,7 +307,7 @@ func (s *Service) ListPolicies(ctx context.Context, c *Caller, scope PolicyScope
 // DeletePolicy deletes a customer-managed policy that is not attached and
 // has no versions besides its default.
 func (s *Service) DeletePolicy(ctx context.Context, c *Caller, arn string) error {
-	p, err := s.customerPolicy(ctx, c, "iam:DeletePolicy", arn)
+	p, err := s.customerPolicy(ctx, c, "iam:DeletePolicy", arn, TagFacts{})
 	if err != nil {
 		return err
 	}
@@ -309,7 +316,7 @@ func (s *Service) DeletePolicy(ctx context.Context, c *Caller, arn string) error
 
 // CreatePolicyVersion adds a version; with setDefault it takes effect at once.
 func (s *Service) CreatePolicyVersion(ctx context.Context, c *Caller, arn, doc string, setDefault bool) (*PolicyVersion, error) {
-	p, err := s.customerPolicy(ctx, c, "iam:CreatePolicyVersion", arn)
+	p, err := s.customerPolicy(ctx, c, "iam:CreatePolicyVersion", arn, TagFacts{})
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +331,7 @@ func (s *Service) CreatePolicyVersion(ctx context.Context, c *Caller, arn, doc s
 
 // GetPolicyVersion returns one version of a managed policy.
 func (s *Service) GetPolicyVersion(ctx context.Context, c *Caller, arn, version string) (*PolicyVersion, error) {
-	p, b, err := s.authorizePolicy(ctx, c, "iam:GetPolicyVersion", arn)
+	p, b, err := s.authorizePolicy(ctx, c, "iam:GetPolicyVersion", arn, TagFacts{})
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +350,7 @@ func (s *Service) GetPolicyVersion(ctx context.Context, c *Caller, arn, version 
 
 // ListPolicyVersions lists a managed policy's versions, newest first.
 func (s *Service) ListPolicyVersions(ctx context.Context, c *Caller, arn string) ([]*PolicyVersion, error) {
-	p, b, err := s.authorizePolicy(ctx, c, "iam:ListPolicyVersions", arn)
+	p, b, err := s.authorizePolicy(ctx, c, "iam:ListPolicyVersions", arn, TagFacts{})
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +362,7 @@ func (s *Service) ListPolicyVersions(ctx context.Context, c *Caller, arn string)
 
 // DeletePolicyVersion deletes a version other than the default.
 func (s *Service) DeletePolicyVersion(ctx context.Context, c *Caller, arn, version string) error {
-	p, err := s.customerPolicy(ctx, c, "iam:DeletePolicyVersion", arn)
+	p, err := s.customerPolicy(ctx, c, "iam:DeletePolicyVersion", arn, TagFacts{})
 	if err != nil {
 		return err
 	}
@@ -368,7 +375,7 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, c *Caller, arn, versi
 
 // SetDefaultPolicyVersion makes a version the one in effect.
 func (s *Service) SetDefaultPolicyVersion(ctx context.Context, c *Caller, arn, version string) error {
-	p, err := s.customerPolicy(ctx, c, "iam:SetDefaultPolicyVersion", arn)
+	p, err := s.customerPolicy(ctx, c, "iam:SetDefaultPolicyVersion", arn, TagFacts{})
 	if err != nil {
 		return err
 	}
@@ -461,7 +468,7 @@ func (s *Service) ListAttachedPolicies(ctx context.Context, c *Caller, e Entity,
 // ListEntitiesForPolicy lists the users and groups a managed policy is
 // attached to; kind, if not nil, keeps one kind.
 func (s *Service) ListEntitiesForPolicy(ctx context.Context, c *Caller, arn string, kind *EntityKind, pathPrefix string, p Page) ([]EntityInfo, string, error) {
-	mp, b, err := s.authorizePolicy(ctx, c, "iam:ListEntitiesForPolicy", arn)
+	mp, b, err := s.authorizePolicy(ctx, c, "iam:ListEntitiesForPolicy", arn, TagFacts{})
 	if err != nil {
 		return nil, "", err
 	}

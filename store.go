@@ -160,10 +160,9 @@ type PolicyStore interface {
 	// GetPolicy returns the customer-managed policy of that name, with its
 	// attachment count. NotFound if none.
 	GetPolicy(ctx context.Context, name string) (*ManagedPolicy, error)
-	// ListPolicies lists customer-managed policies whose path starts with
-	// pathPrefix, by folded name; with onlyAttached, those attached to at
-	// least one entity.
-	ListPolicies(ctx context.Context, pathPrefix string, onlyAttached bool, p Page) ([]*ManagedPolicy, string, error)
+	// ListPolicies lists the customer-managed policies f selects, by
+	// folded name, with their attachment and boundary counts.
+	ListPolicies(ctx context.Context, f PolicyFilter, p Page) ([]*ManagedPolicy, string, error)
 	// UpdatePolicyTags replaces the tags of a customer-managed policy with
 	// what fn returns for the current ones, atomically. NotFound if none.
 	UpdatePolicyTags(ctx context.Context, name string, fn func([]Tag) ([]Tag, error)) error
@@ -206,6 +205,9 @@ type PolicyStore interface {
 	// CountAttachments returns how many entities the policy of that ID is
 	// attached to.
 	CountAttachments(ctx context.Context, policyID string) (int, error)
+	// CountBoundaryUses returns how many users and roles have the policy
+	// of that ARN as their permissions boundary.
+	CountBoundaryUses(ctx context.Context, arn string) (int, error)
 
 	// PutInlinePolicy creates or replaces e's inline policy of that name.
 	// NotFound if e does not exist; LimitExceeded if the sizes of all of

@@ -147,7 +147,7 @@ func list(ctx context.Context, svc *iamd.Service, c *iamd.Caller, f Filter) ([]i
 			continue
 		}
 		policies, err := all(func(p iamd.Page) ([]*iamd.ManagedPolicy, string, error) {
-			return svc.ListPolicies(ctx, c, scope.scope, scope.onlyAttached, "/", p)
+			return svc.ListPolicies(ctx, c, scope.scope, iamd.PolicyFilter{PathPrefix: "/", OnlyAttached: scope.onlyAttached}, p)
 		})
 		if err != nil {
 			return nil, err

@@ -115,7 +115,7 @@ type managedPolicy struct {
 
 func (a *API) policy(p *iamd.ManagedPolicy, withDescription bool) managedPolicy {
 	out := managedPolicy{PolicyName: p.Name, PolicyId: p.ID, Arn: p.ARN(a.svc.Account().ID), Path: p.Path, DefaultVersionId: p.DefaultVersion,
-		AttachmentCount: p.AttachmentCount, IsAttachable: true, CreateDate: awsquery.Timestamp(p.CreatedAt), UpdateDate: awsquery.Timestamp(p.UpdatedAt)}
+		AttachmentCount: p.AttachmentCount, PermissionsBoundaryUsageCount: p.BoundaryCount, IsAttachable: true, CreateDate: awsquery.Timestamp(p.CreatedAt), UpdateDate: awsquery.Timestamp(p.UpdatedAt)}
 	if withDescription { // as AWS: GetPolicy and CreatePolicy describe, ListPolicies does not
 		out.Description = p.Description
 		if len(p.Tags) > 0 {
@@ -270,13 +270,18 @@ func (a *API) listPolicies(ctx context.Context, c *iamd.Caller, p awsquery.Param
 	onlyAttached := v.boolean("OnlyAttached")
 	prefix := v.policyPathPrefix()
 	page := v.page()
+	f := iamd.PolicyFilter{PathPrefix: prefix, OnlyAttached: onlyAttached}
+	switch u := p["PolicyUsageFilter"]; u {
+	case "", "PermissionsPolicy": // every managed policy can be one
+	case "PermissionsBoundary":
+		f.OnlyBoundaries = true
+	default:
+		v.Fail("Value '%s' at 'policyUsageFilter' failed to satisfy constraint: Member must satisfy enum value set: [PermissionsPolicy, PermissionsBoundary]", clip(u))
+	}
 	if v.Err != nil {
 		return nil, v.Err
 	}
-	if u := p["PolicyUsageFilter"]; u == "PermissionsBoundary" {
-		return listPoliciesResult{Policies: []managedPolicy{}}, nil // boundary usage is not counted yet (docs/iam.md)
-	}
-	ps, next, err := a.svc.ListPolicies(ctx, c, scope, onlyAttached, prefix, page)
+	ps, next, err := a.svc.ListPolicies(ctx, c, scope, f, page)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 
 	"iamd"
@@ -42,5 +43,42 @@ func testBoundaries(t *testing.T, s iamd.Store) {
 	}
 	if got, _ := s.GetRole(ctx, "bounded-role"); got.Boundary != "" {
 		t.Fatalf("a cleared role boundary: %q", got.Boundary)
+	}
+	testBoundaryUses(t, s)
+}
+
+// testBoundaryUses: a policy counts the users and roles it bounds
+// (PermissionsBoundaryUsageCount), by its ARN in the account the store
+// was initialized with, and ListPolicies can select the policies that
+// bound someone.
+func testBoundaryUses(t *testing.T, s iamd.Store) {
+	const limits, aws = "arn:aws:iam::123456789012:policy/ops/limits", "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+	mustPolicy(t, s, "limits", "/ops/")
+	mustPolicy(t, s, "unused", "/ops/")
+	for i, b := range []string{limits, limits, aws} {
+		name := fmt.Sprintf("u%d", i)
+		if err := s.CreateUser(ctx, &iamd.User{ID: "AIDAUSES" + name, Name: name, Path: "/", CreatedAt: ts(1), Boundary: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &iamd.Role{ID: "AROAUSES", Name: "uses", Path: "/", TrustPolicy: trustDoc, MaxSessionDuration: 3600, CreatedAt: ts(1), Boundary: limits}
+	if err := s.CreateRole(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.GetPolicy(ctx, "limits"); err != nil || p.BoundaryCount != 3 {
+		t.Fatalf("GetPolicy(limits): %+v %v, want a boundary count of 3", p, err)
+	}
+	if n, err := s.CountBoundaryUses(ctx, aws); err != nil || n != 1 {
+		t.Fatalf("CountBoundaryUses(aws) = %d %v, want 1", n, err)
+	}
+	ps, _, err := s.ListPolicies(ctx, iamd.PolicyFilter{PathPrefix: "/ops/", OnlyBoundaries: true}, iamd.Page{MaxItems: 10})
+	if err != nil || len(ps) != 1 || ps[0].Name != "limits" || ps[0].BoundaryCount != 3 {
+		t.Fatalf("ListPolicies(OnlyBoundaries) = %+v %v, want limits alone", ps, err)
+	}
+	if err := s.UpdateRole(ctx, "uses", func(r *iamd.Role) error { r.Boundary = ""; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.GetPolicy(ctx, "limits"); p.BoundaryCount != 2 {
+		t.Fatalf("after a role's boundary is cleared, the count is %d, want 2", p.BoundaryCount)
 	}
 }

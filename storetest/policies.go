@@ -177,7 +177,7 @@ func testManagedPolicies(t *testing.T, s iamd.Store) {
 	var names []string
 	pg := iamd.Page{MaxItems: 2}
 	for {
-		ps, next, err := s.ListPolicies(ctx, "/", false, pg)
+		ps, next, err := s.ListPolicies(ctx, iamd.PolicyFilter{PathPrefix: "/"}, pg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,11 +192,11 @@ func testManagedPolicies(t *testing.T, s iamd.Store) {
 	if strings.Join(names, ",") != "b:0,c:0,ReadOnly:1" {
 		t.Fatalf("ListPolicies = %v", names)
 	}
-	ps, _, err := s.ListPolicies(ctx, "/", true, iamd.Page{MaxItems: 10})
+	ps, _, err := s.ListPolicies(ctx, iamd.PolicyFilter{PathPrefix: "/", OnlyAttached: true}, iamd.Page{MaxItems: 10})
 	if err != nil || len(ps) != 1 || ps[0].Name != "ReadOnly" {
 		t.Fatalf("ListPolicies(onlyAttached) = %v, %v", ps, err)
 	}
-	ps, _, err = s.ListPolicies(ctx, "/team/", false, iamd.Page{MaxItems: 10})
+	ps, _, err = s.ListPolicies(ctx, iamd.PolicyFilter{PathPrefix: "/team/"}, iamd.Page{MaxItems: 10})
 	if err != nil || len(ps) != 1 {
 		t.Fatalf("ListPolicies(/team/) = %v, %v", ps, err)
 	}

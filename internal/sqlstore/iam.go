@@ -204,13 +204,18 @@ func (s *Store) ListGroupsForUser(ctx context.Context, user string, p iamd.Page)
 // ---- managed policies ----
 
 const policyCols = `p.id, p.name, p.path, p.description, p.default_version, p.created_at, p.updated_at, p.tags,
-	(SELECT count(*) FROM attached_policies a WHERE a.policy_id = p.id)`
+	(SELECT count(*) FROM attached_policies a WHERE a.policy_id = p.id),
+	(SELECT count(*) FROM users u WHERE u.boundary = ` + policyARN + `) + (SELECT count(*) FROM iam_roles r WHERE r.boundary = ` + policyARN + `)`
+
+// policyARN is the ARN of customer-managed policy p, as boundaries store
+// it (iamd.ManagedPolicy.ARN).
+const policyARN = `('arn:aws:iam::' || (SELECT v FROM meta WHERE k = 'account_id') || ':policy' || p.path || p.name)`
 
 func scanPolicy(r sqlkit.Row) (*iamd.ManagedPolicy, error) {
 	var p iamd.ManagedPolicy
 	var def, created, updated int64
 	var tags string
-	if err := r.Scan(&p.ID, &p.Name, &p.Path, &p.Description, &def, &created, &updated, &tags, &p.AttachmentCount); err != nil {
+	if err := r.Scan(&p.ID, &p.Name, &p.Path, &p.Description, &def, &created, &updated, &tags, &p.AttachmentCount, &p.BoundaryCount); err != nil {
 		return nil, err
 	}
 	p.DefaultVersion = versionID(def)
@@ -261,19 +266,23 @@ func (s *Store) GetPolicy(ctx context.Context, name string) (p *iamd.ManagedPoli
 	return p, err
 }
 
-func (s *Store) ListPolicies(ctx context.Context, pathPrefix string, onlyAttached bool, p iamd.Page) (ps []*iamd.ManagedPolicy, next string, err error) {
+func (s *Store) ListPolicies(ctx context.Context, f iamd.PolicyFilter, p iamd.Page) (ps []*iamd.ManagedPolicy, next string, err error) {
 	from, err := after(p)
 	if err != nil {
 		return nil, "", err
 	}
-	attached := 0
-	if onlyAttached {
-		attached = 1
+	flag := func(b bool) int {
+		if b {
+			return 1
+		}
+		return 0
 	}
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
 		rows, err := q.Query(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold > $1 AND substr(p.path, 1, $2) = $3
-			AND ($4 = 0 OR EXISTS (SELECT 1 FROM attached_policies a WHERE a.policy_id = p.id)) ORDER BY p.name_fold LIMIT $5`,
-			from, len(pathPrefix), pathPrefix, attached, p.MaxItems+1)
+			AND ($4 = 0 OR EXISTS (SELECT 1 FROM attached_policies a WHERE a.policy_id = p.id))
+			AND ($5 = 0 OR EXISTS (SELECT 1 FROM users u WHERE u.boundary = `+policyARN+`) OR EXISTS (SELECT 1 FROM iam_roles r WHERE r.boundary = `+policyARN+`))
+			ORDER BY p.name_fold LIMIT $6`,
+			from, len(f.PathPrefix), f.PathPrefix, flag(f.OnlyAttached), flag(f.OnlyBoundaries), p.MaxItems+1)
 		ps, err = collect(rows, err, scanPolicy)
 		return err
 	})
@@ -576,6 +585,13 @@ func (s *Store) ListEntitiesForPolicy(ctx context.Context, policyID string, kind
 func (s *Store) CountAttachments(ctx context.Context, policyID string) (n int, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
 		return q.QueryRow(ctx, `SELECT count(*) FROM attached_policies WHERE policy_id = $1`, policyID).Scan(&n)
+	})
+	return n, err
+}
+
+func (s *Store) CountBoundaryUses(ctx context.Context, arn string) (n int, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		return q.QueryRow(ctx, `SELECT (SELECT count(*) FROM users WHERE boundary = $1) + (SELECT count(*) FROM iam_roles WHERE boundary = $1)`, arn).Scan(&n)
 	})
 	return n, err
 }
