@@ -46,8 +46,9 @@ const (
 	PasswordPolicyViolation
 	// InvalidAuthenticationCode: an MFA code that is not the device's.
 	InvalidAuthenticationCode
-	// TemporarilyUnmodifiable: the entity is being changed; try again.
-	TemporarilyUnmodifiable
+	// There is no EntityTemporarilyUnmodifiable: AWS answers it while a
+	// change is still spreading through its eventually consistent store;
+	// iamd's changes are transactional and visible at once.
 )
 
 // Error is a domain error. Message is safe to show to the client; it never

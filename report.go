@@ -116,7 +116,7 @@ func (s *Service) buildReport(ctx context.Context) error {
 	if pp, err := s.store.GetPasswordPolicy(ctx); err == nil {
 		maxAge = pp.MaxPasswordAge
 	}
-	fill := func(name, arn string, created time.Time, root bool, owner OwnerKind, keys []AccessKey, changed time.Time, mfa bool) {
+	fill := func(name, arn string, created time.Time, root bool, owner OwnerKind, keys []AccessKey, changed, used time.Time, mfa bool) {
 		row = append(row[:0], name, arn, created.UTC().Format(reportTime))
 		switch {
 		case root:
@@ -124,12 +124,14 @@ func (s *Service) buildReport(ctx context.Context) error {
 		case changed.IsZero():
 			row = append(row, "false", "N/A", "N/A", "N/A", boolText(mfa))
 		default:
-			// Console sign-ins are not recorded: their last use is unknown.
-			next := "N/A"
+			next, last := "N/A", "no_information" // never signed in with it
 			if maxAge > 0 {
 				next = changed.AddDate(0, 0, maxAge).UTC().Format(reportTime)
 			}
-			row = append(row, "true", "no_information", changed.UTC().Format(reportTime), next, boolText(mfa))
+			if !used.IsZero() {
+				last = used.UTC().Format(reportTime)
+			}
+			row = append(row, "true", last, changed.UTC().Format(reportTime), next, boolText(mfa))
 		}
 		for i := range 2 {
 			if i >= len(keys) {
@@ -156,9 +158,9 @@ func (s *Service) buildReport(ctx context.Context) error {
 	for i, k := range rootKeys {
 		keys[i] = *k
 	}
-	fill("<root_account>", "arn:aws:iam::"+s.account.ID+":root", s.account.CreatedAt, true, OwnerRoot, keys, time.Time{}, false)
+	fill("<root_account>", "arn:aws:iam::"+s.account.ID+":root", s.account.CreatedAt, true, OwnerRoot, keys, time.Time{}, time.Time{}, false)
 	if err := s.store.CredentialRows(ctx, func(uk UserKeys) error {
-		fill(uk.User.Name, uk.User.ARN(s.account.ID), uk.User.CreatedAt, false, OwnerUser, uk.Keys, uk.PasswordChanged, uk.MFA)
+		fill(uk.User.Name, uk.User.ARN(s.account.ID), uk.User.CreatedAt, false, OwnerUser, uk.Keys, uk.PasswordChanged, uk.PasswordUsed, uk.MFA)
 		return nil
 	}); err != nil {
 		return err

@@ -111,6 +111,8 @@ class PeopleTest(unittest.TestCase):
         serial, seed = dev["SerialNumber"], dev["Base32StringSeed"].decode()
         self.assertEqual(serial, f"arn:aws:iam::{ACCOUNT}:mfa/mia-phone")
         self.assertRegex(seed, r"^[A-Z2-7]{32}$")
+        # The QR code an authenticator app scans, returned this once with the seed.
+        self.assertTrue(dev["QRCodePNG"].startswith(b"\x89PNG\r\n\x1a\n"), dev["QRCodePNG"][:8])
         now = time.time()
         self.assertError("InvalidAuthenticationCode", 403, iam.enable_mfa_device, UserName="mia", SerialNumber=serial,
                          AuthenticationCode1=totp(seed, now), AuthenticationCode2=totp(seed, now))

@@ -30,7 +30,6 @@ var codes = map[iamd.Kind]wireError{
 
 	iamd.PasswordPolicyViolation:   {http.StatusBadRequest, "PasswordPolicyViolation"},
 	iamd.InvalidAuthenticationCode: {http.StatusForbidden, "InvalidAuthenticationCode"},
-	iamd.TemporarilyUnmodifiable:   {http.StatusConflict, "EntityTemporarilyUnmodifiable"},
 }
 
 // ErrorResponse returns the HTTP status, code and client-safe message for

@@ -44,13 +44,6 @@ type action func(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, e
 func New(svc *iamd.Service, parts Parts) *API {
 	fed, profiles := parts.Federation, parts.InstanceProfiles
 	a := &API{svc: svc, fed: fed, profiles: profiles, people: parts.People, accounts: parts.Accounts}
-	if a.accounts != nil {
-		defer func() {
-			a.actions["CreateAccountAlias"] = a.createAccountAlias
-			a.actions["ListAccountAliases"] = a.listAccountAliases
-			a.actions["DeleteAccountAlias"] = a.deleteAccountAlias
-		}()
-	}
 	a.actions = map[string]action{
 		"CreateUser":           a.createUser,
 		"GetUser":              a.getUser,
@@ -184,6 +177,11 @@ func New(svc *iamd.Service, parts Parts) *API {
 			a.actions[name] = act
 		}
 	}
+	if a.accounts != nil {
+		a.actions["CreateAccountAlias"] = a.createAccountAlias
+		a.actions["ListAccountAliases"] = a.listAccountAliases
+		a.actions["DeleteAccountAlias"] = a.deleteAccountAlias
+	}
 	if profiles != nil {
 		for name, act := range map[string]action{
 			"CreateInstanceProfile":         a.createInstanceProfile,
@@ -225,6 +223,7 @@ type user struct {
 	UserId              string
 	Arn                 string
 	CreateDate          string
+	PasswordLastUsed    string    `xml:",omitempty"`
 	PermissionsBoundary *boundary `xml:",omitempty"`
 	Tags                *tags     `xml:",omitempty"`
 }
@@ -374,7 +373,17 @@ func (a *API) getUser(ctx context.Context, c *iamd.Caller, p awsquery.Params) (a
 	if err != nil {
 		return nil, err
 	}
-	return userResult{a.user(u, true)}, nil
+	out := a.user(u, true)
+	if a.people != nil && u.Name != "" {
+		used, err := a.people.PasswordLastUsed(ctx, u.Name)
+		if err != nil {
+			return nil, err
+		}
+		if !used.IsZero() {
+			out.PasswordLastUsed = awsquery.Timestamp(used)
+		}
+	}
+	return userResult{out}, nil
 }
 
 func (a *API) listUsers(ctx context.Context, c *iamd.Caller, p awsquery.Params) (any, error) {

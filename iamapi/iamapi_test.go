@@ -1,7 +1,11 @@
 package iamapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/xml"
+	"image/png"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -316,5 +320,39 @@ func TestTagPaging(t *testing.T) {
 				marker = m[1]
 			}
 		}
+	}
+}
+
+// TestVirtualMFADeviceQRCode: CreateVirtualMFADevice returns, once, the
+// seed in base32 and as a QR code: a PNG an authenticator app can scan.
+func TestVirtualMFADeviceQRCode(t *testing.T) {
+	api := newAPI(t)
+	res, err := api.Do(context.Background(), root, "CreateVirtualMFADevice", awsquery.Params{"VirtualMFADeviceName": "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := awsquery.EncodeResult(awsquery.NamespaceIAM, "CreateVirtualMFADevice", res, "rid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Device struct{ Base32StringSeed, QRCodePNG string } `xml:"CreateVirtualMFADeviceResult>VirtualMFADevice"`
+	}
+	if err := xml.Unmarshal(doc, &out); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(out.Device.QRCodePNG)
+	if err != nil {
+		t.Fatalf("QRCodePNG is not base64: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("QRCodePNG is not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 256 || b.Dy() != 256 {
+		t.Fatalf("QR code of %v, want 256×256", b)
+	}
+	if out.Device.Base32StringSeed == "" {
+		t.Fatal("no seed beside the QR code")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/skip2/go-qrcode"
+
 	"iamd"
 	"iamd/awsquery"
 )
@@ -167,6 +169,7 @@ func (a *API) deleteAccountPasswordPolicy(ctx context.Context, c *iamd.Caller, p
 type virtualMFADevice struct {
 	SerialNumber     string
 	Base32StringSeed string `xml:",omitempty"` // a blob: base64 of the base32 text
+	QRCodePNG        string `xml:",omitempty"` // a blob: base64 of a PNG of the otpauth:// URI
 	User             *user  `xml:",omitempty"`
 	EnableDate       string `xml:",omitempty"`
 	Tags             *tags  `xml:",omitempty"`
@@ -190,7 +193,14 @@ func (a *API) createVirtualMFADevice(ctx context.Context, c *iamd.Caller, p awsq
 	if err != nil {
 		return nil, err
 	}
-	return virtualMFADeviceResult{virtualMFADevice{SerialNumber: seed.Serial, Base32StringSeed: base64.StdEncoding.EncodeToString([]byte(seed.Base32))}}, nil
+	// The QR code an authenticator app scans: the otpauth:// URI, which
+	// holds the seed, so it is returned here once like the seed itself.
+	png, err := qrcode.Encode(seed.URI, qrcode.Medium, 256)
+	if err != nil {
+		return nil, err
+	}
+	return virtualMFADeviceResult{virtualMFADevice{SerialNumber: seed.Serial, Base32StringSeed: base64.StdEncoding.EncodeToString([]byte(seed.Base32)),
+		QRCodePNG: base64.StdEncoding.EncodeToString(png)}}, nil
 }
 
 // mfaCodes is EnableMFADevice (enable) or ResyncMFADevice.

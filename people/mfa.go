@@ -211,7 +211,8 @@ func (p *People) MFADeviceTags(ctx context.Context, c *iamd.Caller, serial strin
 // STS does for GetSessionToken and AssumeRole with SerialNumber and
 // TokenCode: the device must be the user's, and the code current (a step
 // either side for clock drift) and not used before. It returns when the
-// code was checked. Every refusal reads the same, whatever failed.
+// code was checked. Every refusal reads the same, whatever failed; past
+// CodeRate a device's codes are refused unchecked until its bucket refills.
 func (p *People) VerifyMFA(ctx context.Context, c *iamd.Caller, serial, code string) (time.Time, error) {
 	refused := iamd.Errorf(iamd.AccessDenied, "MultiFactorAuthentication failed with invalid MFA one time pass code. ")
 	if c.Kind != iamd.CallerUser || c.Session != nil && c.Session.Kind != iamd.SessionOfUser {
@@ -220,7 +221,7 @@ func (p *People) VerifyMFA(ctx context.Context, c *iamd.Caller, serial, code str
 	now := p.now()
 	cur := StepAt(now)
 	err := p.store.UpdateMFADevice(ctx, serial, func(d *iamd.MFADevice) error {
-		if !sameUser(d.User, c.User.Name) {
+		if !sameUser(d.User, c.User.Name) || !p.codes.Take(d.Serial, now) {
 			return refused
 		}
 		seed, err := p.open(d)

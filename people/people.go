@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"iamd"
+	"iamd/internal/ratelimit"
 )
 
 // Config is what People needs.
@@ -33,11 +34,19 @@ type People struct {
 	sealer *iamd.Sealer
 	now    func() time.Time
 	rand   io.Reader
+	// codes bounds the one-time codes tried against each device (CodeRate).
+	codes *ratelimit.Limiter
 }
+
+// CodeRate is how many one-time codes a device may be tried with on one
+// node: five at once, then one per 30 s step. Guessing a 6-digit code
+// (three valid at a time) then takes years; the real user, who can use
+// each code once anyway, never meets the limit.
+var CodeRate = ratelimit.Rate{Burst: 5, Every: 30 * time.Second}
 
 // New returns People for cfg.
 func New(cfg Config) *People {
-	p := &People{svc: cfg.Service, store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand}
+	p := &People{svc: cfg.Service, store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, codes: ratelimit.New(CodeRate)}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -270,6 +279,30 @@ func (p *People) ResetPassword(ctx context.Context, user, password string) error
 		lp.ResetRequired = false
 		return nil
 	})
+}
+
+// SignedIn records that user's password signed them in to the console
+// now (GetUser's PasswordLastUsed, the credential report's
+// password_last_used).
+func (p *People) SignedIn(ctx context.Context, user string) error {
+	return p.store.PutLoginProfile(ctx, user, false, func(lp *iamd.LoginProfile) error {
+		lp.LastUsedAt = p.timestamp()
+		return nil
+	})
+}
+
+// PasswordLastUsed is when user's password last signed them in: zero if
+// never, or if they have no password. The caller has been allowed to read
+// the user.
+func (p *People) PasswordLastUsed(ctx context.Context, user string) (time.Time, error) {
+	lp, err := p.store.GetLoginProfile(ctx, user)
+	if iamd.KindOf(err) == iamd.NotFound {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return lp.LastUsedAt, nil
 }
 
 // CheckPassword reports whether password is user's console password,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -312,5 +313,43 @@ func TestCredentialReport(t *testing.T) {
 	}
 	if strings.Contains(string(r.Content), "argon2") {
 		t.Error("the report holds a hash")
+	}
+}
+
+// TestCodeGuessing: a holder of a user's key guessing that user's MFA
+// codes through STS gets CodeRate's burst of tries, then one per 30 s
+// step, refused unchecked in between (the right code too, so that a guess
+// cannot be told from a refusal); the bucket refills and nothing stays
+// locked.
+func TestCodeGuessing(t *testing.T) {
+	e := setup(t)
+	if _, err := e.svc.CreateUser(ctx, root, "ann", "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	seed, err := e.ppl.CreateVirtualMFADevice(ctx, root, "ann-phone", "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := people.Base32.DecodeString(seed.Base32)
+	code := func() string { return people.Code(raw, people.StepAt(e.clock.Now())) }
+	n := people.StepAt(e.clock.Now())
+	if err := e.ppl.EnableMFADevice(ctx, root, "ann", seed.Serial, people.Code(raw, n-1), people.Code(raw, n)); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(30 * time.Second)
+	ann := e.caller(t, "ann")
+	wrong := "000000"
+	if wrong == code() {
+		wrong = "000001"
+	}
+	for i := range people.CodeRate.Burst {
+		_, err := e.ppl.VerifyMFA(ctx, ann, seed.Serial, wrong)
+		wantKind(t, fmt.Sprintf("guess %d", i+1), err, iamd.AccessDenied, "MultiFactorAuthentication failed")
+	}
+	_, err = e.ppl.VerifyMFA(ctx, ann, seed.Serial, code())
+	wantKind(t, "the right code past the burst", err, iamd.AccessDenied, "MultiFactorAuthentication failed")
+	e.clock.Add(people.CodeRate.Every)
+	if _, err := e.ppl.VerifyMFA(ctx, ann, seed.Serial, code()); err != nil {
+		t.Fatalf("a step later the right code works again: %v", err)
 	}
 }

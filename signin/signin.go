@@ -20,11 +20,11 @@ package signin
 import (
 	"context"
 	"net/netip"
-	"sync"
 	"time"
 
 	"iamd"
 	"iamd/accounts"
+	"iamd/internal/ratelimit"
 	"iamd/people"
 )
 
@@ -68,10 +68,7 @@ type Config struct {
 }
 
 // Rate is a token bucket's size and refill interval.
-type Rate struct {
-	Burst int
-	Every time.Duration
-}
+type Rate = ratelimit.Rate
 
 // Door checks sign-ins.
 type Door struct {
@@ -80,9 +77,9 @@ type Door struct {
 	people      *people.People
 	names       *accounts.Accounts
 	now         func() time.Time
-	userClients *limiter
-	clients     *limiter
-	users       *limiter
+	userClients *ratelimit.Limiter
+	clients     *ratelimit.Limiter
+	users       *ratelimit.Limiter
 	// hashing bounds the password checks run at once: each holds argon2's
 	// 19 MiB, and anyone may ask for one.
 	hashing chan struct{}
@@ -106,7 +103,7 @@ func New(cfg Config) *Door {
 		cfg.PerUser = Rate{Burst: 60, Every: 2 * time.Second}
 	}
 	return &Door{svc: cfg.Service, store: cfg.Store, people: cfg.People, names: cfg.Accounts, now: cfg.Now,
-		userClients: newLimiter(cfg.PerUserClient), clients: newLimiter(cfg.PerClient), users: newLimiter(cfg.PerUser),
+		userClients: ratelimit.New(cfg.PerUserClient), clients: ratelimit.New(cfg.PerClient), users: ratelimit.New(cfg.PerUser),
 		hashing: make(chan struct{}, MaxConcurrentChecks)}
 }
 
@@ -119,13 +116,13 @@ func (d *Door) SignIn(ctx context.Context, in Input, client netip.Addr) (*Output
 	// Oversized fields are refused before they are used as bucket keys, so
 	// that the buckets hold at most a short name each.
 	if len(in.Account) > 64 || len(in.Password) > 128 || len(in.User) > 64 || len(in.Code) > 6 || len(in.NewPassword) > 128 {
-		if !d.clients.take(client.String(), now) {
+		if !d.clients.Take(client.String(), now) {
 			return nil, ErrThrottle
 		}
 		return nil, ErrRefused
 	}
 	userKey := iamd.FoldName(in.Account + "/" + in.User)
-	if !d.clients.take(client.String(), now) || !d.userClients.take(userKey+" "+client.String(), now) || !d.users.take(userKey, now) {
+	if !d.clients.Take(client.String(), now) || !d.userClients.Take(userKey+" "+client.String(), now) || !d.users.Take(userKey, now) {
 		return nil, ErrThrottle
 	}
 	select {
@@ -178,6 +175,9 @@ func (d *Door) SignIn(ctx context.Context, in Input, client netip.Addr) (*Output
 	if err != nil {
 		return nil, err
 	}
+	if err := d.people.SignedIn(ctx, u.Name); err != nil {
+		return nil, err // the database that just checked the password is gone
+	}
 	return &Output{Credentials: creds}, nil
 }
 
@@ -187,57 +187,4 @@ func (d *Door) account(ctx context.Context, name string) bool {
 		return d.names.Names(ctx, name)
 	}
 	return name == d.svc.Account().ID
-}
-
-// limiter is token buckets by key, bounded in number: when full, buckets
-// that have refilled are dropped first, and if none has, the oldest.
-type limiter struct {
-	rate Rate
-	mu   sync.Mutex
-	m    map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-const maxBuckets = 10000
-
-func newLimiter(r Rate) *limiter { return &limiter{rate: r, m: map[string]*bucket{}} }
-
-func (l *limiter) take(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.m[key]
-	if b == nil {
-		if len(l.m) >= maxBuckets {
-			l.evict(now)
-		}
-		b = &bucket{tokens: float64(l.rate.Burst), at: now}
-		l.m[key] = b
-	}
-	b.tokens = min(float64(l.rate.Burst), b.tokens+float64(now.Sub(b.at))/float64(l.rate.Every))
-	b.at = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-func (l *limiter) evict(now time.Time) {
-	full := time.Duration(l.rate.Burst) * l.rate.Every
-	var oldest string
-	var oldestAt time.Time
-	for k, b := range l.m {
-		if now.Sub(b.at) >= full {
-			delete(l.m, k)
-		} else if oldest == "" || b.at.Before(oldestAt) {
-			oldest, oldestAt = k, b.at
-		}
-	}
-	if len(l.m) >= maxBuckets {
-		delete(l.m, oldest)
-	}
 }

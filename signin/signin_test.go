@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,10 @@ func TestSignIn(t *testing.T) {
 	if err != nil || !out.NeedNewPassword || out.Credentials != nil {
 		t.Fatalf("a sign-in that must change the password: %+v %v", out, err)
 	}
+	if used, _ := e.ppl.PasswordLastUsed(ctx, "ann"); !used.IsZero() {
+		t.Fatalf("a sign-in not completed counts as a use: %v", used)
+	}
+	e.clock.Add(time.Minute)
 	in.NewPassword = "short"
 	if _, err := e.door.SignIn(ctx, in, home); iamd.KindOf(err) != iamd.PasswordPolicyViolation {
 		t.Fatalf("a new password the policy refuses: %v", err)
@@ -73,6 +78,25 @@ func TestSignIn(t *testing.T) {
 		Date: "20261204", Region: "us-east-1", Service: "iam"})
 	if err != nil || cc.Caller.ARN() != "arn:aws:iam::"+acct+":user/ann" {
 		t.Fatalf("the console session: %v %v", cc, err)
+	}
+	// The sign-in is when the password was last used, and only a
+	// complete one: the attempts that asked for more did not count.
+	if used, err := e.ppl.PasswordLastUsed(ctx, "ann"); err != nil || !used.Equal(e.clock.Now().Truncate(time.Millisecond)) {
+		t.Fatalf("PasswordLastUsed = %v %v, want %v", used, err, e.clock.Now())
+	}
+	// And the credential report says so.
+	if _, err := e.svc.GenerateCredentialReport(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	var report string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if r, err := e.svc.GetCredentialReport(ctx, root); err == nil {
+			report = string(r.Content)
+			break
+		}
+	}
+	if want := "ann,arn:aws:iam::" + acct + ":user/ann,2026-12-04T12:00:00+00:00,true,2026-12-04T12:01:00+00:00,"; !strings.Contains(report, want) {
+		t.Fatalf("the report's row of ann does not begin %s:\n%s", want, report)
 	}
 
 	for _, bad := range []signin.Input{{Account: acct, User: "ann", Password: "Correct-Horse-1"}, {Account: acct, User: "nobody", Password: "x"},

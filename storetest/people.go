@@ -41,6 +41,15 @@ func testPeople(t *testing.T, s iamd.Store) {
 	if err != nil || p.Hash != "h2" || !slices.Equal(p.History, []string{"h1"}) || !p.ResetRequired || !p.CreatedAt.Equal(ts(6)) || !p.ChangedAt.Equal(ts(7)) {
 		t.Fatalf("GetLoginProfile: %+v %v", p, err)
 	}
+	if !p.LastUsedAt.IsZero() {
+		t.Fatalf("a password never used has a last use: %v", p.LastUsedAt)
+	}
+	if err := s.PutLoginProfile(ctx, "ann", false, func(lp *iamd.LoginProfile) error { lp.LastUsedAt = ts(8); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.GetLoginProfile(ctx, "ann"); err != nil || !p.LastUsedAt.Equal(ts(8)) || p.Hash != "h2" {
+		t.Fatalf("after a sign-in is recorded: %+v %v", p, err)
+	}
 
 	_, err = s.GetPasswordPolicy(ctx)
 	wantKind(t, "no password policy", err, iamd.ErrNotFound)

@@ -32,13 +32,12 @@ export async function mfaSection(redraw) {
     const created = await query('iam', 'CreateVirtualMFADevice', { VirtualMFADeviceName: `${user}-${suffix}` });
     const serial = text(created, 'SerialNumber');
     const seed = atob(text(created, 'Base32StringSeed'));
-    const uri = `otpauth://totp/${encodeURIComponent(user + '@' + session.account)}?secret=${seed}&issuer=iamd`;
     const [l1, c1] = field('First code', { inputmode: 'numeric', maxlength: 6, autocomplete: 'off', required: true });
     const [l2, c2] = field('Second code', { inputmode: 'numeric', maxlength: 6, autocomplete: 'off', required: true });
     enrol.replaceChildren(
-      el('p', {}, 'Add this key to your authenticator app; it is shown only now.'),
+      el('p', {}, 'Scan this code with your authenticator app, or type its secret key; both are shown only now.'),
+      el('img', { id: 'mfaqr', src: 'data:image/png;base64,' + text(created, 'QRCodePNG'), alt: 'QR code of the MFA secret key', width: 256, height: 256 }),
       el('p', {}, 'Secret key: ', el('code', { id: 'mfaseed' }, seed)),
-      el('p', {}, 'Or its address: ', el('code', { id: 'mfauri' }, uri)),
       form('Enable MFA device', () => act(async () => {
         await query('iam', 'EnableMFADevice', { UserName: user, SerialNumber: serial, AuthenticationCode1: c1.value.trim(), AuthenticationCode2: c2.value.trim() });
         enrol.replaceChildren(); // the seed leaves the page

@@ -426,12 +426,16 @@ iam.create_login_profile(UserName="person", Password="First-Pass-123", PasswordR
       await pw.getByRole('button', { name: 'Assign MFA device' }).click();
       seed = (await pw.locator('#mfaseed').textContent()).trim();
       assert.match(seed, /^[A-Z2-7]{32}$/);
+      // The QR code decodes as a PNG the browser draws at full size.
+      assert.equal(await pw.locator('#mfaqr').evaluate((img) => img.complete && img.naturalWidth), 256);
       const n = stepNow();
       await pw.getByLabel('First code').fill(totp(seed, n - 2));
       await pw.getByLabel('Second code').fill(totp(seed, n - 1));
       await pw.getByRole('button', { name: 'Enable MFA device' }).click();
       await pw.getByRole('button', { name: /^Remove arn:aws:iam::123456789012:mfa\/person-/ }).waitFor();
-      assert.ok(!(await pw.evaluate(() => document.documentElement.outerHTML)).includes(seed), 'the seed stays on the page');
+      const html = await pw.evaluate(() => document.documentElement.outerHTML);
+      assert.ok(!html.includes(seed), 'the seed stays on the page');
+      assert.ok(!html.includes('data:image/png'), 'the QR code stays on the page');
     });
     await step('sign out, sign in again with password and code', async () => {
       await pw.getByRole('button', { name: 'Sign out' }).click();

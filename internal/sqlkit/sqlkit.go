@@ -18,6 +18,23 @@ func MS(t time.Time) int64 { return t.UnixMilli() }
 // FromMS is the inverse of MS, in UTC.
 func FromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
+// OptMS is MS for a moment that may not have come (the zero time, stored
+// as 0): when a key was disabled, a password last used.
+func OptMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return MS(t)
+}
+
+// FromOptMS is the inverse of OptMS.
+func FromOptMS(v int64) time.Time {
+	if v <= 0 {
+		return time.Time{}
+	}
+	return FromMS(v)
+}
+
 // EncodeMarker makes an opaque marker from the last key of a page.
 func EncodeMarker(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 

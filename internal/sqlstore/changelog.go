@@ -215,9 +215,7 @@ func scanKeyRecord(row sqlkit.Row) (*iamd.KeyRecord, error) {
 	if owner != nil {
 		k.OwnerID = *owner
 	}
-	if disabled > 0 {
-		k.DisabledAt = sqlkit.FromMS(disabled)
-	}
+	k.DisabledAt = sqlkit.FromOptMS(disabled)
 	return &k, nil
 }
 

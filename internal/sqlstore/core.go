@@ -208,10 +208,7 @@ func (s *Store) GetCredential(ctx context.Context, id string) (c *iamd.Credentia
 		if err != nil {
 			return err
 		}
-		cr.Key.ID, cr.Key.CreatedAt, cr.Key.LastUsed = id, sqlkit.FromMS(created), lu.Value()
-		if disabled > 0 {
-			cr.Key.DisabledAt = sqlkit.FromMS(disabled)
-		}
+		cr.Key.ID, cr.Key.CreatedAt, cr.Key.LastUsed, cr.Key.DisabledAt = id, sqlkit.FromMS(created), lu.Value(), sqlkit.FromOptMS(disabled)
 		oid := cmp.Or(ownerID, new(string)) // NULL only for the root
 		switch iamd.OwnerKind(kind) {
 		case iamd.OwnerRoot:

@@ -110,6 +110,7 @@ func (s *Store) CredentialRows(ctx context.Context, fn func(iamd.UserKeys) error
 		rows, err := q.Query(ctx, `SELECT u.id, u.name, u.path, u.created_at,
 				k.id, k.status, k.created_at, k.last_used_at, k.last_used_region, k.last_used_service,
 				(SELECT changed_at FROM login_profiles lp WHERE lp.user_id = u.id),
+				(SELECT last_used_at FROM login_profiles lp WHERE lp.user_id = u.id),
 				(SELECT count(*) FROM mfa_devices d WHERE d.user_id = u.id)
 			FROM users u LEFT JOIN access_keys k ON k.owner_kind = 0 AND k.owner_id = u.id
 			ORDER BY u.name_fold, k.created_at, k.id`)
@@ -131,9 +132,9 @@ func (s *Store) CredentialRows(ctx context.Context, fn func(iamd.UserKeys) error
 			var kid, status *string
 			var kcreated *int64
 			var lu sqlkit.LastUsed
-			var changed *int64
+			var changed, used *int64
 			var devices int
-			if err := rows.Scan(&u.ID, &u.Name, &u.Path, &created, &kid, &status, &kcreated, &lu.At, &lu.Region, &lu.Service, &changed, &devices); err != nil {
+			if err := rows.Scan(&u.ID, &u.Name, &u.Path, &created, &kid, &status, &kcreated, &lu.At, &lu.Region, &lu.Service, &changed, &used, &devices); err != nil {
 				return err
 			}
 			if !have || cur.User.ID != u.ID {
@@ -144,6 +145,9 @@ func (s *Store) CredentialRows(ctx context.Context, fn func(iamd.UserKeys) error
 				cur, have = iamd.UserKeys{User: u, MFA: devices > 0}, true
 				if changed != nil {
 					cur.PasswordChanged = sqlkit.FromMS(*changed)
+				}
+				if used != nil {
+					cur.PasswordUsed = sqlkit.FromOptMS(*used)
 				}
 			}
 			if kid != nil {

@@ -23,18 +23,18 @@ func (s *Store) userID(ctx context.Context, q Q, user string) (string, error) {
 
 func (s *Store) getLogin(ctx context.Context, q Q, uid, user, lock string) (*iamd.LoginProfile, error) {
 	var p iamd.LoginProfile
-	var created, changed int64
+	var created, changed, used int64
 	var reset int
 	var history string
-	err := q.QueryRow(ctx, `SELECT hash, created_at, changed_at, reset_required, history FROM login_profiles WHERE user_id = $1`+lock, uid).
-		Scan(&p.Hash, &created, &changed, &reset, &history)
+	err := q.QueryRow(ctx, `SELECT hash, created_at, changed_at, reset_required, history, last_used_at FROM login_profiles WHERE user_id = $1`+lock, uid).
+		Scan(&p.Hash, &created, &changed, &reset, &history, &used)
 	if errors.Is(err, s.db.NoRows) {
 		return nil, loginNotFound(user)
 	}
 	if err != nil {
 		return nil, err
 	}
-	p.CreatedAt, p.ChangedAt, p.ResetRequired = sqlkit.FromMS(created), sqlkit.FromMS(changed), reset != 0
+	p.CreatedAt, p.ChangedAt, p.LastUsedAt, p.ResetRequired = sqlkit.FromMS(created), sqlkit.FromMS(changed), sqlkit.FromOptMS(used), reset != 0
 	if err := json.Unmarshal([]byte(history), &p.History); err != nil {
 		return nil, fmt.Errorf("corrupt password history of user %s: %w", uid, err)
 	}
@@ -77,11 +77,11 @@ func (s *Store) PutLoginProfile(ctx context.Context, user string, create bool, f
 		}
 		history := list(p.History)
 		if create {
-			_, err = q.Exec(ctx, `INSERT INTO login_profiles(user_id, hash, created_at, changed_at, reset_required, history) VALUES ($1, $2, $3, $4, $5, $6)`,
-				uid, p.Hash, sqlkit.MS(p.CreatedAt), sqlkit.MS(p.ChangedAt), reset, history)
+			_, err = q.Exec(ctx, `INSERT INTO login_profiles(user_id, hash, created_at, changed_at, reset_required, history, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				uid, p.Hash, sqlkit.MS(p.CreatedAt), sqlkit.MS(p.ChangedAt), reset, history, sqlkit.OptMS(p.LastUsedAt))
 		} else {
-			_, err = q.Exec(ctx, `UPDATE login_profiles SET hash = $1, changed_at = $2, reset_required = $3, history = $4 WHERE user_id = $5`,
-				p.Hash, sqlkit.MS(p.ChangedAt), reset, history, uid)
+			_, err = q.Exec(ctx, `UPDATE login_profiles SET hash = $1, changed_at = $2, reset_required = $3, history = $4, last_used_at = $5 WHERE user_id = $6`,
+				p.Hash, sqlkit.MS(p.ChangedAt), reset, history, sqlkit.OptMS(p.LastUsedAt), uid)
 		}
 		return err
 	})
