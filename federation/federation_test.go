@@ -9,9 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,33 +18,20 @@ import (
 	"iamd"
 	"iamd/federation"
 	"iamd/internal/oidctest"
+	"iamd/internal/svctest"
 	"iamd/sigv4"
-	"iamd/sqlite"
 )
 
 var ctx = context.Background()
 
-const acct = "123456789012"
+const acct = svctest.Account
 
-var root = &iamd.Caller{Kind: iamd.CallerRoot, Account: acct}
-
-// clock is a settable clock near real time (tokens are minted with it).
-type clock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.at = c.at.Add(d)
-	c.mu.Unlock()
-}
+var root = svctest.Root
 
 type env struct {
 	svc   *iamd.Service
 	fed   *federation.Federation
-	clock *clock
+	clock *svctest.Clock
 	is    *oidctest.Issuer
 	arn   string // the issuer's provider ARN
 	host  string // its URL without https://: the prefix of its keys
@@ -54,18 +39,9 @@ type env struct {
 
 func setup(t *testing.T, edit ...func(*federation.Config)) *env {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, _ := iamd.NewSealer(make([]byte, 32))
-	ck := &clock{at: time.Now()}
-	svc, err := iamd.NewService(ctx, iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: acct}, Now: ck.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close(); st.Close() })
-	cfg := federation.Config{Service: svc, Store: st, Now: ck.now, FetchTimeout: 500 * time.Millisecond}
+	se := svctest.New(t, time.Now()) // tokens are minted with the real clock
+	svc, st, ck := se.Service, se.Store, se.Clock
+	cfg := federation.Config{Service: svc, Store: st, Now: ck.Now, FetchTimeout: 500 * time.Millisecond}
 	for _, e := range edit {
 		e(&cfg)
 	}
@@ -236,7 +212,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.is.Rotate() // an ECDSA key now signs
-	e.clock.add(11 * time.Second)
+	e.clock.Add(11 * time.Second)
 	if _, err := e.assume(roleARN, e.is.Sign(t, oidctest.Kubernetes("ns", "b"))); err != nil {
 		t.Fatalf("a token of the new key: %v", err)
 	}
@@ -253,7 +229,7 @@ func TestKeyRotation(t *testing.T) {
 	old := e.is.Sign(t, oidctest.Kubernetes("ns", "c"))
 	e.is.Rotate()
 	e.is.Unpublish()
-	e.clock.add(2 * time.Hour)
+	e.clock.Add(2 * time.Hour)
 	_, err := e.assume(roleARN, oidctest.SignWith(t, jose.RS256, stranger, "key-1", e.is.Claims(oidctest.Kubernetes("ns", "x"))))
 	wantErr(t, "a key no longer published", err, iamd.InvalidIdentityToken, "is not among the keys")
 	_ = old
@@ -273,7 +249,7 @@ func TestProviderUnreachable(t *testing.T) {
 	for _, m := range []oidctest.Mode{oidctest.Down, oidctest.Huge, oidctest.Slow} {
 		e.is.SetMode(m)
 		e.is.Rotate()
-		e.clock.add(11 * time.Second)
+		e.clock.Add(11 * time.Second)
 		began := time.Now()
 		_, err := e.assume(roleARN, e.is.Sign(t, oidctest.Kubernetes("ns", "b")))
 		wantErr(t, "mode "+string(rune('0'+m)), err, iamd.IDPCommunication, "Couldn't retrieve verification key")

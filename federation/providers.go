@@ -105,36 +105,30 @@ func (f *Federation) CreateProvider(ctx context.Context, c *iamd.Caller, issuer 
 	return p, nil
 }
 
-// get reads the provider an ARN names, for action by c.
-func (f *Federation) get(ctx context.Context, c *iamd.Caller, action, arn string) (string, *iamd.OIDCProvider, error) {
-	if err := f.authorize(ctx, c, action, arn, iamd.TagFacts{}); err != nil {
-		return "", nil, err
-	}
+// get reads the provider an ARN names, for action by c: its URL and
+// the provider, once action is allowed on it (with its tags, for
+// iam:ResourceTag/…, and the request's tag facts). Whether it exists is
+// told only to a caller allowed the action.
+func (f *Federation) get(ctx context.Context, c *iamd.Caller, action, arn string, facts iamd.TagFacts) (string, *iamd.OIDCProvider, error) {
 	u, err := f.providerURL(arn)
-	if err != nil {
-		return "", nil, err
+	var p *iamd.OIDCProvider
+	if err == nil {
+		if p, err = f.store.GetOIDCProvider(ctx, u); err == nil {
+			facts.Resource = p.Tags
+		}
 	}
-	p, err := f.store.GetOIDCProvider(ctx, u)
+	if aerr := f.svc.AuthorizeTagged(ctx, c, action, arn, facts); aerr != nil {
+		return "", nil, aerr
+	}
 	if iamd.KindOf(err) == iamd.NotFound {
 		return "", nil, iamd.OIDCProviderNotFound(arn)
 	}
 	return u, p, err
 }
 
-// authorize decides action on the provider arn names, with its tags
-// (iam:ResourceTag/…) when it exists and the request's tag facts.
-func (f *Federation) authorize(ctx context.Context, c *iamd.Caller, action, arn string, facts iamd.TagFacts) error {
-	if u, err := f.providerURL(arn); err == nil {
-		if p, err := f.store.GetOIDCProvider(ctx, u); err == nil {
-			facts.Resource = p.Tags
-		}
-	}
-	return f.svc.AuthorizeTagged(ctx, c, action, arn, facts)
-}
-
 // GetProvider returns the provider an ARN names.
 func (f *Federation) GetProvider(ctx context.Context, c *iamd.Caller, arn string) (*iamd.OIDCProvider, error) {
-	_, p, err := f.get(ctx, c, "iam:GetOpenIDConnectProvider", arn)
+	_, p, err := f.get(ctx, c, "iam:GetOpenIDConnectProvider", arn, iamd.TagFacts{})
 	return p, err
 }
 
@@ -149,19 +143,13 @@ func (f *Federation) ListProviders(ctx context.Context, c *iamd.Caller) ([]*iamd
 // DeleteProvider deletes the provider an ARN names. Sessions it gave stay
 // valid until they expire, as on AWS; new tokens of it are refused.
 func (f *Federation) DeleteProvider(ctx context.Context, c *iamd.Caller, arn string) error {
-	return f.update(ctx, c, "iam:DeleteOpenIDConnectProvider", arn, nil)
+	return f.update(ctx, c, "iam:DeleteOpenIDConnectProvider", arn, iamd.TagFacts{}, nil)
 }
 
-// update applies fn to the provider an ARN names; nil fn deletes it.
-func (f *Federation) update(ctx context.Context, c *iamd.Caller, action, arn string, fn func(*iamd.OIDCProvider) error, facts ...iamd.TagFacts) error {
-	var tf iamd.TagFacts
-	if len(facts) > 0 {
-		tf = facts[0]
-	}
-	if err := f.authorize(ctx, c, action, arn, tf); err != nil {
-		return err
-	}
-	u, err := f.providerURL(arn)
+// update applies fn to the provider an ARN names, once action (with the
+// request's tag facts) is allowed on it; nil fn deletes it.
+func (f *Federation) update(ctx context.Context, c *iamd.Caller, action, arn string, facts iamd.TagFacts, fn func(*iamd.OIDCProvider) error) error {
+	u, _, err := f.get(ctx, c, action, arn, facts)
 	if err != nil {
 		return err
 	}
@@ -181,7 +169,7 @@ func (f *Federation) update(ctx context.Context, c *iamd.Caller, action, arn str
 
 // AddClientID adds an audience; adding one it has changes nothing.
 func (f *Federation) AddClientID(ctx context.Context, c *iamd.Caller, arn, id string) error {
-	return f.update(ctx, c, "iam:AddClientIDToOpenIDConnectProvider", arn, func(p *iamd.OIDCProvider) error {
+	return f.update(ctx, c, "iam:AddClientIDToOpenIDConnectProvider", arn, iamd.TagFacts{}, func(p *iamd.OIDCProvider) error {
 		if slices.Contains(p.ClientIDs, id) {
 			return nil
 		}
@@ -193,7 +181,7 @@ func (f *Federation) AddClientID(ctx context.Context, c *iamd.Caller, arn, id st
 // RemoveClientID removes an audience; removing one it lacks changes
 // nothing, as on AWS.
 func (f *Federation) RemoveClientID(ctx context.Context, c *iamd.Caller, arn, id string) error {
-	return f.update(ctx, c, "iam:RemoveClientIDFromOpenIDConnectProvider", arn, func(p *iamd.OIDCProvider) error {
+	return f.update(ctx, c, "iam:RemoveClientIDFromOpenIDConnectProvider", arn, iamd.TagFacts{}, func(p *iamd.OIDCProvider) error {
 		p.ClientIDs = slices.DeleteFunc(p.ClientIDs, func(x string) bool { return x == id })
 		return nil
 	})
@@ -205,7 +193,7 @@ func (f *Federation) UpdateThumbprints(ctx context.Context, c *iamd.Caller, arn 
 	if err != nil {
 		return err
 	}
-	return f.update(ctx, c, "iam:UpdateOpenIDConnectProviderThumbprint", arn, func(p *iamd.OIDCProvider) error {
+	return f.update(ctx, c, "iam:UpdateOpenIDConnectProviderThumbprint", arn, iamd.TagFacts{}, func(p *iamd.OIDCProvider) error {
 		p.Thumbprints = checked
 		return nil
 	})
@@ -213,27 +201,27 @@ func (f *Federation) UpdateThumbprints(ctx context.Context, c *iamd.Caller, arn 
 
 // TagProvider adds or replaces tags.
 func (f *Federation) TagProvider(ctx context.Context, c *iamd.Caller, arn string, tags []iamd.Tag) error {
-	return f.update(ctx, c, "iam:TagOpenIDConnectProvider", arn, func(p *iamd.OIDCProvider) error {
+	return f.update(ctx, c, "iam:TagOpenIDConnectProvider", arn, iamd.TagFacts{Setting: tags}, func(p *iamd.OIDCProvider) error {
 		merged, err := iamd.MergeTags(p.Tags, tags)
 		if err != nil {
 			return err
 		}
 		p.Tags = merged
 		return nil
-	}, iamd.TagFacts{Setting: tags})
+	})
 }
 
 // UntagProvider removes tags by key.
 func (f *Federation) UntagProvider(ctx context.Context, c *iamd.Caller, arn string, keys []string) error {
-	return f.update(ctx, c, "iam:UntagOpenIDConnectProvider", arn, func(p *iamd.OIDCProvider) error {
+	return f.update(ctx, c, "iam:UntagOpenIDConnectProvider", arn, iamd.TagFacts{Removing: keys}, func(p *iamd.OIDCProvider) error {
 		p.Tags = iamd.RemoveTags(p.Tags, keys)
 		return nil
-	}, iamd.TagFacts{Removing: keys})
+	})
 }
 
 // ListProviderTags returns the provider's tags.
 func (f *Federation) ListProviderTags(ctx context.Context, c *iamd.Caller, arn string) ([]iamd.Tag, error) {
-	_, p, err := f.get(ctx, c, "iam:ListOpenIDConnectProviderTags", arn)
+	_, p, err := f.get(ctx, c, "iam:ListOpenIDConnectProviderTags", arn, iamd.TagFacts{})
 	if err != nil {
 		return nil, err
 	}

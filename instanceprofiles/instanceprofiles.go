@@ -40,12 +40,8 @@ func (p *Profiles) arn(path, name string) string {
 
 // authorize decides action on the profile of that name: on its stored ARN
 // when it exists, else on the name as requested.
-func (p *Profiles) authorize(ctx context.Context, c *iamd.Caller, action, name string, facts ...iamd.TagFacts) (*iamd.InstanceProfile, error) {
+func (p *Profiles) authorize(ctx context.Context, c *iamd.Caller, action, name string, tf iamd.TagFacts) (*iamd.InstanceProfile, error) {
 	ip, err := p.store.GetInstanceProfile(ctx, name)
-	var tf iamd.TagFacts
-	if len(facts) > 0 {
-		tf = facts[0]
-	}
 	resource := p.arn("/", name)
 	if err == nil {
 		resource, tf.Resource = ip.ARN(p.svc.Account().ID), ip.Tags
@@ -83,7 +79,7 @@ func (p *Profiles) Create(ctx context.Context, c *iamd.Caller, name, path string
 
 // Get returns a profile, with its role's name.
 func (p *Profiles) Get(ctx context.Context, c *iamd.Caller, name string) (*iamd.InstanceProfile, error) {
-	return p.authorize(ctx, c, "iam:GetInstanceProfile", name)
+	return p.authorize(ctx, c, "iam:GetInstanceProfile", name, iamd.TagFacts{})
 }
 
 // List lists profiles under pathPrefix, or those holding role when it is
@@ -111,7 +107,7 @@ func (p *Profiles) List(ctx context.Context, c *iamd.Caller, pathPrefix, role st
 
 // ListTags returns a profile's tags.
 func (p *Profiles) ListTags(ctx context.Context, c *iamd.Caller, name string) ([]iamd.Tag, error) {
-	ip, err := p.authorize(ctx, c, "iam:ListInstanceProfileTags", name)
+	ip, err := p.authorize(ctx, c, "iam:ListInstanceProfileTags", name, iamd.TagFacts{})
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +116,7 @@ func (p *Profiles) ListTags(ctx context.Context, c *iamd.Caller, name string) ([
 
 // Delete deletes a profile that holds no role.
 func (p *Profiles) Delete(ctx context.Context, c *iamd.Caller, name string) error {
-	if _, err := p.authorize(ctx, c, "iam:DeleteInstanceProfile", name); err != nil {
+	if _, err := p.authorize(ctx, c, "iam:DeleteInstanceProfile", name, iamd.TagFacts{}); err != nil {
 		return err
 	}
 	return p.store.DeleteInstanceProfile(ctx, name)
@@ -129,7 +125,7 @@ func (p *Profiles) Delete(ctx context.Context, c *iamd.Caller, name string) erro
 // AddRole puts role into the profile; as on AWS the caller must also be
 // allowed to pass the role (iam:PassRole).
 func (p *Profiles) AddRole(ctx context.Context, c *iamd.Caller, name, role string) error {
-	if _, err := p.authorize(ctx, c, "iam:AddRoleToInstanceProfile", name); err != nil {
+	if _, err := p.authorize(ctx, c, "iam:AddRoleToInstanceProfile", name, iamd.TagFacts{}); err != nil {
 		return err
 	}
 	if err := p.svc.Authorize(ctx, c, "iam:PassRole", "arn:aws:iam::"+p.svc.Account().ID+":role/"+role); err != nil {
@@ -140,7 +136,7 @@ func (p *Profiles) AddRole(ctx context.Context, c *iamd.Caller, name, role strin
 
 // RemoveRole takes role out of the profile.
 func (p *Profiles) RemoveRole(ctx context.Context, c *iamd.Caller, name, role string) error {
-	if _, err := p.authorize(ctx, c, "iam:RemoveRoleFromInstanceProfile", name); err != nil {
+	if _, err := p.authorize(ctx, c, "iam:RemoveRoleFromInstanceProfile", name, iamd.TagFacts{}); err != nil {
 		return err
 	}
 	return p.store.SetInstanceProfileRole(ctx, name, role, false)
