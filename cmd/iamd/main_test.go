@@ -60,7 +60,7 @@ type testServer struct {
 func newHTTPClient(t testing.TB) *http.Client {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr}
+	return &http.Client{Transport: shapeChecker{tr, t}}
 }
 
 // start runs iamd as main wires it, on 127.0.0.1:0 with a temp data dir.

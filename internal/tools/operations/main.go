@@ -11,15 +11,10 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -27,6 +22,7 @@ import (
 	"iamd/federation"
 	"iamd/iamapi"
 	"iamd/instanceprofiles"
+	"iamd/internal/botomodel"
 	"iamd/lightsailapi"
 	"iamd/people"
 	"iamd/stsapi"
@@ -66,11 +62,11 @@ func main() {
 
 func run(readme, botocore string, check bool) error {
 	if botocore == "" {
-		out, err := exec.Command("python3", "-c", "import botocore, os; print(os.path.dirname(botocore.__file__))").Output()
+		dir, err := botomodel.Dir()
 		if err != nil {
-			return fmt.Errorf("python3 with botocore is needed to read AWS's models (or -botocore DIR): %w", err)
+			return fmt.Errorf("%w (or -botocore DIR)", err)
 		}
-		botocore = strings.TrimSpace(string(out))
+		botocore = dir
 	}
 	section, err := Section(botocore)
 	if err != nil {
@@ -137,36 +133,9 @@ func Section(botocore string) (string, error) {
 
 // modelOperations lists the operations of botocore's newest model of svc.
 func modelOperations(botocore, svc string) ([]string, error) {
-	versions, _ := filepath.Glob(filepath.Join(botocore, "data", svc, "*", "service-2.json*"))
-	if len(versions) == 0 {
-		return nil, fmt.Errorf("no botocore model of %s under %s", svc, botocore)
-	}
-	slices.Sort(versions)
-	f, err := os.Open(versions[len(versions)-1])
+	m, err := botomodel.Load(botocore, svc)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(f.Name(), ".gz") { // botocore ships its models compressed
-		if r, err = gzip.NewReader(f); err != nil {
-			return nil, err
-		}
-	}
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	var m struct {
-		Operations map[string]json.RawMessage `json:"operations"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	ops := make([]string, 0, len(m.Operations))
-	for op := range m.Operations {
-		ops = append(ops, op)
-	}
-	slices.Sort(ops)
-	return ops, nil
+	return m.OperationNames(), nil
 }
