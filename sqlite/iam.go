@@ -89,10 +89,12 @@ func (q readQ) Query(ctx context.Context, query string, args ...any) (sqlstore.R
 	return sqlRows{rows}, nil
 }
 
+// writeQ runs a write's statements with the context the writer gave its
+// transaction (see Store.run), not the one the shared code passes.
 type writeQ struct{ tx wtx }
 
 func (q writeQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := q.tx.ExecContext(ctx, query, args...)
+	res, err := q.tx.ExecContext(q.tx.ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -100,11 +102,11 @@ func (q writeQ) Exec(ctx context.Context, query string, args ...any) (int64, err
 }
 
 func (q writeQ) QueryRow(ctx context.Context, query string, args ...any) sqlkit.Row {
-	return q.tx.QueryRowContext(ctx, query, args...)
+	return q.tx.QueryRowContext(q.tx.ctx, query, args...)
 }
 
 func (q writeQ) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	rows, err := q.tx.QueryContext(ctx, query, args...)
+	rows, err := q.tx.QueryContext(q.tx.ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
