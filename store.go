@@ -311,6 +311,14 @@ type PolicyStore interface {
 	// SetAccountAlias sets it, or with "" removes it.
 	SetAccountAlias(ctx context.Context, alias string) error
 
+	// Organization returns the account's organization (package
+	// organizations) as the document that package keeps; nil if none.
+	Organization(ctx context.Context) ([]byte, error)
+	// UpdateOrganization replaces that document with what fn returns for
+	// the current one (nil: none), atomically; nil from fn deletes it.
+	// Conflict if another update created it meanwhile.
+	UpdateOrganization(ctx context.Context, fn func([]byte) ([]byte, error)) error
+
 	// UserPolicies returns every policy that applies to the user: its
 	// inline and attached policies and those of its groups, attached ones
 	// with the document of their default version. NotFound if the user

@@ -48,6 +48,7 @@ func run(t *testing.T, open func(t *testing.T) iamd.Store, changeLog bool) {
 		{"InstanceProfiles", testInstanceProfiles},
 		{"People", testPeople},
 		{"AccountAlias", testAccountAlias},
+		{"Organization", testOrganization},
 	}
 	tests = append(tests, policyTests...)
 	if changeLog {
