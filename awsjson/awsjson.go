@@ -93,13 +93,16 @@ func Write(w http.ResponseWriter, status int, v any, requestID string) error {
 }
 
 // ErrorBody is the JSON 1.1 error envelope, with the members Lightsail's
-// exceptions carry.
+// and Organizations' exceptions carry.
 type ErrorBody struct {
 	Type    string `json:"__type"`
 	Message string `json:"message"`
 	Code    string `json:"code,omitempty"`
 	Docs    string `json:"docs,omitempty"`
 	Tip     string `json:"tip,omitempty"`
+	// Reason is what Organizations' ConstraintViolationException and
+	// InvalidInputException add.
+	Reason string `json:"Reason,omitempty"`
 }
 
 // WriteError sends an error envelope, naming the exception in both

@@ -93,7 +93,7 @@ func readOnly(action string) bool {
 // auditTargets are the parameters that name what an action acts on, in
 // the order looked for.
 var auditTargets = []string{"UserName", "GroupName", "RoleName", "PolicyArn", "RoleArn", "AccessKeyId", "PolicyName",
-	"bucketName", "resourceName", "accessKeyId"}
+	"bucketName", "resourceName", "accessKeyId", "PolicyId", "TargetId", "RootId"}
 
 // deniedCodes are the error codes of a refused request: authentication
 // or authorization, in each protocol's spelling.

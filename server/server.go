@@ -28,6 +28,7 @@ import (
 	"iamd/iamapi"
 	"iamd/instanceprofiles"
 	"iamd/lightsailapi"
+	"iamd/organizations"
 	"iamd/people"
 	"iamd/signin"
 	"iamd/sigv4"
@@ -81,6 +82,8 @@ type Config struct {
 	SignIn *signin.Door
 	// Accounts, when set, serves the account's alias.
 	Accounts *accounts.Accounts
+	// Organizations, when set, serves AWS Organizations.
+	Organizations *organizations.API
 	// Observe, when set, is told of every request answered: its service,
 	// action and error code ("" when it succeeded) and how long it took.
 	// Action is "" unless one of Actions().
@@ -108,6 +111,8 @@ type Server struct {
 	sts       queryService
 	stsAPI    *stsapi.API // for the actions it serves unsigned
 	lightsail *lightsailapi.API
+	orgs      *organizations.API // nil when not served
+	json      []jsonService      // Lightsail first
 
 	trustedProxies []netip.Prefix
 	auditLog       *audit.Log
@@ -136,6 +141,11 @@ func New(cfg Config) *Server {
 		known:          map[string]bool{},
 	}
 	s.sts = queryService{"sts", awsquery.NamespaceSTS, s.stsAPI, stsapi.ErrorResponse}
+	s.json = []jsonService{{"lightsail", lightsailapi.TargetPrefix, s.lightsail, lightsailapi.ErrorResponse}}
+	if cfg.Organizations != nil {
+		s.orgs = cfg.Organizations
+		s.json = append(s.json, jsonService{organizations.SigningName, organizations.TargetPrefix, s.orgs, organizations.ErrorResponse})
+	}
 	for _, a := range s.Actions() {
 		s.known[a] = true
 	}
@@ -151,12 +161,17 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Actions lists every action served, of IAM, STS and Lightsail.
+// Actions lists every action served, of IAM, STS, Lightsail and
+// Organizations.
 func (s *Server) Actions() []string {
 	var out []string
 	out = append(out, s.iam.api.(interface{ Actions() []string }).Actions()...)
 	out = append(out, s.sts.api.(interface{ Actions() []string }).Actions()...)
-	return append(out, s.lightsail.Actions()...)
+	out = append(out, s.lightsail.Actions()...)
+	if s.orgs != nil {
+		out = append(out, s.orgs.Actions()...)
+	}
+	return out
 }
 
 // queryService is one Query-protocol service.
@@ -235,7 +250,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// The panic value may hold request data; log only where it happened.
 			s.log.Error("panic serving request", "request_id", id, "stack", string(debug.Stack()))
 			if r.Header.Get("X-Amz-Target") != "" {
-				s.writeJSONError(w, errors.New("panic"), id, e)
+				s.writeJSONError(w, s.jsonFor(r.Header.Get("X-Amz-Target")), errors.New("panic"), id, e)
 			} else {
 				s.writeQueryError(w, s.iam, errors.New("panic"), id, e)
 			}

@@ -36,6 +36,7 @@ import (
 	"iamd/keystone"
 	"iamd/lightsailapi"
 	"iamd/metrics"
+	"iamd/organizations"
 	"iamd/people"
 	"iamd/postgres"
 	"iamd/replica"
@@ -251,6 +252,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 		People:           ppl,
 		SignIn:           signin.New(signin.Config{Service: m.svc, Store: st, People: ppl, Accounts: accts, Now: c.Now}),
 		Accounts:         accts,
+		Organizations:    organizations.NewAPI(organizations.New(m.svc, st)),
 		TrustedProxies:   c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(c.consoleConfig()),
 	})
 	m.http = server.NewHTTPServer(m.srv, m.log)

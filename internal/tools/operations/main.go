@@ -24,6 +24,7 @@ import (
 	"iamd/instanceprofiles"
 	"iamd/internal/botomodel"
 	"iamd/lightsailapi"
+	"iamd/organizations"
 	"iamd/people"
 	"iamd/stsapi"
 )
@@ -41,6 +42,7 @@ func services() []service {
 		{"IAM", "iam", iamapi.New(nil, iamapi.Parts{Federation: fed, InstanceProfiles: instanceprofiles.New(nil, nil, nil), People: people.New(people.Config{}), Accounts: accounts.New(nil, nil)}).Actions()},
 		{"STS", "sts", stsapi.New(nil, fed, nil).Actions()},
 		{"Lightsail", "lightsail", lightsailapi.New(nil, nil).Actions()},
+		{"Organizations", "organizations", organizations.NewAPI(nil).Actions()},
 	}
 }
 
