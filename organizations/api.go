@@ -44,6 +44,11 @@ func NewAPI(g *Organizations) *API {
 		"DetachPolicy":          a.detachPolicy,
 		"ListPoliciesForTarget": a.listPoliciesForTarget,
 		"ListTargetsForPolicy":  a.listTargetsForPolicy,
+
+		"ListAWSServiceAccessForOrganization": a.listServiceAccess,
+		"TagResource":                         a.tagResource,
+		"UntagResource":                       a.untagResource,
+		"ListTagsForResource":                 a.listTagsForResource,
 	}
 	return a
 }
@@ -126,6 +131,16 @@ type account struct {
 }
 
 type target struct{ TargetId, Arn, Name, Type string }
+
+type tag struct{ Key, Value string }
+
+func tagsIn(in []tag) []iamd.Tag {
+	out := make([]iamd.Tag, len(in))
+	for i, t := range in {
+		out[i] = iamd.Tag{Key: t.Key, Value: t.Value}
+	}
+	return out
+}
 
 func (a *API) organization(o *Org) organization {
 	acct := a.g.account()
@@ -301,14 +316,17 @@ func (a *API) disablePolicyType(ctx context.Context, c *iamd.Caller, body []byte
 }
 
 func (a *API) createPolicy(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
-	var in struct{ Content, Description, Name, Type string }
+	var in struct {
+		Content, Description, Name, Type string
+		Tags                             []tag
+	}
 	if err := awsjson.Decode(body, &in); err != nil {
 		return nil, err
 	}
 	if err := errors.Join(required("Content", in.Content), required("Name", in.Name), required("Type", in.Type)); err != nil {
 		return nil, err
 	}
-	o, p, err := a.g.CreatePolicy(ctx, c, in.Name, in.Description, in.Type, in.Content)
+	o, p, err := a.g.CreatePolicy(ctx, c, in.Name, in.Description, in.Type, in.Content, tagsIn(in.Tags))
 	if err != nil {
 		return nil, err
 	}
@@ -454,6 +472,84 @@ func (a *API) listTargetsForPolicy(ctx context.Context, c *iamd.Caller, body []b
 	}
 	return struct {
 		Targets   []target
+		NextToken string `json:",omitempty"`
+	}{out, next}, nil
+}
+
+// listServiceAccess lists the AWS services trusted with the organization:
+// none, as there are none here to trust.
+func (a *API) listServiceAccess(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
+	var in pageIn
+	if err := awsjson.Decode(body, &in); err != nil {
+		return nil, err
+	}
+	if _, err := a.g.Describe(ctx, c, "ListAWSServiceAccessForOrganization"); err != nil {
+		return nil, err
+	}
+	if _, _, err := page([]struct{}{}, in.NextToken, in.MaxResults); err != nil {
+		return nil, err
+	}
+	return struct{ EnabledServicePrincipals []struct{} }{[]struct{}{}}, nil
+}
+
+func (a *API) tagResource(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
+	var in struct {
+		ResourceId string
+		Tags       []tag
+	}
+	if err := awsjson.Decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("ResourceId", in.ResourceId); err != nil {
+		return nil, err
+	}
+	if in.Tags == nil {
+		return nil, invalid("INPUT_REQUIRED", "You must specify a value for Tags.")
+	}
+	return struct{}{}, a.g.Tag(ctx, c, in.ResourceId, tagsIn(in.Tags), nil)
+}
+
+func (a *API) untagResource(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
+	var in struct {
+		ResourceId string
+		TagKeys    []string
+	}
+	if err := awsjson.Decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("ResourceId", in.ResourceId); err != nil {
+		return nil, err
+	}
+	if in.TagKeys == nil {
+		return nil, invalid("INPUT_REQUIRED", "You must specify a value for TagKeys.")
+	}
+	return struct{}{}, a.g.Tag(ctx, c, in.ResourceId, nil, in.TagKeys)
+}
+
+func (a *API) listTagsForResource(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
+	var in struct {
+		ResourceId, NextToken string
+	}
+	if err := awsjson.Decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("ResourceId", in.ResourceId); err != nil {
+		return nil, err
+	}
+	tags, err := a.g.Tags(ctx, c, in.ResourceId)
+	if err != nil {
+		return nil, err
+	}
+	part, next, err := page(tags, in.NextToken, 20)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tag, len(part))
+	for i, t := range part {
+		out[i] = tag{t.Key, t.Value}
+	}
+	return struct {
+		Tags      []tag
 		NextToken string `json:",omitempty"`
 	}{out, next}, nil
 }

@@ -68,6 +68,8 @@ type Org struct {
 	// Attached: target ID (root or account) → policy IDs, in order of
 	// attachment.
 	Attached map[string][]string `json:"attached,omitempty"`
+	// Tags: resource ID (a policy, the root, an account) → its tags.
+	Tags map[string][]iamd.Tag `json:"tags,omitempty"`
 }
 
 // Policy is a customer-managed policy of the organization, or FullAWSAccess.
@@ -370,8 +372,30 @@ func checkPolicy(name, description, content *string) error {
 	return nil
 }
 
+// maxTags is how many tags a resource of Organizations may have.
+const maxTags = 50
+
+// checkTags checks tags as Organizations does: keys of 1–128 characters,
+// values of up to 256, no key twice.
+func checkTags(tags []iamd.Tag) error {
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
+			return invalid("INVALID_INPUT", "You provided a value that does not match the required pattern.")
+		}
+		if seen[t.Key] {
+			return invalid("DUPLICATE_TAG_KEY", "You specified a tag key more than once.")
+		}
+		seen[t.Key] = true
+	}
+	if len(tags) > maxTags {
+		return constraint("TAG_POLICY_VIOLATION", "You have exceeded the maximum number of tags allowed on this resource.")
+	}
+	return nil
+}
+
 // CreatePolicy makes a customer-managed SCP.
-func (g *Organizations) CreatePolicy(ctx context.Context, c *iamd.Caller, name, description, typ, content string) (*Org, *Policy, error) {
+func (g *Organizations) CreatePolicy(ctx context.Context, c *iamd.Caller, name, description, typ, content string, tags []iamd.Tag) (*Org, *Policy, error) {
 	if err := g.authorize(ctx, c, "CreatePolicy", "*"); err != nil {
 		return nil, nil, err
 	}
@@ -382,6 +406,9 @@ func (g *Organizations) CreatePolicy(ctx context.Context, c *iamd.Caller, name, 
 		return nil, nil, errTypeNotAvailable
 	}
 	if err := checkPolicy(&name, &description, &content); err != nil {
+		return nil, nil, err
+	}
+	if err := checkTags(tags); err != nil {
 		return nil, nil, err
 	}
 	p := &Policy{ID: "p-" + randomID(8), Name: name, Description: description, Type: typ, Content: content}
@@ -398,6 +425,12 @@ func (g *Organizations) CreatePolicy(ctx context.Context, c *iamd.Caller, name, 
 			return constraint("POLICY_NUMBER_LIMIT_EXCEEDED", "You have attached the maximum number of policies to the entity.")
 		}
 		o.Policies = append(o.Policies, p)
+		if len(tags) > 0 {
+			if o.Tags == nil {
+				o.Tags = map[string][]iamd.Tag{}
+			}
+			o.Tags[p.ID] = tags
+		}
 		return nil
 	})
 	return o, p, err
@@ -485,6 +518,7 @@ func (g *Organizations) DeletePolicy(ctx context.Context, c *iamd.Caller, id str
 			return errInUse
 		}
 		o.Policies = slices.DeleteFunc(o.Policies, func(p *Policy) bool { return p.ID == id })
+		delete(o.Tags, id)
 		return nil
 	})
 	return err
@@ -619,6 +653,81 @@ func (g *Organizations) TargetsFor(ctx context.Context, c *iamd.Caller, id strin
 		}
 	}
 	return out, nil
+}
+
+// resourceARN returns the ARN of a taggable resource: a customer-managed
+// policy, the root or an account of the organization.
+func (g *Organizations) resourceARN(o *Org, id string) (string, error) {
+	if p := o.policy(id); p != nil && !p.AWSManaged {
+		return o.PolicyARN(g.account(), p), nil
+	}
+	if t, err := g.target(o, id); err == nil {
+		return t.ARN, nil
+	}
+	return "", errTargetNotFound
+}
+
+// Tags returns a resource's tags.
+func (g *Organizations) Tags(ctx context.Context, c *iamd.Caller, id string) ([]iamd.Tag, error) {
+	o, err := g.taggable(ctx, c, "ListTagsForResource", id)
+	if err != nil {
+		return nil, err
+	}
+	return o.Tags[id], nil
+}
+
+// taggable loads the organization and authorizes action on resource id.
+func (g *Organizations) taggable(ctx context.Context, c *iamd.Caller, action, id string) (*Org, error) {
+	o, err := g.load(ctx)
+	if err == nil {
+		var arn string
+		if arn, err = g.resourceARN(o, id); err == nil {
+			if err := g.authorize(ctx, c, action, arn); err != nil {
+				return nil, err
+			}
+			return o, nil
+		}
+	}
+	if aerr := g.authorize(ctx, c, action, "*"); aerr != nil {
+		return nil, aerr
+	}
+	return nil, err
+}
+
+// Tag adds or replaces tags on a resource; Untag removes keys.
+func (g *Organizations) Tag(ctx context.Context, c *iamd.Caller, id string, tags []iamd.Tag, untag []string) error {
+	action := "TagResource"
+	if untag != nil {
+		action = "UntagResource"
+	}
+	if _, err := g.taggable(ctx, c, action, id); err != nil {
+		return err
+	}
+	if err := checkTags(tags); err != nil {
+		return err
+	}
+	_, err := g.update(ctx, func(o *Org) error {
+		if _, err := g.resourceARN(o, id); err != nil {
+			return err
+		}
+		cur := slices.Clone(o.Tags[id])
+		for _, t := range tags {
+			cur = slices.DeleteFunc(cur, func(x iamd.Tag) bool { return x.Key == t.Key })
+			cur = append(cur, t)
+		}
+		cur = slices.DeleteFunc(cur, func(x iamd.Tag) bool { return slices.Contains(untag, x.Key) })
+		if len(cur) > maxTags {
+			return constraint("TAG_POLICY_VIOLATION", "You have exceeded the maximum number of tags allowed on this resource.")
+		}
+		if o.Tags == nil {
+			o.Tags = map[string][]iamd.Tag{}
+		}
+		if o.Tags[id] = cur; len(cur) == 0 {
+			delete(o.Tags, id)
+		}
+		return nil
+	})
+	return err
 }
 
 // Account is an account of the organization.

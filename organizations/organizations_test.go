@@ -145,6 +145,20 @@ func TestPolicyLifecycle(t *testing.T) {
 	_, err = call(t, a, svctest.Root, "ListPolicies", `{"Filter":"SERVICE_CONTROL_POLICY","NextToken":"bogus"}`)
 	wantErr(t, "a token not given out", err, "InvalidInputException", 400, "INVALID_PAGINATION_TOKEN")
 
+	// Tags on a policy and the root; FullAWSAccess takes none.
+	must(t, a, "TagResource", `{"ResourceId":"`+p+`","Tags":[{"Key":"team","Value":"a"},{"Key":"env","Value":"prod"}]}`)
+	must(t, a, "TagResource", `{"ResourceId":"`+p+`","Tags":[{"Key":"team","Value":"b"}]}`)
+	must(t, a, "UntagResource", `{"ResourceId":"`+p+`","TagKeys":["env"]}`)
+	if tags := must(t, a, "ListTagsForResource", `{"ResourceId":"`+p+`"}`)["Tags"].([]any); len(tags) != 1 ||
+		tags[0].(map[string]any)["Key"] != "team" || tags[0].(map[string]any)["Value"] != "b" {
+		t.Fatalf("the policy's tags: %v", tags)
+	}
+	must(t, a, "TagResource", `{"ResourceId":"`+root+`","Tags":[{"Key":"k","Value":""}]}`)
+	_, err = call(t, a, svctest.Root, "TagResource", `{"ResourceId":"p-FullAWSAccess","Tags":[{"Key":"k","Value":"v"}]}`)
+	wantErr(t, "tagging FullAWSAccess", err, "TargetNotFoundException", 400, "")
+	_, err = call(t, a, svctest.Root, "TagResource", `{"ResourceId":"`+p+`","Tags":[{"Key":"","Value":"v"}]}`)
+	wantErr(t, "an empty tag key", err, "InvalidInputException", 400, "INVALID_INPUT")
+
 	upd := must(t, a, "UpdatePolicy", `{"PolicyId":"`+p+`","Description":"no new keys"}`)
 	if str(upd, "Policy", "PolicySummary", "Description") != "no new keys" || str(upd, "Policy", "Content") != deny {
 		t.Fatalf("UpdatePolicy: %v", upd)
@@ -177,7 +191,7 @@ func TestAccessDenied(t *testing.T) {
 	}
 	dev := &iamd.Caller{Kind: iamd.CallerUser, Account: svctest.Account, User: u}
 	for _, op := range a.Actions() {
-		body := `{"PolicyId":"p-00000000","TargetId":"r-zzzz","RootId":"r-zzzz","AccountId":"` + svctest.Account + `","Filter":"SERVICE_CONTROL_POLICY","PolicyType":"SERVICE_CONTROL_POLICY","Name":"n","Type":"SERVICE_CONTROL_POLICY","Content":"{}"}`
+		body := `{"PolicyId":"p-00000000","TargetId":"r-zzzz","RootId":"r-zzzz","AccountId":"` + svctest.Account + `","Filter":"SERVICE_CONTROL_POLICY","PolicyType":"SERVICE_CONTROL_POLICY","Name":"n","Type":"SERVICE_CONTROL_POLICY","Content":"{}","ResourceId":"r-zzzz","Tags":[],"TagKeys":[]}`
 		_, err := call(t, a, dev, op, body)
 		wantErr(t, op+" by a user without permissions", err, "AccessDeniedException", http.StatusBadRequest, "")
 		if _, body := organizations.ErrorResponse(err); !strings.Contains(body.Message, "organizations:"+op) {
