@@ -15,7 +15,7 @@ import (
 
 var ctx = context.Background()
 
-func newAPI(t *testing.T) (*organizations.API, *svctest.Env) {
+func newAPI(t testing.TB) (*organizations.API, *svctest.Env) {
 	env := svctest.New(t, time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
 	return organizations.NewAPI(organizations.New(env.Service, env.Store)), env
 }
@@ -203,4 +203,28 @@ func TestAccessDenied(t *testing.T) {
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// FuzzAPI: any operation with any body answers, or fails with an error
+// that maps to a 4xx exception (never a panic, never a 500 of the
+// service's own).
+func FuzzAPI(f *testing.F) {
+	for _, body := range []string{`{}`, `{"FeatureSet":"ALL"}`, `{"Name":"n","Description":"","Type":"SERVICE_CONTROL_POLICY","Content":"{\"Version\":\"2012-10-17\",\"Statement\":[]}"}`,
+		`{"PolicyId":"p-FullAWSAccess","TargetId":"r-abcd"}`, `{"Filter":"SERVICE_CONTROL_POLICY","NextToken":"MQ","MaxResults":1}`,
+		`{"ResourceId":"p-FullAWSAccess","Tags":[{"Key":"k","Value":"v"}],"TagKeys":["k"]}`, `{"RootId":"r-abcd","PolicyType":"TAG_POLICY"}`} {
+		for i := range 21 {
+			f.Add(uint8(i), []byte(body))
+		}
+	}
+	a, _ := newAPI(f)
+	ops := a.Actions()
+	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
+		_, err := a.Do(ctx, svctest.Root, ops[int(op)%len(ops)], body)
+		if err == nil {
+			return
+		}
+		if st, wire := organizations.ErrorResponse(err); st != http.StatusBadRequest || wire.Type == "" {
+			t.Fatalf("%s %q: %d %+v (%v)", ops[int(op)%len(ops)], body, st, wire, err)
+		}
+	})
 }
