@@ -92,8 +92,10 @@ func randomID(r io.Reader, prefix string, n int) (string, error) {
 	return prefix + idEncoding.EncodeToString(b)[:n], nil
 }
 
-// NewAccessKeyID returns "AKIA" and 16 characters of [A-Z2-7].
-func NewAccessKeyID(r io.Reader) (string, error) { return randomID(r, "AKIA", 16) }
+// NewAccessKeyID returns "AKIA" and 16 characters of [A-Z2-7] that carry
+// account (see KeyAccount), or are random when account is not a number
+// of 12 digits or fewer.
+func NewAccessKeyID(r io.Reader, account string) (string, error) { return newKeyID(r, "AKIA", account) }
 
 // NewUserID returns "AIDA" and 17 characters of [A-Z2-7].
 func NewUserID(r io.Reader) (string, error) { return randomID(r, "AIDA", 17) }

@@ -15,7 +15,7 @@ func TestIDFormats(t *testing.T) {
 	seen := map[string]bool{}
 	chars := map[rune]int{}
 	for range 2000 {
-		k, _ := NewAccessKeyID(rand.Reader)
+		k, _ := NewAccessKeyID(rand.Reader, "") // random: no account to carry
 		u, _ := NewUserID(rand.Reader)
 		s, _ := NewSecret(rand.Reader)
 		if !reKey.MatchString(k) || !reUser.MatchString(u) || !reSecret.MatchString(s) {

@@ -259,25 +259,34 @@ func (s *Service) CreateAccessKey(ctx context.Context, c *Caller, userName strin
 // newKey creates a key for owner; id and secret are generated when "".
 func (s *Service) newKey(ctx context.Context, owner Owner, id, secret string) (*AccessKey, string, error) {
 	var err error
-	if id == "" {
-		if id, err = NewAccessKeyID(s.rand); err != nil {
-			return nil, "", err
-		}
-	}
 	if secret == "" {
 		if secret, err = NewSecret(s.rand); err != nil {
 			return nil, "", err
 		}
 	}
-	sealed, err := s.sealer.Seal(id, []byte(secret))
-	if err != nil {
+	// A generated ID has 39 random bits beside its account's: one that
+	// exists or existed (Conflict) is drawn again.
+	for tries := 0; ; tries++ {
+		kid := id
+		if kid == "" {
+			if kid, err = NewAccessKeyID(s.rand, s.account.ID); err != nil {
+				return nil, "", err
+			}
+		}
+		sealed, err := s.sealer.Seal(kid, []byte(secret))
+		if err != nil {
+			return nil, "", err
+		}
+		k := &AccessKey{ID: kid, Owner: owner, Status: StatusActive, CreatedAt: s.timestamp(), SealedSecret: sealed}
+		err = s.store.CreateAccessKey(ctx, k, MaxAccessKeysPerOwner)
+		switch {
+		case err == nil:
+			return k, secret, nil
+		case id == "" && KindOf(err) == Conflict && tries < 3:
+			continue
+		}
 		return nil, "", err
 	}
-	k := &AccessKey{ID: id, Owner: owner, Status: StatusActive, CreatedAt: s.timestamp(), SealedSecret: sealed}
-	if err := s.store.CreateAccessKey(ctx, k, MaxAccessKeysPerOwner); err != nil {
-		return nil, "", err
-	}
-	return k, secret, nil
 }
 
 // ListAccessKeys lists the keys of the named user, or of the caller.
@@ -356,7 +365,9 @@ func (s *Service) lastUsed(id string, stored LastUsed) LastUsed {
 }
 
 // AccessKeyAccount returns the account a key belongs to (STS
-// GetAccessKeyInfo). InvalidInput if iamd did not issue it.
+// GetAccessKeyInfo): this account for its keys, the account a
+// new-generation key names for others; InvalidInput for an older key
+// iamd does not know.
 func (s *Service) AccessKeyAccount(ctx context.Context, c *Caller, id string) (string, error) {
 	if err := s.authorize(ctx, c, "sts:GetAccessKeyInfo", on("*")); err != nil {
 		return "", err
@@ -365,10 +376,15 @@ func (s *Service) AccessKeyAccount(ctx context.Context, c *Caller, id string) (s
 		return s.account.ID, nil
 	}
 	if _, err := s.view.GetCredential(ctx, id); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return "", Errorf(InvalidInput, "The access key %s was not issued by this service.", id)
+		if !errors.Is(err, ErrNotFound) {
+			return "", err
 		}
-		return "", err
+		// Not one of this account's: a new-generation key names its
+		// account, as AWS answers for any key.
+		if account, ok := KeyAccount(id); ok {
+			return account, nil
+		}
+		return "", Errorf(InvalidInput, "The access key %s was not issued by this service.", id)
 	}
 	return s.account.ID, nil
 }

@@ -107,21 +107,20 @@ var ErrExpiredToken = &Error{Kind: ExpiredToken, Message: "The security token in
 // IsSessionKey reports whether id has the form of iamd's temporary key IDs.
 func IsSessionKey(id string) bool { return strings.HasPrefix(id, "ASIA") }
 
-// newSessionKeyID is "ASIA", 10 random characters and 6 of a MAC of them:
-// GetAccessKeyInfo tells iamd's temporary key IDs from others without a
-// record of them.
-func (s *Service) newSessionKeyID() (string, error) {
-	r, err := randomID(s.rand, "", 10)
-	if err != nil {
-		return "", err
-	}
-	return "ASIA" + r + s.sealer.tag(r, 6), nil
-}
+// newSessionKeyID is "ASIA" and 16 characters carrying the account (see
+// KeyAccount), as a long-term key's.
+func (s *Service) newSessionKeyID() (string, error) { return newKeyID(s.rand, "ASIA", s.account.ID) }
 
-// issuedSessionKey reports whether id is one of iamd's temporary key IDs.
+// issuedSessionKey reports whether id is one of iamd's temporary key IDs:
+// one naming this account, or of the format before key IDs carried their
+// account ("ASIA", 10 random characters and 6 of a MAC of them), which a
+// session minted then still has until it expires.
 func (s *Service) issuedSessionKey(id string) bool {
 	if len(id) != 20 || !IsSessionKey(id) {
 		return false
+	}
+	if account, ok := KeyAccount(id); ok && account == s.account.ID {
+		return true
 	}
 	return hmac.Equal([]byte(id[14:]), []byte(s.sealer.tag(id[4:14], 6)))
 }

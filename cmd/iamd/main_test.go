@@ -184,6 +184,14 @@ func TestBob(t *testing.T) {
 	if err != nil || *info.Account != account {
 		t.Fatalf("GetAccessKeyInfo %+v %v", info, err)
 	}
+	// A key names its account as AWS's new-generation keys do: another
+	// account's key (the one Aidan Steele's and Tal Be'ery's write-ups
+	// decode) is answered from its ID; an older key iamd does not know
+	// is refused.
+	info, err = s.sts(rootID, rootSecret).GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: aws.String("ASIAY34FZKBOKMUTVV7A")})
+	if err != nil || *info.Account != "609629065308" {
+		t.Fatalf("GetAccessKeyInfo of another account's key: %+v %v", info, err)
+	}
 	_, err = s.sts(rootID, rootSecret).GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: aws.String("AKIANOTISSUEDHERE000")})
 	wantAPIError(t, err, "InvalidParameterValue", 400)
 }
