@@ -20,9 +20,9 @@ import (
 // new-generation key, and a deployment of several accounts can tell which
 // one a request is for from its signature alone.
 
-// maxAccount bounds the account numbers a key ID can carry (40 bits):
-// every 12-digit account fits.
-const maxAccount = 1 << 40
+// maxAccount bounds account numbers: 12 digits, which fit the 40 bits a
+// key ID holds them in.
+const maxAccount = 1_000_000_000_000
 
 // newKeyID returns prefix and 16 characters carrying account; for an
 // account that is not a number that fits, 16 random characters.
@@ -61,5 +61,9 @@ func KeyAccount(id string) (string, bool) {
 	if z&(1<<47) == 0 {
 		return "", false // an older key: its account is not in its ID
 	}
-	return fmt.Sprintf("%012d", (z&0x7fffffffff80)>>7), true
+	account := (z & 0x7fffffffff80) >> 7
+	if account >= maxAccount {
+		return "", false // 40 bits hold more than 12 digits: no account's
+	}
+	return fmt.Sprintf("%012d", account), true
 }
