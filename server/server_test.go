@@ -22,6 +22,7 @@ import (
 
 	"iamd"
 	"iamd/internal/captures"
+	"iamd/organizations"
 	"iamd/replica"
 	"iamd/server"
 	"iamd/sqlite"
@@ -355,5 +356,62 @@ func TestBadJSONRequests(t *testing.T) {
 	root := &iamd.Caller{Kind: iamd.CallerRoot, Account: "123456789012"}
 	if bs, _, err := svc.ListBuckets(context.Background(), root, iamd.Page{MaxItems: 10}); err != nil || len(bs) != 0 {
 		t.Fatalf("buckets after refused requests: %v %v", bs, err)
+	}
+}
+
+// TestOrganizationsDoor: the JSON door serves Organizations beside
+// Lightsail, each by its X-Amz-Target prefix and only for a signature
+// scoped to its own service.
+func TestOrganizationsDoor(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, _ := iamd.NewSealer(make([]byte, 32))
+	svc, err := iamd.NewService(context.Background(), iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close(); st.Close() })
+	if err := svc.EnsureRootKey(context.Background(), keyID, secret); err != nil {
+		t.Fatal(err)
+	}
+	h := server.New(server.Config{Service: svc, Organizations: organizations.NewAPI(organizations.New(svc, st))})
+	const org = organizations.TargetPrefix + "."
+	signedFor := func(service, target, body string) *http.Request {
+		r := signedJSON(t, target, body, nil)
+		sum := sha256.Sum256([]byte(body))
+		r.Header.Del("Authorization")
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret},
+			r, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	unsigned := httptest.NewRequest("POST", "/", strings.NewReader("{}"))
+	unsigned.Header.Set("X-Amz-Target", org+"DescribeOrganization")
+	unsigned.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	for _, tt := range []struct {
+		name   string
+		req    *http.Request
+		status int
+		typ    string
+	}{
+		{"unsigned", unsigned, 403, "MissingAuthenticationTokenException"},
+		{"signed for lightsail", signedFor("lightsail", org+"DescribeOrganization", "{}"), 400, "InvalidSignatureException"},
+		{"before the organization", signedFor("organizations", org+"DescribeOrganization", "{}"), 400, "AWSOrganizationsNotInUseException"},
+		{"created", signedFor("organizations", org+"CreateOrganization", `{"FeatureSet":"ALL"}`), 200, ""},
+		{"an operation not served", signedFor("organizations", org+"CreateAccount", `{}`), 400, "UnknownOperationException"},
+		{"Lightsail beside it", signedFor("lightsail", "Lightsail_20161128.GetBuckets", "{}"), 200, ""},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, tt.req)
+		var e struct {
+			Type string `json:"__type"`
+		}
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != tt.status || e.Type != tt.typ {
+			t.Fatalf("%s: %d %s %s, want %d %s", tt.name, w.Code, e.Type, w.Body.String(), tt.status, tt.typ)
+		}
 	}
 }
