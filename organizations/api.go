@@ -178,15 +178,17 @@ func page[T any](items []T, token string, max int) ([]T, string, error) {
 		b, err := base64.RawURLEncoding.DecodeString(token)
 		n, perr := strconv.Atoi(string(b))
 		if err != nil || perr != nil || n < 0 || n > len(items) {
-			return nil, "", invalid("INVALID_PAGINATION_TOKEN", "You specified an invalid value for nextToken. You must get the value from the response to a previous call to the API.")
+			return nil, "", invalid("INVALID_NEXT_TOKEN", "You specified an invalid value for nextToken. You must get the value from the response to a previous call to the API.")
 		}
 		start = n
 	}
 	switch {
 	case max == 0:
 		max = 20
-	case max < 1 || max > 20:
-		return nil, "", invalid("INVALID_INPUT", "You specified an invalid value for MaxResults.")
+	case max < 1:
+		return nil, "", invalid("MIN_VALUE_EXCEEDED", "You provided a numeric parameter that has a smaller value than allowed.")
+	case max > 20:
+		return nil, "", invalid("MAX_VALUE_EXCEEDED", "You provided a numeric parameter that has a larger value than allowed.")
 	}
 	end := min(start+max, len(items))
 	next := ""

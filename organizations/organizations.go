@@ -353,17 +353,17 @@ func validType(t string) bool {
 // Principal (an SCP names no one: it bounds the accounts it is attached
 // to).
 func checkPolicy(name, description, content *string) error {
-	if name != nil && (*name == "" || len(*name) > maxNameLen) {
-		return invalid("INVALID_INPUT", "You provided a value that does not match the required pattern.")
+	if name != nil && *name == "" {
+		return invalid("MIN_LENGTH_EXCEEDED", "You provided a string parameter that is shorter than allowed.")
 	}
-	if description != nil && len(*description) > maxDescription {
-		return invalid("INPUT_REQUIRED", "You provided a value that does not match the required pattern.")
+	if name != nil && len(*name) > maxNameLen || description != nil && len(*description) > maxDescription {
+		return invalid("MAX_LENGTH_EXCEEDED", "You provided a string parameter that is longer than allowed.")
 	}
 	if content == nil {
 		return nil
 	}
 	if len(*content) > maxPolicyChars {
-		return constraint("MAX_POLICY_SIZE_EXCEEDED", "You have exceeded the maximum size of a policy.")
+		return constraint("POLICY_CONTENT_LIMIT_EXCEEDED", "You have exceeded the maximum size of a policy.")
 	}
 	// An identity policy's grammar: no Principal, as in an SCP.
 	if _, err := policy.Parse(*content); err != nil {
@@ -380,8 +380,11 @@ const maxTags = 50
 func checkTags(tags []iamd.Tag) error {
 	seen := map[string]bool{}
 	for _, t := range tags {
-		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
-			return invalid("INVALID_INPUT", "You provided a value that does not match the required pattern.")
+		if t.Key == "" {
+			return invalid("MIN_LENGTH_EXCEEDED", "You provided a string parameter that is shorter than allowed.")
+		}
+		if len(t.Key) > 128 || len(t.Value) > 256 {
+			return invalid("MAX_LENGTH_EXCEEDED", "You provided a string parameter that is longer than allowed.")
 		}
 		if seen[t.Key] {
 			return invalid("DUPLICATE_TAG_KEY", "You specified a tag key more than once.")
@@ -389,7 +392,7 @@ func checkTags(tags []iamd.Tag) error {
 		seen[t.Key] = true
 	}
 	if len(tags) > maxTags {
-		return constraint("TAG_POLICY_VIOLATION", "You have exceeded the maximum number of tags allowed on this resource.")
+		return constraint("MAX_TAG_LIMIT_EXCEEDED", "You have exceeded the maximum number of tags allowed on this resource.")
 	}
 	return nil
 }
@@ -471,7 +474,7 @@ func (g *Organizations) UpdatePolicy(ctx context.Context, c *iamd.Caller, id str
 		return nil, nil, err
 	}
 	if id == FullAccessID {
-		return nil, nil, orgErr("AccessDeniedException", "You don't have permissions to perform the requested operation. AWS managed policies can't be changed.")
+		return nil, nil, invalid("IMMUTABLE_POLICY", "You specified a policy that is managed by AWS and can't be modified.")
 	}
 	if err := checkPolicy(name, description, content); err != nil {
 		return nil, nil, err
@@ -508,7 +511,7 @@ func (g *Organizations) DeletePolicy(ctx context.Context, c *iamd.Caller, id str
 		return err
 	}
 	if id == FullAccessID {
-		return orgErr("AccessDeniedException", "You don't have permissions to perform the requested operation. AWS managed policies can't be deleted.")
+		return invalid("IMMUTABLE_POLICY", "You specified a policy that is managed by AWS and can't be modified.")
 	}
 	_, err := g.update(ctx, func(o *Org) error {
 		if o.policy(id) == nil {
@@ -717,7 +720,7 @@ func (g *Organizations) Tag(ctx context.Context, c *iamd.Caller, id string, tags
 		}
 		cur = slices.DeleteFunc(cur, func(x iamd.Tag) bool { return slices.Contains(untag, x.Key) })
 		if len(cur) > maxTags {
-			return constraint("TAG_POLICY_VIOLATION", "You have exceeded the maximum number of tags allowed on this resource.")
+			return constraint("MAX_TAG_LIMIT_EXCEEDED", "You have exceeded the maximum number of tags allowed on this resource.")
 		}
 		if o.Tags == nil {
 			o.Tags = map[string][]iamd.Tag{}

@@ -96,13 +96,16 @@ func TestPolicyLifecycle(t *testing.T) {
 		{"a duplicate name", "CreatePolicy", `{"Name":"deny-keys","Description":"","Type":"SERVICE_CONTROL_POLICY","Content":` + quote(deny) + `}`, "DuplicatePolicyException", ""},
 		{"FullAWSAccess's name", "CreatePolicy", `{"Name":"FullAWSAccess","Description":"","Type":"SERVICE_CONTROL_POLICY","Content":` + quote(deny) + `}`, "DuplicatePolicyException", ""},
 		{"a policy naming a principal", "CreatePolicy", `{"Name":"p","Description":"","Type":"SERVICE_CONTROL_POLICY","Content":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}`, "MalformedPolicyDocumentException", ""},
-		{"content over 5,120 characters", "CreatePolicy", `{"Name":"big","Description":"","Type":"SERVICE_CONTROL_POLICY","Content":` + quote(`{"Version":"2012-10-17","Statement":[{"Sid":"`+strings.Repeat("a", 5100)+`","Effect":"Deny","Action":"*","Resource":"*"}]}`) + `}`, "ConstraintViolationException", "MAX_POLICY_SIZE_EXCEEDED"},
+		{"content over 5,120 characters", "CreatePolicy", `{"Name":"big","Description":"","Type":"SERVICE_CONTROL_POLICY","Content":` + quote(`{"Version":"2012-10-17","Statement":[{"Sid":"`+strings.Repeat("a", 5100)+`","Effect":"Deny","Action":"*","Resource":"*"}]}`) + `}`, "ConstraintViolationException", "POLICY_CONTENT_LIMIT_EXCEEDED"},
 		{"another policy type", "CreatePolicy", `{"Name":"t","Description":"","Type":"TAG_POLICY","Content":"{}"}`, "PolicyTypeNotAvailableForOrganizationException", ""},
 		{"an unknown policy type", "CreatePolicy", `{"Name":"t","Description":"","Type":"NO_SUCH_POLICY","Content":"{}"}`, "InvalidInputException", "INVALID_ENUM"},
 		{"no name", "CreatePolicy", `{"Description":"","Type":"SERVICE_CONTROL_POLICY","Content":"{}"}`, "InvalidInputException", "INPUT_REQUIRED"},
 		{"an unknown root", "EnablePolicyType", `{"RootId":"r-zzzz","PolicyType":"SERVICE_CONTROL_POLICY"}`, "RootNotFoundException", ""},
 		{"an unknown policy", "DescribePolicy", `{"PolicyId":"p-00000000"}`, "PolicyNotFoundException", ""},
-		{"changing FullAWSAccess", "UpdatePolicy", `{"PolicyId":"p-FullAWSAccess","Name":"mine"}`, "AccessDeniedException", ""},
+		{"changing FullAWSAccess", "UpdatePolicy", `{"PolicyId":"p-FullAWSAccess","Name":"mine"}`, "InvalidInputException", "IMMUTABLE_POLICY"},
+		{"deleting FullAWSAccess", "DeletePolicy", `{"PolicyId":"p-FullAWSAccess"}`, "InvalidInputException", "IMMUTABLE_POLICY"},
+		{"a name over 128 characters", "CreatePolicy", `{"Name":"` + strings.Repeat("n", 129) + `","Description":"","Type":"SERVICE_CONTROL_POLICY","Content":` + quote(deny) + `}`, "InvalidInputException", "MAX_LENGTH_EXCEEDED"},
+		{"MaxResults over 20", "ListPolicies", `{"Filter":"SERVICE_CONTROL_POLICY","MaxResults":21}`, "InvalidInputException", "MAX_VALUE_EXCEEDED"},
 	} {
 		_, err := call(t, a, svctest.Root, tc.op, tc.body)
 		wantErr(t, tc.what, err, tc.typ, 400, tc.reason)
@@ -143,7 +146,7 @@ func TestPolicyLifecycle(t *testing.T) {
 		t.Fatalf("ListPolicies pages: %v, %v", page1, page2)
 	}
 	_, err = call(t, a, svctest.Root, "ListPolicies", `{"Filter":"SERVICE_CONTROL_POLICY","NextToken":"bogus"}`)
-	wantErr(t, "a token not given out", err, "InvalidInputException", 400, "INVALID_PAGINATION_TOKEN")
+	wantErr(t, "a token not given out", err, "InvalidInputException", 400, "INVALID_NEXT_TOKEN")
 
 	// Tags on a policy and the root; FullAWSAccess takes none.
 	must(t, a, "TagResource", `{"ResourceId":"`+p+`","Tags":[{"Key":"team","Value":"a"},{"Key":"env","Value":"prod"}]}`)
@@ -157,7 +160,7 @@ func TestPolicyLifecycle(t *testing.T) {
 	_, err = call(t, a, svctest.Root, "TagResource", `{"ResourceId":"p-FullAWSAccess","Tags":[{"Key":"k","Value":"v"}]}`)
 	wantErr(t, "tagging FullAWSAccess", err, "TargetNotFoundException", 400, "")
 	_, err = call(t, a, svctest.Root, "TagResource", `{"ResourceId":"`+p+`","Tags":[{"Key":"","Value":"v"}]}`)
-	wantErr(t, "an empty tag key", err, "InvalidInputException", 400, "INVALID_INPUT")
+	wantErr(t, "an empty tag key", err, "InvalidInputException", 400, "MIN_LENGTH_EXCEEDED")
 
 	upd := must(t, a, "UpdatePolicy", `{"PolicyId":"`+p+`","Description":"no new keys"}`)
 	if str(upd, "Policy", "PolicySummary", "Description") != "no new keys" || str(upd, "Policy", "Content") != deny {
