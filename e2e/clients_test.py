@@ -367,8 +367,9 @@ class LightsailBoto3Test(ClientTestCase):
         self.assertError("InvalidSignatureException", 400, client("lightsail", server.root_id, "x" * 40).get_buckets)
 
 
-class CLITest(unittest.TestCase):
-    """The aws CLI with the root-credentials file iamd wrote."""
+class AWSCLI:
+    """The aws CLI with the root-credentials file iamd wrote (a mixin for
+    test cases of any module that sets clients_test.server)."""
 
     def aws(self, *args, key=None, ok=True, region="us-east-1"):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -383,6 +384,10 @@ class CLITest(unittest.TestCase):
             return json.loads(p.stdout) if p.stdout.strip() else None
         self.assertNotEqual(p.returncode, 0, p.stdout)
         return p.stderr
+
+
+class CLITest(AWSCLI, unittest.TestCase):
+    """The aws CLI with the root-credentials file iamd wrote."""
 
     def test_bob_example(self):
         u = self.aws("iam", "create-user", "--user-name", "Bob")["User"]

@@ -6,11 +6,9 @@ binary named by $IAMD_BIN. Run from the repository:
 """
 
 import json
-import os
-import subprocess
 
 from e2e import clients_test
-from e2e.clients_test import ACCOUNT, ClientTestCase, Server, client
+from e2e.clients_test import ACCOUNT, AWSCLI, ClientTestCase, Server, client
 
 DENY_KEYS = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Deny", "Action": "iam:CreateAccessKey", "Resource": "*"}]})
@@ -26,17 +24,7 @@ def tearDownModule():
     server.stop()
 
 
-def aws(*args):
-    """The aws CLI with the root-credentials file iamd wrote."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_DEFAULT_REGION="us-east-1", AWS_SHARED_CREDENTIALS_FILE=server.creds_file,
-               AWS_CONFIG_FILE=os.devnull, AWS_MAX_ATTEMPTS="1")
-    p = subprocess.run(["aws", *args, "--endpoint-url", server.url, "--output", "json"],
-                       capture_output=True, text=True, env=env, timeout=60, check=True)
-    return json.loads(p.stdout)
-
-
-class OrganizationsTest(ClientTestCase):
+class OrganizationsTest(ClientTestCase, AWSCLI):
     def test_organization_and_scps(self):
         org = client("organizations")
         self.assertError("AWSOrganizationsNotInUseException", 400, org.describe_organization)
@@ -73,9 +61,9 @@ class OrganizationsTest(ClientTestCase):
         self.assertError("PolicyNotFoundException", 400, org.describe_policy, PolicyId=p["Id"])
 
         # The aws CLI reads what boto3 made.
-        out = aws("organizations", "describe-organization")
+        out = self.aws("organizations", "describe-organization")
         self.assertEqual(out["Organization"]["Id"], o["Id"])
-        out = aws("organizations", "list-policies", "--filter", "SERVICE_CONTROL_POLICY")
+        out = self.aws("organizations", "list-policies", "--filter", "SERVICE_CONTROL_POLICY")
         self.assertEqual([x["Id"] for x in out["Policies"]], ["p-FullAWSAccess"])
         org.delete_organization()
         self.assertError("AWSOrganizationsNotInUseException", 400, org.list_roots)

@@ -441,8 +441,7 @@ func (g *Organizations) CreatePolicy(ctx context.Context, c *iamd.Caller, name, 
 
 // Policy returns the policy of that ID.
 func (g *Organizations) Policy(ctx context.Context, c *iamd.Caller, id string) (*Org, *Policy, error) {
-	o, p, err := g.findPolicy(ctx, c, "DescribePolicy", id)
-	return o, p, err
+	return g.findPolicy(ctx, c, "DescribePolicy", id)
 }
 
 // findPolicy loads the organization and authorizes action on policy id.
@@ -553,12 +552,10 @@ func (g *Organizations) target(o *Org, id string) (Target, error) {
 	case o.RootID:
 		return Target{ID: id, ARN: o.RootARN(g.account()), Name: "Root", Type: "ROOT"}, nil
 	case g.account():
-		return Target{ID: id, ARN: o.AccountARN(g.account(), id), Name: g.accountName(), Type: "ACCOUNT"}, nil
+		return Target{ID: id, ARN: o.AccountARN(g.account(), id), Name: g.account(), Type: "ACCOUNT"}, nil
 	}
 	return Target{}, errTargetNotFound
 }
-
-func (g *Organizations) accountName() string { return g.account() }
 
 // Attach attaches or detaches policy id to target.
 func (g *Organizations) Attach(ctx context.Context, c *iamd.Caller, id, targetID string, attach bool) error {
@@ -752,7 +749,7 @@ func (g *Organizations) Accounts(ctx context.Context, c *iamd.Caller) ([]Account
 }
 
 func (g *Organizations) management(o *Org) Account {
-	return Account{ID: g.account(), ARN: o.AccountARN(g.account(), g.account()), Name: g.accountName(), JoinedAt: o.CreatedAt}
+	return Account{ID: g.account(), ARN: o.AccountARN(g.account(), g.account()), Name: g.account(), JoinedAt: o.CreatedAt}
 }
 
 // Account returns an account of the organization. AccountNotFound for any
@@ -774,13 +771,20 @@ func (g *Organizations) Account(ctx context.Context, c *iamd.Caller, id string) 
 	return g.management(o), nil
 }
 
-// randomID is n characters of [a-z0-9], the alphabet of Organizations' IDs.
+// randomID is n characters of [a-z0-9], the alphabet of Organizations'
+// IDs, each drawn without modulo bias.
 func randomID(n int) string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, n)
-	rand.Read(b) // never fails (crypto/rand)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
+	out := make([]byte, 0, n)
+	b := make([]byte, 2*n)
+	for len(out) < n {
+		rand.Read(b) // never fails (crypto/rand)
+		for _, v := range b {
+			// 252 is the largest multiple of 36 a byte holds.
+			if v < 252 && len(out) < n {
+				out = append(out, alphabet[v%36])
+			}
+		}
 	}
-	return string(b)
+	return string(out)
 }

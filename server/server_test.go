@@ -84,7 +84,7 @@ func newServerOn(t testing.TB, now func() time.Time, v view) (*server.Server, *i
 	if err := svc.EnsureRootKey(context.Background(), keyID, secret); err != nil {
 		t.Fatal(err)
 	}
-	return server.New(server.Config{Service: svc, Now: now}), svc
+	return server.New(server.Config{Service: svc, Now: now, Organizations: organizations.NewAPI(organizations.New(svc, st))}), svc
 }
 
 type errorDoc struct {
@@ -363,20 +363,7 @@ func TestBadJSONRequests(t *testing.T) {
 // Lightsail, each by its X-Amz-Target prefix and only for a signature
 // scoped to its own service.
 func TestOrganizationsDoor(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "iamd.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, _ := iamd.NewSealer(make([]byte, 32))
-	svc, err := iamd.NewService(context.Background(), iamd.Config{Store: st, Sealer: sealer, Account: iamd.Account{ID: "123456789012"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close(); st.Close() })
-	if err := svc.EnsureRootKey(context.Background(), keyID, secret); err != nil {
-		t.Fatal(err)
-	}
-	h := server.New(server.Config{Service: svc, Organizations: organizations.NewAPI(organizations.New(svc, st))})
+	h, _ := newServer(t, nil)
 	const org = organizations.TargetPrefix + "."
 	signedFor := func(service, target, body string) *http.Request {
 		r := signedJSON(t, target, body, nil)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"sync"
 	"testing"
 
 	"iamd"
@@ -41,5 +42,43 @@ func testOrganization(t *testing.T, s iamd.Store) {
 	set([]byte(`{"id":"o-1","types":["SERVICE_CONTROL_POLICY"]}`), nil)
 	if doc, err := s.Organization(ctx); err != nil || doc != nil {
 		t.Fatalf("deleted: %q %v", doc, err)
+	}
+
+	// Eight creations at once: exactly one creates it; each other sees it
+	// or is told of the conflict, and none overwrites it.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := 0
+	for i := range 8 {
+		wg.Go(func() {
+			var creating bool // in the transaction's last run
+			err := s.UpdateOrganization(ctx, func(cur []byte) ([]byte, error) {
+				if creating = cur == nil; !creating {
+					return cur, nil
+				}
+				return []byte(`{"id":"o-` + string(rune('a'+i)) + `"}`), nil
+			})
+			switch {
+			case err == nil && !creating:
+				return
+			case err == nil:
+			case iamd.KindOf(err) == iamd.Conflict:
+				return
+			default:
+				t.Errorf("a concurrent creation: %v", err)
+				return
+			}
+			mu.Lock()
+			created++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	doc, err = s.Organization(ctx)
+	if err != nil || len(doc) != len(`{"id":"o-a"}`) {
+		t.Fatalf("after concurrent creations: %q %v", doc, err)
+	}
+	if created != 1 {
+		t.Fatalf("%d concurrent creations succeeded, want 1", created)
 	}
 }

@@ -92,26 +92,8 @@ func TestOrganizationsGoSDK(t *testing.T) {
 	}
 }
 
-const terraformOrganizations = `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "5.100.0" }
-  }
-}
-variable "endpoint" {}
+var terraformOrganizations = terraformHead("iam", "sts", "organizations") + `
 variable "description" { default = "No new keys" }
-provider "aws" {
-  region                  = "us-east-1"
-  access_key              = "` + rootID + `"
-  secret_key              = "` + rootSecret + `"
-  skip_metadata_api_check = true
-  skip_region_validation  = true
-  endpoints {
-    iam           = var.endpoint
-    sts           = var.endpoint
-    organizations = var.endpoint
-  }
-}
 resource "aws_organizations_organization" "org" {
   feature_set          = "ALL"
   enabled_policy_types = ["SERVICE_CONTROL_POLICY"]

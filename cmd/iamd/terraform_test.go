@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,9 +208,14 @@ func TestTerraformLifecycle(t *testing.T) {
 	}
 }
 
-// terraformIAM starts a configuration that manages iamd's IAM as the root,
-// at var.endpoint.
-const terraformIAM = `
+// terraformHead starts a configuration that manages iamd as the root, at
+// var.endpoint, through the aws provider's endpoints for services.
+func terraformHead(services ...string) string {
+	var endpoints strings.Builder
+	for _, svc := range services {
+		fmt.Fprintf(&endpoints, "    %s = var.endpoint\n", svc)
+	}
+	return `
 terraform {
   required_providers {
     aws = { source = "hashicorp/aws", version = "5.100.0" }
@@ -223,11 +229,13 @@ provider "aws" {
   skip_metadata_api_check = true
   skip_region_validation  = true
   endpoints {
-    iam = var.endpoint
-    sts = var.endpoint
-  }
+` + endpoints.String() + `  }
 }
 `
+}
+
+// terraformIAM starts a configuration that manages iamd's IAM.
+var terraformIAM = terraformHead("iam", "sts")
 
 // terraformSteps returns step: terraform apply with vars (and more, kept
 // for the steps after), then a plan that must want no change; it returns
@@ -247,7 +255,7 @@ func terraformSteps(t *testing.T, dir string, vars *[]string) func(what string, 
 	}
 }
 
-const terraformOIDC = terraformIAM + `
+var terraformOIDC = terraformIAM + `
 variable "clients" {
   type    = list(string)
   default = ["sts.amazonaws.com"]
@@ -314,7 +322,7 @@ func TestTerraformOIDCProvider(t *testing.T) {
 	}
 }
 
-const terraformBoundaries = terraformIAM + `
+var terraformBoundaries = terraformIAM + `
 variable "boundary" { default = "limits" }
 resource "aws_iam_policy" "limits" {
   name   = "limits"
@@ -389,7 +397,7 @@ func TestTerraformBoundaries(t *testing.T) {
 	}
 }
 
-const terraformPeople = terraformIAM + `
+var terraformPeople = terraformIAM + `
 variable "length" { default = 14 }
 resource "aws_iam_account_password_policy" "strict" {
   minimum_password_length        = var.length
