@@ -45,7 +45,7 @@ type LogEntry struct {
 type KeyRecord struct {
 	ID           string
 	Owner        OwnerKind
-	OwnerID      string // the user's or the bucket's ID; "" for the root
+	OwnerID      string // the user's or the bucket's ID; the account's for the root
 	Status       KeyStatus
 	CreatedAt    time.Time
 	DisabledAt   time.Time
@@ -62,19 +62,22 @@ type Attachments struct {
 // UserRecord is a user with its groups (by ID) and policies.
 type UserRecord struct {
 	User
-	Groups []string
+	Account string
+	Groups  []string
 	Attachments
 }
 
 // GroupRecord is a group with its policies.
 type GroupRecord struct {
 	Group
+	Account string
 	Attachments
 }
 
 // RoleRecord is a role with its policies.
 type RoleRecord struct {
 	Role
+	Account string
 	Attachments
 }
 
@@ -82,6 +85,7 @@ type RoleRecord struct {
 // default version.
 type PolicyRecord struct {
 	ManagedPolicy
+	Account  string
 	Document string
 }
 
@@ -175,6 +179,9 @@ type Replica interface {
 	Subscribe(c Changes)
 	// Status says how current it is.
 	Status() ReplicaStatus
+	// In returns the replica of the account of that ID, of the same
+	// data: its reads find nothing of another account.
+	In(account string) Replica
 }
 
 // ReplicaStatus is how current a node's replica is.

@@ -186,7 +186,8 @@ func NewPolicyID(r io.Reader) (string, error) { return randomID(r, "ANPA", 17) }
 // client IDs, may be exchanged for a role's temporary credentials
 // (AssumeRoleWithWebIdentity) where the role's trust policy allows it.
 type OIDCProvider struct {
-	ID string // internal
+	ID      string // internal
+	Account string // the account it belongs to
 	// URL is the issuer without https://: host and path, as the ARN ends
 	// and as the provider's condition keys begin (host/path:sub).
 	URL string

@@ -90,6 +90,7 @@ type Bucket struct {
 	Tags        []Tag
 	Versioning  bool
 	PrincipalID string // AIDA…: the identity its access keys sign as
+	Account     string // the account it belongs to; its name is the deployment's
 }
 
 // ARN returns the bucket's ARN, arn:aws:lightsail:<region>:<account>:Bucket/<ID>.

@@ -141,6 +141,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 			return nil, err
 		}
 		acct = s.replica.Account()
+		s.store = s.store.In(acct.ID) // the account the database recorded
 		s.log.Warn("the database is unavailable: serving from the replica", "err", err)
 	}
 	if text, err := s.sealer.Open(keyCheckID, acct.KeyCheck); err != nil || string(text) != keyCheckText {

@@ -33,7 +33,14 @@ type Page struct {
 type Store interface {
 	// Init prepares the store and returns the account it belongs to. On first
 	// use it records a; later it returns what was recorded, whatever a is.
+	// Of a Store made by In it records nothing and returns a with the ID
+	// In named and the key check of the database.
 	Init(ctx context.Context, a Account) (Account, error)
+	// In returns the Store of the account of that ID, in the same
+	// database: names are unique within an account, and nothing of
+	// another account is found, listed, counted or changed through it.
+	// Closing it releases nothing.
+	In(account string) Store
 
 	// CreateUser inserts u. AlreadyExists if a user of that folded name exists.
 	CreateUser(ctx context.Context, u *User) error

@@ -143,8 +143,27 @@ func (s *Store) ensure(ctx context.Context) error {
 		return err
 	}
 	s.ready.Store(true)
+	if err := s.Store.Recall(ctx); err != nil {
+		s.ready.Store(false)
+		return err
+	}
 	return nil
 }
+
+// In returns the Store of another account in the same database.
+func (s *Store) In(account string) iamd.Store { return accountStore{s.Store.In(account), s} }
+
+// accountStore is one account's Store: the database is the deployment's.
+type accountStore struct {
+	*sqlstore.Store
+	db *Store
+}
+
+func (a accountStore) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
+	return a.db.RecordKeyUse(ctx, uses)
+}
+func (a accountStore) In(account string) iamd.Store { return a.db.In(account) }
+func (accountStore) Close() error                   { return nil }
 
 // connectError is one line for a failure to connect: where, the innermost
 // cause (pgx lists each attempt), and what to check. It never holds the

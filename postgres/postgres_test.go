@@ -9,6 +9,8 @@ import (
 	"iamd/internal/pgtest"
 	"iamd/postgres"
 	"iamd/storetest"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func open(t *testing.T) iamd.Store {
@@ -53,4 +55,29 @@ func BenchmarkStore(b *testing.B) {
 		}
 		return s
 	})
+}
+
+// TestUpgradeToAccounts: a single-account database becomes the first
+// account of the deployment.
+func TestUpgradeToAccounts(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	if err := postgres.MigrateTo(ctx, dsn, storetest.UpgradeSchema); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(ctx, storetest.UpgradeRows)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.Open(ctx, dsn, true)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	storetest.TestUpgrade(t, s)
 }

@@ -441,3 +441,72 @@ func TestGapReloads(t *testing.T) {
 	}
 	sameAsStore(t, r, st)
 }
+
+// TestAccounts: the replica of each account finds that account's
+// entities under names another account also uses, and nothing of the
+// other's, loaded in full, followed, and read back from its file.
+func TestAccounts(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "iamd.db"))
+	const other = "210987654321"
+	accounts := []iamd.Store{st, st.In(other)}
+	mk := func(s iamd.Store, id string) {
+		t.Helper()
+		for _, err := range []error{
+			s.CreateUser(ctx, &iamd.User{ID: "AIDA" + id, Name: "alice", Path: "/", CreatedAt: time.Unix(2, 0)}),
+			s.CreateAccessKey(ctx, &iamd.AccessKey{ID: "AKIA" + id, Owner: iamd.UserOwner("alice"), Status: iamd.StatusActive, CreatedAt: time.Unix(3, 0), SealedSecret: []byte(id)}, 2),
+			s.CreateAccessKey(ctx, &iamd.AccessKey{ID: "AKIAROOT" + id, Owner: iamd.RootOwner, Status: iamd.StatusActive, CreatedAt: time.Unix(3, 0), SealedSecret: []byte(id)}, 2),
+			s.CreateRole(ctx, &iamd.Role{ID: "AROA" + id, Name: "ops", Path: "/", TrustPolicy: `{}`, MaxSessionDuration: 3600, CreatedAt: time.Unix(4, 0)}),
+			s.PutInlinePolicy(ctx, iamd.Entity{Kind: iamd.EntityUser, Name: "alice"}, "p-"+id, doc, 2048),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mk(accounts[0], "FIRST")
+	snap := filepath.Join(dir, "replica.snap")
+	r, err := replica.Open(ctx, replica.Config{Log: st, Path: snap, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.OnCommit(r.Committed)
+	mk(accounts[1], "OTHER") // followed
+	check := func(r *replica.Replica) {
+		t.Helper()
+		for i, id := range []string{"FIRST", "OTHER"} {
+			v := r.In([]string{"123456789012", other}[i])
+			theirs := []string{"OTHER", "FIRST"}[i]
+			if u, err := v.GetUser(ctx, "ALICE"); err != nil || u.ID != "AIDA"+id {
+				t.Fatalf("account %d: alice %+v %v", i, u, err)
+			}
+			if ro, err := v.GetRole(ctx, "ops"); err != nil || ro.ID != "AROA"+id {
+				t.Fatalf("account %d: role %+v %v", i, ro, err)
+			}
+			if ps, err := v.UserPolicies(ctx, "alice"); err != nil || len(ps) != 1 || ps[0].Name != "p-"+id {
+				t.Fatalf("account %d: policies %+v %v", i, ps, err)
+			}
+			for _, k := range []string{"AKIA" + id, "AKIAROOT" + id} {
+				if _, err := v.GetCredential(ctx, k); err != nil {
+					t.Fatalf("account %d: its key %s: %v", i, k, err)
+				}
+			}
+			for _, k := range []string{"AKIA" + theirs, "AKIAROOT" + theirs} {
+				if _, err := v.GetCredential(ctx, k); iamd.KindOf(err) != iamd.NotFound {
+					t.Fatalf("account %d: the other's key %s: %v", i, k, err)
+				}
+			}
+		}
+		if u, err := r.GetUser(ctx, "alice"); err != nil || u.ID != "AIDAFIRST" {
+			t.Fatalf("the replica's own reads are the first account's: %+v %v", u, err)
+		}
+	}
+	check(r)
+	r.Close()
+	r2, err := replica.Open(ctx, replica.Config{Log: st, Path: snap, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	check(r2)
+}

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"cmp"
 	"slices"
 
 	"iamd"
@@ -18,7 +19,7 @@ type state struct {
 	keys        map[string]*iamd.KeyRecord
 	keysOf      map[string][]string         // owner ID → its keys' IDs (two at most)
 	users       map[string]*iamd.UserRecord // by ID
-	userIDs     map[string]string           // folded name → ID
+	userIDs     map[string]string           // account "/" folded name → ID (see named)
 	groups      map[string]*iamd.GroupRecord
 	groupIDs    map[string]string
 	roles       map[string]*iamd.RoleRecord
@@ -26,10 +27,22 @@ type state struct {
 	policies    map[string]*iamd.PolicyRecord
 	policyIDs   map[string]string
 	buckets     map[string]*iamd.Bucket
-	bucketIDs   map[string]string // name → ID
+	bucketIDs   map[string]string // name → ID: bucket names are the deployment's
 	providers   map[string]*iamd.OIDCProvider
-	providerIDs map[string]string // URL → ID
+	providerIDs map[string]string // account "/" URL → ID
 }
+
+// named is the key an entity of an account is indexed under by name.
+func named(account, name string) string { return account + "/" + iamd.FoldName(name) }
+
+func userName(u *iamd.UserRecord) string     { return named(u.Account, u.Name) }
+func groupName(g *iamd.GroupRecord) string   { return named(g.Account, g.Name) }
+func roleName(r *iamd.RoleRecord) string     { return named(r.Account, r.Name) }
+func policyName(p *iamd.PolicyRecord) string { return named(p.Account, p.Name) }
+func bucketName(b *iamd.Bucket) string       { return b.Name }
+
+// providerName keeps the URL as it is: a provider's URL is matched exactly.
+func providerName(p *iamd.OIDCProvider) string { return p.Account + "/" + p.URL }
 
 func newState(epoch string, seq int64, account iamd.Account, r *iamd.Records) *state {
 	st := &state{epoch: epoch, seq: seq, account: account,
@@ -40,45 +53,74 @@ func newState(epoch string, seq int64, account iamd.Account, r *iamd.Records) *s
 		policies: map[string]*iamd.PolicyRecord{}, policyIDs: map[string]string{},
 		buckets: map[string]*iamd.Bucket{}, bucketIDs: map[string]string{},
 		providers: map[string]*iamd.OIDCProvider{}, providerIDs: map[string]string{}}
+	mine(r, account.ID)
 	st.put(r)
 	return st
+}
+
+// mine makes the records of a snapshot written before accounts, which
+// name none, the snapshot's account's.
+func mine(r *iamd.Records, account string) {
+	for _, u := range r.Users {
+		u.Account = cmp.Or(u.Account, account)
+	}
+	for _, g := range r.Groups {
+		g.Account = cmp.Or(g.Account, account)
+	}
+	for _, ro := range r.Roles {
+		ro.Account = cmp.Or(ro.Account, account)
+	}
+	for _, p := range r.Policies {
+		p.Account = cmp.Or(p.Account, account)
+	}
+	for _, b := range r.Buckets {
+		b.Account = cmp.Or(b.Account, account)
+	}
+	for _, p := range r.Providers {
+		p.Account = cmp.Or(p.Account, account)
+	}
+	for _, k := range r.Keys {
+		if k.Owner == iamd.OwnerRoot {
+			k.OwnerID = cmp.Or(k.OwnerID, account)
+		}
+	}
 }
 
 // put stores every record of r, replacing those of the same IDs.
 func (st *state) put(r *iamd.Records) {
 	for _, u := range r.Users {
-		putNamed(st.users, st.userIDs, u.ID, iamd.FoldName(u.Name), u, func(u *iamd.UserRecord) string { return iamd.FoldName(u.Name) })
+		putNamed(st.users, st.userIDs, u.ID, u, userName)
 	}
 	for _, k := range r.Keys {
 		st.putKey(k)
 	}
 	for _, g := range r.Groups {
-		putNamed(st.groups, st.groupIDs, g.ID, iamd.FoldName(g.Name), g, func(g *iamd.GroupRecord) string { return iamd.FoldName(g.Name) })
+		putNamed(st.groups, st.groupIDs, g.ID, g, groupName)
 	}
 	for _, ro := range r.Roles {
-		putNamed(st.roles, st.roleIDs, ro.ID, iamd.FoldName(ro.Name), ro, func(r *iamd.RoleRecord) string { return iamd.FoldName(r.Name) })
+		putNamed(st.roles, st.roleIDs, ro.ID, ro, roleName)
 	}
 	for _, p := range r.Policies {
-		putNamed(st.policies, st.policyIDs, p.ID, iamd.FoldName(p.Name), p, func(p *iamd.PolicyRecord) string { return iamd.FoldName(p.Name) })
+		putNamed(st.policies, st.policyIDs, p.ID, p, policyName)
 	}
 	for _, b := range r.Buckets {
-		putNamed(st.buckets, st.bucketIDs, b.ID, b.Name, b, func(b *iamd.Bucket) string { return b.Name })
+		putNamed(st.buckets, st.bucketIDs, b.ID, b, bucketName)
 	}
 	for _, p := range r.Providers {
-		putNamed(st.providers, st.providerIDs, p.ID, p.URL, p, func(p *iamd.OIDCProvider) string { return p.URL })
+		putNamed(st.providers, st.providerIDs, p.ID, p, providerName)
 	}
 }
 
 // putNamed stores rec under id and its name, dropping the old name of a
 // renamed one.
-func putNamed[T any](byID map[string]T, ids map[string]string, id, name string, rec T, nameOf func(T) string) {
+func putNamed[T any](byID map[string]T, ids map[string]string, id string, rec T, nameOf func(T) string) {
 	if old, ok := byID[id]; ok {
 		if n := nameOf(old); ids[n] == id {
 			delete(ids, n)
 		}
 	}
 	byID[id] = rec
-	ids[name] = id
+	ids[nameOf(rec)] = id
 }
 
 func dropNamed[T any](byID map[string]T, ids map[string]string, id string, nameOf func(T) string) {
@@ -172,19 +214,20 @@ func (st *state) apply(d *iamd.Delta) effects {
 		case iamd.ChangeKey:
 			st.dropKey(e.ID)
 		case iamd.ChangeUser:
-			dropNamed(st.users, st.userIDs, e.ID, func(u *iamd.UserRecord) string { return iamd.FoldName(u.Name) })
+			dropNamed(st.users, st.userIDs, e.ID, userName)
 		case iamd.ChangeGroup:
-			dropNamed(st.groups, st.groupIDs, e.ID, func(g *iamd.GroupRecord) string { return iamd.FoldName(g.Name) })
+			dropNamed(st.groups, st.groupIDs, e.ID, groupName)
 		case iamd.ChangeRole:
-			dropNamed(st.roles, st.roleIDs, e.ID, func(r *iamd.RoleRecord) string { return iamd.FoldName(r.Name) })
+			dropNamed(st.roles, st.roleIDs, e.ID, roleName)
 		case iamd.ChangePolicy:
-			dropNamed(st.policies, st.policyIDs, e.ID, func(p *iamd.PolicyRecord) string { return iamd.FoldName(p.Name) })
+			dropNamed(st.policies, st.policyIDs, e.ID, policyName)
 		case iamd.ChangeBucket:
-			dropNamed(st.buckets, st.bucketIDs, e.ID, func(b *iamd.Bucket) string { return b.Name })
+			dropNamed(st.buckets, st.bucketIDs, e.ID, bucketName)
 		case iamd.ChangeProvider:
-			dropNamed(st.providers, st.providerIDs, e.ID, func(p *iamd.OIDCProvider) string { return p.URL })
+			dropNamed(st.providers, st.providerIDs, e.ID, providerName)
 		}
 	}
+	mine(&d.Records, st.account.ID) // a journal written before accounts
 	st.put(&d.Records)
 	for _, e := range d.Entries {
 		switch e.Kind {

@@ -9,12 +9,83 @@ import (
 	"iamd"
 )
 
-// The reads of iamd.View, answered from memory as the store answers them.
+// The reads of iamd.View, answered from memory as the store answers them,
+// for one account (In; the Replica's own methods read its first account's).
 // Each fails with Unavailable when the replica is staler than allowed, or
 // when what it asks about has a change this node committed and could not
 // read back yet (fail closed: a key deleted here stays deleted here).
 
-var _ iamd.Replica = (*Replica)(nil)
+var (
+	_ iamd.Replica = (*Replica)(nil)
+	_ iamd.Replica = (*view)(nil)
+)
+
+// view is the replica of one account.
+type view struct {
+	r    *Replica
+	acct string // "" for the first account's
+}
+
+// In returns the replica of the account of that ID: its reads find
+// nothing of another account. What it tells subscribers is every
+// account's changes.
+func (r *Replica) In(account string) iamd.Replica { return &view{r: r, acct: account} }
+
+// account is the ID of v's account; r.mu is held.
+func (v *view) account() string {
+	if v.acct != "" {
+		return v.acct
+	}
+	return v.r.st.account.ID
+}
+
+// Account is the account v reads, with the database's key check.
+func (v *view) Account() iamd.Account {
+	a := v.r.Account()
+	if v.acct != "" && v.acct != a.ID {
+		a = iamd.Account{ID: v.acct, KeyCheck: a.KeyCheck}
+	}
+	return a
+}
+
+func (v *view) Subscribe(c iamd.Changes)       { v.r.Subscribe(c) }
+func (v *view) Status() iamd.ReplicaStatus     { return v.r.Status() }
+func (v *view) In(account string) iamd.Replica { return v.r.In(account) }
+
+// The Replica's reads are its first account's.
+
+func (r *Replica) own() *view { return &view{r: r} }
+
+func (r *Replica) GetCredential(ctx context.Context, id string) (*iamd.Credential, error) {
+	return r.own().GetCredential(ctx, id)
+}
+func (r *Replica) GetUser(ctx context.Context, name string) (*iamd.User, error) {
+	return r.own().GetUser(ctx, name)
+}
+func (r *Replica) GetGroup(ctx context.Context, name string) (*iamd.Group, error) {
+	return r.own().GetGroup(ctx, name)
+}
+func (r *Replica) GetRole(ctx context.Context, name string) (*iamd.Role, error) {
+	return r.own().GetRole(ctx, name)
+}
+func (r *Replica) GetBucket(ctx context.Context, name string) (*iamd.Bucket, error) {
+	return r.own().GetBucket(ctx, name)
+}
+func (r *Replica) GetOIDCProvider(ctx context.Context, url string) (*iamd.OIDCProvider, error) {
+	return r.own().GetOIDCProvider(ctx, url)
+}
+func (r *Replica) GetPolicy(ctx context.Context, name string) (*iamd.ManagedPolicy, error) {
+	return r.own().GetPolicy(ctx, name)
+}
+func (r *Replica) GetPolicyVersion(ctx context.Context, name, version string) (*iamd.PolicyVersion, error) {
+	return r.own().GetPolicyVersion(ctx, name, version)
+}
+func (r *Replica) UserPolicies(ctx context.Context, name string) ([]iamd.PolicySource, error) {
+	return r.own().UserPolicies(ctx, name)
+}
+func (r *Replica) RolePolicies(ctx context.Context, name string) ([]iamd.PolicySource, error) {
+	return r.own().RolePolicies(ctx, name)
+}
 
 // found retries lookup once the log was read, when it found nothing (see
 // readThrough).
@@ -28,18 +99,19 @@ func found[T any](r *Replica, ctx context.Context, lookup func() (T, error)) (T,
 	return lookup()
 }
 
-func (r *Replica) GetCredential(ctx context.Context, id string) (*iamd.Credential, error) {
-	return found(r, ctx, func() (*iamd.Credential, error) { return r.credential(id) })
+func (v *view) GetCredential(ctx context.Context, id string) (*iamd.Credential, error) {
+	return found(v.r, ctx, func() (*iamd.Credential, error) { return v.credential(id) })
 }
 
-func (r *Replica) credential(id string) (*iamd.Credential, error) {
+func (v *view) credential(id string) (*iamd.Credential, error) {
+	r := v.r
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if err := r.usable(iamd.ChangeKey, id); err != nil {
 		return nil, err
 	}
 	k := r.st.keys[id]
-	if k == nil {
+	if k == nil || k.Owner == iamd.OwnerRoot && k.OwnerID != v.account() {
 		return nil, iamd.KeyNotFound(id)
 	}
 	c := &iamd.Credential{Key: iamd.AccessKey{ID: k.ID, Owner: iamd.Owner{Kind: k.Owner}, Status: k.Status, CreatedAt: k.CreatedAt,
@@ -47,7 +119,7 @@ func (r *Replica) credential(id string) (*iamd.Credential, error) {
 	switch k.Owner {
 	case iamd.OwnerUser:
 		u := r.st.users[k.OwnerID]
-		if u == nil {
+		if u == nil || u.Account != v.account() {
 			return nil, iamd.KeyNotFound(id)
 		}
 		if err := r.usable(iamd.ChangeUser, u.ID); err != nil {
@@ -57,7 +129,7 @@ func (r *Replica) credential(id string) (*iamd.Credential, error) {
 		c.User, c.Key.Owner.Name, c.Key.UserID = &user, u.Name, u.ID
 	case iamd.OwnerBucket:
 		b := r.st.buckets[k.OwnerID]
-		if b == nil {
+		if b == nil || b.Account != v.account() {
 			return nil, iamd.KeyNotFound(id)
 		}
 		bucket := *b
@@ -66,14 +138,15 @@ func (r *Replica) credential(id string) (*iamd.Credential, error) {
 	return c, nil
 }
 
-func (r *Replica) GetUser(ctx context.Context, name string) (*iamd.User, error) {
-	return found(r, ctx, func() (*iamd.User, error) { return r.getUser(name) })
+func (v *view) GetUser(ctx context.Context, name string) (*iamd.User, error) {
+	return found(v.r, ctx, func() (*iamd.User, error) { return v.getUser(name) })
 }
 
-func (r *Replica) getUser(name string) (*iamd.User, error) {
+func (v *view) getUser(name string) (*iamd.User, error) {
+	r := v.r
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	u, err := r.user(name)
+	u, err := v.user(name)
 	if err != nil {
 		return nil, err
 	}
@@ -81,8 +154,9 @@ func (r *Replica) getUser(name string) (*iamd.User, error) {
 	return &user, nil
 }
 
-func (r *Replica) user(name string) (*iamd.UserRecord, error) {
-	u := r.st.users[r.st.userIDs[iamd.FoldName(name)]]
+func (v *view) user(name string) (*iamd.UserRecord, error) {
+	r := v.r
+	u := r.st.users[r.st.userIDs[named(v.account(), name)]]
 	if u == nil {
 		if err := r.usable("", ""); err != nil {
 			return nil, err
@@ -92,17 +166,18 @@ func (r *Replica) user(name string) (*iamd.UserRecord, error) {
 	return u, r.usable(iamd.ChangeUser, u.ID)
 }
 
-func (r *Replica) GetGroup(ctx context.Context, name string) (*iamd.Group, error) {
-	return found(r, ctx, func() (*iamd.Group, error) { return r.getGroup(name) })
+func (v *view) GetGroup(ctx context.Context, name string) (*iamd.Group, error) {
+	return found(v.r, ctx, func() (*iamd.Group, error) { return v.getGroup(name) })
 }
 
-func (r *Replica) getGroup(name string) (*iamd.Group, error) {
+func (v *view) getGroup(name string) (*iamd.Group, error) {
+	r := v.r
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if err := r.usable("", ""); err != nil {
 		return nil, err
 	}
-	g := r.st.groups[r.st.groupIDs[iamd.FoldName(name)]]
+	g := r.st.groups[r.st.groupIDs[named(v.account(), name)]]
 	if g == nil {
 		return nil, iamd.GroupNotFound(name)
 	}
@@ -110,14 +185,15 @@ func (r *Replica) getGroup(name string) (*iamd.Group, error) {
 	return &group, r.usable(iamd.ChangeGroup, g.ID)
 }
 
-func (r *Replica) GetRole(ctx context.Context, name string) (*iamd.Role, error) {
-	return found(r, ctx, func() (*iamd.Role, error) { return r.getRole(name) })
+func (v *view) GetRole(ctx context.Context, name string) (*iamd.Role, error) {
+	return found(v.r, ctx, func() (*iamd.Role, error) { return v.getRole(name) })
 }
 
-func (r *Replica) getRole(name string) (*iamd.Role, error) {
+func (v *view) getRole(name string) (*iamd.Role, error) {
+	r := v.r
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	ro, err := r.role(name)
+	ro, err := v.role(name)
 	if err != nil {
 		return nil, err
 	}
@@ -125,46 +201,49 @@ func (r *Replica) getRole(name string) (*iamd.Role, error) {
 	return &role, nil
 }
 
-func (r *Replica) role(name string) (*iamd.RoleRecord, error) {
+func (v *view) role(name string) (*iamd.RoleRecord, error) {
+	r := v.r
 	if err := r.usable("", ""); err != nil {
 		return nil, err
 	}
-	ro := r.st.roles[r.st.roleIDs[iamd.FoldName(name)]]
+	ro := r.st.roles[r.st.roleIDs[named(v.account(), name)]]
 	if ro == nil {
 		return nil, iamd.RoleNotFound(name)
 	}
 	return ro, r.usable(iamd.ChangeRole, ro.ID)
 }
 
-func (r *Replica) GetBucket(ctx context.Context, name string) (*iamd.Bucket, error) {
-	return found(r, ctx, func() (*iamd.Bucket, error) { return r.getBucket(name) })
+func (v *view) GetBucket(ctx context.Context, name string) (*iamd.Bucket, error) {
+	return found(v.r, ctx, func() (*iamd.Bucket, error) { return v.getBucket(name) })
 }
 
-func (r *Replica) getBucket(name string) (*iamd.Bucket, error) {
+func (v *view) getBucket(name string) (*iamd.Bucket, error) {
+	r := v.r
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if err := r.usable("", ""); err != nil {
 		return nil, err
 	}
 	b := r.st.buckets[r.st.bucketIDs[name]]
-	if b == nil {
+	if b == nil || b.Account != v.account() {
 		return nil, iamd.BucketNotFound(name)
 	}
 	bucket := *b
 	return &bucket, r.usable(iamd.ChangeBucket, b.ID)
 }
 
-func (r *Replica) GetOIDCProvider(ctx context.Context, url string) (*iamd.OIDCProvider, error) {
-	return found(r, ctx, func() (*iamd.OIDCProvider, error) { return r.getProvider(url) })
+func (v *view) GetOIDCProvider(ctx context.Context, url string) (*iamd.OIDCProvider, error) {
+	return found(v.r, ctx, func() (*iamd.OIDCProvider, error) { return v.getProvider(url) })
 }
 
-func (r *Replica) getProvider(url string) (*iamd.OIDCProvider, error) {
+func (v *view) getProvider(url string) (*iamd.OIDCProvider, error) {
+	r := v.r
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if err := r.usable("", ""); err != nil {
 		return nil, err
 	}
-	p := r.st.providers[r.st.providerIDs[url]]
+	p := r.st.providers[r.st.providerIDs[v.account()+"/"+url]]
 	if p == nil {
 		return nil, iamd.Errorf(iamd.NotFound, "OpenIDConnect Provider not found for url %s", url)
 	}
@@ -172,14 +251,15 @@ func (r *Replica) getProvider(url string) (*iamd.OIDCProvider, error) {
 	return &provider, r.usable(iamd.ChangeProvider, p.ID)
 }
 
-func (r *Replica) GetPolicy(ctx context.Context, name string) (*iamd.ManagedPolicy, error) {
-	return found(r, ctx, func() (*iamd.ManagedPolicy, error) { return r.getPolicy(name) })
+func (v *view) GetPolicy(ctx context.Context, name string) (*iamd.ManagedPolicy, error) {
+	return found(v.r, ctx, func() (*iamd.ManagedPolicy, error) { return v.getPolicy(name) })
 }
 
-func (r *Replica) getPolicy(name string) (*iamd.ManagedPolicy, error) {
+func (v *view) getPolicy(name string) (*iamd.ManagedPolicy, error) {
+	r := v.r
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	p, err := r.policy(name)
+	p, err := v.policy(name)
 	if err != nil {
 		return nil, err
 	}
@@ -187,11 +267,12 @@ func (r *Replica) getPolicy(name string) (*iamd.ManagedPolicy, error) {
 	return &mp, nil
 }
 
-func (r *Replica) policy(name string) (*iamd.PolicyRecord, error) {
+func (v *view) policy(name string) (*iamd.PolicyRecord, error) {
+	r := v.r
 	if err := r.usable("", ""); err != nil {
 		return nil, err
 	}
-	p := r.st.policies[r.st.policyIDs[iamd.FoldName(name)]]
+	p := r.st.policies[r.st.policyIDs[named(v.account(), name)]]
 	if p == nil {
 		return nil, iamd.Errorf(iamd.NotFound, "Policy %s does not exist.", name)
 	}
@@ -200,10 +281,11 @@ func (r *Replica) policy(name string) (*iamd.PolicyRecord, error) {
 
 // GetPolicyVersion knows a policy's default version only, the one
 // decisions read.
-func (r *Replica) GetPolicyVersion(ctx context.Context, name, version string) (*iamd.PolicyVersion, error) {
+func (v *view) GetPolicyVersion(ctx context.Context, name, version string) (*iamd.PolicyVersion, error) {
+	r := v.r
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	p, err := r.policy(name)
+	p, err := v.policy(name)
 	if err != nil {
 		return nil, err
 	}
@@ -213,14 +295,15 @@ func (r *Replica) GetPolicyVersion(ctx context.Context, name, version string) (*
 	return &iamd.PolicyVersion{ID: p.DefaultVersion, Document: p.Document, Default: true, CreatedAt: p.UpdatedAt}, nil
 }
 
-func (r *Replica) UserPolicies(ctx context.Context, name string) ([]iamd.PolicySource, error) {
-	return found(r, ctx, func() ([]iamd.PolicySource, error) { return r.userPolicies(name) })
+func (v *view) UserPolicies(ctx context.Context, name string) ([]iamd.PolicySource, error) {
+	return found(v.r, ctx, func() ([]iamd.PolicySource, error) { return v.userPolicies(name) })
 }
 
-func (r *Replica) userPolicies(name string) ([]iamd.PolicySource, error) {
+func (v *view) userPolicies(name string) ([]iamd.PolicySource, error) {
+	r := v.r
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	u, err := r.user(name)
+	u, err := v.user(name)
 	if err != nil {
 		return nil, err
 	}
@@ -236,14 +319,15 @@ func (r *Replica) userPolicies(name string) ([]iamd.PolicySource, error) {
 	return out, nil
 }
 
-func (r *Replica) RolePolicies(ctx context.Context, name string) ([]iamd.PolicySource, error) {
-	return found(r, ctx, func() ([]iamd.PolicySource, error) { return r.rolePolicies(name) })
+func (v *view) RolePolicies(ctx context.Context, name string) ([]iamd.PolicySource, error) {
+	return found(v.r, ctx, func() ([]iamd.PolicySource, error) { return v.rolePolicies(name) })
 }
 
-func (r *Replica) rolePolicies(name string) ([]iamd.PolicySource, error) {
+func (v *view) rolePolicies(name string) ([]iamd.PolicySource, error) {
+	r := v.r
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	ro, err := r.role(name)
+	ro, err := v.role(name)
 	if err != nil {
 		return nil, err
 	}

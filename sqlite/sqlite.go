@@ -123,8 +123,24 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	s.Store = sqlstore.New(s.policyDB())
 	go s.writer()
+	if err := s.Store.Recall(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
+
+// In returns the Store of another account in the same database.
+func (s *Store) In(account string) iamd.Store { return accountStore{s.Store.In(account), s} }
+
+// accountStore is one account's Store: the database is the deployment's.
+type accountStore struct {
+	*sqlstore.Store
+	db *Store
+}
+
+func (a accountStore) In(account string) iamd.Store { return a.db.In(account) }
+func (accountStore) Close() error                   { return nil }
 
 // Close closes the database.
 func (s *Store) Close() error {

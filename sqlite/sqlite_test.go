@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -86,7 +87,8 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = old.Exec(`INSERT INTO users(id, name, name_fold, path, created_at) VALUES ('AIDAOLDUSER0000000001', 'Bob', 'bob', '/', 0);
+	_, err = old.Exec(`INSERT INTO meta(k, v) VALUES ('account_id', '123456789012'), ('account_created_at', '0'), ('key_check', 'AQ==');
+		INSERT INTO users(id, name, name_fold, path, created_at) VALUES ('AIDAOLDUSER0000000001', 'Bob', 'bob', '/', 0);
 		INSERT INTO access_keys(id, owner_kind, owner_id, status, created_at, secret) VALUES ('AKIAOLDKEY0000000001', 0, 'AIDAOLDUSER0000000001', 'Active', 0, x'01')`)
 	old.Close()
 	if err != nil {
@@ -156,4 +158,28 @@ func TestGroupCommit(t *testing.T) {
 	if err != nil || len(users) != 100 {
 		t.Fatalf("after reopen: %d users, %v", len(users), err)
 	}
+}
+
+// TestUpgradeToAccounts: a single-account database becomes the first
+// account of the deployment.
+func TestUpgradeToAccounts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "iamd.db")
+	if err := sqlite.MigrateTo(path, storetest.UpgradeSchema); err != nil {
+		t.Fatal(err)
+	}
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = old.Exec(strings.ReplaceAll(storetest.UpgradeRows, `'\x0`, `x'0`))
+	old.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	storetest.TestUpgrade(t, s)
 }

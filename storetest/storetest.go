@@ -49,6 +49,7 @@ func run(t *testing.T, open func(t *testing.T) iamd.Store, changeLog bool) {
 		{"People", testPeople},
 		{"AccountAlias", testAccountAlias},
 		{"Organization", testOrganization},
+		{"Accounts", testAccounts},
 	}
 	tests = append(tests, policyTests...)
 	if changeLog {

@@ -15,7 +15,7 @@ type Row interface {
 // below read them.
 const (
 	UserCols   = `id, name, path, created_at, tags, boundary`
-	BucketCols = `id, name, bundle_id, created_at, tags, versioning, principal_id`
+	BucketCols = `id, name, bundle_id, created_at, tags, versioning, principal_id, account`
 	OpCols     = `id, resource_name, resource_type, operation_type, created_at`
 )
 
@@ -40,7 +40,7 @@ func ScanBucket(row Row) (*iamd.Bucket, error) {
 	var b iamd.Bucket
 	var created int64
 	var tags string
-	if err := row.Scan(&b.ID, &b.Name, &b.BundleID, &created, &tags, &b.Versioning, &b.PrincipalID); err != nil {
+	if err := row.Scan(&b.ID, &b.Name, &b.BundleID, &created, &tags, &b.Versioning, &b.PrincipalID, &b.Account); err != nil {
 		return nil, err
 	}
 	b.CreatedAt = FromMS(created)

@@ -107,35 +107,38 @@ func loadRecords(ctx context.Context, q Q, r *iamd.Records, named map[iamd.Chang
 	if r.Keys, err = loadEach(ctx, q, named, iamd.ChangeKey, `SELECT id, owner_kind, owner_id, status, created_at, secret, disabled_at FROM access_keys`, "id", scanKeyRecord); err != nil {
 		return err
 	}
-	if r.Users, err = loadEach(ctx, q, named, iamd.ChangeUser, `SELECT `+sqlkit.UserCols+` FROM users`, "id", func(row sqlkit.Row) (*iamd.UserRecord, error) {
-		u, err := sqlkit.ScanUser(row)
+	if r.Users, err = loadEach(ctx, q, named, iamd.ChangeUser, `SELECT `+sqlkit.UserCols+`, name_fold FROM users`, "id", func(row sqlkit.Row) (*iamd.UserRecord, error) {
+		var key string
+		u, err := sqlkit.ScanUser(withKey{row, &key})
 		if err != nil {
 			return nil, err
 		}
-		return &iamd.UserRecord{User: *u}, nil
+		return &iamd.UserRecord{User: *u, Account: keyAccount(key)}, nil
 	}); err != nil {
 		return err
 	}
-	if r.Groups, err = loadEach(ctx, q, named, iamd.ChangeGroup, `SELECT `+groupCols+` FROM iam_groups`, "id", func(row sqlkit.Row) (*iamd.GroupRecord, error) {
-		g, err := scanGroup(row)
+	if r.Groups, err = loadEach(ctx, q, named, iamd.ChangeGroup, `SELECT `+groupCols+`, name_fold FROM iam_groups`, "id", func(row sqlkit.Row) (*iamd.GroupRecord, error) {
+		var key string
+		g, err := scanGroup(withKey{row, &key})
 		if err != nil {
 			return nil, err
 		}
-		return &iamd.GroupRecord{Group: *g}, nil
+		return &iamd.GroupRecord{Group: *g, Account: keyAccount(key)}, nil
 	}); err != nil {
 		return err
 	}
-	if r.Roles, err = loadEach(ctx, q, named, iamd.ChangeRole, `SELECT `+roleCols+` FROM iam_roles`, "id", func(row sqlkit.Row) (*iamd.RoleRecord, error) {
-		ro, err := scanRole(row)
+	if r.Roles, err = loadEach(ctx, q, named, iamd.ChangeRole, `SELECT `+roleCols+`, name_fold FROM iam_roles`, "id", func(row sqlkit.Row) (*iamd.RoleRecord, error) {
+		var key string
+		ro, err := scanRole(withKey{row, &key})
 		if err != nil {
 			return nil, err
 		}
-		return &iamd.RoleRecord{Role: *ro}, nil
+		return &iamd.RoleRecord{Role: *ro, Account: keyAccount(key)}, nil
 	}); err != nil {
 		return err
 	}
 	if r.Policies, err = loadEach(ctx, q, named, iamd.ChangePolicy, `SELECT p.id, p.name, p.path, p.description, p.default_version, p.created_at,
-			p.updated_at, p.tags, v.document FROM policies p JOIN policy_versions v ON v.policy_id = p.id AND v.num = p.default_version`, "p.id", scanPolicyRecord); err != nil {
+			p.updated_at, p.tags, v.document, p.name_fold FROM policies p JOIN policy_versions v ON v.policy_id = p.id AND v.num = p.default_version`, "p.id", scanPolicyRecord); err != nil {
 		return err
 	}
 	if r.Buckets, err = loadEach(ctx, q, named, iamd.ChangeBucket, `SELECT `+sqlkit.BucketCols+` FROM buckets`, "id", sqlkit.ScanBucket); err != nil {
@@ -203,6 +206,20 @@ func loadRecords(ctx context.Context, q Q, r *iamd.Records, named map[iamd.Chang
 	return nil
 }
 
+// withKey scans a row of some columns and a name's key after them.
+type withKey struct {
+	sqlkit.Row
+	key *string
+}
+
+func (w withKey) Scan(dest ...any) error { return w.Row.Scan(append(dest, w.key)...) }
+
+// keyAccount is the account of a name's key (see Store).
+func keyAccount(key string) string {
+	account, _, _ := strings.Cut(key, "/")
+	return account
+}
+
 func scanKeyRecord(row sqlkit.Row) (*iamd.KeyRecord, error) {
 	var k iamd.KeyRecord
 	var kind int
@@ -223,9 +240,11 @@ func scanPolicyRecord(row sqlkit.Row) (*iamd.PolicyRecord, error) {
 	var p iamd.PolicyRecord
 	var def, created, updated int64
 	var tags string
-	if err := row.Scan(&p.ID, &p.Name, &p.Path, &p.Description, &def, &created, &updated, &tags, &p.Document); err != nil {
+	var key string
+	if err := row.Scan(&p.ID, &p.Name, &p.Path, &p.Description, &def, &created, &updated, &tags, &p.Document, &key); err != nil {
 		return nil, err
 	}
+	p.Account = keyAccount(key)
 	p.DefaultVersion, p.CreatedAt, p.UpdatedAt = versionID(def), sqlkit.FromMS(created), sqlkit.FromMS(updated)
 	var err error
 	if p.Tags, err = sqlkit.ParseTags(tags); err != nil {

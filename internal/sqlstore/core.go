@@ -17,21 +17,35 @@ import (
 
 // ---- account ----
 
+// Init of the deployment's Store records its first account, the one
+// today's data belongs to, and serves it from then on. Init of another
+// account's Store (In) records nothing: that account is a's, with the
+// deployment's key check.
 func (s *Store) Init(ctx context.Context, a iamd.Account) (iamd.Account, error) {
-	err := s.write(ctx, func(q Q) error {
-		_, err := q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('account_id', $1), ('account_created_at', $2), ('key_check', $3) ON CONFLICT (k) DO NOTHING`,
-			a.ID, strconv.FormatInt(sqlkit.MS(a.CreatedAt), 10), base64.StdEncoding.EncodeToString(a.KeyCheck))
-		return err
-	})
-	if err != nil {
-		return iamd.Account{}, err
+	if s.in == "" {
+		err := s.write(ctx, func(q Q) error {
+			_, err := q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('account_id', $1), ('account_created_at', $2), ('key_check', $3) ON CONFLICT (k) DO NOTHING`,
+				a.ID, strconv.FormatInt(sqlkit.MS(a.CreatedAt), 10), base64.StdEncoding.EncodeToString(a.KeyCheck))
+			return err
+		})
+		if err != nil {
+			return iamd.Account{}, err
+		}
 	}
-	var a2 iamd.Account
-	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		a2, err = readAccount(ctx, q)
+	var first iamd.Account
+	err := s.read(ctx, func(ctx context.Context, q Q) (err error) {
+		first, err = readAccount(ctx, q)
 		return err
 	})
-	return a2, err
+	switch {
+	case err != nil:
+		return iamd.Account{}, err
+	case s.in == "":
+		s.hooks.first.Store(&first.ID)
+	case s.in != first.ID:
+		return iamd.Account{ID: s.in, CreatedAt: a.CreatedAt, KeyCheck: first.KeyCheck}, nil
+	}
+	return first, nil
 }
 
 // parseAccount reads the account's meta rows.
@@ -56,7 +70,7 @@ func parseAccount(id, created, check *string) (iamd.Account, error) {
 func (s *Store) CreateUser(ctx context.Context, u *iamd.User) error {
 	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO users(`+sqlkit.UserCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), u.Boundary, iamd.FoldName(u.Name))
+			u.ID, u.Name, u.Path, sqlkit.MS(u.CreatedAt), sqlkit.TagsJSON(u.Tags), u.Boundary, s.nameKey(u.Name))
 		if s.db.IsUnique(err) {
 			return iamd.UserExists(u.Name)
 		}
@@ -99,14 +113,15 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 
 // owner resolves o to (owner_kind, owner_id), locking its row until the
 // transaction ends when lock is set (the root's row is the account_id
-// meta row), and fills the stored spelling of its name. The root's
-// owner_id is NULL.
+// meta row, every account's), and fills the stored spelling of its name.
+// The root's owner_id is its account's ID.
 func (s *Store) owner(ctx context.Context, q Q, o *iamd.Owner, lock bool) (int, *string, error) {
 	suffix := ""
 	if lock {
 		suffix = s.db.Lock
 	}
-	var query, key string
+	var query string
+	var args []any
 	switch o.Kind {
 	case iamd.OwnerRoot:
 		if lock {
@@ -114,16 +129,17 @@ func (s *Store) owner(ctx context.Context, q Q, o *iamd.Owner, lock bool) (int, 
 				return 0, nil, err
 			}
 		}
-		return int(iamd.OwnerRoot), nil, nil
+		acct := s.acct()
+		return int(iamd.OwnerRoot), &acct, nil
 	case iamd.OwnerUser:
-		query, key = `SELECT id, name FROM users WHERE name_fold = $1`, iamd.FoldName(o.Name)
+		query, args = `SELECT id, name FROM users WHERE name_fold = $1`, []any{s.nameKey(o.Name)}
 	case iamd.OwnerBucket:
-		query, key = `SELECT id, name FROM buckets WHERE name = $1`, o.Name
+		query, args = `SELECT id, name FROM buckets WHERE name = $1 AND account = $2`, []any{o.Name, s.acct()}
 	default:
 		return 0, nil, fmt.Errorf("unknown owner kind %d", o.Kind)
 	}
 	var id, name string
-	err := q.QueryRow(ctx, query+suffix, key).Scan(&id, &name)
+	err := q.QueryRow(ctx, query+suffix, args...).Scan(&id, &name)
 	if errors.Is(err, s.db.NoRows) {
 		return 0, nil, iamd.OwnerNotFound(*o)
 	}
@@ -158,12 +174,12 @@ func (s *Store) CreateAccessKey(ctx context.Context, k *iamd.AccessKey, limit in
 		count := `(SELECT count(*) FROM access_keys WHERE owner_kind = $2 AND owner_id = o.id), (SELECT count(*) FROM deleted_access_keys WHERE id = $3)`
 		switch k.Owner.Kind {
 		case iamd.OwnerUser:
-			err = q.QueryRow(ctx, `SELECT o.id, o.name, `+count+` FROM users o WHERE o.name_fold = $1`, iamd.FoldName(k.Owner.Name), kind, k.ID).Scan(&id, &name, &n, &gone)
+			err = q.QueryRow(ctx, `SELECT o.id, o.name, `+count+` FROM users o WHERE o.name_fold = $1`, s.nameKey(k.Owner.Name), kind, k.ID).Scan(&id, &name, &n, &gone)
 		case iamd.OwnerBucket:
-			err = q.QueryRow(ctx, `SELECT o.id, o.name, `+count+` FROM buckets o WHERE o.name = $1`, k.Owner.Name, kind, k.ID).Scan(&id, &name, &n, &gone)
+			err = q.QueryRow(ctx, `SELECT o.id, o.name, `+count+` FROM buckets o WHERE o.name = $1 AND o.account = $4`, k.Owner.Name, kind, k.ID, s.acct()).Scan(&id, &name, &n, &gone)
 		default:
-			err = q.QueryRow(ctx, `SELECT (SELECT count(*) FROM access_keys WHERE owner_kind = $1 AND owner_id IS NULL),
-				(SELECT count(*) FROM deleted_access_keys WHERE id = $2)`, kind, k.ID).Scan(&n, &gone)
+			err = q.QueryRow(ctx, `SELECT (SELECT count(*) FROM access_keys WHERE owner_kind = $1 AND owner_id = $3),
+				(SELECT count(*) FROM deleted_access_keys WHERE id = $2)`, kind, k.ID, s.acct()).Scan(&n, &gone)
 		}
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.OwnerNotFound(k.Owner)
@@ -209,17 +225,29 @@ func (s *Store) GetCredential(ctx context.Context, id string) (c *iamd.Credentia
 			return err
 		}
 		cr.Key.ID, cr.Key.CreatedAt, cr.Key.LastUsed, cr.Key.DisabledAt = id, sqlkit.FromMS(created), lu.Value(), sqlkit.FromOptMS(disabled)
-		oid := cmp.Or(ownerID, new(string)) // NULL only for the root
+		// A key of another account is not this account's to know of.
+		oid := cmp.Or(ownerID, new(string))
 		switch iamd.OwnerKind(kind) {
 		case iamd.OwnerRoot:
+			if *oid != s.acct() {
+				return iamd.KeyNotFound(id)
+			}
 			cr.Key.Owner = iamd.RootOwner
 		case iamd.OwnerUser:
-			if cr.User, err = sqlkit.ScanUser(q.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE id = $1`, *oid)); err != nil {
+			cr.User, err = sqlkit.ScanUser(q.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE id = $1 AND name_fold > $2 AND name_fold < $3`, *oid, s.lo(), s.hi()))
+			if errors.Is(err, s.db.NoRows) {
+				return iamd.KeyNotFound(id)
+			}
+			if err != nil {
 				return err
 			}
 			cr.Key.Owner, cr.Key.UserID = iamd.UserOwner(cr.User.Name), cr.User.ID
 		case iamd.OwnerBucket:
-			if cr.Bucket, err = sqlkit.ScanBucket(q.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE id = $1`, *oid)); err != nil {
+			cr.Bucket, err = sqlkit.ScanBucket(q.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE id = $1 AND account = $2`, *oid, s.acct()))
+			if errors.Is(err, s.db.NoRows) {
+				return iamd.KeyNotFound(id)
+			}
+			if err != nil {
 				return err
 			}
 			cr.Key.Owner = iamd.BucketOwner(cr.Bucket.Name)
@@ -234,7 +262,8 @@ func (s *Store) GetCredential(ctx context.Context, id string) (c *iamd.Credentia
 
 // ListAccessKeys resolves the owner and lists its keys in one statement:
 // a row per key, one row of NULL key columns when it has none, or no row
-// when the owner does not exist (the root always exists: one row of meta).
+// when the owner does not exist (the root always exists: one row of meta,
+// and $5 is its account).
 func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Page) (keys []*iamd.AccessKey, next string, err error) {
 	var afterAt int64 = -1
 	afterID := ""
@@ -246,11 +275,18 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 	var from, keyCol, key string
 	switch owner.Kind {
 	case iamd.OwnerRoot:
-		from, keyCol, key = `meta o LEFT JOIN access_keys k ON k.owner_kind = 1`, "o.k", "account_id"
+		from, keyCol, key = `meta o LEFT JOIN access_keys k ON k.owner_kind = 1 AND k.owner_id = $5`, "o.k", "account_id"
 	case iamd.OwnerUser:
-		from, keyCol, key = `users o LEFT JOIN access_keys k ON k.owner_kind = 0 AND k.owner_id = o.id`, "o.name_fold", iamd.FoldName(owner.Name)
+		from, keyCol, key = `users o LEFT JOIN access_keys k ON k.owner_kind = 0 AND k.owner_id = o.id`, "o.name_fold", s.nameKey(owner.Name)
 	case iamd.OwnerBucket:
 		from, keyCol, key = `buckets o LEFT JOIN access_keys k ON k.owner_kind = 2 AND k.owner_id = o.id`, "o.name", owner.Name
+	}
+	where, args := keyCol+` = $3`, []any{afterAt, afterID, key, p.MaxItems + 1}
+	switch owner.Kind {
+	case iamd.OwnerRoot:
+		args = append(args, s.acct())
+	case iamd.OwnerBucket:
+		where, args = where+` AND o.account = $5`, append(args, s.acct())
 	}
 	idCol, nameCol := "o.id", "o.name"
 	if owner.Kind == iamd.OwnerRoot {
@@ -266,7 +302,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 		rs, err := q.Query(ctx, `SELECT `+idCol+`, `+nameCol+`,
 				k.id, k.status, k.created_at, k.last_used_at, k.last_used_region, k.last_used_service
 			FROM `+from+` AND (k.created_at > $1 OR (k.created_at = $1 AND k.id > $2))
-			WHERE `+keyCol+` = $3 ORDER BY k.created_at, k.id LIMIT $4`, afterAt, afterID, key, p.MaxItems+1)
+			WHERE `+where+` ORDER BY k.created_at, k.id LIMIT $4`, args...)
 		rows, err = collect(rs, err, func(r sqlkit.Row) (row, error) {
 			var v row
 			err := r.Scan(&v.ownerID, &v.name, &v.id, &v.status, &v.created, &v.lu.At, &v.lu.Region, &v.lu.Service)
@@ -302,19 +338,19 @@ func (s *Store) ListAccessKeys(ctx context.Context, owner iamd.Owner, p iamd.Pag
 }
 
 // changeKey runs stmt on the key id of owner: stmt's WHERE ends with
-// ownerCond, which names the key ($1) and its owner ($2, $3), more
+// ownerCond, which names the key ($1) and its owner ($2, $3, $4), more
 // arguments after. Only when no row changes is the owner looked up, to
 // tell a missing owner from a key not its.
 func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, id, stmt string, args ...any) error {
 	return s.write(ctx, func(q Q) error {
-		var key string
+		key := s.acct()
 		switch owner.Kind {
 		case iamd.OwnerUser:
-			key = iamd.FoldName(owner.Name)
+			key = s.nameKey(owner.Name)
 		case iamd.OwnerBucket:
 			key = owner.Name
 		}
-		n, err := q.Exec(ctx, stmt, append([]any{id, int(owner.Kind), key}, args...)...)
+		n, err := q.Exec(ctx, stmt, append([]any{id, int(owner.Kind), key, s.acct()}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -333,18 +369,19 @@ func (s *Store) changeKey(ctx context.Context, owner iamd.Owner, id, stmt string
 	})
 }
 
-// ownerCond matches a key's owner, kind $2 and name $3 (folded for a
-// user; none for the root), without a lookup of its own.
-const ownerCond = `owner_kind = $2 AND (owner_kind = 1 AND owner_id IS NULL
+// ownerCond matches a key's owner, kind $2 and name $3 (its key for a
+// user, the account for the root) in account $4, without a lookup of its
+// own.
+const ownerCond = `owner_kind = $2 AND (owner_kind = 1 AND owner_id = $3
 	OR owner_kind = 0 AND owner_id = (SELECT id FROM users WHERE name_fold = $3)
-	OR owner_kind = 2 AND owner_id = (SELECT id FROM buckets WHERE name = $3))`
+	OR owner_kind = 2 AND owner_id = (SELECT id FROM buckets WHERE name = $3 AND account = $4))`
 
 func (s *Store) UpdateAccessKey(ctx context.Context, owner iamd.Owner, id string, status iamd.KeyStatus, at time.Time) error {
 	disabled := int64(0)
 	if status == iamd.StatusInactive {
 		disabled = sqlkit.MS(at)
 	}
-	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = $4, disabled_at = CASE WHEN CAST($5 AS BIGINT) > 0 THEN CAST($5 AS BIGINT) ELSE disabled_at END
+	return s.changeKey(ctx, owner, id, `UPDATE access_keys SET status = $5, disabled_at = CASE WHEN CAST($6 AS BIGINT) > 0 THEN CAST($6 AS BIGINT) ELSE disabled_at END
 		WHERE id = $1 AND `+ownerCond, string(status), disabled)
 }
 
@@ -378,8 +415,9 @@ func (s *Store) RecordKeyUse(ctx context.Context, uses []iamd.KeyUse) error {
 
 func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
 	return s.write(ctx, func(q Q) error {
-		_, err := q.Exec(ctx, `INSERT INTO buckets(`+sqlkit.BucketCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			b.ID, b.Name, b.BundleID, sqlkit.MS(b.CreatedAt), sqlkit.TagsJSON(b.Tags), b.Versioning, b.PrincipalID)
+		b.Account = s.acct()
+		_, err := q.Exec(ctx, `INSERT INTO buckets(`+sqlkit.BucketCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			b.ID, b.Name, b.BundleID, sqlkit.MS(b.CreatedAt), sqlkit.TagsJSON(b.Tags), b.Versioning, b.PrincipalID, b.Account)
 		if s.db.IsUnique(err) {
 			return iamd.BucketExists(b.Name)
 		}
@@ -390,7 +428,7 @@ func (s *Store) CreateBucket(ctx context.Context, b *iamd.Bucket) error {
 
 func (s *Store) GetBucket(ctx context.Context, name string) (b *iamd.Bucket, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		b, err = sqlkit.ScanBucket(q.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name = $1`, name))
+		b, err = sqlkit.ScanBucket(q.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name = $1 AND account = $2`, name, s.acct()))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.BucketNotFound(name)
 		}
@@ -405,7 +443,7 @@ func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) (bs []*iamd.Bucket
 		return nil, "", err
 	}
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		rows, err := q.Query(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name > $1 ORDER BY name LIMIT $2`, from, p.MaxItems+1)
+		rows, err := q.Query(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE account = $3 AND name > $1 ORDER BY name LIMIT $2`, from, p.MaxItems+1, s.acct())
 		bs, err = collect(rows, err, sqlkit.ScanBucket)
 		return err
 	})
@@ -419,7 +457,7 @@ func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) (bs []*iamd.Bucket
 func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) (deleted []string, err error) {
 	err = s.write(ctx, func(q Q) error {
 		var id string
-		err := q.QueryRow(ctx, `SELECT id FROM buckets WHERE name = $1`+s.db.Lock, name).Scan(&id)
+		err := q.QueryRow(ctx, `SELECT id FROM buckets WHERE name = $1 AND account = $2`+s.db.Lock, name, s.acct()).Scan(&id)
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.BucketNotFound(name)
 		}
@@ -456,15 +494,15 @@ func (s *Store) DeleteBucket(ctx context.Context, name string, force bool) (dele
 
 func (s *Store) PutOperation(ctx context.Context, op *iamd.Operation) error {
 	return s.write(ctx, func(q Q) error {
-		_, err := q.Exec(ctx, `INSERT INTO operations(`+sqlkit.OpCols+`) VALUES ($1, $2, $3, $4, $5)`,
-			op.ID, op.ResourceName, op.ResourceType, op.Type, sqlkit.MS(op.CreatedAt))
+		_, err := q.Exec(ctx, `INSERT INTO operations(`+sqlkit.OpCols+`, account) VALUES ($1, $2, $3, $4, $5, $6)`,
+			op.ID, op.ResourceName, op.ResourceType, op.Type, sqlkit.MS(op.CreatedAt), s.acct())
 		return err
 	})
 }
 
 func (s *Store) GetOperation(ctx context.Context, id string) (op *iamd.Operation, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		op, err = sqlkit.ScanOp(q.QueryRow(ctx, `SELECT `+sqlkit.OpCols+` FROM operations WHERE id = $1`, id))
+		op, err = sqlkit.ScanOp(q.QueryRow(ctx, `SELECT `+sqlkit.OpCols+` FROM operations WHERE id = $1 AND account = $2`, id, s.acct()))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.OperationNotFound(id)
 		}
@@ -483,8 +521,8 @@ func (s *Store) ListOperations(ctx context.Context, p iamd.Page) (ops []*iamd.Op
 	}
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
 		rows, err := q.Query(ctx, `SELECT `+sqlkit.OpCols+` FROM operations
-			WHERE created_at < $1 OR (created_at = $1 AND id < $2)
-			ORDER BY created_at DESC, id DESC LIMIT $3`, beforeAt, beforeID, p.MaxItems+1)
+			WHERE account = $4 AND (created_at < $1 OR (created_at = $1 AND id < $2))
+			ORDER BY created_at DESC, id DESC LIMIT $3`, beforeAt, beforeID, p.MaxItems+1, s.acct())
 		ops, err = collect(rows, err, sqlkit.ScanOp)
 		return err
 	})

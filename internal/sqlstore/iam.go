@@ -33,7 +33,7 @@ func userKey(u *iamd.User) string   { return iamd.FoldName(u.Name) }
 func (s *Store) CreateGroup(ctx context.Context, g *iamd.Group) error {
 	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO iam_groups(`+groupCols+`, name_fold) VALUES ($1, $2, $3, $4, $5)`,
-			g.ID, g.Name, g.Path, sqlkit.MS(g.CreatedAt), iamd.FoldName(g.Name))
+			g.ID, g.Name, g.Path, sqlkit.MS(g.CreatedAt), s.nameKey(g.Name))
 		if s.db.IsUnique(err) {
 			return iamd.GroupExists(g.Name)
 		}
@@ -158,7 +158,7 @@ func (s *Store) RemoveUserFromGroup(ctx context.Context, group, user string) err
 }
 
 func (s *Store) ListGroupUsers(ctx context.Context, group string, p iamd.Page) (us []*iamd.User, next string, err error) {
-	from, err := after(p)
+	from, _, err := s.span(p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -180,7 +180,7 @@ func (s *Store) ListGroupUsers(ctx context.Context, group string, p iamd.Page) (
 }
 
 func (s *Store) ListGroupsForUser(ctx context.Context, user string, p iamd.Page) (gs []*iamd.Group, next string, err error) {
-	from, err := after(p)
+	from, _, err := s.span(p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -208,8 +208,9 @@ const policyCols = `p.id, p.name, p.path, p.description, p.default_version, p.cr
 	(SELECT count(*) FROM users u WHERE u.boundary = ` + policyARN + `) + (SELECT count(*) FROM iam_roles r WHERE r.boundary = ` + policyARN + `)`
 
 // policyARN is the ARN of customer-managed policy p, as boundaries store
-// it (iamd.ManagedPolicy.ARN).
-const policyARN = `('arn:aws:iam::' || (SELECT v FROM meta WHERE k = 'account_id') || ':policy' || p.path || p.name)`
+// it (iamd.ManagedPolicy.ARN): its account is its key's first 12
+// characters (see Store).
+const policyARN = `('arn:aws:iam::' || substr(p.name_fold, 1, 12) || ':policy' || p.path || p.name)`
 
 func scanPolicy(r sqlkit.Row) (*iamd.ManagedPolicy, error) {
 	var p iamd.ManagedPolicy
@@ -240,7 +241,7 @@ func (s *Store) CreatePolicy(ctx context.Context, p *iamd.ManagedPolicy, doc str
 	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO policies(id, name, name_fold, path, description, default_version, next_version, created_at, updated_at, tags)
 			VALUES ($1, $2, $3, $4, $5, 1, 2, $6, $6, $7)`,
-			p.ID, p.Name, iamd.FoldName(p.Name), p.Path, p.Description, sqlkit.MS(p.CreatedAt), sqlkit.TagsJSON(p.Tags))
+			p.ID, p.Name, s.nameKey(p.Name), p.Path, p.Description, sqlkit.MS(p.CreatedAt), sqlkit.TagsJSON(p.Tags))
 		if s.db.IsUnique(err) {
 			return iamd.PolicyExists(p.Name)
 		}
@@ -257,7 +258,7 @@ func (s *Store) CreatePolicy(ctx context.Context, p *iamd.ManagedPolicy, doc str
 
 func (s *Store) GetPolicy(ctx context.Context, name string) (p *iamd.ManagedPolicy, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		p, err = scanPolicy(q.QueryRow(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold = $1`, iamd.FoldName(name)))
+		p, err = scanPolicy(q.QueryRow(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold = $1`, s.nameKey(name)))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.Errorf(iamd.NotFound, "Policy %s does not exist.", name)
 		}
@@ -267,7 +268,7 @@ func (s *Store) GetPolicy(ctx context.Context, name string) (p *iamd.ManagedPoli
 }
 
 func (s *Store) ListPolicies(ctx context.Context, f iamd.PolicyFilter, p iamd.Page) (ps []*iamd.ManagedPolicy, next string, err error) {
-	from, err := after(p)
+	from, to, err := s.span(p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -278,11 +279,11 @@ func (s *Store) ListPolicies(ctx context.Context, f iamd.PolicyFilter, p iamd.Pa
 		return 0
 	}
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		rows, err := q.Query(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold > $1 AND substr(p.path, 1, $2) = $3
+		rows, err := q.Query(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold > $1 AND p.name_fold < $7 AND substr(p.path, 1, $2) = $3
 			AND ($4 = 0 OR EXISTS (SELECT 1 FROM attached_policies a WHERE a.policy_id = p.id))
 			AND ($5 = 0 OR EXISTS (SELECT 1 FROM users u WHERE u.boundary = `+policyARN+`) OR EXISTS (SELECT 1 FROM iam_roles r WHERE r.boundary = `+policyARN+`))
 			ORDER BY p.name_fold LIMIT $6`,
-			from, len(f.PathPrefix), f.PathPrefix, flag(f.OnlyAttached), flag(f.OnlyBoundaries), p.MaxItems+1)
+			from, len(f.PathPrefix), f.PathPrefix, flag(f.OnlyAttached), flag(f.OnlyBoundaries), p.MaxItems+1, to)
 		ps, err = collect(rows, err, scanPolicy)
 		return err
 	})
@@ -295,7 +296,7 @@ func (s *Store) ListPolicies(ctx context.Context, f iamd.PolicyFilter, p iamd.Pa
 
 // lockPolicy returns the ID, default and next version of a policy, locking its row.
 func (s *Store) lockPolicy(ctx context.Context, q Q, name string) (id string, def, next int64, err error) {
-	err = q.QueryRow(ctx, `SELECT id, default_version, next_version FROM policies WHERE name_fold = $1`+s.db.Lock, iamd.FoldName(name)).Scan(&id, &def, &next)
+	err = q.QueryRow(ctx, `SELECT id, default_version, next_version FROM policies WHERE name_fold = $1`+s.db.Lock, s.nameKey(name)).Scan(&id, &def, &next)
 	if errors.Is(err, s.db.NoRows) {
 		err = iamd.Errorf(iamd.NotFound, "Policy %s does not exist.", name)
 	}
@@ -370,7 +371,7 @@ func scanVersion(r sqlkit.Row) (*iamd.PolicyVersion, error) {
 func (s *Store) GetPolicyVersion(ctx context.Context, name, version string) (v *iamd.PolicyVersion, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
 		v, err = scanVersion(q.QueryRow(ctx, `SELECT v.num, v.document, v.created_at, p.default_version FROM policies p
-			JOIN policy_versions v ON v.policy_id = p.id WHERE p.name_fold = $1 AND v.num = $2`, iamd.FoldName(name), versionNum(version)))
+			JOIN policy_versions v ON v.policy_id = p.id WHERE p.name_fold = $1 AND v.num = $2`, s.nameKey(name), versionNum(version)))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.Errorf(iamd.NotFound, "Policy %s version %s does not exist.", name, version)
 		}
@@ -382,7 +383,7 @@ func (s *Store) GetPolicyVersion(ctx context.Context, name, version string) (v *
 func (s *Store) ListPolicyVersions(ctx context.Context, name string) (vs []*iamd.PolicyVersion, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
 		var id string
-		if err := q.QueryRow(ctx, `SELECT id FROM policies WHERE name_fold = $1`, iamd.FoldName(name)).Scan(&id); errors.Is(err, s.db.NoRows) {
+		if err := q.QueryRow(ctx, `SELECT id FROM policies WHERE name_fold = $1`, s.nameKey(name)).Scan(&id); errors.Is(err, s.db.NoRows) {
 			return iamd.Errorf(iamd.NotFound, "Policy %s does not exist.", name)
 		} else if err != nil {
 			return err
@@ -444,7 +445,7 @@ func (s *Store) AttachPolicy(ctx context.Context, e iamd.Entity, p iamd.Attached
 		}
 		if !strings.HasPrefix(p.ARN, "arn:aws:iam::aws:") {
 			var one int
-			err := q.QueryRow(ctx, `SELECT 1 FROM policies WHERE id = $1`+s.db.Lock, p.ID).Scan(&one)
+			err := q.QueryRow(ctx, `SELECT 1 FROM policies WHERE id = $1 AND name_fold > $2 AND name_fold < $3`+s.db.Lock, p.ID, s.lo(), s.hi()).Scan(&one)
 			if errors.Is(err, s.db.NoRows) {
 				return iamd.PolicyNotFound(p.ARN)
 			}
@@ -469,7 +470,7 @@ func (s *Store) AttachPolicy(ctx context.Context, e iamd.Entity, p iamd.Attached
 			}
 			return iamd.LimitError(quota, limit)
 		}
-		if _, err := q.Exec(ctx, `INSERT INTO attached_policies(entity_kind, entity_id, policy_arn, policy_id) VALUES ($1, $2, $3, $4)`, kind, eid, p.ARN, p.ID); err != nil {
+		if _, err := q.Exec(ctx, `INSERT INTO attached_policies(entity_kind, entity_id, policy_arn, policy_id, account) VALUES ($1, $2, $3, $4, $5)`, kind, eid, p.ARN, p.ID, s.acct()); err != nil {
 			return err
 		}
 		logChange(q, entityChange(e.Kind), eid)
@@ -540,6 +541,8 @@ func policyPath(arn string) string {
 	return rest[:strings.LastIndexByte(rest, '/')+1]
 }
 
+// ListEntitiesForPolicy reads the policy's attachments in the account:
+// an AWS-managed policy is attached in many.
 func (s *Store) ListEntitiesForPolicy(ctx context.Context, policyID string, kind *iamd.EntityKind, pathPrefix string, p iamd.Page) (es []iamd.EntityInfo, next string, err error) {
 	from, err := after(p)
 	if err != nil {
@@ -551,13 +554,13 @@ func (s *Store) ListEntitiesForPolicy(ctx context.Context, policyID string, kind
 	}
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
 		rows, err := q.Query(ctx, `SELECT k, name, id FROM (
-				SELECT 0 AS k, u.name, u.id, u.name_fold, u.path FROM attached_policies a JOIN users u ON a.entity_kind = 0 AND u.id = a.entity_id WHERE a.policy_id = $1
+				SELECT 0 AS k, u.name, u.id, u.name_fold, u.path FROM attached_policies a JOIN users u ON a.entity_kind = 0 AND u.id = a.entity_id WHERE a.policy_id = $1 AND a.account = $7
 				UNION ALL
-				SELECT 1 AS k, g.name, g.id, g.name_fold, g.path FROM attached_policies a JOIN iam_groups g ON a.entity_kind = 1 AND g.id = a.entity_id WHERE a.policy_id = $1
+				SELECT 1 AS k, g.name, g.id, g.name_fold, g.path FROM attached_policies a JOIN iam_groups g ON a.entity_kind = 1 AND g.id = a.entity_id WHERE a.policy_id = $1 AND a.account = $7
 				UNION ALL
-				SELECT 2 AS k, r.name, r.id, r.name_fold, r.path FROM attached_policies a JOIN iam_roles r ON a.entity_kind = 2 AND r.id = a.entity_id WHERE a.policy_id = $1
+				SELECT 2 AS k, r.name, r.id, r.name_fold, r.path FROM attached_policies a JOIN iam_roles r ON a.entity_kind = 2 AND r.id = a.entity_id WHERE a.policy_id = $1 AND a.account = $7
 			) e WHERE ($2 < 0 OR k = $2) AND substr(path, 1, $3) = $4 AND (CAST(k AS TEXT) || '/' || name_fold) > $5
-			ORDER BY k, name_fold LIMIT $6`, policyID, want, len(pathPrefix), pathPrefix, from, p.MaxItems+1)
+			ORDER BY k, name_fold LIMIT $6`, policyID, want, len(pathPrefix), pathPrefix, from, p.MaxItems+1, s.acct())
 		es, err = collect(rows, err, func(r sqlkit.Row) (iamd.EntityInfo, error) {
 			var e iamd.EntityInfo
 			var k int
@@ -577,21 +580,22 @@ func (s *Store) ListEntitiesForPolicy(ctx context.Context, policyID string, kind
 	}
 	es, next = page(es, p, func(e iamd.EntityInfo) string {
 		_, k := entityTable(e.Kind)
-		return strconv.Itoa(k) + "/" + iamd.FoldName(e.Name)
+		return strconv.Itoa(k) + "/" + s.nameKey(e.Name)
 	})
 	return es, next, nil
 }
 
 func (s *Store) CountAttachments(ctx context.Context, policyID string) (n int, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		return q.QueryRow(ctx, `SELECT count(*) FROM attached_policies WHERE policy_id = $1`, policyID).Scan(&n)
+		return q.QueryRow(ctx, `SELECT count(*) FROM attached_policies WHERE policy_id = $1 AND account = $2`, policyID, s.acct()).Scan(&n)
 	})
 	return n, err
 }
 
 func (s *Store) CountBoundaryUses(ctx context.Context, arn string) (n int, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		return q.QueryRow(ctx, `SELECT (SELECT count(*) FROM users WHERE boundary = $1) + (SELECT count(*) FROM iam_roles WHERE boundary = $1)`, arn).Scan(&n)
+		return q.QueryRow(ctx, `SELECT (SELECT count(*) FROM users WHERE boundary = $1 AND name_fold > $2 AND name_fold < $3)
+			+ (SELECT count(*) FROM iam_roles WHERE boundary = $1 AND name_fold > $2 AND name_fold < $3)`, arn, s.lo(), s.hi()).Scan(&n)
 	})
 	return n, err
 }
@@ -705,7 +709,7 @@ func (s *Store) entityPolicies(ctx context.Context, e iamd.Entity) (out []iamd.P
 	table, kind := entityTable(e.Kind)
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
 		var id, name string
-		err := q.QueryRow(ctx, `SELECT id, name FROM `+table+` WHERE name_fold = $1`, iamd.FoldName(e.Name)).Scan(&id, &name)
+		err := q.QueryRow(ctx, `SELECT id, name FROM `+table+` WHERE name_fold = $1`, s.nameKey(e.Name)).Scan(&id, &name)
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.EntityNotFound(e)
 		}
@@ -778,7 +782,7 @@ func trustIDsJSON(r *iamd.Role) string {
 func (s *Store) CreateRole(ctx context.Context, r *iamd.Role) error {
 	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO iam_roles(`+roleCols+`, name_fold) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			r.ID, r.Name, r.Path, r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.MS(r.CreatedAt), sqlkit.TagsJSON(r.Tags), trustIDsJSON(r), r.Boundary, iamd.FoldName(r.Name))
+			r.ID, r.Name, r.Path, r.Description, r.TrustPolicy, r.MaxSessionDuration, sqlkit.MS(r.CreatedAt), sqlkit.TagsJSON(r.Tags), trustIDsJSON(r), r.Boundary, s.nameKey(r.Name))
 		if s.db.IsUnique(err) {
 			return iamd.RoleExists(r.Name)
 		}
@@ -788,7 +792,7 @@ func (s *Store) CreateRole(ctx context.Context, r *iamd.Role) error {
 }
 
 func (s *Store) getRole(ctx context.Context, q Q, name, lock string) (*iamd.Role, error) {
-	r, err := scanRole(q.QueryRow(ctx, `SELECT `+roleCols+` FROM iam_roles WHERE name_fold = $1`+lock, iamd.FoldName(name)))
+	r, err := scanRole(q.QueryRow(ctx, `SELECT `+roleCols+` FROM iam_roles WHERE name_fold = $1`+lock, s.nameKey(name)))
 	if errors.Is(err, s.db.NoRows) {
 		return nil, iamd.RoleNotFound(name)
 	}

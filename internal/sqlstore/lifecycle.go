@@ -13,7 +13,7 @@ import (
 
 func (s *Store) UpdateUser(ctx context.Context, name string, fn func(*iamd.User) error) error {
 	return s.write(ctx, func(q Q) error {
-		u, err := sqlkit.ScanUser(q.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold = $1`+s.db.Lock, iamd.FoldName(name)))
+		u, err := sqlkit.ScanUser(q.QueryRow(ctx, `SELECT `+sqlkit.UserCols+` FROM users WHERE name_fold = $1`+s.db.Lock, s.nameKey(name)))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.UserNotFound(name)
 		}
@@ -24,7 +24,7 @@ func (s *Store) UpdateUser(ctx context.Context, name string, fn func(*iamd.User)
 			return err
 		}
 		_, err = q.Exec(ctx, `UPDATE users SET name = $1, name_fold = $2, path = $3, tags = $4, boundary = $5 WHERE id = $6`,
-			u.Name, iamd.FoldName(u.Name), u.Path, sqlkit.TagsJSON(u.Tags), u.Boundary, u.ID)
+			u.Name, s.nameKey(u.Name), u.Path, sqlkit.TagsJSON(u.Tags), u.Boundary, u.ID)
 		if s.db.IsUnique(err) {
 			return iamd.UserExists(u.Name)
 		}
@@ -41,7 +41,7 @@ func (s *Store) UpdateUser(ctx context.Context, name string, fn func(*iamd.User)
 
 func (s *Store) UpdateGroup(ctx context.Context, name string, fn func(*iamd.Group) error) error {
 	return s.write(ctx, func(q Q) error {
-		g, err := scanGroup(q.QueryRow(ctx, `SELECT `+groupCols+` FROM iam_groups WHERE name_fold = $1`+s.db.Lock, iamd.FoldName(name)))
+		g, err := scanGroup(q.QueryRow(ctx, `SELECT `+groupCols+` FROM iam_groups WHERE name_fold = $1`+s.db.Lock, s.nameKey(name)))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.GroupNotFound(name)
 		}
@@ -51,7 +51,7 @@ func (s *Store) UpdateGroup(ctx context.Context, name string, fn func(*iamd.Grou
 		if err := fn(g); err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, `UPDATE iam_groups SET name = $1, name_fold = $2, path = $3 WHERE id = $4`, g.Name, iamd.FoldName(g.Name), g.Path, g.ID)
+		_, err = q.Exec(ctx, `UPDATE iam_groups SET name = $1, name_fold = $2, path = $3 WHERE id = $4`, g.Name, s.nameKey(g.Name), g.Path, g.ID)
 		if s.db.IsUnique(err) {
 			return iamd.GroupExists(g.Name)
 		}
@@ -65,7 +65,7 @@ func (s *Store) UpdateGroup(ctx context.Context, name string, fn func(*iamd.Grou
 
 func (s *Store) UpdatePolicyTags(ctx context.Context, name string, fn func([]iamd.Tag) ([]iamd.Tag, error)) error {
 	return s.write(ctx, func(q Q) error {
-		p, err := scanPolicy(q.QueryRow(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold = $1`+s.db.Lock, iamd.FoldName(name)))
+		p, err := scanPolicy(q.QueryRow(ctx, `SELECT `+policyCols+` FROM policies p WHERE p.name_fold = $1`+s.db.Lock, s.nameKey(name)))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.Errorf(iamd.NotFound, "Policy %s does not exist.", name)
 		}
@@ -84,7 +84,7 @@ func (s *Store) UpdatePolicyTags(ctx context.Context, name string, fn func([]iam
 
 func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*iamd.Bucket) error) error {
 	return s.write(ctx, func(q Q) error {
-		b, err := sqlkit.ScanBucket(q.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name = $1`+s.db.Lock, name))
+		b, err := sqlkit.ScanBucket(q.QueryRow(ctx, `SELECT `+sqlkit.BucketCols+` FROM buckets WHERE name = $1 AND account = $2`+s.db.Lock, name, s.acct()))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.BucketNotFound(name)
 		}
@@ -113,7 +113,8 @@ func (s *Store) CredentialRows(ctx context.Context, fn func(iamd.UserKeys) error
 				(SELECT last_used_at FROM login_profiles lp WHERE lp.user_id = u.id),
 				(SELECT count(*) FROM mfa_devices d WHERE d.user_id = u.id)
 			FROM users u LEFT JOIN access_keys k ON k.owner_kind = 0 AND k.owner_id = u.id
-			ORDER BY u.name_fold, k.created_at, k.id`)
+			WHERE u.name_fold > $1 AND u.name_fold < $2
+			ORDER BY u.name_fold, k.created_at, k.id`, s.lo(), s.hi())
 		if err != nil {
 			return err
 		}
@@ -163,8 +164,12 @@ func (s *Store) CredentialRows(ctx context.Context, fn func(iamd.UserKeys) error
 
 func (s *Store) AccountCounts(ctx context.Context) (c iamd.AccountCounts, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		return q.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM iam_groups), (SELECT count(*) FROM policies),
-			(SELECT count(*) FROM policy_versions), (SELECT count(*) FROM iam_roles), (SELECT count(*) FROM access_keys WHERE owner_kind = 1)`).
+		return q.QueryRow(ctx, `SELECT (SELECT count(*) FROM users WHERE name_fold > $1 AND name_fold < $2),
+			(SELECT count(*) FROM iam_groups WHERE name_fold > $1 AND name_fold < $2),
+			(SELECT count(*) FROM policies WHERE name_fold > $1 AND name_fold < $2),
+			(SELECT count(*) FROM policy_versions v JOIN policies p ON p.id = v.policy_id WHERE p.name_fold > $1 AND p.name_fold < $2),
+			(SELECT count(*) FROM iam_roles WHERE name_fold > $1 AND name_fold < $2),
+			(SELECT count(*) FROM access_keys WHERE owner_kind = 1 AND owner_id = $3)`, s.lo(), s.hi(), s.acct()).
 			Scan(&c.Users, &c.Groups, &c.Policies, &c.PolicyVersions, &c.Roles, &c.RootKeys)
 	})
 	return c, err
@@ -172,8 +177,8 @@ func (s *Store) AccountCounts(ctx context.Context) (c iamd.AccountCounts, err er
 
 func (s *Store) PutCredentialReport(ctx context.Context, r *iamd.CredentialReport) error {
 	return s.write(ctx, func(q Q) error {
-		_, err := q.Exec(ctx, `INSERT INTO credential_report(id, generated_at, content) VALUES (1, $1, $2)
-			ON CONFLICT (id) DO UPDATE SET generated_at = excluded.generated_at, content = excluded.content`, sqlkit.MS(r.GeneratedAt), r.Content)
+		_, err := q.Exec(ctx, `INSERT INTO credential_reports(account, generated_at, content) VALUES ($3, $1, $2)
+			ON CONFLICT (account) DO UPDATE SET generated_at = excluded.generated_at, content = excluded.content`, sqlkit.MS(r.GeneratedAt), r.Content, s.acct())
 		return err
 	})
 }
@@ -186,7 +191,7 @@ func (s *Store) GetCredentialReport(ctx context.Context, withContent bool) (r *i
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
 		var at int64
 		var content []byte
-		err := q.QueryRow(ctx, `SELECT generated_at, `+col+` FROM credential_report WHERE id = 1`).Scan(&at, &content)
+		err := q.QueryRow(ctx, `SELECT generated_at, `+col+` FROM credential_reports WHERE account = $1`, s.acct()).Scan(&at, &content)
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.ErrNoReport
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"iamd"
 	"iamd/internal/sqlkit"
@@ -19,6 +20,8 @@ func scanProvider(r sqlkit.Row) (*iamd.OIDCProvider, error) {
 	if err := r.Scan(&p.ID, &p.URL, &clients, &thumbs, &created, &tags); err != nil {
 		return nil, err
 	}
+	// The stored URL is unique within its account: "<account>/<url>".
+	p.Account, p.URL, _ = strings.Cut(p.URL, "/")
 	p.CreatedAt = sqlkit.FromMS(created)
 	if err := errors.Join(json.Unmarshal([]byte(clients), &p.ClientIDs), json.Unmarshal([]byte(thumbs), &p.Thumbprints)); err != nil {
 		return nil, fmt.Errorf("corrupt OIDC provider %s: %w", p.ID, err)
@@ -42,7 +45,7 @@ func list(v []string) string {
 func (s *Store) CreateOIDCProvider(ctx context.Context, p *iamd.OIDCProvider) error {
 	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO oidc_providers(`+providerCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-			p.ID, p.URL, list(p.ClientIDs), list(p.Thumbprints), sqlkit.MS(p.CreatedAt), sqlkit.TagsJSON(p.Tags))
+			p.ID, s.acct()+"/"+p.URL, list(p.ClientIDs), list(p.Thumbprints), sqlkit.MS(p.CreatedAt), sqlkit.TagsJSON(p.Tags))
 		if s.db.IsUnique(err) {
 			return iamd.OIDCProviderExists(p.URL)
 		}
@@ -52,7 +55,7 @@ func (s *Store) CreateOIDCProvider(ctx context.Context, p *iamd.OIDCProvider) er
 }
 
 func (s *Store) getProvider(ctx context.Context, q Q, url, lock string) (*iamd.OIDCProvider, error) {
-	p, err := scanProvider(q.QueryRow(ctx, `SELECT `+providerCols+` FROM oidc_providers WHERE url = $1`+lock, url))
+	p, err := scanProvider(q.QueryRow(ctx, `SELECT `+providerCols+` FROM oidc_providers WHERE url = $1`+lock, s.acct()+"/"+url))
 	if errors.Is(err, s.db.NoRows) {
 		return nil, iamd.Errorf(iamd.NotFound, "OpenIDConnect Provider not found for url %s", url)
 	}
@@ -69,7 +72,7 @@ func (s *Store) GetOIDCProvider(ctx context.Context, url string) (p *iamd.OIDCPr
 
 func (s *Store) ListOIDCProviders(ctx context.Context) (ps []*iamd.OIDCProvider, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		rows, err := q.Query(ctx, `SELECT `+providerCols+` FROM oidc_providers ORDER BY url`)
+		rows, err := q.Query(ctx, `SELECT `+providerCols+` FROM oidc_providers WHERE url > $1 AND url < $2 ORDER BY url`, s.lo(), s.hi())
 		ps, err = collect(rows, err, scanProvider)
 		return err
 	})

@@ -109,7 +109,7 @@ func (s *Store) DeleteLoginProfile(ctx context.Context, user string) error {
 func (s *Store) GetPasswordPolicy(ctx context.Context) (p *iamd.PasswordPolicy, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
 		var doc string
-		err := q.QueryRow(ctx, `SELECT policy FROM password_policy WHERE id = 1`).Scan(&doc)
+		err := q.QueryRow(ctx, `SELECT policy FROM password_policies WHERE account = $1`, s.acct()).Scan(&doc)
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.ErrNoPasswordPolicy
 		}
@@ -125,7 +125,7 @@ func (s *Store) GetPasswordPolicy(ctx context.Context) (p *iamd.PasswordPolicy, 
 func (s *Store) PutPasswordPolicy(ctx context.Context, p *iamd.PasswordPolicy) error {
 	return s.write(ctx, func(q Q) error {
 		if p == nil {
-			n, err := q.Exec(ctx, `DELETE FROM password_policy WHERE id = 1`)
+			n, err := q.Exec(ctx, `DELETE FROM password_policies WHERE account = $1`, s.acct())
 			if err != nil {
 				return err
 			}
@@ -135,7 +135,7 @@ func (s *Store) PutPasswordPolicy(ctx context.Context, p *iamd.PasswordPolicy) e
 			return nil
 		}
 		doc, _ := json.Marshal(p) // a struct of ints and bools always encodes
-		_, err := q.Exec(ctx, `INSERT INTO password_policy(id, policy) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET policy = excluded.policy`, string(doc))
+		_, err := q.Exec(ctx, `INSERT INTO password_policies(account, policy) VALUES ($2, $1) ON CONFLICT (account) DO UPDATE SET policy = excluded.policy`, string(doc), s.acct())
 		return err
 	})
 }
@@ -174,7 +174,7 @@ func mfaNotFound(serial string) *iamd.Error {
 func (s *Store) CreateMFADevice(ctx context.Context, d *iamd.MFADevice) error {
 	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO mfa_devices(serial, name_fold, name, path, seed, created_at, tags) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			d.Serial, iamd.FoldName(d.Name), d.Name, d.Path, base64.StdEncoding.EncodeToString(d.Seed), sqlkit.MS(d.CreatedAt), sqlkit.TagsJSON(d.Tags))
+			d.Serial, s.nameKey(d.Name), d.Name, d.Path, base64.StdEncoding.EncodeToString(d.Seed), sqlkit.MS(d.CreatedAt), sqlkit.TagsJSON(d.Tags))
 		if s.db.IsUnique(err) {
 			return iamd.Errorf(iamd.AlreadyExists, "MFADevice entity at the same path and name already exists.")
 		}
@@ -183,7 +183,7 @@ func (s *Store) CreateMFADevice(ctx context.Context, d *iamd.MFADevice) error {
 }
 
 func (s *Store) getMFA(ctx context.Context, q Q, serial, lock string) (*iamd.MFADevice, error) {
-	d, err := scanMFA(q.QueryRow(ctx, `SELECT `+mfaCols+mfaFrom+` WHERE d.serial = $1`+lock, serial))
+	d, err := scanMFA(q.QueryRow(ctx, `SELECT `+mfaCols+mfaFrom+` WHERE d.serial = $1 AND d.name_fold > $2 AND d.name_fold < $3`+lock, serial, s.lo(), s.hi()))
 	if errors.Is(err, s.db.NoRows) {
 		return nil, mfaNotFound(serial)
 	}
@@ -210,11 +210,11 @@ func (s *Store) ListMFADevices(ctx context.Context, user string, assigned *bool)
 			}
 			rows, err = q.Query(ctx, `SELECT `+mfaCols+mfaFrom+` WHERE d.user_id = $1 ORDER BY d.serial`, uid)
 		case assigned != nil && *assigned:
-			rows, err = q.Query(ctx, `SELECT `+mfaCols+mfaFrom+` WHERE d.user_id <> '' ORDER BY d.serial`)
+			rows, err = q.Query(ctx, `SELECT `+mfaCols+mfaFrom+` WHERE d.user_id <> '' AND `+inAccount+` ORDER BY d.serial`, s.lo(), s.hi())
 		case assigned != nil:
-			rows, err = q.Query(ctx, `SELECT `+mfaCols+mfaFrom+` WHERE d.user_id = '' ORDER BY d.serial`)
+			rows, err = q.Query(ctx, `SELECT `+mfaCols+mfaFrom+` WHERE d.user_id = '' AND `+inAccount+` ORDER BY d.serial`, s.lo(), s.hi())
 		default:
-			rows, err = q.Query(ctx, `SELECT `+mfaCols+mfaFrom+` ORDER BY d.serial`)
+			rows, err = q.Query(ctx, `SELECT `+mfaCols+mfaFrom+` WHERE `+inAccount+` ORDER BY d.serial`, s.lo(), s.hi())
 		}
 		ds, err = collect(rows, err, scanMFA)
 		return err
@@ -264,11 +264,17 @@ func (s *Store) DeleteMFADevice(ctx context.Context, serial string) error {
 	})
 }
 
+// inAccount keeps the MFA devices d of the account, $1 and $2 being lo
+// and hi.
+const inAccount = `d.name_fold > $1 AND d.name_fold < $2`
+
 // ---- the account alias ----
+
+// An account's alias is the meta row "account_alias/<account>".
 
 func (s *Store) AccountAlias(ctx context.Context) (alias string, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		err := q.QueryRow(ctx, `SELECT v FROM meta WHERE k = 'account_alias'`).Scan(&alias)
+		err := q.QueryRow(ctx, `SELECT v FROM meta WHERE k = $1`, "account_alias/"+s.acct()).Scan(&alias)
 		if errors.Is(err, s.db.NoRows) {
 			return nil
 		}
@@ -279,11 +285,21 @@ func (s *Store) AccountAlias(ctx context.Context) (alias string, err error) {
 
 func (s *Store) SetAccountAlias(ctx context.Context, alias string) error {
 	return s.write(ctx, func(q Q) error {
+		k := "account_alias/" + s.acct()
 		if alias == "" {
-			_, err := q.Exec(ctx, `DELETE FROM meta WHERE k = 'account_alias'`)
+			_, err := q.Exec(ctx, `DELETE FROM meta WHERE k = $1`, k)
 			return err
 		}
-		_, err := q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('account_alias', $1) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, alias)
+		// An alias names one account in the deployment, as on AWS.
+		var other string
+		err := q.QueryRow(ctx, `SELECT k FROM meta WHERE v = $1 AND k <> $2 AND substr(k, 1, 14) = 'account_alias/'`, alias, k).Scan(&other)
+		if err == nil {
+			return iamd.Errorf(iamd.AlreadyExists, "The account alias %s already exists.", alias)
+		}
+		if !errors.Is(err, s.db.NoRows) {
+			return err
+		}
+		_, err = q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, alias)
 		return err
 	})
 }

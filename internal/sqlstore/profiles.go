@@ -35,7 +35,7 @@ func profileKey(p *iamd.InstanceProfile) string { return iamd.FoldName(p.Name) }
 func (s *Store) CreateInstanceProfile(ctx context.Context, p *iamd.InstanceProfile) error {
 	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO instance_profiles(id, name, name_fold, path, created_at, tags) VALUES ($1, $2, $3, $4, $5, $6)`,
-			p.ID, p.Name, iamd.FoldName(p.Name), p.Path, sqlkit.MS(p.CreatedAt), sqlkit.TagsJSON(p.Tags))
+			p.ID, p.Name, s.nameKey(p.Name), p.Path, sqlkit.MS(p.CreatedAt), sqlkit.TagsJSON(p.Tags))
 		if s.db.IsUnique(err) {
 			return iamd.InstanceProfileExists(p.Name)
 		}
@@ -51,7 +51,7 @@ func (s *Store) ListInstanceProfiles(ctx context.Context, pathPrefix, role strin
 	if role == "" {
 		return listByPath(ctx, s, profiles, profileCols, scanProfile, profileKey, pathPrefix, p)
 	}
-	from, err := after(p)
+	from, _, err := s.span(p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -75,7 +75,7 @@ func (s *Store) ListInstanceProfiles(ctx context.Context, pathPrefix, role strin
 
 func (s *Store) UpdateInstanceProfileTags(ctx context.Context, name string, fn func([]iamd.Tag) ([]iamd.Tag, error)) error {
 	return s.write(ctx, func(q Q) error {
-		p, err := scanProfile(q.QueryRow(ctx, `SELECT `+profileCols+` FROM `+profiles+` WHERE name_fold = $1`, iamd.FoldName(name)))
+		p, err := scanProfile(q.QueryRow(ctx, `SELECT `+profileCols+` FROM `+profiles+` WHERE name_fold = $1`, s.nameKey(name)))
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.InstanceProfileNotFound(name)
 		}
@@ -94,7 +94,7 @@ func (s *Store) UpdateInstanceProfileTags(ctx context.Context, name string, fn f
 func (s *Store) SetInstanceProfileRole(ctx context.Context, profile, role string, add bool) error {
 	return s.write(ctx, func(q Q) error {
 		var pid, held string
-		err := q.QueryRow(ctx, `SELECT id, role_id FROM instance_profiles WHERE name_fold = $1`+s.db.Lock, iamd.FoldName(profile)).Scan(&pid, &held)
+		err := q.QueryRow(ctx, `SELECT id, role_id FROM instance_profiles WHERE name_fold = $1`+s.db.Lock, s.nameKey(profile)).Scan(&pid, &held)
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.InstanceProfileNotFound(profile)
 		}
@@ -122,7 +122,7 @@ func (s *Store) SetInstanceProfileRole(ctx context.Context, profile, role string
 func (s *Store) DeleteInstanceProfile(ctx context.Context, name string) error {
 	return s.write(ctx, func(q Q) error {
 		var id, held string
-		err := q.QueryRow(ctx, `SELECT id, role_id FROM instance_profiles WHERE name_fold = $1`+s.db.Lock, iamd.FoldName(name)).Scan(&id, &held)
+		err := q.QueryRow(ctx, `SELECT id, role_id FROM instance_profiles WHERE name_fold = $1`+s.db.Lock, s.nameKey(name)).Scan(&id, &held)
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.InstanceProfileNotFound(name)
 		}

@@ -67,16 +67,76 @@ type DB struct {
 	Logged func(ctx context.Context, q Q) error
 }
 
-// Store implements iamd.Store, but for Close, on a DB.
+// Store implements iamd.Store, but for Close, on a DB, for one account.
+//
+// Several accounts share the database. A name is unique within its
+// account: the tables keep it under the key nameKey returns, the
+// account's ID, "/" and the folded name, so that one unique index keeps
+// names apart per account and one index range holds an account's names.
+// Keys, buckets and operations, whose IDs and names are the deployment's,
+// name their account where their owner does not.
 type Store struct {
-	db        DB
+	db    DB
+	in    string // the account of a Store made by In; "" for the deployment's first
+	hooks *hooks
+}
+
+// hooks are what every account's Store of one database shares.
+type hooks struct {
 	failed    atomic.Pointer[func(iamd.Kind)]
 	committed atomic.Pointer[func(context.Context, *iamd.Delta)]
+	first     atomic.Pointer[string] // the first account's ID, once known
+}
+
+// In returns the Store of the account of that ID in the same database.
+func (s *Store) In(account string) *Store { return &Store{db: s.db, in: account, hooks: s.hooks} }
+
+// acct is the ID of the account s serves: for the deployment's Store, the
+// one recorded (see Init and Recall), "" before.
+func (s *Store) acct() string {
+	if s.in != "" {
+		return s.in
+	}
+	if p := s.hooks.first.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Recall has the deployment's Store serve the account the database
+// recorded at Init, when there is one: a store calls it once it reaches
+// the database.
+func (s *Store) Recall(ctx context.Context) error {
+	return s.read(ctx, func(ctx context.Context, q Q) error {
+		a, err := readAccount(ctx, q)
+		if errors.Is(err, errNoAccount) {
+			return nil
+		}
+		if err == nil {
+			s.hooks.first.Store(&a.ID)
+		}
+		return err
+	})
+}
+
+// nameKey is the key name is unique under: see Store.
+func (s *Store) nameKey(name string) string { return s.acct() + "/" + iamd.FoldName(name) }
+
+// lo and hi bound the keys of the account's names: every one is above lo
+// and below hi ('0' follows '/'), in byte order.
+func (s *Store) lo() string { return s.acct() + "/" }
+func (s *Store) hi() string { return s.acct() + "0" }
+
+// span is where a listing by name starts, after its marker's name, and
+// where it ends.
+func (s *Store) span(p iamd.Page) (from, to string, err error) {
+	m, err := after(p)
+	return s.lo() + m, s.hi(), err
 }
 
 // OnFailure has f told of every call that fails in the store itself
 // (Unavailable or Internal; not NotFound and the like), for metrics.
-func (s *Store) OnFailure(f func(iamd.Kind)) { s.failed.Store(&f) }
+func (s *Store) OnFailure(f func(iamd.Kind)) { s.hooks.failed.Store(&f) }
 
 // fail tells OnFailure's function of err if the store failed, and
 // returns err.
@@ -85,7 +145,7 @@ func (s *Store) fail(err error) error {
 		return nil
 	}
 	if k := iamd.KindOf(err); k == iamd.Internal || k == iamd.Unavailable {
-		if f := s.failed.Load(); f != nil {
+		if f := s.hooks.failed.Load(); f != nil {
 			(*f)(k)
 		}
 	}
@@ -166,7 +226,7 @@ func (s *Store) write(ctx context.Context, fn func(Q) error) error {
 				return err
 			}
 		}
-		if f := s.committed.Load(); f != nil {
+		if f := s.hooks.committed.Load(); f != nil {
 			// What the entries name, as this transaction leaves it.
 			d := &iamd.Delta{Entries: w.changes}
 			named := map[iamd.ChangeKind][]string{}
@@ -189,7 +249,7 @@ func (s *Store) write(ctx context.Context, fn func(Q) error) error {
 		return nil
 	})
 	if err == nil && logged != nil {
-		if f := s.committed.Load(); f != nil {
+		if f := s.hooks.committed.Load(); f != nil {
 			(*f)(ctx, logged)
 		}
 	}
@@ -207,10 +267,10 @@ const (
 
 // OnCommit has fn told of every commit's log entries, before the write
 // returns (see iamd.ChangeLog).
-func (s *Store) OnCommit(fn func(context.Context, *iamd.Delta)) { s.committed.Store(&fn) }
+func (s *Store) OnCommit(fn func(context.Context, *iamd.Delta)) { s.hooks.committed.Store(&fn) }
 
 // New returns the Store of db.
-func New(db DB) *Store { return &Store{db: db} }
+func New(db DB) *Store { return &Store{db: db, hooks: &hooks{}} }
 
 // entity_kind values.
 const (
@@ -248,7 +308,7 @@ func (s *Store) entityID(ctx context.Context, q Q, e iamd.Entity, lock bool) (st
 		suffix = s.db.Lock
 	}
 	var id string
-	err := q.QueryRow(ctx, `SELECT id FROM `+table+` WHERE name_fold = $1`+suffix, iamd.FoldName(e.Name)).Scan(&id)
+	err := q.QueryRow(ctx, `SELECT id FROM `+table+` WHERE name_fold = $1`+suffix, s.nameKey(e.Name)).Scan(&id)
 	if errors.Is(err, s.db.NoRows) {
 		return "", iamd.EntityNotFound(e)
 	}
@@ -304,13 +364,13 @@ func after(p iamd.Page) (string, error) {
 // starts with prefix, by folded name, a page at a time.
 func listByPath[T any](ctx context.Context, s *Store, table, cols string, scan func(sqlkit.Row) (T, error), key func(T) string,
 	prefix string, p iamd.Page) (items []T, next string, err error) {
-	from, err := after(p)
+	from, to, err := s.span(p)
 	if err != nil {
 		return nil, "", err
 	}
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		rows, err := q.Query(ctx, `SELECT `+cols+` FROM `+table+` WHERE name_fold > $1 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
-			from, len(prefix), prefix, p.MaxItems+1)
+		rows, err := q.Query(ctx, `SELECT `+cols+` FROM `+table+` WHERE name_fold > $1 AND name_fold < $5 AND substr(path, 1, $2) = $3 ORDER BY name_fold LIMIT $4`,
+			from, len(prefix), prefix, p.MaxItems+1, to)
 		items, err = collect(rows, err, scan)
 		return err
 	})
@@ -325,7 +385,7 @@ func listByPath[T any](ctx context.Context, s *Store, table, cols string, scan f
 func getByName[T any](ctx context.Context, s *Store, table, cols string, scan func(sqlkit.Row) (T, error), name string,
 	notFound func(string) *iamd.Error) (v T, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		v, err = scan(q.QueryRow(ctx, `SELECT `+cols+` FROM `+table+` WHERE name_fold = $1`, iamd.FoldName(name)))
+		v, err = scan(q.QueryRow(ctx, `SELECT `+cols+` FROM `+table+` WHERE name_fold = $1`, s.nameKey(name)))
 		if errors.Is(err, s.db.NoRows) {
 			return notFound(name)
 		}
