@@ -43,6 +43,7 @@ func list(v []string) string {
 }
 
 func (s *Store) CreateOIDCProvider(ctx context.Context, p *iamd.OIDCProvider) error {
+	p.Account = s.acct()
 	return s.write(ctx, func(q Q) error {
 		_, err := q.Exec(ctx, `INSERT INTO oidc_providers(`+providerCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 			p.ID, s.acct()+"/"+p.URL, list(p.ClientIDs), list(p.Thumbprints), sqlkit.MS(p.CreatedAt), sqlkit.TagsJSON(p.Tags))
