@@ -49,6 +49,10 @@ func NewAPI(g *Organizations) *API {
 		"TagResource":                         a.tagResource,
 		"UntagResource":                       a.untagResource,
 		"ListTagsForResource":                 a.listTagsForResource,
+		"CreateAccount":                       a.createAccount,
+		"DescribeCreateAccountStatus":         a.describeCreateAccountStatus,
+		"ListCreateAccountStatus":             a.listCreateAccountStatus,
+		"CloseAccount":                        a.closeAccount,
 	}
 	return a
 }
@@ -165,9 +169,17 @@ func (a *API) policy(o *Org, p *Policy) any {
 }
 
 // accountOut is an account on the wire. The management account joined
-// its own organization by creating it, which AWS reports as INVITED.
+// its own organization by creating it, which AWS reports as INVITED; a
+// closed account is SUSPENDED while AWS keeps it.
 func accountOut(ac Account) account {
-	return account{Id: ac.ID, Arn: ac.ARN, Name: ac.Name, Status: "ACTIVE", State: "ACTIVE", JoinedMethod: "INVITED", JoinedTimestamp: awsjson.Time(ac.JoinedAt)}
+	out := account{Id: ac.ID, Arn: ac.ARN, Name: ac.Name, Email: ac.Email, Status: "ACTIVE", State: "ACTIVE", JoinedMethod: "INVITED", JoinedTimestamp: awsjson.Time(ac.JoinedAt)}
+	if ac.Created {
+		out.JoinedMethod = "CREATED"
+	}
+	if ac.Closed {
+		out.Status, out.State = "SUSPENDED", "SUSPENDED"
+	}
+	return out
 }
 
 // page returns the part of items a NextToken and MaxResults select, and
@@ -554,4 +566,91 @@ func (a *API) listTagsForResource(ctx context.Context, c *iamd.Caller, body []by
 		Tags      []tag
 		NextToken string `json:",omitempty"`
 	}{out, next}, nil
+}
+
+// ---- accounts ----
+
+type createStatus struct {
+	Id, AccountName, State                 string
+	RequestedTimestamp, CompletedTimestamp awsjson.Time
+	AccountId                              string `json:",omitempty"`
+	FailureReason                          string `json:",omitempty"`
+}
+
+func statusOut(r *CreateRequest) createStatus {
+	return createStatus{Id: r.ID, AccountName: r.AccountName, State: r.State, RequestedTimestamp: awsjson.Time(r.Requested),
+		CompletedTimestamp: awsjson.Time(r.Completed), AccountId: r.AccountID, FailureReason: r.Failure}
+}
+
+func (a *API) createAccount(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
+	var in struct {
+		Email, AccountName, RoleName, IamUserAccessToBilling string
+		Tags                                                 []tag
+	}
+	if err := awsjson.Decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("Email", in.Email); err != nil {
+		return nil, err
+	}
+	if err := required("AccountName", in.AccountName); err != nil {
+		return nil, err
+	}
+	r, err := a.g.CreateAccount(ctx, c, in.Email, in.AccountName, in.RoleName, tagsIn(in.Tags))
+	if err != nil {
+		return nil, err
+	}
+	return struct{ CreateAccountStatus createStatus }{statusOut(r)}, nil
+}
+
+func (a *API) describeCreateAccountStatus(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
+	var in struct{ CreateAccountRequestId string }
+	if err := awsjson.Decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("CreateAccountRequestId", in.CreateAccountRequestId); err != nil {
+		return nil, err
+	}
+	r, err := a.g.CreateStatus(ctx, c, in.CreateAccountRequestId)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ CreateAccountStatus createStatus }{statusOut(r)}, nil
+}
+
+func (a *API) listCreateAccountStatus(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
+	var in struct {
+		States []string
+		pageIn
+	}
+	if err := awsjson.Decode(body, &in); err != nil {
+		return nil, err
+	}
+	rs, err := a.g.CreateStatuses(ctx, c, in.States)
+	if err != nil {
+		return nil, err
+	}
+	part, next, err := page(rs, in.NextToken, in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]createStatus, len(part))
+	for i, r := range part {
+		out[i] = statusOut(r)
+	}
+	return struct {
+		CreateAccountStatuses []createStatus
+		NextToken             string `json:",omitempty"`
+	}{out, next}, nil
+}
+
+func (a *API) closeAccount(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
+	var in struct{ AccountId string }
+	if err := awsjson.Decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("AccountId", in.AccountId); err != nil {
+		return nil, err
+	}
+	return struct{}{}, a.g.CloseAccount(ctx, c, in.AccountId)
 }

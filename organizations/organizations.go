@@ -21,17 +21,21 @@ import (
 )
 
 // Store keeps the organization as one document, read and replaced whole
-// (iamd.Store's Organization and UpdateOrganization).
+// (iamd.Store's Organization and UpdateOrganization), and the accounts it
+// creates (In).
 type Store interface {
 	Organization(ctx context.Context) ([]byte, error)
 	UpdateOrganization(ctx context.Context, fn func([]byte) ([]byte, error)) error
+	In(account string) iamd.Store
 }
 
 // Organizations is the organization of a Service's account.
 type Organizations struct {
-	svc   *iamd.Service
-	store Store
-	now   func() time.Time
+	svc     *iamd.Service
+	store   Store
+	now     func() time.Time
+	created func(account string, at time.Time) // OnCreate
+	closed  func(account string)               // OnClose
 }
 
 // New returns the organization of svc's account, kept in store.
@@ -70,6 +74,10 @@ type Org struct {
 	Attached map[string][]string `json:"attached,omitempty"`
 	// Tags: resource ID (a policy, the root, an account) → its tags.
 	Tags map[string][]iamd.Tag `json:"tags,omitempty"`
+	// Members are the accounts CreateAccount made, in order; Requests
+	// are the CreateAccount requests.
+	Members  []*Member        `json:"members,omitempty"`
+	Requests []*CreateRequest `json:"requests,omitempty"`
 }
 
 // Policy is a customer-managed policy of the organization, or FullAWSAccess.
@@ -281,6 +289,13 @@ func (g *Organizations) Delete(ctx context.Context, c *iamd.Caller) error {
 	return g.store.UpdateOrganization(ctx, func(doc []byte) ([]byte, error) {
 		if doc == nil {
 			return nil, errNotInUse
+		}
+		o, err := decode(doc)
+		if err != nil {
+			return nil, err
+		}
+		if len(o.Members) > 0 {
+			return nil, errOrganizationInUse
 		}
 		return nil, nil
 	})
@@ -546,13 +561,16 @@ type Target struct {
 	ID, ARN, Name, Type string
 }
 
-// target resolves a target ID: the root or the management account.
+// target resolves a target ID: the root or an account.
 func (g *Organizations) target(o *Org, id string) (Target, error) {
 	switch id {
 	case o.RootID:
 		return Target{ID: id, ARN: o.RootARN(g.account()), Name: "Root", Type: "ROOT"}, nil
 	case g.account():
 		return Target{ID: id, ARN: o.AccountARN(g.account(), id), Name: g.account(), Type: "ACCOUNT"}, nil
+	}
+	if m := o.member(id); m != nil {
+		return Target{ID: id, ARN: o.AccountARN(g.account(), id), Name: m.Name, Type: "ACCOUNT"}, nil
 	}
 	return Target{}, errTargetNotFound
 }
@@ -732,11 +750,15 @@ func (g *Organizations) Tag(ctx context.Context, c *iamd.Caller, id string, tags
 
 // Account is an account of the organization.
 type Account struct {
-	ID, ARN, Name string
-	JoinedAt      time.Time
+	ID, ARN, Name, Email string
+	JoinedAt             time.Time
+	Created              bool // by CreateAccount; the management account was not
+	Closed               bool
 }
 
-// Accounts lists the organization's accounts: its management account.
+// Accounts lists the organization's accounts: its management account,
+// then those it created, closed ones too (AWS lists them while it keeps
+// them).
 func (g *Organizations) Accounts(ctx context.Context, c *iamd.Caller) ([]Account, error) {
 	if err := g.authorize(ctx, c, "ListAccounts", "*"); err != nil {
 		return nil, err
@@ -745,11 +767,19 @@ func (g *Organizations) Accounts(ctx context.Context, c *iamd.Caller) ([]Account
 	if err != nil {
 		return nil, err
 	}
-	return []Account{g.management(o)}, nil
+	out := []Account{g.management(o)}
+	for _, m := range o.Members {
+		out = append(out, g.memberAccount(o, m))
+	}
+	return out, nil
 }
 
 func (g *Organizations) management(o *Org) Account {
 	return Account{ID: g.account(), ARN: o.AccountARN(g.account(), g.account()), Name: g.account(), JoinedAt: o.CreatedAt}
+}
+
+func (g *Organizations) memberAccount(o *Org, m *Member) Account {
+	return Account{ID: m.ID, ARN: o.AccountARN(g.account(), m.ID), Name: m.Name, Email: m.Email, JoinedAt: m.JoinedAt, Created: true, Closed: !m.Open()}
 }
 
 // Account returns an account of the organization. AccountNotFound for any
@@ -765,8 +795,11 @@ func (g *Organizations) Account(ctx context.Context, c *iamd.Caller, id string) 
 	if err := g.authorize(ctx, c, "DescribeAccount", o.AccountARN(g.account(), id)); err != nil {
 		return Account{}, err
 	}
+	if m := o.member(id); m != nil {
+		return g.memberAccount(o, m), nil
+	}
 	if id != g.account() {
-		return Account{}, orgErr("AccountNotFoundException", "You specified an account that doesn't exist.")
+		return Account{}, errAccountNotFound
 	}
 	return g.management(o), nil
 }

@@ -194,7 +194,7 @@ func TestAccessDenied(t *testing.T) {
 	}
 	dev := &iamd.Caller{Kind: iamd.CallerUser, Account: svctest.Account, User: u}
 	for _, op := range a.Actions() {
-		body := `{"PolicyId":"p-00000000","TargetId":"r-zzzz","RootId":"r-zzzz","AccountId":"` + svctest.Account + `","Filter":"SERVICE_CONTROL_POLICY","PolicyType":"SERVICE_CONTROL_POLICY","Name":"n","Type":"SERVICE_CONTROL_POLICY","Content":"{}","ResourceId":"r-zzzz","Tags":[],"TagKeys":[]}`
+		body := `{"PolicyId":"p-00000000","TargetId":"r-zzzz","RootId":"r-zzzz","AccountId":"` + svctest.Account + `","Filter":"SERVICE_CONTROL_POLICY","PolicyType":"SERVICE_CONTROL_POLICY","Name":"n","Type":"SERVICE_CONTROL_POLICY","Content":"{}","ResourceId":"r-zzzz","Tags":[],"TagKeys":[],"CreateAccountRequestId":"car-00000000","Email":"a@b.example","AccountName":"x"}`
 		_, err := call(t, a, dev, op, body)
 		wantErr(t, op+" by a user without permissions", err, "AccessDeniedException", http.StatusBadRequest, "")
 		if _, body := organizations.ErrorResponse(err); !strings.Contains(body.Message, "organizations:"+op) {
@@ -215,7 +215,7 @@ func FuzzAPI(f *testing.F) {
 	for _, body := range []string{`{}`, `{"FeatureSet":"ALL"}`, `{"Name":"n","Description":"","Type":"SERVICE_CONTROL_POLICY","Content":"{\"Version\":\"2012-10-17\",\"Statement\":[]}"}`,
 		`{"PolicyId":"p-FullAWSAccess","TargetId":"r-abcd"}`, `{"Filter":"SERVICE_CONTROL_POLICY","NextToken":"MQ","MaxResults":1}`,
 		`{"ResourceId":"p-FullAWSAccess","Tags":[{"Key":"k","Value":"v"}],"TagKeys":["k"]}`, `{"RootId":"r-abcd","PolicyType":"TAG_POLICY"}`} {
-		for i := range 21 {
+		for i := range 25 {
 			f.Add(uint8(i), []byte(body))
 		}
 	}
@@ -230,4 +230,69 @@ func FuzzAPI(f *testing.F) {
 			t.Fatalf("%s %q: %d %+v (%v)", ops[int(op)%len(ops)], body, st, wire, err)
 		}
 	})
+}
+
+// TestAccounts: CreateAccount makes an account whose access role trusts
+// the management account and holds AdministratorAccess; its request is
+// described and listed; an email used twice fails as AWS fails it; a
+// closed account is SUSPENDED, is no longer open, and cannot be closed
+// again; the management account cannot be closed; an organization with
+// accounts cannot be deleted.
+func TestAccounts(t *testing.T) {
+	a, env := newAPI(t)
+	must(t, a, "CreateOrganization", `{}`)
+	out := must(t, a, "CreateAccount", `{"Email":"team-a@example.com","AccountName":"team-a","Tags":[{"Key":"team","Value":"a"}]}`)
+	id, req := str(out, "CreateAccountStatus", "AccountId"), str(out, "CreateAccountStatus", "Id")
+	if str(out, "CreateAccountStatus", "State") != "SUCCEEDED" || len(id) != 12 || !strings.HasPrefix(req, "car-") {
+		t.Fatalf("CreateAccount: %v", out)
+	}
+	if got := must(t, a, "DescribeCreateAccountStatus", `{"CreateAccountRequestId":"`+req+`"}`); str(got, "CreateAccountStatus", "AccountId") != id {
+		t.Fatalf("DescribeCreateAccountStatus: %v", got)
+	}
+	role, err := env.Store.In(id).GetRole(ctx, organizations.AccessRole)
+	if err != nil || !strings.Contains(role.TrustPolicy, `"arn:aws:iam::`+svctest.Account+`:root"`) {
+		t.Fatalf("the access role: %+v %v", role, err)
+	}
+	if ps, err := env.Store.In(id).RolePolicies(ctx, organizations.AccessRole); err != nil || len(ps) != 1 || ps[0].Policy.ARN != "arn:aws:iam::aws:policy/AdministratorAccess" {
+		t.Fatalf("the access role's policies: %+v %v", ps, err)
+	}
+	if _, err := env.Store.GetRole(ctx, organizations.AccessRole); iamd.KindOf(err) != iamd.NotFound {
+		t.Fatalf("the access role is the new account's alone: %v", err)
+	}
+	failed := must(t, a, "CreateAccount", `{"Email":"team-a@example.com","AccountName":"again"}`)
+	if str(failed, "CreateAccountStatus", "State") != "FAILED" || str(failed, "CreateAccountStatus", "FailureReason") != "EMAIL_ALREADY_EXISTS" {
+		t.Fatalf("the same email twice: %v", failed)
+	}
+	if got := must(t, a, "ListCreateAccountStatus", `{"States":["FAILED"]}`)["CreateAccountStatuses"].([]any); len(got) != 1 {
+		t.Fatalf("failed requests: %v", got)
+	}
+	if got := must(t, a, "ListAccounts", `{}`)["Accounts"].([]any); len(got) != 2 || got[1].(map[string]any)["JoinedMethod"] != "CREATED" {
+		t.Fatalf("ListAccounts: %v", got)
+	}
+	if got := must(t, a, "ListTagsForResource", `{"ResourceId":"`+id+`"}`)["Tags"].([]any); len(got) != 1 {
+		t.Fatalf("the account's tags: %v", got)
+	}
+	g := organizations.New(env.Service, env.Store)
+	var closedHere string
+	g.OnClose(func(acct string) { closedHere = acct })
+	if open, err := g.OpenAccounts(ctx); err != nil || len(open) != 1 {
+		t.Fatalf("open accounts: %v %v", open, err)
+	}
+	_, err = call(t, a, svctest.Root, "DeleteOrganization", `{}`)
+	wantErr(t, "deleting an organization with accounts", err, "OrganizationNotEmptyException", 400, "")
+	_, err = call(t, a, svctest.Root, "CloseAccount", `{"AccountId":"`+svctest.Account+`"}`)
+	wantErr(t, "closing the management account", err, "ConstraintViolationException", 400, "CANNOT_CLOSE_MANAGEMENT_ACCOUNT")
+	if err := g.CloseAccount(ctx, svctest.Root, id); err != nil || closedHere != id {
+		t.Fatalf("CloseAccount: %v (told of %q)", err, closedHere)
+	}
+	_, err = call(t, a, svctest.Root, "CloseAccount", `{"AccountId":"`+id+`"}`)
+	wantErr(t, "closing it again", err, "AccountAlreadyClosedException", 400, "")
+	if got := must(t, a, "DescribeAccount", `{"AccountId":"`+id+`"}`); str(got, "Account", "Status") != "SUSPENDED" {
+		t.Fatalf("a closed account: %v", got)
+	}
+	if open, err := g.OpenAccounts(ctx); err != nil || len(open) != 0 {
+		t.Fatalf("open accounts after closing: %v %v", open, err)
+	}
+	_, err = call(t, a, svctest.Root, "CloseAccount", `{"AccountId":"999999999999"}`)
+	wantErr(t, "closing no account", err, "AccountNotFoundException", 400, "")
 }
