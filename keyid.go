@@ -10,7 +10,8 @@ import (
 // Access key IDs carry their account as AWS's new-generation keys do. The
 // 16 characters after "AKIA" or "ASIA" are 10 bytes in base32; the first
 // 6, read as a big-endian number z, have bit 47 set (the generation bit:
-// older keys, iamd's before this format among them, have it clear) and
+// AWS's older keys have it clear; iamd's before this format are random,
+// so about half of them have it set and read as some account) and
 // hold the account in bits 7–46: (z & 0x7fffffffff80) >> 7, the decoding
 // AWS's keys are publicly known to follow (Aidan Steele, "AWS Access Key
 // ID formats", 2020; Tal Be'ery, "A short note on AWS KEY ID", 2023;

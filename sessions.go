@@ -456,6 +456,25 @@ type AssumeRoleInput struct {
 // the account the caller's own policies must allow sts:AssumeRole on the
 // role too; an explicit Deny in either refuses.
 func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput) (*Credentials, *Caller, error) {
+	return s.assumeRole(ctx, c, in, nil)
+}
+
+// AssumeRoleAcross returns temporary credentials of a role of another
+// account, as AWS decides them across accounts: the caller's own account
+// (callerSvc's) must allow sts:AssumeRole on the role, and the role's
+// trust policy, in its account (roleSvc's), must allow the caller, even
+// when it names the caller itself; an explicit Deny in either refuses.
+// The session is the role's account's.
+func AssumeRoleAcross(ctx context.Context, callerSvc, roleSvc *Service, c *Caller, in AssumeRoleInput) (*Credentials, *Caller, error) {
+	if c.Account != callerSvc.account.ID || roleSvc.account.ID == callerSvc.account.ID {
+		return nil, nil, Errorf(Internal, "AssumeRoleAcross: the caller is not of callerSvc's account, or the role is")
+	}
+	return roleSvc.assumeRole(ctx, c, in, callerSvc)
+}
+
+// assumeRole is AssumeRole, for a caller of this account (home nil) or of
+// home's.
+func (s *Service) assumeRole(ctx context.Context, c *Caller, in AssumeRoleInput, home *Service) (*Credentials, *Caller, error) {
 	prefix := "arn:aws:iam::" + s.account.ID + ":role/"
 	if !strings.HasPrefix(in.RoleARN, prefix) {
 		return nil, nil, s.denied(c, "sts:AssumeRole", in.RoleARN, false)
@@ -479,11 +498,11 @@ func (s *Service) AssumeRole(ctx context.Context, c *Caller, in AssumeRoleInput)
 	if err := checkSessionTags(c, in.Tags); err != nil {
 		return nil, nil, err
 	}
-	if err := s.trusted(ctx, c, role, in); err != nil {
+	if err := s.trustedFor(ctx, c, role, in, "sts:AssumeRole", home); err != nil {
 		return nil, nil, err
 	}
 	if len(in.Tags) > 0 {
-		if err := s.trustedFor(ctx, c, role, in, "sts:TagSession"); err != nil {
+		if err := s.trustedFor(ctx, c, role, in, "sts:TagSession", home); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -565,18 +584,19 @@ func transitive(s *Session) []Tag {
 	return out
 }
 
-// trusted decides sts:AssumeRole for c on role.
-func (s *Service) trusted(ctx context.Context, c *Caller, role *Role, in AssumeRoleInput) error {
-	return s.trustedFor(ctx, c, role, in, "sts:AssumeRole")
-}
-
-func (s *Service) trustedFor(ctx context.Context, c *Caller, role *Role, in AssumeRoleInput, action string) error {
+// trustedFor decides action (sts:AssumeRole, sts:TagSession) for c on
+// role: the role's trust policy, here, and the caller's own policies, in
+// its account (home when not nil, else this one).
+func (s *Service) trustedFor(ctx context.Context, c *Caller, role *Role, in AssumeRoleInput, action string, home *Service) error {
 	arn := role.ARN(s.account.ID)
 	trust, err := s.authz.compileTrust(role.TrustPolicy)
 	if err != nil {
 		return &Error{Kind: Internal, Message: "a stored trust policy does not parse", Err: err}
 	}
-	d, err := s.decider(ctx, c)
+	if home == nil {
+		home = s
+	}
+	d, err := home.decider(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -599,7 +619,7 @@ func (s *Service) trustedFor(ctx context.Context, c *Caller, role *Role, in Assu
 	case CallerUser:
 		pr.ID = c.User.ID
 	case CallerRole:
-		pr.RoleARN, pr.RoleID = c.Role.ARN(s.account.ID), c.Role.ID
+		pr.RoleARN, pr.RoleID = c.Role.ARN(c.Account), c.Role.ID
 	}
 	if c.Kind == CallerRoot {
 		pr.ARN = "arn:aws:iam::" + c.Account + ":root"
@@ -617,12 +637,14 @@ func (s *Service) trustedFor(ctx context.Context, c *Caller, role *Role, in Assu
 	req.Principal = &direct
 	named := policy.Evaluate([]*policy.Policy{trust}, req) == policy.Allowed
 	// The caller's own policies: their explicit Deny always refuses; their
-	// Allow is needed when the trust policy names only the account.
+	// Allow is needed when the trust policy names only the account, and
+	// always across accounts.
 	identity := d.decide(&policy.Request{Action: action, Resource: arn, Context: &pc})
+	across := home != s
 	switch {
 	case identity == policy.ExplicitDeny:
 		return s.denied(c, action, arn, true)
-	case c.Kind == CallerRoot, named, identity == policy.Allowed:
+	case identity == policy.Allowed, !across && (c.Kind == CallerRoot || named):
 		return nil
 	}
 	return s.denied(c, action, arn, false)

@@ -26,12 +26,12 @@ type jsonService struct {
 // when it names none served, whose error then says so.
 func (s *Server) jsonFor(target string) jsonService {
 	prefix, _, _ := strings.Cut(target, ".")
-	for _, j := range s.json {
+	for _, j := range s.first.json {
 		if j.prefix == prefix {
 			return j
 		}
 	}
-	return s.json[0]
+	return s.first.json[0]
 }
 
 // jsonAuthErrors names SigV4 failures as AWS's JSON services do.
@@ -101,7 +101,7 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, id string, e 
 		s.writeJSONError(w, js, err, id, e)
 		return
 	}
-	result, err := js.api.Do(r.Context(), caller, op, body)
+	result, err := pending.t.jsonOf(js).Do(r.Context(), caller, op, body)
 	if err != nil {
 		s.writeJSONError(w, js, err, id, e)
 		return

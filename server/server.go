@@ -84,6 +84,14 @@ type Config struct {
 	Accounts *accounts.Accounts
 	// Organizations, when set, serves AWS Organizations.
 	Organizations *organizations.API
+	// Tenants, when set, serves the deployment's other accounts: a
+	// request signed with a key that names one (iamd.KeyAccount) is that
+	// account's, and AssumeRole reaches their roles. Its Service returns
+	// an account's Service (Service's own for its account; NotFound for
+	// one not served); TenantParts the doors that hold it, made once per
+	// Service. Without it, every request is Service's.
+	Tenants     stsapi.Roles
+	TenantParts func(svc *iamd.Service) Parts
 	// Observe, when set, is told of every request answered: its service,
 	// action and error code ("" when it succeeded) and how long it took.
 	// Action is "" unless one of Actions().
@@ -100,19 +108,18 @@ const (
 
 // Server serves IAM and STS (Query) on one endpoint.
 type Server struct {
-	inFlight  atomic.Int64 // requests being served (InFlight)
-	svc       *iamd.Service
-	verifier  sigv4.Verifier
-	log       *slog.Logger
-	maxBody   int64
-	bodies    *budget
-	bodyWait  time.Duration
-	iam       queryService
-	sts       queryService
-	stsAPI    *stsapi.API // for the actions it serves unsigned
-	lightsail *lightsailapi.API
-	orgs      *organizations.API // nil when not served
-	json      []jsonService      // Lightsail first
+	inFlight atomic.Int64 // requests being served (InFlight)
+	svc      *iamd.Service
+	verifier sigv4.Verifier
+	log      *slog.Logger
+	maxBody  int64
+	bodies   *budget
+	bodyWait time.Duration
+	first    *tenant // the deployment's first account: Service's
+	others   tenants
+	bundles  []lightsailapi.Bundle
+	roles    stsapi.Roles
+	orgs     *organizations.API // nil when not served
 
 	trustedProxies []netip.Prefix
 	auditLog       *audit.Log
@@ -125,13 +132,12 @@ type Server struct {
 // New returns a Server.
 func New(cfg Config) *Server {
 	s := &Server{
-		svc:       cfg.Service,
-		verifier:  sigv4.Verifier{Now: cfg.Now, Region: cfg.Regions},
-		log:       cfg.Logger,
-		maxBody:   cfg.MaxBody,
-		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(cfg.Service, iamapi.Parts{Federation: cfg.Federation, InstanceProfiles: cfg.InstanceProfiles, People: cfg.People, Accounts: cfg.Accounts}), iamapi.ErrorResponse},
-		stsAPI:    stsapi.New(cfg.Service, cfg.Federation, cfg.People),
-		lightsail: lightsailapi.New(cfg.Service, cfg.Bundles),
+		svc:      cfg.Service,
+		verifier: sigv4.Verifier{Now: cfg.Now, Region: cfg.Regions},
+		log:      cfg.Logger,
+		maxBody:  cfg.MaxBody,
+		others:   tenants{set: cfg.Tenants, parts: cfg.TenantParts},
+		bundles:  cfg.Bundles,
 
 		trustedProxies: cfg.TrustedProxies,
 		auditLog:       cfg.Audit,
@@ -140,11 +146,17 @@ func New(cfg Config) *Server {
 		signIn:         cfg.SignIn,
 		known:          map[string]bool{},
 	}
-	s.sts = queryService{"sts", awsquery.NamespaceSTS, s.stsAPI, stsapi.ErrorResponse}
-	s.json = []jsonService{{"lightsail", lightsailapi.TargetPrefix, s.lightsail, lightsailapi.ErrorResponse}}
+	if cfg.Tenants != nil {
+		s.roles = cfg.Tenants
+	}
+	var orgs jsonAPI = notManagement{}
 	if cfg.Organizations != nil {
-		s.orgs = cfg.Organizations
-		s.json = append(s.json, jsonService{organizations.SigningName, organizations.TargetPrefix, s.orgs, organizations.ErrorResponse})
+		s.orgs, orgs = cfg.Organizations, cfg.Organizations
+	}
+	s.first = newTenant(Parts{Service: cfg.Service, Federation: cfg.Federation, InstanceProfiles: cfg.InstanceProfiles, People: cfg.People, Accounts: cfg.Accounts},
+		cfg.Bundles, s.roles, orgs)
+	if cfg.Organizations == nil {
+		s.first.json = s.first.json[:1] // Lightsail alone
 	}
 	for _, a := range s.Actions() {
 		s.known[a] = true
@@ -165,9 +177,9 @@ func New(cfg Config) *Server {
 // Organizations.
 func (s *Server) Actions() []string {
 	var out []string
-	out = append(out, s.iam.api.(interface{ Actions() []string }).Actions()...)
-	out = append(out, s.sts.api.(interface{ Actions() []string }).Actions()...)
-	out = append(out, s.lightsail.Actions()...)
+	out = append(out, s.first.iam.api.(interface{ Actions() []string }).Actions()...)
+	out = append(out, s.first.sts.api.(interface{ Actions() []string }).Actions()...)
+	out = append(out, s.first.lightsail.Actions()...)
 	if s.orgs != nil {
 		out = append(out, s.orgs.Actions()...)
 	}
@@ -252,7 +264,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("X-Amz-Target") != "" {
 				s.writeJSONError(w, s.jsonFor(r.Header.Get("X-Amz-Target")), errors.New("panic"), id, e)
 			} else {
-				s.writeQueryError(w, s.iam, errors.New("panic"), id, e)
+				s.writeQueryError(w, s.first.iam, errors.New("panic"), id, e)
 			}
 		}
 		if e.body != nil {
@@ -295,7 +307,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e *logEntry) {
-	iam, sts := s.iam, s.sts
+	iam, sts := s.first.iam, s.first.sts
 	// The envelope for errors found before the body is read: the service
 	// the query string or the signature's scope names.
 	svc := iam
@@ -389,7 +401,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, id string, e
 		s.writeQueryError(w, svc, err, id, e)
 		return
 	}
-	result, err := svc.api.Do(r.Context(), caller, action, p)
+	result, err := pending.t.query(svc.name).api.Do(r.Context(), caller, action, p)
 	if err != nil {
 		s.writeQueryError(w, svc, err, id, e)
 		return
@@ -413,7 +425,7 @@ const maxUnsignedBody = 64 << 10
 // of STS's unsigned actions and is worth reading: a form body of bounded
 // length, or the action in the query string.
 func (s *Server) maybeUnsigned(r *http.Request) bool {
-	if !s.stsAPI.IsUnsigned("AssumeRoleWithWebIdentity") {
+	if !s.first.stsAPI.IsUnsigned("AssumeRoleWithWebIdentity") {
 		return false
 	}
 	if strings.Contains(r.URL.RawQuery, "Action=AssumeRoleWithWebIdentity") {
@@ -427,7 +439,7 @@ func (s *Server) maybeUnsigned(r *http.Request) bool {
 // actions, and for anything else the refusal the missing signature earns
 // (noAuth), as before the body was read.
 func (s *Server) serveUnsigned(w http.ResponseWriter, r *http.Request, noAuth error, id string, e *logEntry) {
-	sts := s.sts
+	sts := s.first.sts
 	e.service = sts.name
 	var body []byte
 	if r.ContentLength > 0 {
@@ -438,8 +450,8 @@ func (s *Server) serveUnsigned(w http.ResponseWriter, r *http.Request, noAuth er
 		}
 	}
 	p, err := awsquery.Parse(body, r.URL.RawQuery)
-	if err != nil || p["Version"] != stsapi.Version || !s.stsAPI.IsUnsigned(p["Action"]) {
-		svc := s.iam
+	if err != nil || p["Version"] != stsapi.Version || !s.first.stsAPI.IsUnsigned(p["Action"]) {
+		svc := s.first.iam
 		if p["Version"] == stsapi.Version || queryVersion(r.URL.RawQuery) == stsapi.Version {
 			svc = sts
 		}
@@ -449,7 +461,12 @@ func (s *Server) serveUnsigned(w http.ResponseWriter, r *http.Request, noAuth er
 	}
 	e.action = p["Action"]
 	e.target = p["RoleArn"]
-	result, caller, identity, err := s.stsAPI.Unsigned(r.Context(), e.action, p)
+	// The role's account answers: a web identity is no account's.
+	t, err := s.tenantOfARN(r.Context(), p["RoleArn"])
+	if err != nil {
+		t = s.first // which refuses a role it does not have
+	}
+	result, caller, identity, err := t.stsAPI.Unsigned(r.Context(), e.action, p)
 	if caller != nil {
 		e.principal, e.account, e.accessKeyID = caller.ARN(), caller.Account, caller.AccessKeyID
 	}
@@ -567,6 +584,7 @@ type pendingAuth struct {
 	sig  sigv4.Pending
 	auth *sigv4.Auth
 	cred *iamd.CachedCredential
+	t    *tenant // the key's account
 }
 
 // begin checks a's signature of r for service as far as the headers
@@ -574,8 +592,19 @@ type pendingAuth struct {
 func (s *Server) begin(r *http.Request, a *sigv4.Auth, service string, e *logEntry) (pendingAuth, error) {
 	e.accessKeyID = a.AccessKeyID
 	var cred *iamd.CachedCredential
+	t, err := s.tenantOf(r.Context(), a.AccessKeyID)
+	switch {
+	case errors.Is(err, iamd.ErrNotFound):
+		t = s.first // an older key that reads as another account's
+	case err != nil:
+		return pendingAuth{}, err
+	}
 	sig, err := s.verifier.Begin(r, a, service, func(a *sigv4.Auth) ([]byte, error) {
-		c, key, err := s.svc.SigningKeyFor(r.Context(), a)
+		c, key, err := t.svc.SigningKeyFor(r.Context(), a)
+		if errors.Is(err, iamd.ErrNotFound) && t != s.first {
+			t = s.first
+			c, key, err = t.svc.SigningKeyFor(r.Context(), a)
+		}
 		switch {
 		case errors.Is(err, iamd.ErrNotFound):
 			return nil, invalidToken
@@ -588,7 +617,7 @@ func (s *Server) begin(r *http.Request, a *sigv4.Auth, service string, e *logEnt
 	if err != nil {
 		return pendingAuth{}, err
 	}
-	return pendingAuth{sig: sig, auth: a, cred: cred}, nil
+	return pendingAuth{sig: sig, auth: a, cred: cred, t: t}, nil
 }
 
 // finish completes the signature check over the body and returns the caller.
@@ -597,7 +626,7 @@ func (s *Server) finish(r *http.Request, p *pendingAuth, body []byte, e *logEntr
 		return nil, err
 	}
 	a := p.auth
-	s.svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
+	p.t.svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
 	// The cached caller is shared; this request's facts go on a copy.
 	c := p.cred.Caller
 	c.Request = iamd.RequestInfo{SecureTransport: r.TLS != nil, Region: a.Region, SourceIP: e.clientIP}

@@ -388,7 +388,7 @@ func TestOrganizationsDoor(t *testing.T) {
 		{"signed for lightsail", signedFor("lightsail", org+"DescribeOrganization", "{}"), 400, "InvalidSignatureException"},
 		{"before the organization", signedFor("organizations", org+"DescribeOrganization", "{}"), 400, "AWSOrganizationsNotInUseException"},
 		{"created", signedFor("organizations", org+"CreateOrganization", `{"FeatureSet":"ALL"}`), 200, ""},
-		{"an operation not served", signedFor("organizations", org+"CreateAccount", `{}`), 400, "UnknownOperationException"},
+		{"an operation not served", signedFor("organizations", org+"InviteAccountToOrganization", `{}`), 400, "UnknownOperationException"},
 		{"Lightsail beside it", signedFor("lightsail", "Lightsail_20161128.GetBuckets", "{}"), 200, ""},
 	} {
 		w := httptest.NewRecorder()

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"iamd"
@@ -122,7 +123,7 @@ func (a *API) assumeRole(ctx context.Context, c *iamd.Caller, p awsquery.Params)
 		return nil, err
 	}
 	in.MFAAt = mfa
-	creds, who, err := a.svc.AssumeRole(ctx, c, in)
+	creds, who, err := a.assume(ctx, c, in)
 	if err != nil {
 		return nil, err
 	}
@@ -212,4 +213,22 @@ func policyARNs(v *params.Checker, p awsquery.Params) []string {
 		v.Fail("Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to %d", iamd.MaxSessionPolicyARNs)
 	}
 	return out
+}
+
+// assume assumes a role of the caller's account, or of another the
+// deployment serves; a role of an account it does not serve is refused
+// as a role that does not exist is.
+func (a *API) assume(ctx context.Context, c *iamd.Caller, in iamd.AssumeRoleInput) (*iamd.Credentials, *iamd.Caller, error) {
+	parts := strings.SplitN(in.RoleARN, ":", 6)
+	if a.roles == nil || len(parts) < 6 || parts[4] == c.Account || !strings.HasPrefix(in.RoleARN, "arn:aws:iam::") {
+		return a.svc.AssumeRole(ctx, c, in)
+	}
+	roleSvc, err := a.roles.Service(ctx, parts[4])
+	if iamd.KindOf(err) == iamd.NotFound {
+		return a.svc.AssumeRole(ctx, c, in) // refused: not this account's role
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return iamd.AssumeRoleAcross(ctx, a.svc, roleSvc, c, in)
 }

@@ -44,6 +44,7 @@ import (
 	"iamd/server"
 	"iamd/signin"
 	"iamd/sqlite"
+	"iamd/tenants"
 )
 
 // Main is a running iamd: the wiring of store, service and server.
@@ -56,6 +57,7 @@ type Main struct {
 	repStop context.CancelFunc // ends the replica's follower
 	standby iamd.Store         // --replica-db, when set
 	svc     *iamd.Service
+	tenants *tenants.Set // the deployment's other accounts
 	http    *http.Server
 	srv     *server.Server // what m.http serves
 	debug   *http.Server
@@ -205,11 +207,12 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	if m.replica != nil {
 		rep = m.replica
 	}
-	m.svc, err = iamd.NewService(ctx, iamd.Config{
+	svcCfg := iamd.Config{
 		Store: st, Replica: rep, Sealer: sealer, Account: iamd.Account{ID: account}, Region: c.Region, Logger: m.log,
 		CredentialTTL: c.CredentialTTL, FlushInterval: c.FlushInterval, Objects: objects, Now: c.Now,
 		MaxKeyAge: c.maxKeyAge(), Observer: m.observer(),
-	})
+	}
+	m.svc, err = iamd.NewService(ctx, svcCfg)
 	if err != nil {
 		return fmt.Errorf("database %s: %w", dbName, err)
 	}
@@ -246,14 +249,33 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	fed := federation.New(federation.Config{Service: m.svc, Store: st, View: providers, Logger: m.log, Now: c.Now})
 	ppl := people.New(people.Config{Service: m.svc, Store: st, Sealer: sealer, Now: c.Now})
 	accts := accounts.New(m.svc, st)
+	// The organization's other accounts: each its own Service and doors
+	// over its part of the store and the replica.
+	orgs := organizations.New(m.svc, st)
+	m.tenants = tenants.New(tenants.Config{First: m.svc, Service: svcCfg, Open: orgs.OpenAccounts, Now: c.Now})
+	orgs.OnCreate(m.tenants.Opened)
+	orgs.OnClose(m.tenants.Closed)
+	tenantParts := func(svc *iamd.Service) server.Parts {
+		acct := svc.Account().ID
+		tst := st.In(acct)
+		var view federation.ProviderView = tst
+		if m.replica != nil {
+			view = m.replica.In(acct)
+		}
+		p := people.New(people.Config{Service: svc, Store: tst, Sealer: sealer, Now: c.Now})
+		return server.Parts{Service: svc, People: p, Accounts: accounts.New(svc, tst),
+			Federation:       federation.New(federation.Config{Service: svc, Store: tst, View: view, Logger: m.log, Now: c.Now}),
+			InstanceProfiles: instanceprofiles.New(svc, tst, c.Now)}
+	}
 	m.srv = server.New(server.Config{
 		Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles, Federation: fed,
 		InstanceProfiles: instanceprofiles.New(m.svc, st, c.Now),
 		People:           ppl,
 		SignIn:           signin.New(signin.Config{Service: m.svc, Store: st, People: ppl, Accounts: accts, Now: c.Now}),
 		Accounts:         accts,
-		Organizations:    organizations.NewAPI(organizations.New(m.svc, st)),
-		TrustedProxies:   c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(c.consoleConfig()),
+		Organizations:    organizations.NewAPI(orgs),
+		Tenants:          m.tenants, TenantParts: tenantParts,
+		TrustedProxies: c.trustedProxies(), Audit: m.audit, Observe: m.observeRequest(), Console: console.Handler(c.consoleConfig()),
 	})
 	m.http = server.NewHTTPServer(m.srv, m.log)
 	if c.DebugAddr != "" {
@@ -416,6 +438,10 @@ func (m *Main) Close() error {
 		}
 		m.replica.Close() // writes its snapshot
 		m.replica, m.repStop = nil, nil
+	}
+	if m.tenants != nil {
+		m.tenants.Close()
+		m.tenants = nil
 	}
 	if m.svc != nil {
 		errs = append(errs, m.svc.Close())

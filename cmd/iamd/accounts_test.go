@@ -1,0 +1,210 @@
+package main
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+// tenant is a member account made for a test: its ID, and its
+// administrator's key.
+type tenant struct {
+	id, keyID, secret string
+}
+
+// newTenant has the management account's administrator (admin's key)
+// create an account, assume its OrganizationAccountAccessRole and make an
+// administrator with a key there, as an operator does.
+func newTenant(t *testing.T, s *testServer, adminID, adminSecret, name string) tenant {
+	t.Helper()
+	org := s.organizations(adminID, adminSecret)
+	out, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{Email: aws.String(name + "@example.com"), AccountName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := org.DescribeCreateAccountStatus(ctx, &organizations.DescribeCreateAccountStatusInput{CreateAccountRequestId: out.CreateAccountStatus.Id})
+	if err != nil || status.CreateAccountStatus.State != types.CreateAccountStateSucceeded {
+		t.Fatalf("DescribeCreateAccountStatus: %+v %v", status, err)
+	}
+	id := *status.CreateAccountStatus.AccountId
+	role, err := s.sts(adminID, adminSecret).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + id + ":role/OrganizationAccountAccessRole"),
+		RoleSessionName: aws.String("operator")})
+	if err != nil {
+		t.Fatalf("assuming the new account's access role: %v", err)
+	}
+	inside := iam.NewFromConfig(s.withSession(role.Credentials))
+	if _, err := inside.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("admin")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inside.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("admin"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")}); err != nil {
+		t.Fatal(err)
+	}
+	k := mustKey(t, inside, "admin")
+	return tenant{id: id, keyID: *k.AccessKeyId, secret: *k.SecretAccessKey}
+}
+
+// managementAdmin makes user admin in the management account with
+// AdministratorAccess and a key (the root may not assume roles).
+func managementAdmin(t *testing.T, s *testServer) (string, string) {
+	t.Helper()
+	mustUser(t, s, "admin")
+	if _, err := s.root().AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("admin"), PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")}); err != nil {
+		t.Fatal(err)
+	}
+	k := mustKey(t, s.root(), "admin")
+	return *k.AccessKeyId, *k.SecretAccessKey
+}
+
+func wantCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != code {
+		t.Fatalf("%s: %v, want %s", what, err, code)
+	}
+}
+
+// TestAccounts: two tenant accounts made through Organizations, each with
+// an administrator of the same name; each key signs as its own account,
+// sees its own users only, and is refused the other's by name; a closed
+// account's key and session stop at once.
+func TestAccounts(t *testing.T) {
+	s := start(t)
+	adminID, adminSecret := managementAdmin(t, s)
+	if _, err := s.organizations(adminID, adminSecret).CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); err != nil {
+		t.Fatal(err)
+	}
+	a := newTenant(t, s, adminID, adminSecret, "tenant-a")
+	b := newTenant(t, s, adminID, adminSecret, "tenant-b")
+	for _, tn := range []tenant{a, b} {
+		who, err := s.sts(tn.keyID, tn.secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil || *who.Account != tn.id || *who.Arn != "arn:aws:iam::"+tn.id+":user/admin" {
+			t.Fatalf("the tenant's key signs as %+v, %v; want account %s", who, err, tn.id)
+		}
+		users, err := s.iam(tn.keyID, tn.secret).ListUsers(ctx, &iam.ListUsersInput{})
+		if err != nil || len(users.Users) != 1 || *users.Users[0].Arn != "arn:aws:iam::"+tn.id+":user/admin" {
+			t.Fatalf("the tenant's users: %+v %v", users, err)
+		}
+	}
+	// A's administrator makes a user; B's cannot see or change it, by name.
+	if _, err := s.iam(a.keyID, a.secret).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("only-in-a")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.iam(b.keyID, b.secret).GetUser(ctx, &iam.GetUserInput{UserName: aws.String("only-in-a")})
+	wantCode(t, "B reading A's user", err, "NoSuchEntity")
+	_, err = s.iam(b.keyID, b.secret).DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("only-in-a")})
+	wantCode(t, "B deleting A's user", err, "NoSuchEntity")
+	_, err = s.root().GetUser(ctx, &iam.GetUserInput{UserName: aws.String("only-in-a")})
+	wantCode(t, "the management account reading A's user", err, "NoSuchEntity")
+	// A key of A with B's name is still A's: B's administrator exists in
+	// B only, and a user of A's cannot list B's keys.
+	_, err = s.iam(a.keyID, a.secret).ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("only-in-b")})
+	wantCode(t, "A listing the keys of a user of B's name", err, "NoSuchEntity")
+	keys, err := s.iam(a.keyID, a.secret).ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("admin")})
+	if err != nil || len(keys.AccessKeyMetadata) != 1 || *keys.AccessKeyMetadata[0].AccessKeyId != a.keyID {
+		t.Fatalf("A's admin's keys: %+v %v", keys, err)
+	}
+	// B's key cannot assume A's access role: it trusts the management
+	// account alone.
+	_, err = s.sts(b.keyID, b.secret).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + a.id + ":role/OrganizationAccountAccessRole"),
+		RoleSessionName: aws.String("intruder")})
+	wantCode(t, "B assuming A's access role", err, "AccessDenied")
+
+	// Closing A stops its keys at once; B is untouched.
+	role, err := s.sts(adminID, adminSecret).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + a.id + ":role/OrganizationAccountAccessRole"),
+		RoleSessionName: aws.String("operator")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.organizations(adminID, adminSecret).CloseAccount(ctx, &organizations.CloseAccountInput{AccountId: aws.String(a.id)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.sts(a.keyID, a.secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	wantCode(t, "a closed account's key", err, "InvalidClientTokenId")
+	_, err = iam.NewFromConfig(s.withSession(role.Credentials)).ListUsers(ctx, &iam.ListUsersInput{})
+	wantCode(t, "a closed account's session", err, "InvalidClientTokenId")
+	if _, err := s.sts(b.keyID, b.secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("B after A closed: %v", err)
+	}
+	accts, err := s.organizations(adminID, adminSecret).DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(a.id)})
+	if err != nil || accts.Account.Status != types.AccountStatusSuspended {
+		t.Fatalf("the closed account: %+v %v", accts, err)
+	}
+}
+
+// TestCrossAccountRole: a role of A that trusts B's account with an
+// external ID, assumed by a user of B: refused without B's own Allow on
+// the role (even when the trust policy names the user itself), refused
+// without the external ID, and then a session of A's role, A's to use.
+func TestCrossAccountRole(t *testing.T) {
+	s := start(t)
+	adminID, adminSecret := managementAdmin(t, s)
+	if _, err := s.organizations(adminID, adminSecret).CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); err != nil {
+		t.Fatal(err)
+	}
+	a := newTenant(t, s, adminID, adminSecret, "tenant-a")
+	b := newTenant(t, s, adminID, adminSecret, "tenant-b")
+	inB := s.iam(b.keyID, b.secret)
+	if _, err := inB.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("dev")}); err != nil {
+		t.Fatal(err)
+	}
+	dev := mustKey(t, inB, "dev")
+	roleARN := "arn:aws:iam::" + a.id + ":role/shared"
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::` + b.id + `:root","arn:aws:iam::` + b.id + `:user/dev"]},
+		"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"tenant-b-secretless-id"}}}]}`
+	inA := s.iam(a.keyID, a.secret)
+	if _, err := inA.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("shared"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inA.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("shared"), PolicyName: aws.String("list"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	assume := func(externalID string) (*sts.AssumeRoleOutput, error) {
+		in := &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("from-b")}
+		if externalID != "" {
+			in.ExternalId = aws.String(externalID)
+		}
+		return s.sts(*dev.AccessKeyId, *dev.SecretAccessKey).AssumeRole(ctx, in)
+	}
+	_, err := assume("tenant-b-secretless-id")
+	wantCode(t, "without B's own Allow", err, "AccessDenied")
+	if _, err := inB.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("dev"), PolicyName: aws.String("assume"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"` + roleARN + `"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = assume("")
+	wantCode(t, "without the external ID", err, "AccessDenied")
+	_, err = assume("another-id")
+	wantCode(t, "with another external ID", err, "AccessDenied")
+	out, err := assume("tenant-b-secretless-id")
+	if err != nil {
+		t.Fatalf("with B's Allow and the external ID: %v", err)
+	}
+	if *out.AssumedRoleUser.Arn != "arn:aws:sts::"+a.id+":assumed-role/shared/from-b" {
+		t.Fatalf("the session: %s", *out.AssumedRoleUser.Arn)
+	}
+	session := s.withSession(out.Credentials)
+	who, err := sts.NewFromConfig(session).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || *who.Account != a.id {
+		t.Fatalf("the session signs as %+v %v", who, err)
+	}
+	roles, err := iam.NewFromConfig(session).ListRoles(ctx, &iam.ListRolesInput{})
+	if err != nil || len(roles.Roles) != 2 {
+		t.Fatalf("the session lists A's roles: %+v %v", roles, err)
+	}
+	_, err = iam.NewFromConfig(session).ListUsers(ctx, &iam.ListUsersInput{})
+	wantCode(t, "what the role does not allow", err, "AccessDenied")
+	// An explicit Deny in B's own policies refuses whatever A trusts.
+	if _, err := inB.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("dev"), PolicyName: aws.String("deny"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = assume("tenant-b-secretless-id")
+	wantCode(t, "with B's explicit Deny", err, "AccessDenied")
+}
