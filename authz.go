@@ -250,7 +250,7 @@ func (r resource) tagKeys(pc *policy.Context) {
 // session's allow.
 func (s *Service) authorize(ctx context.Context, c *Caller, action string, r resource) error {
 	switch {
-	case c.Kind == CallerRoot && c.Session == nil:
+	case c.Kind == CallerRoot && c.Session == nil && s.guard == nil:
 		return nil
 	case c.Kind == CallerBucket:
 		if strings.HasPrefix(action, "sts:") {
@@ -264,7 +264,11 @@ func (s *Service) authorize(ctx context.Context, c *Caller, action string, r res
 	}
 	pc := d.context(c, s.now())
 	r.tagKeys(&pc)
-	switch d.decide(&policy.Request{Action: action, Resource: r.arn, Context: &pc}) {
+	req := &policy.Request{Action: action, Resource: r.arn, Context: &pc}
+	if g := guarded(d.guard, req); g != policy.Allowed {
+		return s.deniedByGuardrail(c, action, r.requested, g == policy.ExplicitDeny)
+	}
+	switch d.decide(req) {
 	case policy.Allowed:
 		return nil
 	case policy.ExplicitDeny:
@@ -286,7 +290,8 @@ type decider struct {
 	boundary    *policy.Policy // nil with bounded: allows nothing
 	session     *Session
 	principal   policy.Context
-	conditional bool // a Condition may take part in a decision
+	conditional bool               // a Condition may take part in a decision
+	guard       [][]*policy.Policy // the account's guardrail (Guardrail), by level
 }
 
 // decider returns c's decider. Bucket keys have none: their scope is fixed.
@@ -316,6 +321,12 @@ func (s *Service) decider(ctx context.Context, c *Caller) (decider, error) {
 	default:
 		return decider{}, Errorf(Internal, "no policies for a caller of kind %d", c.Kind)
 	}
+	if s.guard != nil {
+		var err error
+		if d.guard, err = s.guard.Levels(ctx); err != nil {
+			return decider{}, err
+		}
+	}
 	if c.Session != nil {
 		d.principal.TokenIssueTime = c.Session.IssuedAt()
 		d.principal.MFAAuthTime = c.Session.MFAAt()
@@ -333,9 +344,13 @@ func (d *decider) context(c *Caller, now time.Time) policy.Context {
 	return pc
 }
 
-// decide decides r: the caller's policies, intersected with the session's
-// when it has some; an explicit Deny in either wins.
+// decide decides r: the account's guardrail, the caller's policies,
+// intersected with the session's when it has some; an explicit Deny in
+// any wins.
 func (d *decider) decide(r *policy.Request) policy.Decision {
+	if g := guarded(d.guard, r); g != policy.Allowed {
+		return g
+	}
 	if d.session != nil && d.session.Kind == SessionOfUser && d.session.MFA == 0 && !d.session.Console && userSessionBars(r.Action) {
 		return policy.ImplicitDeny
 	}

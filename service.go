@@ -46,6 +46,9 @@ type Config struct {
 	MaxKeyAge time.Duration
 	// Observer, when set, is told what happens inside (metrics).
 	Observer Observer
+	// Guardrail, when set, bounds the account beyond its own policies
+	// (its organization's service control policies).
+	Guardrail Guardrail
 }
 
 // Service is the rules of iamd above the store.
@@ -71,6 +74,7 @@ type Service struct {
 
 	maxKeyAge time.Duration
 	observe   Observer
+	guard     Guardrail // nil: none
 
 	usesMu sync.Mutex
 	uses   map[string]LastUsed // not yet flushed
@@ -97,6 +101,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		objects:    cfg.Objects,
 		maxKeyAge:  cfg.MaxKeyAge,
 		observe:    cfg.Observer,
+		guard:      cfg.Guardrail,
 		uses:       make(map[string]LastUsed),
 		flushEvery: cfg.FlushInterval,
 		stop:       make(chan struct{}),

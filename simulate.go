@@ -34,6 +34,10 @@ type SimulationResult struct {
 	// BoundaryAllowed, when a boundary applies, says whether it allows the
 	// request (PermissionsBoundaryDecisionDetail).
 	BoundaryAllowed *bool
+	// GuardrailAllowed, when the account has a guardrail, says whether
+	// its service control policies allow the request
+	// (OrganizationsDecisionDetail).
+	GuardrailAllowed *bool
 }
 
 // MatchedStatement names a statement that decided a simulation.
@@ -129,7 +133,16 @@ func (s *Service) SimulatePrincipalPolicy(ctx context.Context, c *Caller, source
 			bounds.policies = []*policy.Policy{p}
 		}
 	}
-	return s.simulate(ctx, up.policies, ids, types, in, facts, bounds)
+	var guard [][]*policy.Policy
+	if s.guard != nil {
+		if guard, err = s.guard.Levels(ctx); err != nil {
+			return nil, err
+		}
+		if guard == nil {
+			guard = [][]*policy.Policy{} // SCPs not enabled: they allow all
+		}
+	}
+	return s.simulate(ctx, up.policies, ids, types, in, facts, bounds, guard)
 }
 
 // boundaries are the permissions boundaries a simulation applies.
@@ -182,10 +195,13 @@ func (s *Service) SimulateCustomPolicy(ctx context.Context, c *Caller, in Simula
 	for k, v := range in.Context {
 		facts[k] = v
 	}
-	return s.simulate(ctx, nil, nil, nil, in, facts, nil)
+	return s.simulate(ctx, nil, nil, nil, in, facts, nil, nil)
 }
 
-func (s *Service) simulate(ctx context.Context, ps []*policy.Policy, ids, types []string, in SimulationInput, facts map[string][]string, bounds *boundaries) ([]SimulationResult, error) {
+// simulate decides every action and resource of in with policies ps,
+// within bounds and guard (nil: no guardrail applies).
+func (s *Service) simulate(ctx context.Context, ps []*policy.Policy, ids, types []string, in SimulationInput, facts map[string][]string, bounds *boundaries,
+	guard [][]*policy.Policy) ([]SimulationResult, error) {
 	for i, doc := range in.Boundaries {
 		p, err := policy.Parse(doc)
 		if err != nil {
@@ -247,6 +263,16 @@ func (s *Service) simulate(ctx context.Context, ps []*policy.Policy, ids, types 
 					res.Decision = bd
 				} else if bd == policy.ExplicitDeny {
 					res.Decision = policy.ExplicitDeny
+				}
+			}
+			if guard != nil {
+				// An organization's SCPs bound it all; their explicit
+				// Deny wins.
+				gd := guarded(guard, req)
+				allowed := gd == policy.Allowed
+				res.GuardrailAllowed = &allowed
+				if gd != policy.Allowed && (res.Decision == policy.Allowed || gd == policy.ExplicitDeny) {
+					res.Decision = gd
 				}
 			}
 			for _, m := range matches {

@@ -27,6 +27,9 @@ type evaluationResult struct {
 	EvalDecision         string
 	MatchedStatements    []matchedStatement `xml:"MatchedStatements>member"`
 	MissingContextValues []string           `xml:"MissingContextValues>member"`
+	// OrganizationsDecisionDetail, when the account's organization's
+	// SCPs apply.
+	OrganizationsDecisionDetail *struct{ AllowedByOrganizations bool } `xml:",omitempty"`
 	// PermissionsBoundaryDecisionDetail, when a boundary applies.
 	PermissionsBoundaryDecisionDetail *struct{ AllowedByPermissionsBoundary bool } `xml:",omitempty"`
 }
@@ -91,6 +94,9 @@ func (a *API) simulateResult(results []iamd.SimulationResult, page iamd.Page) (a
 			MatchedStatements: []matchedStatement{}, MissingContextValues: r.Missing}
 		if er.MissingContextValues == nil {
 			er.MissingContextValues = []string{}
+		}
+		if r.GuardrailAllowed != nil {
+			er.OrganizationsDecisionDetail = &struct{ AllowedByOrganizations bool }{*r.GuardrailAllowed}
 		}
 		if r.BoundaryAllowed != nil {
 			er.PermissionsBoundaryDecisionDetail = &struct{ AllowedByPermissionsBoundary bool }{*r.BoundaryAllowed}

@@ -36,6 +36,7 @@ type Organizations struct {
 	now     func() time.Time
 	created func(account string, at time.Time) // OnCreate
 	closed  func(account string)               // OnClose
+	guard   guardState                         // what Guardrail reads
 }
 
 // New returns the organization of svc's account, kept in store.
@@ -240,6 +241,9 @@ func (g *Organizations) update(ctx context.Context, fn func(*Org) error) (*Org, 
 	if iamd.KindOf(err) == iamd.Conflict {
 		return nil, errConcurrent
 	}
+	if err == nil {
+		g.changed()
+	}
 	return out, err
 }
 
@@ -269,6 +273,7 @@ func (g *Organizations) Create(ctx context.Context, c *iamd.Caller, featureSet s
 	if err != nil {
 		return nil, err
 	}
+	g.changed()
 	return o, nil
 }
 
@@ -286,7 +291,7 @@ func (g *Organizations) Delete(ctx context.Context, c *iamd.Caller) error {
 	if err := g.authorize(ctx, c, "DeleteOrganization", "*"); err != nil {
 		return err
 	}
-	return g.store.UpdateOrganization(ctx, func(doc []byte) ([]byte, error) {
+	err := g.store.UpdateOrganization(ctx, func(doc []byte) ([]byte, error) {
 		if doc == nil {
 			return nil, errNotInUse
 		}
@@ -299,6 +304,10 @@ func (g *Organizations) Delete(ctx context.Context, c *iamd.Caller) error {
 		}
 		return nil, nil
 	})
+	if err == nil {
+		g.changed()
+	}
+	return err
 }
 
 // SetPolicyType enables or disables a policy type in the root. Enabling

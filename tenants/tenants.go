@@ -24,6 +24,10 @@ type Config struct {
 	// Open lists the open accounts besides the first, with when each was
 	// made (organizations.Organizations.OpenAccounts).
 	Open func(ctx context.Context) (map[string]time.Time, error)
+	// Guardrail, when set, returns what bounds an account beyond its own
+	// policies (organizations.Organizations.Guardrail); the first account
+	// has none.
+	Guardrail func(account string) iamd.Guardrail
 	// Fresh is how long a list of open accounts is believed before it is
 	// read again (default 2s): an account closed on another node stops
 	// here within it.
@@ -110,6 +114,9 @@ func (t *Set) Service(ctx context.Context, id string) (*iamd.Service, error) {
 		cfg.Replica = cfg.Replica.In(id)
 	}
 	cfg.Account = iamd.Account{ID: id, CreatedAt: created}
+	if t.cfg.Guardrail != nil {
+		cfg.Guardrail = t.cfg.Guardrail(id)
+	}
 	svc, err := iamd.NewService(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -2,10 +2,12 @@ package main
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -207,4 +209,79 @@ func TestCrossAccountRole(t *testing.T) {
 	}
 	_, err = assume("tenant-b-secretless-id")
 	wantCode(t, "with B's explicit Deny", err, "AccessDenied")
+}
+
+// TestServiceControlPolicy: an SCP denying iam:CreateAccessKey, attached
+// to tenant A, stops A's administrator (and the simulator says so) but
+// not B's nor the management account's; at the root it stops B too, and
+// still not the management account; detaching it restores access.
+func TestServiceControlPolicy(t *testing.T) {
+	s := start(t)
+	adminID, adminSecret := managementAdmin(t, s)
+	org := s.organizations(adminID, adminSecret)
+	if _, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); err != nil {
+		t.Fatal(err)
+	}
+	roots, err := org.ListRoots(ctx, &organizations.ListRootsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := org.EnablePolicyType(ctx, &organizations.EnablePolicyTypeInput{RootId: roots.Roots[0].Id, PolicyType: types.PolicyTypeServiceControlPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	a := newTenant(t, s, adminID, adminSecret, "tenant-a")
+	b := newTenant(t, s, adminID, adminSecret, "tenant-b")
+	p, err := org.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("NoNewKeys"), Description: aws.String("no keys"),
+		Type: types.PolicyTypeServiceControlPolicy, Content: aws.String(denyKeysSCP)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := org.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: p.Policy.PolicySummary.Id, TargetId: aws.String(a.id)}); err != nil {
+		t.Fatal(err)
+	}
+	inA := s.iam(a.keyID, a.secret)
+	_, err = inA.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")})
+	wantCode(t, "A's administrator under the SCP", err, "AccessDenied")
+	var ae smithy.APIError
+	if errors.As(err, &ae) && !strings.Contains(ae.ErrorMessage(), "with an explicit deny in a service control policy") {
+		t.Fatalf("the refusal: %q", ae.ErrorMessage())
+	}
+	sim, err := inA.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String("arn:aws:iam::" + a.id + ":user/admin"),
+		ActionNames: []string{"iam:CreateAccessKey", "iam:ListUsers"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sim.EvaluationResults {
+		want, allowed := iamtypes.PolicyEvaluationDecisionTypeAllowed, true
+		if *r.EvalActionName == "iam:CreateAccessKey" {
+			want, allowed = iamtypes.PolicyEvaluationDecisionTypeExplicitDeny, false
+		}
+		if r.EvalDecision != want || r.OrganizationsDecisionDetail == nil || r.OrganizationsDecisionDetail.AllowedByOrganizations != allowed {
+			t.Fatalf("the simulator on %s: %s %+v", *r.EvalActionName, r.EvalDecision, r.OrganizationsDecisionDetail)
+		}
+	}
+	if _, err := s.iam(b.keyID, b.secret).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")}); err != nil {
+		t.Fatalf("B, which the SCP is not attached to: %v", err)
+	}
+	mustUser(t, s, "dev")
+	if _, err := s.iam(adminID, adminSecret).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("dev")}); err != nil {
+		t.Fatalf("the management account, which no SCP binds: %v", err)
+	}
+	// Even at the root, SCPs do not bind the management account.
+	if _, err := org.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: p.Policy.PolicySummary.Id, TargetId: roots.Roots[0].Id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.iam(adminID, adminSecret).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("dev")}); err != nil {
+		t.Fatalf("the management account under an SCP at the root: %v", err)
+	}
+	_, err = s.iam(b.keyID, b.secret).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")})
+	wantCode(t, "B under the SCP at the root", err, "AccessDenied")
+	for _, target := range []string{*roots.Roots[0].Id, a.id} {
+		if _, err := org.DetachPolicy(ctx, &organizations.DetachPolicyInput{PolicyId: p.Policy.PolicySummary.Id, TargetId: aws.String(target)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := inA.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")}); err != nil {
+		t.Fatalf("A once the SCP is detached: %v", err)
+	}
 }

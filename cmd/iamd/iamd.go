@@ -252,7 +252,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	// The organization's other accounts: each its own Service and doors
 	// over its part of the store and the replica.
 	orgs := organizations.New(m.svc, st)
-	m.tenants = tenants.New(tenants.Config{First: m.svc, Service: svcCfg, Open: orgs.OpenAccounts, Now: c.Now})
+	m.tenants = tenants.New(tenants.Config{First: m.svc, Service: svcCfg, Open: orgs.OpenAccounts, Guardrail: orgs.Guardrail, Now: c.Now})
 	orgs.OnCreate(m.tenants.Opened)
 	orgs.OnClose(m.tenants.Closed)
 	tenantParts := func(svc *iamd.Service) server.Parts {

@@ -1,0 +1,45 @@
+package iamd
+
+import (
+	"context"
+
+	"iamd/policy"
+)
+
+// Guardrail bounds an account beyond its own policies: its organization's
+// service control policies (package organizations). An action is allowed
+// only where every level allows it (the organization's root, then the
+// account); an explicit Deny at any level refuses it, whatever the
+// account's own policies say, for its root user too. An account without
+// one is bound by nothing but its own policies: the management account,
+// as on AWS.
+type Guardrail interface {
+	// Levels returns the policies of each level, as they are now.
+	Levels(ctx context.Context) ([][]*policy.Policy, error)
+}
+
+// guarded decides r at every level of a guardrail.
+func guarded(levels [][]*policy.Policy, r *policy.Request) policy.Decision {
+	out := policy.Allowed
+	for _, l := range levels {
+		switch policy.Evaluate(l, r) {
+		case policy.ExplicitDeny:
+			return policy.ExplicitDeny
+		case policy.ImplicitDeny:
+			out = policy.ImplicitDeny
+		}
+	}
+	return out
+}
+
+// deniedByGuardrail is AWS's refusal of what a service control policy
+// does not allow.
+func (s *Service) deniedByGuardrail(c *Caller, action, resource string, explicit bool) error {
+	resource = DeniedResource(action, resource)
+	if explicit {
+		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in a service control policy",
+			c.ARN(), action, resource)
+	}
+	return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no service control policy allows the %s action",
+		c.ARN(), action, resource, action)
+}
