@@ -22,7 +22,7 @@ type guardState struct {
 	read       bool
 	readAt     time.Time
 	refreshing bool
-	parsed     map[string]*policy.Policy    // policy ID → parsed content
+	parsed     map[string]*policy.Policy     // policy ID → parsed content
 	levels     map[string][][]*policy.Policy // account → its levels, as computed from org
 }
 
