@@ -91,7 +91,7 @@ func (s *Service) CompiledPolicyBytes() int64 { return s.authz.bytes.Load() }
 func (s *Service) forgetPolicies() {
 	s.authz.gen.Add(1)
 	s.authz.users.Clear()
-	s.changes.publish(Change{Policies: true})
+	s.tell(Change{Policies: true})
 }
 
 // policiesOf returns the compiled policies of user u, from memory when

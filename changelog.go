@@ -159,6 +159,10 @@ type View interface {
 	GetGroup(ctx context.Context, name string) (*Group, error)
 	GetRole(ctx context.Context, name string) (*Role, error)
 	GetBucket(ctx context.Context, name string) (*Bucket, error)
+	// BucketAccount returns the account whose bucket of that name is,
+	// whichever account it is: bucket names are the deployment's.
+	// NotFound if no account has one.
+	BucketAccount(ctx context.Context, name string) (string, error)
 	GetPolicy(ctx context.Context, name string) (*ManagedPolicy, error)
 	// GetPolicyVersion of a replica knows the default version only.
 	GetPolicyVersion(ctx context.Context, name, version string) (*PolicyVersion, error)

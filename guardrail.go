@@ -43,3 +43,16 @@ func (s *Service) deniedByGuardrail(c *Caller, action, resource string, explicit
 	return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no service control policy allows the %s action",
 		c.ARN(), action, resource, action)
 }
+
+// Accounts are the accounts one deployment serves, each with a Service
+// of its own (package tenants).
+type Accounts interface {
+	// Service returns the Service of the account of that ID; NotFound for
+	// an account the deployment does not serve.
+	Service(ctx context.Context, id string) (*Service, error)
+	// ForKey returns the Service of the account an access key ID is
+	// for: the one it names (KeyAccount), when that account is served and
+	// has the key; the first account's for any other, older keys among
+	// them.
+	ForKey(ctx context.Context, keyID string) *Service
+}

@@ -166,7 +166,7 @@ func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]polic
 		out[i] = make([]policy.Decision, len(r.Actions))
 	}
 	switch {
-	case c.Kind == CallerRoot && c.Session == nil:
+	case c.Kind == CallerRoot && c.Session == nil && s.guard == nil:
 		for i := range out {
 			for j := range out[i] {
 				out[i][j] = policy.Allowed
@@ -205,8 +205,61 @@ func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]polic
 			}
 		}
 	}
+	// Another account's bucket is not the caller's to open by its own
+	// policies: its owner's bucket policy must grant it (the gateway
+	// decides that).
+	for i, res := range r.Resources {
+		mine, err := s.ownsResource(ctx, res)
+		if err != nil {
+			return nil, Principal{}, err
+		}
+		if !mine {
+			for j := range out[i] {
+				if out[i][j] == policy.Allowed {
+					out[i][j] = policy.ImplicitDeny
+				}
+			}
+		}
+	}
 	s.RecordUse(r.AccessKeyID, r.Region, r.Service)
 	return out, Principal{ARN: c.ARN(), ID: c.UserID(), Account: c.Account, Unconditional: unconditional}, nil
+}
+
+// ownsResource reports whether resource is not another account's: an S3
+// bucket (or its objects) is the account's whose bucket it is, one iamd
+// does not know the first account's; any other resource is the caller's
+// own.
+func (s *Service) ownsResource(ctx context.Context, resource string) (bool, error) {
+	rest, ok := strings.CutPrefix(resource, "arn:aws:s3:::")
+	bucket, _, _ := strings.Cut(rest, "/")
+	if !ok || bucket == "" || strings.ContainsAny(bucket, "*?") {
+		return true, nil
+	}
+	if s.replica == nil {
+		// Read from the store: an owner is kept for the credential TTL,
+		// as keys are.
+		if v, ok := s.owners.Load(bucket); ok && s.now().Sub(v.(bucketOwner).loaded) < s.ttl {
+			return v.(bucketOwner).mine, nil
+		}
+	}
+	acct, err := s.view.BucketAccount(ctx, bucket)
+	mine := acct == s.account.ID
+	switch {
+	case errors.Is(err, ErrNotFound):
+		mine = !s.member
+	case err != nil:
+		return false, err
+	}
+	if s.replica == nil && err == nil {
+		s.owners.Store(bucket, bucketOwner{mine, s.now()}) // a bucket that exists: one that does not may be made
+	}
+	return mine, nil
+}
+
+// bucketOwner is whether a bucket is the account's, as read at loaded.
+type bucketOwner struct {
+	mine   bool
+	loaded time.Time
 }
 
 func isRequestKey(k string) bool {

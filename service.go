@@ -49,6 +49,13 @@ type Config struct {
 	// Guardrail, when set, bounds the account beyond its own policies
 	// (its organization's service control policies).
 	Guardrail Guardrail
+	// Member says the account is not the deployment's first: a bucket
+	// iamd does not know (one of the object store's own) is not its.
+	Member bool
+	// Watched, when set, is the Service whose watchers (WatchChanges) are
+	// told of this one's changes too, where no Replica tells every
+	// Service of every change: the first account's, which doors watch.
+	Watched *Service
 }
 
 // Service is the rules of iamd above the store.
@@ -66,6 +73,7 @@ type Service struct {
 	objects ObjectStore
 
 	creds    sync.Map     // access key ID → *CachedCredential
+	owners   sync.Map     // bucket name → bucketOwner, without a replica
 	credsGen atomic.Int64 // bumped by every invalidation; see Credential
 	authz    authz
 	sessions sessions
@@ -75,6 +83,8 @@ type Service struct {
 	maxKeyAge time.Duration
 	observe   Observer
 	guard     Guardrail // nil: none
+	relay     *Service  // Config.Watched, without a replica
+	member    bool      // Config.Member
 
 	usesMu sync.Mutex
 	uses   map[string]LastUsed // not yet flushed
@@ -102,6 +112,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		maxKeyAge:  cfg.MaxKeyAge,
 		observe:    cfg.Observer,
 		guard:      cfg.Guardrail,
+		member:     cfg.Member,
 		uses:       make(map[string]LastUsed),
 		flushEvery: cfg.FlushInterval,
 		stop:       make(chan struct{}),
@@ -119,8 +130,11 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	if s.replica != nil {
 		s.view = s.replica
 		s.ttl = 0 // no expiry: the replica says what changed
-	} else if s.ttl <= 0 {
-		s.ttl = 10 * time.Second
+	} else {
+		s.relay = cfg.Watched
+		if s.ttl <= 0 {
+			s.ttl = 10 * time.Second
+		}
 	}
 	if s.flushEvery <= 0 {
 		s.flushEvery = time.Second
@@ -548,14 +562,29 @@ func (s *Service) CheckStringToSign(ctx context.Context, accessKeyID string, sts
 func (s *Service) forget(id string) {
 	s.credsGen.Add(1)
 	s.creds.Delete(id)
-	s.changes.publish(Change{Key: id})
+	s.tell(Change{Key: id})
 }
 
 // forgetAll drops every cached credential.
 func (s *Service) forgetAll() {
 	s.credsGen.Add(1)
 	s.creds.Clear()
-	s.changes.publish(Change{All: true})
+	s.tell(Change{All: true})
+}
+
+// ForgetAll drops every cached credential and policy and tells watchers
+// that anything may have changed: an account of the deployment closed.
+func (s *Service) ForgetAll() {
+	s.forgetAll()
+	s.forgetPolicies()
+}
+
+// tell tells the watchers of c, and those of the Service watched.
+func (s *Service) tell(c Change) {
+	s.changes.publish(c)
+	if s.relay != nil {
+		s.relay.changes.publish(c)
+	}
 }
 
 // Credential returns the credential for an access key ID, from memory when

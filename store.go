@@ -78,6 +78,10 @@ type Store interface {
 	CreateBucket(ctx context.Context, b *Bucket) error
 	// GetBucket returns the bucket of that name. NotFound if none.
 	GetBucket(ctx context.Context, name string) (*Bucket, error)
+	// BucketAccount returns the account of the bucket of that name,
+	// whichever account it is (bucket names are the deployment's).
+	// NotFound if none.
+	BucketAccount(ctx context.Context, name string) (string, error)
 	// ListBuckets returns buckets ordered by name.
 	ListBuckets(ctx context.Context, p Page) ([]*Bucket, string, error)
 	// DeleteBucket deletes the bucket and returns the IDs of the access keys

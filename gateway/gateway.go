@@ -46,8 +46,12 @@ const (
 
 // Config configures a Handler.
 type Config struct {
+	// Service is the first account's: the door's own key is one of its.
 	Service *iamd.Service
-	Logger  *slog.Logger
+	// Accounts, when set, are the deployment's accounts: a key the door
+	// asks about is decided in the account it is for.
+	Accounts iamd.Accounts
+	Logger   *slog.Logger
 	// Audit, when set, receives a line per call: who asked, about which
 	// key, for which scope, and the answer.
 	Audit *audit.Log
@@ -59,6 +63,7 @@ type Config struct {
 // Handler serves the protocol.
 type Handler struct {
 	svc      *iamd.Service
+	accounts iamd.Accounts // nil: one account
 	verifier sigv4.Verifier
 	log      *slog.Logger
 	audit    *audit.Log
@@ -67,7 +72,7 @@ type Handler struct {
 
 // New returns a Handler deciding with c.Service.
 func New(c Config) *Handler {
-	h := &Handler{svc: c.Service, log: c.Logger, audit: c.Audit, now: c.Now,
+	h := &Handler{svc: c.Service, accounts: c.Accounts, log: c.Logger, audit: c.Audit, now: c.Now,
 		// The gateway always signs for us-east-1, whatever iamd's region.
 		verifier: sigv4.Verifier{Region: func(_, r string) bool { return r == "us-east-1" }}}
 	if h.log == nil {
@@ -432,7 +437,7 @@ func (h *Handler) derive(ctx context.Context, c *call, body []byte) (any, error)
 	if err := iamd.CheckDoorScope(req.Date, req.Region, req.Service, h.now()); err != nil {
 		return nil, err
 	}
-	cred, key, err := h.svc.SigningKeyFor(ctx, &sigv4.Auth{AccessKeyID: req.AccessKeyID, SecurityToken: req.SessionToken, Date: req.Date, Region: req.Region, Service: req.Service})
+	cred, key, err := h.keyService(ctx, req.AccessKeyID).SigningKeyFor(ctx, &sigv4.Auth{AccessKeyID: req.AccessKeyID, SecurityToken: req.SessionToken, Date: req.Date, Region: req.Region, Service: req.Service})
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +486,7 @@ func (h *Handler) evaluate(ctx context.Context, c *call, body []byte) (any, erro
 	if err := iamd.CheckDoorActions(req.Service, req.Actions); err != nil {
 		return nil, err
 	}
-	ds, who, err := h.svc.DecideObjects(ctx, iamd.ObjectRequest{AccessKeyID: req.AccessKeyID, SessionToken: req.SessionToken, Service: req.Service, Actions: req.Actions,
+	ds, who, err := h.keyService(ctx, req.AccessKeyID).DecideObjects(ctx, iamd.ObjectRequest{AccessKeyID: req.AccessKeyID, SessionToken: req.SessionToken, Service: req.Service, Actions: req.Actions,
 		Resources: req.Resources, Condition: req.Condition, Region: req.Region})
 	if err != nil {
 		return nil, err
@@ -516,9 +521,13 @@ func (h *Handler) resolveIdentity(ctx context.Context, c *call, body []byte) (an
 		return nil, err
 	}
 	c.target = strconv.Itoa(len(req.AccessKeyIDs)) + " keys"
-	ids, err := h.svc.ResolveIdentities(ctx, req.AccessKeyIDs)
-	if err != nil {
-		return nil, err
+	ids := make([]iamd.Identity, len(req.AccessKeyIDs))
+	for i, id := range req.AccessKeyIDs {
+		one, err := h.keyService(ctx, id).ResolveIdentities(ctx, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = one[0]
 	}
 	out := make([]resolvedIdentity, len(ids))
 	for i, id := range ids {
@@ -542,9 +551,40 @@ func (h *Handler) resolvePrincipals(ctx context.Context, c *call, body []byte) (
 	if err := h.allow(ctx, c.door, ""); err != nil {
 		return nil, err
 	}
-	invalid, err := h.svc.InvalidPrincipals(ctx, req.Principals)
-	if err != nil {
-		return nil, err
+	invalid := []string{}
+	for _, p := range req.Principals {
+		bad, err := h.principalService(ctx, p).InvalidPrincipals(ctx, []string{p})
+		if err != nil {
+			return nil, err
+		}
+		invalid = append(invalid, bad...)
 	}
 	return map[string]any{"invalid": invalid}, nil
+}
+
+// keyService is the Service of the account a key the door asks about is
+// for.
+func (h *Handler) keyService(ctx context.Context, keyID string) *iamd.Service {
+	if h.accounts == nil {
+		return h.svc
+	}
+	return h.accounts.ForKey(ctx, keyID)
+}
+
+// principalService is the Service of the account a principal of a bucket
+// policy names (an account ID, or an ARN's account), when the deployment
+// serves it; the first account's otherwise, which finds it no principal
+// of its own.
+func (h *Handler) principalService(ctx context.Context, p string) *iamd.Service {
+	if h.accounts == nil {
+		return h.svc
+	}
+	acct := p
+	if parts := strings.SplitN(p, ":", 6); len(parts) == 6 {
+		acct = parts[4]
+	}
+	if svc, err := h.accounts.Service(ctx, acct); err == nil {
+		return svc
+	}
+	return h.svc
 }

@@ -56,7 +56,12 @@ const maxBody = 64 << 10
 
 // Config configures a Handler.
 type Config struct {
+	// Service is the first account's: the calling service's user is one
+	// of its.
 	Service *iamd.Service
+	// Accounts, when set, are the deployment's accounts: an EC2 credential
+	// is checked in the account its key is for, which is its project.
+	Accounts iamd.Accounts
 	// Roles are the role names every answer carries; empty: "member".
 	Roles  []string
 	Logger *slog.Logger
@@ -68,8 +73,9 @@ type Config struct {
 
 // Handler serves the API.
 type Handler struct {
-	svc   *iamd.Service
-	roles []role
+	svc      *iamd.Service
+	accounts iamd.Accounts // nil: one account
+	roles    []role
 	log   *slog.Logger
 	audit *audit.Log
 	now   func() time.Time
@@ -77,7 +83,7 @@ type Handler struct {
 
 // New returns a Handler.
 func New(c Config) *Handler {
-	h := &Handler{svc: c.Service, log: c.Logger, audit: c.Audit, now: c.Now}
+	h := &Handler{svc: c.Service, accounts: c.Accounts, log: c.Logger, audit: c.Audit, now: c.Now}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -373,7 +379,7 @@ func (h *Handler) s3token(ctx context.Context, raw json.RawMessage) (*iamd.Calle
 		// with SigV4 only.
 		return nil, errSignature
 	}
-	c, a, err := h.svc.CheckStringToSign(ctx, cr.Access, sts, cr.Signature, MaxPresignedAge)
+	c, a, err := h.keyService(ctx, cr.Access).CheckStringToSign(ctx, cr.Access, sts, cr.Signature, MaxPresignedAge)
 	if err != nil {
 		return nil, err
 	}
@@ -450,8 +456,9 @@ func (h *Handler) ec2token(ctx context.Context, raw json.RawMessage) (*iamd.Call
 	}
 	v := sigv4.Verifier{Now: h.now}
 	var c *iamd.CachedCredential
+	svc := h.keyService(ctx, a.AccessKeyID)
 	p, err := v.Begin(r, a, a.Service, func(a *sigv4.Auth) ([]byte, error) {
-		cc, key, err := h.svc.SigningKeyFor(ctx, a)
+		cc, key, err := svc.SigningKeyFor(ctx, a)
 		c = cc
 		return key, err
 	})
@@ -463,9 +470,18 @@ func (h *Handler) ec2token(ctx context.Context, raw json.RawMessage) (*iamd.Call
 			return nil, err
 		}
 	}
-	h.svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
+	svc.RecordUse(a.AccessKeyID, a.Region, a.Service)
 	caller := c.Caller
 	return &caller, nil
+}
+
+// keyService is the Service of the account an EC2 credential's key is
+// for.
+func (h *Handler) keyService(ctx context.Context, keyID string) *iamd.Service {
+	if h.accounts == nil {
+		return h.svc
+	}
+	return h.accounts.ForKey(ctx, keyID)
 }
 
 func cmpOr(a, b string) string {

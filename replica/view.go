@@ -71,6 +71,9 @@ func (r *Replica) GetRole(ctx context.Context, name string) (*iamd.Role, error) 
 func (r *Replica) GetBucket(ctx context.Context, name string) (*iamd.Bucket, error) {
 	return r.own().GetBucket(ctx, name)
 }
+func (r *Replica) BucketAccount(ctx context.Context, name string) (string, error) {
+	return r.own().BucketAccount(ctx, name)
+}
 func (r *Replica) GetOIDCProvider(ctx context.Context, url string) (*iamd.OIDCProvider, error) {
 	return r.own().GetOIDCProvider(ctx, url)
 }
@@ -230,6 +233,22 @@ func (v *view) getBucket(name string) (*iamd.Bucket, error) {
 	}
 	bucket := *b
 	return &bucket, r.usable(iamd.ChangeBucket, b.ID)
+}
+
+func (v *view) BucketAccount(ctx context.Context, name string) (string, error) {
+	return found(v.r, ctx, func() (string, error) {
+		r := v.r
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		if err := r.usable("", ""); err != nil {
+			return "", err
+		}
+		b := r.st.buckets[r.st.bucketIDs[name]]
+		if b == nil {
+			return "", iamd.BucketNotFound(name)
+		}
+		return b.Account, r.usable(iamd.ChangeBucket, b.ID)
+	})
 }
 
 func (v *view) GetOIDCProvider(ctx context.Context, url string) (*iamd.OIDCProvider, error) {

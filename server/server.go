@@ -90,7 +90,7 @@ type Config struct {
 	// an account's Service (Service's own for its account; NotFound for
 	// one not served); TenantParts the doors that hold it, made once per
 	// Service. Without it, every request is Service's.
-	Tenants     stsapi.Roles
+	Tenants     iamd.Accounts
 	TenantParts func(svc *iamd.Service) Parts
 	// Observe, when set, is told of every request answered: its service,
 	// action and error code ("" when it succeeded) and how long it took.
@@ -118,7 +118,7 @@ type Server struct {
 	first    *tenant // the deployment's first account: Service's
 	others   tenants
 	bundles  []lightsailapi.Bundle
-	roles    stsapi.Roles
+	roles    iamd.Accounts
 	orgs     *organizations.API // nil when not served
 
 	trustedProxies []netip.Prefix
@@ -592,19 +592,9 @@ type pendingAuth struct {
 func (s *Server) begin(r *http.Request, a *sigv4.Auth, service string, e *logEntry) (pendingAuth, error) {
 	e.accessKeyID = a.AccessKeyID
 	var cred *iamd.CachedCredential
-	t, err := s.tenantOf(r.Context(), a.AccessKeyID)
-	switch {
-	case errors.Is(err, iamd.ErrNotFound):
-		t = s.first // an older key that reads as another account's
-	case err != nil:
-		return pendingAuth{}, err
-	}
+	t := s.tenantOf(r.Context(), a.AccessKeyID)
 	sig, err := s.verifier.Begin(r, a, service, func(a *sigv4.Auth) ([]byte, error) {
 		c, key, err := t.svc.SigningKeyFor(r.Context(), a)
-		if errors.Is(err, iamd.ErrNotFound) && t != s.first {
-			t = s.first
-			c, key, err = t.svc.SigningKeyFor(r.Context(), a)
-		}
 		switch {
 		case errors.Is(err, iamd.ErrNotFound):
 			return nil, invalidToken

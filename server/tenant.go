@@ -38,7 +38,7 @@ type tenant struct {
 	json      []jsonService // Lightsail first
 }
 
-func newTenant(p Parts, bundles []lightsailapi.Bundle, roles stsapi.Roles, orgs jsonAPI) *tenant {
+func newTenant(p Parts, bundles []lightsailapi.Bundle, roles iamd.Accounts, orgs jsonAPI) *tenant {
 	t := &tenant{
 		svc:       p.Service,
 		iam:       queryService{"iam", awsquery.NamespaceIAM, iamapi.New(p.Service, iamapi.Parts{Federation: p.Federation, InstanceProfiles: p.InstanceProfiles, People: p.People, Accounts: p.Accounts}), iamapi.ErrorResponse},
@@ -87,21 +87,19 @@ func (notManagement) Do(context.Context, *iamd.Caller, string, []byte) (any, err
 
 // tenants are the accounts a Server serves besides the first.
 type tenants struct {
-	set   stsapi.Roles // nil: one account
+	set   iamd.Accounts // nil: one account
 	parts func(*iamd.Service) Parts
 	mu    sync.Mutex
 	byID  map[string]*tenant
 }
 
-// tenantOf returns the account that key ID names (see iamd.KeyAccount)
-// when it is one of the deployment's other accounts; the first account
-// for any other key, older keys among them.
-func (s *Server) tenantOf(ctx context.Context, keyID string) (*tenant, error) {
-	acct, ok := iamd.KeyAccount(keyID)
-	if !ok || s.others.set == nil || acct == s.first.svc.Account().ID {
-		return s.first, nil
+// tenantOf returns the APIs of the account a key ID is for (see
+// iamd.Accounts.ForKey).
+func (s *Server) tenantOf(ctx context.Context, keyID string) *tenant {
+	if s.others.set == nil {
+		return s.first
 	}
-	return s.tenant(ctx, acct)
+	return s.tenantFor(s.others.set.ForKey(ctx, keyID))
 }
 
 // tenantOfARN is tenantOf for the account an ARN names.
@@ -120,15 +118,24 @@ func (s *Server) tenant(ctx context.Context, acct string) (*tenant, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.tenantFor(svc), nil
+}
+
+// tenantFor returns the APIs of svc's account, made once per Service.
+func (s *Server) tenantFor(svc *iamd.Service) *tenant {
+	if svc == s.first.svc {
+		return s.first
+	}
+	acct := svc.Account().ID
 	s.others.mu.Lock()
 	defer s.others.mu.Unlock()
 	if t := s.others.byID[acct]; t != nil && t.svc == svc {
-		return t, nil
+		return t
 	}
 	t := newTenant(s.others.parts(svc), s.bundles, s.roles, notManagement{})
 	if s.others.byID == nil {
 		s.others.byID = map[string]*tenant{}
 	}
 	s.others.byID[acct] = t
-	return t, nil
+	return t
 }

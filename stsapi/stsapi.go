@@ -22,14 +22,7 @@ type API struct {
 	svc    *iamd.Service
 	fed    *federation.Federation // AssumeRoleWithWebIdentity; nil: not served
 	people *people.People         // MFA codes; nil: refused
-	roles  Roles                  // other accounts' roles; nil: none
-}
-
-// Roles finds the Service of another account of the deployment, whose
-// roles AssumeRole may then assume: NotFound for an account it does not
-// serve.
-type Roles interface {
-	Service(ctx context.Context, account string) (*iamd.Service, error)
+	roles  iamd.Accounts          // other accounts' roles; nil: none
 }
 
 // New returns the STS API for svc, with AssumeRoleWithWebIdentity when
@@ -38,9 +31,9 @@ func New(svc *iamd.Service, fed *federation.Federation, ppl *people.People) *API
 	return &API{svc: svc, fed: fed, people: ppl}
 }
 
-// WithRoles has AssumeRole assume roles of the other accounts roles
-// serves (nil: none), and returns a.
-func (a *API) WithRoles(roles Roles) *API {
+// WithRoles has AssumeRole assume roles of the other accounts of the
+// deployment (nil: none), and returns a.
+func (a *API) WithRoles(roles iamd.Accounts) *API {
 	a.roles = roles
 	return a
 }

@@ -114,6 +114,7 @@ func (t *Set) Service(ctx context.Context, id string) (*iamd.Service, error) {
 		cfg.Replica = cfg.Replica.In(id)
 	}
 	cfg.Account = iamd.Account{ID: id, CreatedAt: created}
+	cfg.Watched, cfg.Member = t.cfg.First, true
 	if t.cfg.Guardrail != nil {
 		cfg.Guardrail = t.cfg.Guardrail(id)
 	}
@@ -124,6 +125,29 @@ func (t *Set) Service(ctx context.Context, id string) (*iamd.Service, error) {
 	t.services[id] = svc
 	return svc, nil
 }
+
+// ForKey returns the Service of the account an access key ID is for (see
+// iamd.Accounts). An older key of the first account may read as another
+// account's (its bits are random): a long-term key that account does not
+// have is the first account's.
+func (t *Set) ForKey(ctx context.Context, keyID string) *iamd.Service {
+	acct, ok := iamd.KeyAccount(keyID)
+	if !ok || acct == t.cfg.First.Account().ID {
+		return t.cfg.First
+	}
+	svc, err := t.Service(ctx, acct)
+	if err != nil {
+		return t.cfg.First
+	}
+	if !iamd.IsSessionKey(keyID) {
+		if _, err := svc.Credential(ctx, keyID); iamd.KindOf(err) == iamd.NotFound {
+			return t.cfg.First
+		}
+	}
+	return svc
+}
+
+var _ iamd.Accounts = (*Set)(nil)
 
 // refresh reads the open accounts again; a failure keeps the last list
 // until the next try.
@@ -169,13 +193,20 @@ func (t *Set) Closed(id string) {
 	t.dropClosed()
 }
 
-// dropClosed stops the Services of accounts no longer open; t.mu is held.
+// dropClosed stops the Services of accounts no longer open, and tells
+// the first account's watchers (the doors) that keys are gone; t.mu is
+// held.
 func (t *Set) dropClosed() {
+	dropped := false
 	for id, svc := range t.services {
 		if _, ok := t.open[id]; !ok {
 			svc.Close()
 			delete(t.services, id)
+			dropped = true
 		}
+	}
+	if dropped {
+		t.cfg.First.ForgetAll()
 	}
 }
 

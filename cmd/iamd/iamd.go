@@ -548,7 +548,7 @@ func (m *Main) startGateway() error {
 	}
 	base, stop := context.WithCancel(context.Background())
 	m.gwStop = stop
-	m.gw = server.NewHTTPServer(gateway.New(gateway.Config{Service: m.svc, Logger: m.log, Audit: m.audit}), m.log)
+	m.gw = server.NewHTTPServer(gateway.New(gateway.Config{Service: m.svc, Accounts: m.tenants, Logger: m.log, Audit: m.audit}), m.log)
 	m.gw.BaseContext = func(net.Listener) context.Context { return base }
 	for _, ln := range lns {
 		go m.gw.Serve(server.LimitListener(ln, m.maxConns()))
@@ -587,7 +587,7 @@ func (m *Main) startKeystone() error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	ln = server.LimitListener(ln, m.maxConns())
-	m.ks = server.NewHTTPServer(keystone.New(keystone.Config{Service: m.svc, Roles: keystoneRoles(c.KeystoneRoles), Logger: m.log, Audit: m.audit}), m.log)
+	m.ks = server.NewHTTPServer(keystone.New(keystone.Config{Service: m.svc, Accounts: m.tenants, Roles: keystoneRoles(c.KeystoneRoles), Logger: m.log, Audit: m.audit}), m.log)
 	m.ksAddr = ln.Addr().String()
 	go m.ks.Serve(ln)
 	m.log.Info("keystone s3tokens", "addr", ln.Addr().String(), "tls", c.KeystoneTLSCert != "")

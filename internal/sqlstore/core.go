@@ -437,6 +437,17 @@ func (s *Store) GetBucket(ctx context.Context, name string) (b *iamd.Bucket, err
 	return b, err
 }
 
+func (s *Store) BucketAccount(ctx context.Context, name string) (account string, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		err := q.QueryRow(ctx, `SELECT account FROM buckets WHERE name = $1`, name).Scan(&account)
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.BucketNotFound(name)
+		}
+		return err
+	})
+	return account, err
+}
+
 func (s *Store) ListBuckets(ctx context.Context, p iamd.Page) (bs []*iamd.Bucket, next string, err error) {
 	from, err := after(p)
 	if err != nil {
