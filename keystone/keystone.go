@@ -76,9 +76,9 @@ type Handler struct {
 	svc      *iamd.Service
 	accounts iamd.Accounts // nil: one account
 	roles    []role
-	log   *slog.Logger
-	audit *audit.Log
-	now   func() time.Time
+	log      *slog.Logger
+	audit    *audit.Log
+	now      func() time.Time
 }
 
 // New returns a Handler.
