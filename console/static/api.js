@@ -5,6 +5,7 @@ import { amzDate, sign } from './sigv4.js';
 let creds = null;
 
 export function setCredentials(c) { creds = c; }
+export function credentials() { return creds; }
 export function signedIn() { return creds !== null; }
 
 export class APIError extends Error {

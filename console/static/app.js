@@ -14,6 +14,7 @@ import { initSecretDialog, keysSection } from './keys.js';
 import { showPolicies, showPolicy } from './policies.js';
 import { showRole, showRoles } from './roles.js';
 import { showSimulate } from './simulate.js';
+import { initSwitchRole } from './switchrole.js';
 import { $, act, el, main, session, showError } from './ui.js';
 import { showUser, showUsers } from './users.js';
 
@@ -53,7 +54,8 @@ for (const b of document.querySelectorAll('#nav button')) {
   });
 }
 
-// signedInAs shows who the credentials just set belong to, and the pages.
+// signedInAs shows who the credentials just set belong to, in which
+// account (and its alias, when the caller may read it), and the pages.
 async function signedInAs() {
   try {
     const r = await query('sts', 'GetCallerIdentity');
@@ -65,13 +67,18 @@ async function signedInAs() {
     return;
   }
   $('whoami').textContent = 'Signed in as ' + session.arn;
+  let alias = '';
+  try {
+    alias = (await query('iam', 'ListAccountAliases')).querySelector('AccountAliases > member')?.textContent || '';
+  } catch { /* not allowed to read it: the ID alone */ }
+  $('account').textContent = 'Account ' + session.account + (alias ? ` (${alias})` : '');
   $('signout').hidden = false;
+  $('switchrole').hidden = false;
   $('nav').hidden = false;
-  $('signin').remove();
-  $('oidc').remove();
-  $('pwsignin').remove();
+  for (const id of ['signin', 'oidc', 'pwsignin']) $(id)?.remove();
   route();
 }
+initSwitchRole(signedInAs);
 
 $('signin').addEventListener('submit', async (ev) => {
   ev.preventDefault();

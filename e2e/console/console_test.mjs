@@ -377,6 +377,35 @@ print(k["AccessKeyId"], k["SecretAccessKey"])`).trim().split(' ');
       await page.setViewportSize({ width: 1100, height: 800 });
     });
 
+    await step('switch role into an account of the organization, and back', async () => {
+      const [orgID, orgSecret, acct] = boto3(iamd.url, rootID, rootSecret, `
+iam = c("iam")
+iam.create_user(UserName="orgadmin")
+iam.attach_user_policy(UserName="orgadmin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+k = iam.create_access_key(UserName="orgadmin")["AccessKey"]
+org = boto3.client("organizations", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"], config=cfg)
+org.create_organization(FeatureSet="ALL")
+a = org.create_account(Email="tenant@example.com", AccountName="tenant")["CreateAccountStatus"]["AccountId"]
+print(k["AccessKeyId"], k["SecretAccessKey"], a)`).trim().split(' ');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Access key ID').fill(orgID);
+      await page.getByLabel('Secret access key').fill(orgSecret);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByText('Account 123456789012').waitFor();
+      await page.locator('header').getByRole('button', { name: 'Switch role' }).click();
+      await page.getByLabel('Account to switch to').fill(acct);
+      await page.locator('#switchform').getByRole('button', { name: 'Switch role' }).click();
+      await page.getByText(`Signed in as arn:aws:sts::${acct}:assumed-role/OrganizationAccountAccessRole/console`).waitFor();
+      await page.getByText(`Account ${acct}`).waitFor();
+      await page.getByLabel('User name').fill('tenant-user');
+      await page.getByRole('button', { name: 'Create user' }).click();
+      await page.getByRole('link', { name: 'tenant-user' }).waitFor();
+      assert.throws(() => boto3(iamd.url, orgID, orgSecret, 'c("iam").get_user(UserName="tenant-user")'), /NoSuchEntity/);
+      await page.getByRole('button', { name: 'Switch back' }).click();
+      await page.getByText('Signed in as arn:aws:iam::123456789012:user/orgadmin').waitFor();
+      await page.getByText('Account 123456789012').waitFor();
+    });
+
     // People: a password, a forced change, an MFA device enrolled from the
     // console, and the code at the next sign-in.
     boto3(iamd.url, rootID, rootSecret, `
