@@ -57,6 +57,7 @@ var (
 	errAlreadyClosed     = orgErr("AccountAlreadyClosedException", "You provided an account that is already closed.")
 	errRequestNotFound   = orgErr("CreateAccountStatusNotFoundException", "We can't find an create account request with the CreateAccountRequestId that you specified.")
 	errOrganizationInUse = orgErr("OrganizationNotEmptyException", "The organization isn't empty. To delete an organization, you must first remove all accounts except the management account.")
+	errChildNotFound     = orgErr("ChildNotFoundException", "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.")
 )
 
 // CreateAccount makes a member account: an empty account of the
@@ -93,7 +94,10 @@ func (g *Organizations) CreateAccount(ctx context.Context, c *iamd.Caller, email
 	if slices.ContainsFunc(o.Members, func(m *Member) bool { return m.Email == email }) {
 		req.State, req.Failure = "FAILED", "EMAIL_ALREADY_EXISTS"
 	} else {
-		req.State, req.AccountID = "SUCCEEDED", g.newAccountID(o)
+		req.State = "SUCCEEDED"
+		if req.AccountID, err = g.newAccountID(ctx, o); err != nil {
+			return nil, err
+		}
 		// The account's role first: an account listed is one that can be
 		// entered.
 		if err := g.provision(ctx, req.AccountID, roleName); err != nil {
@@ -135,15 +139,39 @@ func (g *Organizations) CreateAccount(ctx context.Context, c *iamd.Caller, email
 	return req, nil
 }
 
-// newAccountID draws 12 digits no account of o has.
-func (g *Organizations) newAccountID(o *Org) string {
+// newAccountID draws 12 digits no account has: none of o's, and none
+// whose data the deployment keeps (an account closed in an organization
+// since deleted).
+func (g *Organizations) newAccountID(ctx context.Context, o *Org) (string, error) {
 	for {
 		n, _ := rand.Int(rand.Reader, big.NewInt(900000000000)) // never fails (crypto/rand)
 		id := big.NewInt(0).Add(n, big.NewInt(100000000000)).String()
-		if id != g.account() && o.member(id) == nil {
-			return id
+		if id == g.account() || o.member(id) != nil {
+			continue
+		}
+		roles, _, err := g.store.In(id).ListRoles(ctx, "/", iamd.Page{MaxItems: 1})
+		if err != nil {
+			return "", err
+		}
+		if len(roles) == 0 { // every account made has its access role
+			return id, nil
 		}
 	}
+}
+
+// Parent is the root an account is in: iamd has no organizational units.
+func (g *Organizations) Parent(ctx context.Context, c *iamd.Caller, child string) (*Org, error) {
+	if err := g.authorize(ctx, c, "ListParents", "*"); err != nil {
+		return nil, err
+	}
+	o, err := g.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if child != g.account() && o.member(child) == nil {
+		return nil, errChildNotFound
+	}
+	return o, nil
 }
 
 // provision makes the new account's access role.

@@ -53,6 +53,7 @@ func NewAPI(g *Organizations) *API {
 		"DescribeCreateAccountStatus":         a.describeCreateAccountStatus,
 		"ListCreateAccountStatus":             a.listCreateAccountStatus,
 		"CloseAccount":                        a.closeAccount,
+		"ListParents":                         a.listParents,
 	}
 	return a
 }
@@ -653,4 +654,30 @@ func (a *API) closeAccount(ctx context.Context, c *iamd.Caller, body []byte) (an
 		return nil, err
 	}
 	return struct{}{}, a.g.CloseAccount(ctx, c, in.AccountId)
+}
+
+func (a *API) listParents(ctx context.Context, c *iamd.Caller, body []byte) (any, error) {
+	var in struct {
+		ChildId string
+		pageIn
+	}
+	if err := awsjson.Decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("ChildId", in.ChildId); err != nil {
+		return nil, err
+	}
+	o, err := a.g.Parent(ctx, c, in.ChildId)
+	if err != nil {
+		return nil, err
+	}
+	type parent struct{ Id, Type string }
+	part, next, err := page([]parent{{o.RootID, "ROOT"}}, in.NextToken, in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Parents   []parent
+		NextToken string `json:",omitempty"`
+	}{part, next}, nil
 }

@@ -299,7 +299,9 @@ func (g *Organizations) Delete(ctx context.Context, c *iamd.Caller) error {
 		if err != nil {
 			return nil, err
 		}
-		if len(o.Members) > 0 {
+		// Closed accounts do not hold it: their data stays in the
+		// deployment, and no account is made again under their IDs.
+		if slices.ContainsFunc(o.Members, (*Member).Open) {
 			return nil, errOrganizationInUse
 		}
 		return nil, nil

@@ -194,7 +194,7 @@ func TestAccessDenied(t *testing.T) {
 	}
 	dev := &iamd.Caller{Kind: iamd.CallerUser, Account: svctest.Account, User: u}
 	for _, op := range a.Actions() {
-		body := `{"PolicyId":"p-00000000","TargetId":"r-zzzz","RootId":"r-zzzz","AccountId":"` + svctest.Account + `","Filter":"SERVICE_CONTROL_POLICY","PolicyType":"SERVICE_CONTROL_POLICY","Name":"n","Type":"SERVICE_CONTROL_POLICY","Content":"{}","ResourceId":"r-zzzz","Tags":[],"TagKeys":[],"CreateAccountRequestId":"car-00000000","Email":"a@b.example","AccountName":"x"}`
+		body := `{"PolicyId":"p-00000000","TargetId":"r-zzzz","RootId":"r-zzzz","AccountId":"` + svctest.Account + `","Filter":"SERVICE_CONTROL_POLICY","PolicyType":"SERVICE_CONTROL_POLICY","Name":"n","Type":"SERVICE_CONTROL_POLICY","Content":"{}","ResourceId":"r-zzzz","Tags":[],"TagKeys":[],"CreateAccountRequestId":"car-00000000","Email":"a@b.example","AccountName":"x","ChildId":"r-zzzz"}`
 		_, err := call(t, a, dev, op, body)
 		wantErr(t, op+" by a user without permissions", err, "AccessDeniedException", http.StatusBadRequest, "")
 		if _, body := organizations.ErrorResponse(err); !strings.Contains(body.Message, "organizations:"+op) {
@@ -215,7 +215,7 @@ func FuzzAPI(f *testing.F) {
 	for _, body := range []string{`{}`, `{"FeatureSet":"ALL"}`, `{"Name":"n","Description":"","Type":"SERVICE_CONTROL_POLICY","Content":"{\"Version\":\"2012-10-17\",\"Statement\":[]}"}`,
 		`{"PolicyId":"p-FullAWSAccess","TargetId":"r-abcd"}`, `{"Filter":"SERVICE_CONTROL_POLICY","NextToken":"MQ","MaxResults":1}`,
 		`{"ResourceId":"p-FullAWSAccess","Tags":[{"Key":"k","Value":"v"}],"TagKeys":["k"]}`, `{"RootId":"r-abcd","PolicyType":"TAG_POLICY"}`} {
-		for i := range 25 {
+		for i := range 26 {
 			f.Add(uint8(i), []byte(body))
 		}
 	}
