@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -283,5 +285,154 @@ func TestServiceControlPolicy(t *testing.T) {
 	}
 	if _, err := inA.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")}); err != nil {
 		t.Fatalf("A once the SCP is detached: %v", err)
+	}
+}
+
+// terraformAccounts makes the organization and two tenant accounts, as the
+// management account's administrator (var.access_key) would.
+var terraformAccounts = `
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "5.100.0" }
+  }
+}
+variable "endpoint" {}
+variable "access_key" {}
+variable "secret_key" {}
+` + terraformProvider(`access_key = var.access_key
+  secret_key = var.secret_key`, "iam", "sts", "organizations") + `
+resource "aws_organizations_organization" "org" {
+  feature_set          = "ALL"
+  enabled_policy_types = ["SERVICE_CONTROL_POLICY"]
+}
+resource "aws_organizations_account" "tenant" {
+  for_each          = toset(["tenant-a", "tenant-b"])
+  name              = each.key
+  email             = "${each.key}@example.com"
+  close_on_deletion = true
+  tags              = { tenant = each.key }
+  depends_on        = [aws_organizations_organization.org]
+}
+output "accounts" { value = { for k, a in aws_organizations_account.tenant : k => a.id } }
+`
+
+// terraformTenants makes, in each tenant account (entered through its
+// OrganizationAccountAccessRole), an administrator and a user with a key.
+var terraformTenants = `
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "5.100.0" }
+  }
+}
+variable "endpoint" {}
+variable "access_key" {}
+variable "secret_key" {}
+variable "tenant_a" {}
+variable "tenant_b" {}
+` + terraformProvider(`alias = "a"
+  access_key = var.access_key
+  secret_key = var.secret_key
+  assume_role {
+    role_arn     = "arn:aws:iam::${var.tenant_a}:role/OrganizationAccountAccessRole"
+    session_name = "terraform"
+  }`, "iam", "sts") + terraformProvider(`alias = "b"
+  access_key = var.access_key
+  secret_key = var.secret_key
+  assume_role {
+    role_arn     = "arn:aws:iam::${var.tenant_b}:role/OrganizationAccountAccessRole"
+    session_name = "terraform"
+  }`, "iam", "sts") + `
+resource "aws_iam_user" "admin_a" {
+  provider = aws.a
+  name     = "admin"
+}
+resource "aws_iam_user_policy_attachment" "admin_a" {
+  provider   = aws.a
+  user       = aws_iam_user.admin_a.name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}
+resource "aws_iam_user" "app_a" {
+  provider = aws.a
+  name     = "app"
+}
+resource "aws_iam_access_key" "app_a" {
+  provider = aws.a
+  user     = aws_iam_user.app_a.name
+}
+resource "aws_iam_user" "admin_b" {
+  provider = aws.b
+  name     = "admin"
+}
+resource "aws_iam_user_policy_attachment" "admin_b" {
+  provider   = aws.b
+  user       = aws_iam_user.admin_b.name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}
+resource "aws_iam_user" "app_b" {
+  provider = aws.b
+  name     = "app"
+}
+resource "aws_iam_access_key" "app_b" {
+  provider = aws.b
+  user     = aws_iam_user.app_b.name
+}
+output "app_a" {
+  value     = { id = aws_iam_access_key.app_a.id, secret = aws_iam_access_key.app_a.secret, arn = aws_iam_user.app_a.arn }
+  sensitive = true
+}
+output "app_b" {
+  value     = { id = aws_iam_access_key.app_b.id, secret = aws_iam_access_key.app_b.secret, arn = aws_iam_user.app_b.arn }
+  sensitive = true
+}
+`
+
+// TestTerraformAccounts: Terraform makes the organization and two tenant
+// accounts, then, through providers that assume each account's access
+// role, an administrator and a user with a key in each (the same names in
+// both); both configurations re-plan clean; each key is its own
+// account's; destroy closes the accounts and deletes the organization.
+func TestTerraformAccounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs terraform")
+	}
+	s := start(t)
+	adminID, adminSecret := managementAdmin(t, s)
+	orgDir, tenantDir := terraformDir(t, terraformAccounts), terraformDir(t, terraformTenants)
+	vars := []string{"-var=endpoint=" + s.URL, "-var=access_key=" + adminID, "-var=secret_key=" + adminSecret}
+	orgVars := slices.Clone(vars)
+	terraformSteps(t, orgDir, &orgVars)("organization and accounts")
+	code, out := terraform(t, orgDir, "output", "-json", "accounts")
+	var accts map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &accts) != nil || len(accts) != 2 {
+		t.Fatalf("terraform output accounts: %s", out)
+	}
+	tenantVars := append(slices.Clone(vars), "-var=tenant_a="+accts["tenant-a"], "-var=tenant_b="+accts["tenant-b"])
+	terraformSteps(t, tenantDir, &tenantVars)("users and keys in the tenants")
+	for _, name := range []string{"a", "b"} {
+		code, out := terraform(t, tenantDir, "output", "-json", "app_"+name)
+		var key struct{ ID, Secret, ARN string }
+		if code != 0 || json.Unmarshal([]byte(out), &key) != nil {
+			t.Fatalf("terraform output app_%s: %s", name, out)
+		}
+		acct := accts["tenant-"+name]
+		who, err := s.sts(key.ID, key.Secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil || *who.Account != acct || *who.Arn != key.ARN || key.ARN != "arn:aws:iam::"+acct+":user/app" {
+			t.Fatalf("tenant %s's key signs as %+v (%v), want %s", name, who, err, key.ARN)
+		}
+	}
+	for _, d := range []struct {
+		dir  string
+		vars []string
+		want string
+	}{{tenantDir, tenantVars, "Destroy complete! Resources: 8 destroyed."}, {orgDir, orgVars, "Destroy complete! Resources: 3 destroyed."}} {
+		if code, out := terraform(t, d.dir, append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, d.vars...)...); code != 0 ||
+			!strings.Contains(out, d.want) {
+			t.Fatalf("terraform destroy: %s", out)
+		}
+	}
+	_, err := s.organizations(adminID, adminSecret).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	var notInUse *types.AWSOrganizationsNotInUseException
+	if !errors.As(err, &notInUse) {
+		t.Fatalf("DescribeOrganization after destroy: %v", err)
 	}
 }

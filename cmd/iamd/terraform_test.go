@@ -211,10 +211,6 @@ func TestTerraformLifecycle(t *testing.T) {
 // terraformHead starts a configuration that manages iamd as the root, at
 // var.endpoint, through the aws provider's endpoints for services.
 func terraformHead(services ...string) string {
-	var endpoints strings.Builder
-	for _, svc := range services {
-		fmt.Fprintf(&endpoints, "    %s = var.endpoint\n", svc)
-	}
 	return `
 terraform {
   required_providers {
@@ -222,10 +218,20 @@ terraform {
   }
 }
 variable "endpoint" {}
-provider "aws" {
+` + terraformProvider(`access_key = "`+rootID+`"
+  secret_key = "`+rootSecret+`"`, services...)
+}
+
+// terraformProvider is a provider block with attrs (keys, an alias, an
+// assume_role block) whose services' endpoints are var.endpoint.
+func terraformProvider(attrs string, services ...string) string {
+	var endpoints strings.Builder
+	for _, svc := range services {
+		fmt.Fprintf(&endpoints, "    %s = var.endpoint\n", svc)
+	}
+	return `provider "aws" {
   region                  = "us-east-1"
-  access_key              = "` + rootID + `"
-  secret_key              = "` + rootSecret + `"
+  ` + attrs + `
   skip_metadata_api_check = true
   skip_region_validation  = true
   endpoints {
