@@ -375,8 +375,10 @@ class AWSCLI:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(AWS_DEFAULT_REGION=region, AWS_SHARED_CREDENTIALS_FILE=server.creds_file,
                    AWS_CONFIG_FILE=os.devnull, AWS_MAX_ATTEMPTS="1")
-        if key:
+        if key:  # (id, secret) or (id, secret, session token)
             env.update(AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1])
+            if len(key) > 2:
+                env.update(AWS_SESSION_TOKEN=key[2])
         p = subprocess.run(["aws", *args, "--endpoint-url", server.url, "--output", "json"],
                            capture_output=True, text=True, env=env, timeout=60)
         if ok:

@@ -75,3 +75,44 @@ class OrganizationsTest(ClientTestCase, AWSCLI):
         org = client("organizations", key["AccessKeyId"], key["SecretAccessKey"])
         self.assertError("AccessDeniedException", 400, org.describe_organization)
         self.assertError("AccessDeniedException", 400, org.create_organization)
+
+    def test_accounts_with_the_cli(self):
+        """The aws CLI makes two tenant accounts, an administrator and a
+        user with a key in each through the account's access role; each
+        key is its own account's and finds nothing of the other's."""
+        iam = client("iam")
+        iam.create_user(UserName="org-operator")
+        iam.attach_user_policy(UserName="org-operator", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+        k = iam.create_access_key(UserName="org-operator")["AccessKey"]
+        operator = (k["AccessKeyId"], k["SecretAccessKey"])
+        self.aws("organizations", "create-organization", "--feature-set", "ALL", key=operator)
+        tenants = {}
+        for name in ("tenant-a", "tenant-b"):
+            status = self.aws("organizations", "create-account", "--email", f"{name}@example.com", "--account-name", name,
+                              key=operator)["CreateAccountStatus"]
+            status = self.aws("organizations", "describe-create-account-status", "--create-account-request-id", status["Id"],
+                              key=operator)["CreateAccountStatus"]
+            self.assertEqual(status["State"], "SUCCEEDED")
+            acct = status["AccountId"]
+            c = self.aws("sts", "assume-role", "--role-arn", f"arn:aws:iam::{acct}:role/OrganizationAccountAccessRole",
+                         "--role-session-name", "cli", key=operator)["Credentials"]
+            inside = (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+            self.aws("iam", "create-user", "--user-name", "admin", key=inside)
+            self.aws("iam", "attach-user-policy", "--user-name", "admin", "--policy-arn", "arn:aws:iam::aws:policy/AdministratorAccess", key=inside)
+            self.aws("iam", "create-user", "--user-name", f"only-in-{name}", key=inside)
+            ak = self.aws("iam", "create-access-key", "--user-name", "admin", key=inside)["AccessKey"]
+            tenants[name] = (acct, (ak["AccessKeyId"], ak["SecretAccessKey"]))
+        accounts = self.aws("organizations", "list-accounts", key=operator)["Accounts"]
+        self.assertEqual(sorted(a["Id"] for a in accounts), sorted([ACCOUNT] + [t[0] for t in tenants.values()]))
+        for name, (acct, key) in tenants.items():
+            other = "tenant-b" if name == "tenant-a" else "tenant-a"
+            self.assertEqual(self.aws("sts", "get-caller-identity", key=key)["Arn"], f"arn:aws:iam::{acct}:user/admin")
+            users = [u["UserName"] for u in self.aws("iam", "list-users", key=key)["Users"]]
+            self.assertEqual(users, ["admin", f"only-in-{name}"])
+            self.assertIn("NoSuchEntity", self.aws("iam", "get-user", "--user-name", f"only-in-{other}", key=key, ok=False))
+        # Closing an account stops its keys; the organization, its accounts
+        # all closed, can be deleted.
+        for acct, key in tenants.values():
+            self.aws("organizations", "close-account", "--account-id", acct, key=operator)
+            self.assertIn("InvalidClientTokenId", self.aws("sts", "get-caller-identity", key=key, ok=False))
+        self.aws("organizations", "delete-organization", key=operator)
