@@ -218,3 +218,44 @@ func TestIsolationObjects(t *testing.T) {
 		t.Fatalf("B's object after A's attempts: %v", err)
 	}
 }
+
+// TestIsolationSwift: through Swift's S3 API and iamd's Keystone, each
+// account is its own project: tenant A's container is none of B's, and B
+// reads, lists or deletes nothing of A's.
+func TestIsolationSwift(t *testing.T) {
+	s := start(t, func(c *Config) { c.KeystoneAddr = "127.0.0.1:0"; c.KeystoneRoles = "member" })
+	userWith(t, s, "swift", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iamd:DecideRequests","Resource":"*"}}`)
+	svc := mustKey(t, s.root(), "swift")
+	sw := startSwift(t, s.KeystoneAddr(), *svc.AccessKeyId, *svc.SecretAccessKey)
+	a, b := twoTenants(t, s)
+	s3c := func(tn tenant) *s3.Client {
+		return s3.NewFromConfig(s.awsConfig(tn.keyID, tn.secret), func(o *s3.Options) { o.BaseEndpoint = aws.String(sw.URL); o.UsePathStyle = true })
+	}
+	if _, err := s3c(a).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")}); err != nil {
+		t.Fatalf("A's container: %v\n%s", err, sw.output())
+	}
+	if _, err := s3c(a).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("o"), Body: strings.NewReader("a's")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c(b).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("o")}); s3Code(err) != "NoSuchBucket" {
+		t.Errorf("B reading A's object: %v, want NoSuchBucket (B's project has no such container)", err)
+	}
+	if _, err := s3c(b).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("photos")}); s3Code(err) != "NoSuchBucket" {
+		t.Errorf("B listing A's container: %v, want NoSuchBucket", err)
+	}
+	// B's container of the same name is B's own.
+	if _, err := s3c(b).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")}); err != nil {
+		t.Fatalf("B's container of the same name: %v", err)
+	}
+	if out, err := s3c(b).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("photos")}); err != nil || len(out.Contents) != 0 {
+		t.Fatalf("B's own container: %+v %v", out, err)
+	}
+	if _, err := s3c(b).DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("photos"), Key: aws.String("o")}); err != nil {
+		t.Fatalf("B deleting in its own container: %v", err)
+	}
+	got, err := s3c(a).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("o")})
+	if err != nil {
+		t.Fatalf("A's object after B's delete in B's container: %v", err)
+	}
+	got.Body.Close()
+}
