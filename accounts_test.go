@@ -12,7 +12,8 @@ import (
 
 // TestObjectsOfAnotherAccount: an account's own policies open its own
 // buckets and none of another account's, its root's neither; a bucket
-// iamd does not know (the object store's own) is the first account's.
+// iamd does not know (the object store's own) is the first account's; an
+// ARN naming an account is that account's.
 func TestObjectsOfAnotherAccount(t *testing.T) {
 	ctx := context.Background()
 	env := svctest.New(t, time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
@@ -39,13 +40,14 @@ func TestObjectsOfAnotherAccount(t *testing.T) {
 		}
 		rootKeys[svc] = id
 	}
-	resources := []string{"arn:aws:s3:::first-bucket/x", "arn:aws:s3:::member-bucket/x", "arn:aws:s3:::unknown-bucket", "*"}
+	resources := []string{"arn:aws:s3:::first-bucket/x", "arn:aws:s3:::member-bucket/x", "arn:aws:s3:::unknown-bucket", "*",
+		"arn:aws:execute-api:us-east-1:" + svctest.Account + ":api1/prod/GET/x"}
 	for _, tt := range []struct {
 		svc  *iamd.Service
 		want []policy.Decision
 	}{
-		{env.Service, []policy.Decision{policy.Allowed, policy.ImplicitDeny, policy.Allowed, policy.Allowed}},
-		{member, []policy.Decision{policy.ImplicitDeny, policy.Allowed, policy.ImplicitDeny, policy.Allowed}},
+		{env.Service, []policy.Decision{policy.Allowed, policy.ImplicitDeny, policy.Allowed, policy.Allowed, policy.Allowed}},
+		{member, []policy.Decision{policy.ImplicitDeny, policy.Allowed, policy.ImplicitDeny, policy.Allowed, policy.ImplicitDeny}},
 	} {
 		ds, who, err := tt.svc.DecideObjects(ctx, iamd.ObjectRequest{AccessKeyID: rootKeys[tt.svc], Actions: []string{"s3:GetObject"}, Resources: resources})
 		if err != nil {

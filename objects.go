@@ -225,11 +225,16 @@ func (s *Service) DecideObjects(ctx context.Context, r ObjectRequest) ([][]polic
 	return out, Principal{ARN: c.ARN(), ID: c.UserID(), Account: c.Account, Unconditional: unconditional}, nil
 }
 
-// ownsResource reports whether resource is not another account's: an S3
-// bucket (or its objects) is the account's whose bucket it is, one iamd
-// does not know the first account's; any other resource is the caller's
-// own.
+// ownsResource reports whether resource is not another account's: an ARN
+// that names an account (an API of iamd proxy's) is that account's; an
+// S3 bucket (or its objects) is the account's whose bucket it is, one
+// iamd does not know the first account's; anything else is the caller's
+// own. No resource policy here grants another account's principals: the
+// gateway's bucket policies may.
 func (s *Service) ownsResource(ctx context.Context, resource string) (bool, error) {
+	if parts := strings.SplitN(resource, ":", 6); len(parts) == 6 && parts[4] != "" && !strings.ContainsAny(parts[4], "*?") {
+		return parts[4] == s.account.ID, nil
+	}
 	rest, ok := strings.CutPrefix(resource, "arn:aws:s3:::")
 	bucket, _, _ := strings.Cut(rest, "/")
 	if !ok || bucket == "" || strings.ContainsAny(bucket, "*?") {

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -12,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"iamd/proxy"
 )
 
 // twoTenants is an organization of two tenant accounts, A and B, each with
@@ -258,4 +262,32 @@ func TestIsolationSwift(t *testing.T) {
 		t.Fatalf("A's object after B's delete in B's container: %v", err)
 	}
 	got.Body.Close()
+}
+
+// TestIsolationProxy: iamd proxy's API is the first account's. A tenant's
+// key, whatever its own policies allow, is refused (no resource policy
+// grants another account's principals); the first account's callers
+// reach the upstream with their account in the identity headers.
+func TestIsolationProxy(t *testing.T) {
+	s, up, front, _ := proxySetup(t)
+	a, _ := twoTenants(t, s)
+	now := time.Now()
+	before := up.calls.Load()
+	code, body := send(t, signedRequest(t, "GET", front+"/pets/1", "", a.keyID, a.secret, now, false))
+	if code != http.StatusForbidden || !strings.Contains(messageOf(body), "arn:aws:iam::"+a.id+":user/admin is not authorized to perform: execute-api:Invoke") {
+		t.Fatalf("tenant A's administrator through the proxy: %d %s", code, body)
+	}
+	if up.calls.Load() != before {
+		t.Fatal("a tenant's refused call reached the upstream")
+	}
+	userWith(t, s, "caller", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}}`)
+	k := mustKey(t, s.root(), "caller")
+	if code, body := send(t, signedRequest(t, "GET", front+"/pets/1", "", *k.AccessKeyId, *k.SecretAccessKey, now, false)); code != http.StatusOK {
+		t.Fatalf("the first account's caller: %d %s", code, body)
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	if got := up.headers.Get(proxy.HeaderAccount); got != account {
+		t.Fatalf("the identity's account: %q", got)
+	}
 }
