@@ -57,8 +57,14 @@ func TestIsolationQueryAndLightsail(t *testing.T) {
 	inB := s.iam(b.keyID, b.secret)
 	bARN := func(kind, name string) string { return "arn:aws:iam::" + b.id + ":" + kind + "/" + name }
 	for _, err := range []error{
-		func() error { _, err := inB.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("b-user")}); return err }(),
-		func() error { _, err := inB.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("b-group")}); return err }(),
+		func() error {
+			_, err := inB.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("b-user")})
+			return err
+		}(),
+		func() error {
+			_, err := inB.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("b-group")})
+			return err
+		}(),
 		func() error {
 			_, err := inB.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("b-role"), AssumeRolePolicyDocument: aws.String(
 				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + b.id + `"},"Action":"sts:AssumeRole"}]}`)})
@@ -86,8 +92,14 @@ func TestIsolationQueryAndLightsail(t *testing.T) {
 		exists string // B's
 		call   func(name string) error
 	}{
-		{"GetUser", "b-user", func(n string) error { _, err := inA.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(n)}); return err }},
-		{"DeleteUser", "b-user", func(n string) error { _, err := inA.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(n)}); return err }},
+		{"GetUser", "b-user", func(n string) error {
+			_, err := inA.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(n)})
+			return err
+		}},
+		{"DeleteUser", "b-user", func(n string) error {
+			_, err := inA.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(n)})
+			return err
+		}},
 		{"CreateAccessKey", "b-user", func(n string) error {
 			_, err := inA.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(n)})
 			return err
@@ -101,12 +113,18 @@ func TestIsolationQueryAndLightsail(t *testing.T) {
 				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)})
 			return err
 		}},
-		{"GetGroup", "b-group", func(n string) error { _, err := inA.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String(n)}); return err }},
+		{"GetGroup", "b-group", func(n string) error {
+			_, err := inA.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String(n)})
+			return err
+		}},
 		{"AddUserToGroup", "b-group", func(n string) error {
 			_, err := inA.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String(n), UserName: aws.String("admin")})
 			return err
 		}},
-		{"GetRole", "b-role", func(n string) error { _, err := inA.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(n)}); return err }},
+		{"GetRole", "b-role", func(n string) error {
+			_, err := inA.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(n)})
+			return err
+		}},
 		{"UpdateAssumeRolePolicy", "b-role", func(n string) error {
 			_, err := inA.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(n), PolicyDocument: aws.String(
 				`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + a.id + `"},"Action":"sts:AssumeRole"}]}`)})
@@ -157,8 +175,14 @@ func TestIsolationQueryAndLightsail(t *testing.T) {
 	}
 	// Nothing of B's changed.
 	for _, check := range []func() error{
-		func() error { _, err := inB.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("b-user")}); return err },
-		func() error { _, err := inB.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(bARN("policy", "b-policy"))}); return err },
+		func() error {
+			_, err := inB.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("b-user")})
+			return err
+		},
+		func() error {
+			_, err := inB.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(bARN("policy", "b-policy"))})
+			return err
+		},
 		func() error {
 			out, err := lsB.GetBucketAccessKeys(ctx, &lightsail.GetBucketAccessKeysInput{BucketName: aws.String("b-bucket")})
 			if err == nil && len(out.AccessKeys) != 1 {
