@@ -319,6 +319,9 @@ type PolicyStore interface {
 
 	// AccountAlias returns the account's alias, "" for none.
 	AccountAlias(ctx context.Context) (string, error)
+	// AliasAccount returns the ID of the account, of any in the database,
+	// whose alias alias is. NotFound if none.
+	AliasAccount(ctx context.Context, alias string) (string, error)
 	// SetAccountAlias sets it, or with "" removes it.
 	SetAccountAlias(ctx context.Context, alias string) error
 

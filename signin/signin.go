@@ -59,12 +59,23 @@ type Config struct {
 	People  *people.People
 	// Accounts, when set, lets people sign in with the account's alias.
 	Accounts *accounts.Accounts
-	Now      func() time.Time
+	// Resolve, when set, returns the account of the deployment an ID or
+	// alias names, and false for a name no account has: people of every
+	// account sign in at one door. Without it, Service's account alone.
+	Resolve func(ctx context.Context, name string) (Account, bool)
+	Now     func() time.Time
 	// PerUserClient, PerClient and PerUser bound attempts: Burst at once,
 	// then one per Every. Defaults: 5 for a user name from one address then
 	// one per 20 s; 20 per address then one per 3 s; 60 per user name from
 	// everywhere then one per 2 s.
 	PerUserClient, PerClient, PerUser Rate
+}
+
+// Account is what signs people in to one account.
+type Account struct {
+	Service *iamd.Service
+	Store   iamd.Store
+	People  *people.People
 }
 
 // Rate is a token bucket's size and refill interval.
@@ -76,6 +87,7 @@ type Door struct {
 	store       iamd.Store
 	people      *people.People
 	names       *accounts.Accounts
+	resolve     func(ctx context.Context, name string) (Account, bool)
 	now         func() time.Time
 	userClients *ratelimit.Limiter
 	clients     *ratelimit.Limiter
@@ -102,7 +114,7 @@ func New(cfg Config) *Door {
 	if cfg.PerUser.Burst == 0 {
 		cfg.PerUser = Rate{Burst: 60, Every: 2 * time.Second}
 	}
-	return &Door{svc: cfg.Service, store: cfg.Store, people: cfg.People, names: cfg.Accounts, now: cfg.Now,
+	return &Door{svc: cfg.Service, store: cfg.Store, people: cfg.People, names: cfg.Accounts, resolve: cfg.Resolve, now: cfg.Now,
 		userClients: ratelimit.New(cfg.PerUserClient), clients: ratelimit.New(cfg.PerClient), users: ratelimit.New(cfg.PerUser),
 		hashing: make(chan struct{}, MaxConcurrentChecks)}
 }
@@ -130,20 +142,23 @@ func (d *Door) SignIn(ctx context.Context, in Input, client netip.Addr) (*Output
 	case <-ctx.Done():
 		return nil, ErrThrottle
 	}
-	ok, mustChange, err := d.people.CheckPassword(ctx, in.User, in.Password)
+	// An unknown account's attempt is checked against the first account,
+	// the same work, and refused.
+	acct, known := d.account(ctx, in.Account)
+	ok, mustChange, err := acct.People.CheckPassword(ctx, in.User, in.Password)
 	<-d.hashing
 	if err != nil {
 		return nil, err
 	}
-	if !ok || !d.account(ctx, in.Account) {
+	if !ok || !known {
 		return nil, ErrRefused
 	}
-	u, err := d.store.GetUser(ctx, in.User)
+	u, err := acct.Store.GetUser(ctx, in.User)
 	if err != nil {
 		return nil, ErrRefused
 	}
-	caller := &iamd.Caller{Kind: iamd.CallerUser, Account: d.svc.Account().ID, User: u}
-	devices, err := d.store.ListMFADevices(ctx, u.Name, nil)
+	caller := &iamd.Caller{Kind: iamd.CallerUser, Account: acct.Service.Account().ID, User: u}
+	devices, err := acct.Store.ListMFADevices(ctx, u.Name, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +169,7 @@ func (d *Door) SignIn(ctx context.Context, in Input, client netip.Addr) (*Output
 		}
 		verified := false
 		for _, dev := range devices {
-			if mfaAt, err = d.people.VerifyMFA(ctx, caller, dev.Serial, in.Code); err == nil {
+			if mfaAt, err = acct.People.VerifyMFA(ctx, caller, dev.Serial, in.Code); err == nil {
 				verified = true
 				break
 			}
@@ -167,24 +182,32 @@ func (d *Door) SignIn(ctx context.Context, in Input, client netip.Addr) (*Output
 		if in.NewPassword == "" {
 			return &Output{NeedNewPassword: true}, nil
 		}
-		if err := d.people.ResetPassword(ctx, u.Name, in.NewPassword); err != nil {
+		if err := acct.People.ResetPassword(ctx, u.Name, in.NewPassword); err != nil {
 			return nil, err
 		}
 	}
-	creds, err := d.svc.ConsoleSession(ctx, u, mfaAt)
+	creds, err := acct.Service.ConsoleSession(ctx, u, mfaAt)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.people.SignedIn(ctx, u.Name); err != nil {
+	if err := acct.People.SignedIn(ctx, u.Name); err != nil {
 		return nil, err // the database that just checked the password is gone
 	}
 	return &Output{Credentials: creds}, nil
 }
 
-// account reports whether name is the account's ID, or its alias.
-func (d *Door) account(ctx context.Context, name string) bool {
-	if d.names != nil {
-		return d.names.Names(ctx, name)
+// account returns the account name names (its ID or alias), and whether
+// one does: the first account's when none does.
+func (d *Door) account(ctx context.Context, name string) (Account, bool) {
+	first := Account{Service: d.svc, Store: d.store, People: d.people}
+	switch {
+	case d.resolve != nil:
+		if a, ok := d.resolve(ctx, name); ok {
+			return a, true
+		}
+		return first, false
+	case d.names != nil:
+		return first, d.names.Names(ctx, name)
 	}
-	return name == d.svc.Account().ID
+	return first, name == d.svc.Account().ID
 }

@@ -85,6 +85,14 @@ func testAccounts(t *testing.T, a iamd.Store) {
 	if err := b.SetAccountAlias(ctx, "tenant-b"); err != nil {
 		t.Fatal(err)
 	}
+	for alias, want := range map[string]string{"tenant-a": "123456789012", "tenant-b": other} {
+		if got, err := b.AliasAccount(ctx, alias); err != nil || got != want {
+			t.Fatalf("the account of alias %s: %q %v", alias, got, err)
+		}
+	}
+	if _, err := a.AliasAccount(ctx, "nobody"); iamd.KindOf(err) != iamd.NotFound {
+		t.Fatalf("an alias nobody has: %v", err)
+	}
 
 	for i, s := range []iamd.Store{a, b} {
 		mine, theirs := m[i], m[1-i]

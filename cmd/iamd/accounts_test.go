@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -434,5 +435,51 @@ func TestTerraformAccounts(t *testing.T) {
 	var notInUse *types.AWSOrganizationsNotInUseException
 	if !errors.As(err, &notInUse) {
 		t.Fatalf("DescribeOrganization after destroy: %v", err)
+	}
+}
+
+// TestSignInToAnAccount: a person of a tenant account signs in to the
+// console at the deployment's one door, naming the account by its ID or
+// its alias; the session is that account's user's. The same name and
+// password with another account are refused as a wrong password is.
+func TestSignInToAnAccount(t *testing.T) {
+	s := start(t)
+	a, b := twoTenants(t, s)
+	inA := s.iam(a.keyID, a.secret)
+	if _, err := inA.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: aws.String("admin"), Password: aws.String("Tenant-A-pass-123")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inA.CreateAccountAlias(ctx, &iam.CreateAccountAliasInput{AccountAlias: aws.String("tenant-a")}); err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(account, password string) (int, map[string]any) {
+		body, _ := json.Marshal(map[string]string{"account": account, "user": "admin", "password": password})
+		resp, err := s.HTTP.Post(s.URL+"/console/signin", "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	for _, name := range []string{a.id, "tenant-a"} {
+		code, out := signIn(name, "Tenant-A-pass-123")
+		creds, _ := out["credentials"].(map[string]any)
+		if code != 200 || creds == nil {
+			t.Fatalf("signing in to %s: %d %v", name, code, out)
+		}
+		cfg := s.awsConfig(creds["accessKeyId"].(string), creds["secretAccessKey"].(string))
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(creds["accessKeyId"].(string), creds["secretAccessKey"].(string), creds["sessionToken"].(string))
+		who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil || *who.Arn != "arn:aws:iam::"+a.id+":user/admin" {
+			t.Fatalf("the console session of %s: %+v %v", name, who, err)
+		}
+	}
+	_, wrong := signIn(a.id, "not-the-password")
+	for _, other := range []string{b.id, account, "999999999999", "no-such-alias"} {
+		if code, out := signIn(other, "Tenant-A-pass-123"); code == 200 || out["message"] != wrong["message"] {
+			t.Fatalf("A's admin's password with account %s: %d %v, want the answer to a wrong password %v", other, code, out, wrong)
+		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -255,23 +256,58 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	m.tenants = tenants.New(tenants.Config{First: m.svc, Service: svcCfg, Open: orgs.OpenAccounts, Guardrail: orgs.Guardrail, Now: c.Now})
 	orgs.OnCreate(m.tenants.Opened)
 	orgs.OnClose(m.tenants.Closed)
+	// An account's doors are made once per Service: the server's APIs and
+	// the sign-in door share them (an MFA device's attempts are counted
+	// once).
+	var partsMu sync.Mutex
+	madeParts := map[*iamd.Service]server.Parts{}
 	tenantParts := func(svc *iamd.Service) server.Parts {
+		partsMu.Lock()
+		defer partsMu.Unlock()
+		if p, ok := madeParts[svc]; ok {
+			return p
+		}
 		acct := svc.Account().ID
 		tst := st.In(acct)
 		var view federation.ProviderView = tst
 		if m.replica != nil {
 			view = m.replica.In(acct)
 		}
-		p := people.New(people.Config{Service: svc, Store: tst, Sealer: sealer, Now: c.Now})
-		return server.Parts{Service: svc, People: p, Accounts: accounts.New(svc, tst),
+		p := server.Parts{Service: svc, People: people.New(people.Config{Service: svc, Store: tst, Sealer: sealer, Now: c.Now}), Accounts: accounts.New(svc, tst),
 			Federation:       federation.New(federation.Config{Service: svc, Store: tst, View: view, Logger: m.log, Now: c.Now}),
 			InstanceProfiles: instanceprofiles.New(svc, tst, c.Now)}
+		for old := range madeParts {
+			if old.Account().ID == acct {
+				delete(madeParts, old) // its account was closed and is served anew
+			}
+		}
+		madeParts[svc] = p
+		return p
+	}
+	// People of every account sign in at the console's one door, naming
+	// their account by ID or alias.
+	signInAccount := func(ctx context.Context, name string) (signin.Account, bool) {
+		id := name
+		if !isAccountID(name) {
+			var err error
+			if id, err = st.AliasAccount(ctx, name); err != nil {
+				return signin.Account{}, false
+			}
+		}
+		if id == m.svc.Account().ID {
+			return signin.Account{Service: m.svc, Store: st, People: ppl}, true
+		}
+		svc, err := m.tenants.Service(ctx, id)
+		if err != nil {
+			return signin.Account{}, false
+		}
+		return signin.Account{Service: svc, Store: st.In(id), People: tenantParts(svc).People}, true
 	}
 	m.srv = server.New(server.Config{
 		Service: m.svc, Regions: c.regionFilter(), Logger: m.log, Bundles: bundles, Federation: fed,
 		InstanceProfiles: instanceprofiles.New(m.svc, st, c.Now),
 		People:           ppl,
-		SignIn:           signin.New(signin.Config{Service: m.svc, Store: st, People: ppl, Accounts: accts, Now: c.Now}),
+		SignIn:           signin.New(signin.Config{Service: m.svc, Store: st, People: ppl, Accounts: accts, Resolve: signInAccount, Now: c.Now}),
 		Accounts:         accts,
 		Organizations:    organizations.NewAPI(orgs),
 		Tenants:          m.tenants, TenantParts: tenantParts,
@@ -780,4 +816,17 @@ func (m *Main) observeRequest() func(service, action, code string, took time.Dur
 		return nil
 	}
 	return m.metrics.Request
+}
+
+// isAccountID reports whether s is an account ID: 12 digits.
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -283,6 +283,19 @@ func (s *Store) AccountAlias(ctx context.Context) (alias string, err error) {
 	return alias, err
 }
 
+func (s *Store) AliasAccount(ctx context.Context, alias string) (account string, err error) {
+	err = s.read(ctx, func(ctx context.Context, q Q) error {
+		var k string
+		err := q.QueryRow(ctx, `SELECT k FROM meta WHERE v = $1 AND substr(k, 1, 14) = 'account_alias/'`, alias).Scan(&k)
+		if errors.Is(err, s.db.NoRows) {
+			return iamd.Errorf(iamd.NotFound, "No account has the alias %s.", alias)
+		}
+		account = k[len("account_alias/"):]
+		return err
+	})
+	return account, err
+}
+
 func (s *Store) SetAccountAlias(ctx context.Context, alias string) error {
 	return s.write(ctx, func(q Q) error {
 		k := "account_alias/" + s.acct()
