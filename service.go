@@ -52,10 +52,12 @@ type Config struct {
 	// Member says the account is not the deployment's first: a bucket
 	// iamd does not know (one of the object store's own) is not its.
 	Member bool
-	// Watched, when set, is the Service whose watchers (WatchChanges) are
-	// told of this one's changes too, where no Replica tells every
-	// Service of every change: the first account's, which doors watch.
-	Watched *Service
+	// First, when set, is the deployment's first account's Service, of
+	// which this one is another account's: its watchers (WatchChanges,
+	// the doors') are told of this one's changes too, where no Replica
+	// tells every Service of every change, and it writes this one's key
+	// uses with its own, in one batch a second for every account.
+	First *Service
 }
 
 // Service is the rules of iamd above the store.
@@ -83,7 +85,8 @@ type Service struct {
 	maxKeyAge time.Duration
 	observe   Observer
 	guard     Guardrail // nil: none
-	relay     *Service  // Config.Watched, without a replica
+	relay     *Service  // Config.First, without a replica
+	batch     *Service  // Config.First: who writes key uses
 	member    bool      // Config.Member
 
 	usesMu sync.Mutex
@@ -131,7 +134,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		s.view = s.replica
 		s.ttl = 0 // no expiry: the replica says what changed
 	} else {
-		s.relay = cfg.Watched
+		s.relay = cfg.First
 		if s.ttl <= 0 {
 			s.ttl = 10 * time.Second
 		}
@@ -167,7 +170,11 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, ErrWrongMasterKey
 	}
 	s.account = acct
-	go s.flushLoop()
+	if s.batch = cfg.First; s.batch == nil {
+		go s.flushLoop()
+	} else {
+		close(s.done) // the first account's Service writes the uses
+	}
 	if s.replica != nil {
 		// A change the replica applies drops what was cached of it.
 		s.replica.Subscribe(Changes{Key: s.forget, Policies: s.forgetPolicies, Reset: func() {
@@ -376,6 +383,9 @@ func (s *Service) GetAccessKeyLastUsed(ctx context.Context, c *Caller, id string
 
 // lastUsed returns the later of stored and not yet flushed uses of key id.
 func (s *Service) lastUsed(id string, stored LastUsed) LastUsed {
+	if s.batch != nil {
+		return s.batch.lastUsed(id, stored)
+	}
 	s.usesMu.Lock()
 	defer s.usesMu.Unlock()
 	if p, ok := s.uses[id]; ok && p.At.After(stored.At) {
@@ -636,6 +646,10 @@ func (s *Service) Credential(ctx context.Context, id string) (*CachedCredential,
 func (s *Service) RecordUse(id, region, service string) {
 	if IsSessionKey(id) {
 		return // temporary keys have no record to update
+	}
+	if s.batch != nil {
+		s.batch.RecordUse(id, region, service)
+		return
 	}
 	now := s.now().UTC().Truncate(time.Second)
 	s.usesMu.Lock()

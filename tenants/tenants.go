@@ -114,7 +114,7 @@ func (t *Set) Service(ctx context.Context, id string) (*iamd.Service, error) {
 		cfg.Replica = cfg.Replica.In(id)
 	}
 	cfg.Account = iamd.Account{ID: id, CreatedAt: created}
-	cfg.Watched, cfg.Member = t.cfg.First, true
+	cfg.First, cfg.Member = t.cfg.First, true
 	if t.cfg.Guardrail != nil {
 		cfg.Guardrail = t.cfg.Guardrail(id)
 	}

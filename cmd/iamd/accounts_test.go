@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -15,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"iamd/internal/pgtest"
 )
 
 // tenant is a member account made for a test: its ID, and its
@@ -481,5 +484,47 @@ func TestSignInToAnAccount(t *testing.T) {
 		if code, out := signIn(other, "Tenant-A-pass-123"); code == 200 || out["message"] != wrong["message"] {
 			t.Fatalf("A's admin's password with account %s: %d %v, want the answer to a wrong password %v", other, code, out, wrong)
 		}
+	}
+}
+
+// TestPGAccountsAcrossNodes: an account made on one node is served by the
+// other, from its replica: its key signs there, a key disabled on the
+// first node is refused on the other at once, and closing the account
+// stops its keys on the other within the 2 s it takes to learn of it.
+func TestPGAccountsAcrossNodes(t *testing.T) {
+	ns := nodes(t, 2, pgtest.DSN(t))
+	adminID, adminSecret := managementAdmin(t, ns[0])
+	if _, err := ns[0].organizations(adminID, adminSecret).CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); err != nil {
+		t.Fatal(err)
+	}
+	a := newTenant(t, ns[0], adminID, adminSecret, "tenant-a")
+	other := mustKey(t, ns[0].iam(a.keyID, a.secret), "admin")
+	who, err := ns[1].sts(a.keyID, a.secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || *who.Account != a.id {
+		t.Fatalf("A's key on the other node: %+v %v", who, err)
+	}
+	users, err := ns[1].iam(a.keyID, a.secret).ListUsers(ctx, &iam.ListUsersInput{})
+	if err != nil || len(users.Users) != 1 {
+		t.Fatalf("A's users on the other node: %+v %v", users, err)
+	}
+	if _, err := ns[0].iam(a.keyID, a.secret).UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("admin"),
+		AccessKeyId: other.AccessKeyId, Status: iamtypes.StatusTypeInactive}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ns[1].sts(*other.AccessKeyId, *other.SecretAccessKey).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	wantCode(t, "a key disabled on the first node, on the other", err, "InvalidClientTokenId")
+	if _, err := ns[0].organizations(adminID, adminSecret).CloseAccount(ctx, &organizations.CloseAccountInput{AccountId: aws.String(a.id)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := ns[1].sts(a.keyID, a.secret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if s3Code(err) == "InvalidClientTokenId" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's key on the other node 5 s after the account closed: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
