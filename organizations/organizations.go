@@ -313,7 +313,7 @@ func (g *Organizations) Delete(ctx context.Context, c *iamd.Caller) error {
 }
 
 // SetPolicyType enables or disables a policy type in the root. Enabling
-// SCPs attaches FullAWSAccess to the root and the account, as AWS does;
+// SCPs attaches FullAWSAccess to the root and every account, as AWS does;
 // disabling them detaches every SCP.
 func (g *Organizations) SetPolicyType(ctx context.Context, c *iamd.Caller, rootID, typ string, enable bool) (*Org, error) {
 	action := "DisablePolicyType"
@@ -353,7 +353,12 @@ func (g *Organizations) SetPolicyType(ctx context.Context, c *iamd.Caller, rootI
 			if o.Attached == nil {
 				o.Attached = map[string][]string{}
 			}
-			for _, t := range []string{o.RootID, g.account()} {
+			// FullAWSAccess on the root and every account, as AWS does.
+			targets := []string{o.RootID, g.account()}
+			for _, m := range o.Members {
+				targets = append(targets, m.ID)
+			}
+			for _, t := range targets {
 				o.Attached[t] = append(o.Attached[t], FullAccessID)
 			}
 		default:

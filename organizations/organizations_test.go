@@ -272,6 +272,12 @@ func TestAccounts(t *testing.T) {
 	if got := must(t, a, "ListTagsForResource", `{"ResourceId":"`+id+`"}`)["Tags"].([]any); len(got) != 1 {
 		t.Fatalf("the account's tags: %v", got)
 	}
+	// SCPs enabled after the account was made: it gets FullAWSAccess too.
+	root := str(must(t, a, "ListRoots", `{}`)["Roots"].([]any)[0].(map[string]any), "Id")
+	must(t, a, "EnablePolicyType", `{"RootId":"`+root+`","PolicyType":"SERVICE_CONTROL_POLICY"}`)
+	if got := must(t, a, "ListPoliciesForTarget", `{"TargetId":"`+id+`","Filter":"SERVICE_CONTROL_POLICY"}`)["Policies"].([]any); len(got) != 1 {
+		t.Fatalf("the account's SCPs once enabled: %v", got)
+	}
 	g := organizations.New(env.Service, env.Store)
 	var closedHere string
 	g.OnClose(func(acct string) { closedHere = acct })
