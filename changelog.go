@@ -27,6 +27,9 @@ const (
 	ChangeBucket ChangeKind = "bucket" // a Lightsail bucket
 	// ChangeProvider is an OpenID Connect provider, by its ID.
 	ChangeProvider ChangeKind = "provider"
+	// ChangeOrganization is the organization's document (package
+	// organizations): its accounts and service control policies.
+	ChangeOrganization ChangeKind = "organization"
 	// ChangeAll: anything may have changed (the master key was rotated);
 	// replicas load everything again.
 	ChangeAll ChangeKind = "all"
@@ -98,6 +101,9 @@ type Records struct {
 	Policies  []*PolicyRecord
 	Buckets   []*Bucket
 	Providers []*OIDCProvider
+	// Organization is the organization's document: in full, and in a
+	// delta whose entries name it (nil there: it was deleted).
+	Organization []byte
 }
 
 // Snapshot is everything decisions read, in one consistent view of the

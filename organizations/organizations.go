@@ -33,6 +33,7 @@ type Store interface {
 type Organizations struct {
 	svc     *iamd.Service
 	store   Store
+	reader  Reader // where it is read; store without one
 	now     func() time.Time
 	created func(account string, at time.Time) // OnCreate
 	closed  func(account string)               // OnClose
@@ -41,8 +42,19 @@ type Organizations struct {
 
 // New returns the organization of svc's account, kept in store.
 func New(svc *iamd.Service, store Store) *Organizations {
-	return &Organizations{svc: svc, store: store, now: time.Now}
+	return &Organizations{svc: svc, store: store, reader: store, now: time.Now}
 }
+
+// Reader reads the organization's document (nil: none).
+type Reader interface {
+	Organization(ctx context.Context) ([]byte, error)
+}
+
+// ReadFrom has g read the organization from r: the node's replica, so
+// that the accounts it serves and the SCPs that bind them are known while
+// the database is away. Changes still go to the store, and a replica
+// holds a change its node made before the change returns.
+func (g *Organizations) ReadFrom(r Reader) { g.reader = r }
 
 // SCP is the one policy type served.
 const SCP = "SERVICE_CONTROL_POLICY"
@@ -203,7 +215,7 @@ func (g *Organizations) account() string { return g.svc.Account().ID }
 
 // load reads the organization; errNotInUse if there is none.
 func (g *Organizations) load(ctx context.Context) (*Org, error) {
-	doc, err := g.store.Organization(ctx)
+	doc, err := g.reader.Organization(ctx)
 	if err != nil {
 		return nil, err
 	}

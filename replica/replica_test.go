@@ -510,3 +510,50 @@ func TestAccounts(t *testing.T) {
 	defer r2.Close()
 	check(r2)
 }
+
+// TestOrganization: the organization's document is in the replica, from a
+// full load, from the log, and from its file; deleting it empties it.
+func TestOrganization(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "iamd.db"))
+	set := func(doc []byte) {
+		t.Helper()
+		if err := st.UpdateOrganization(ctx, func([]byte) ([]byte, error) { return doc, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set([]byte(`{"id":"o-1"}`))
+	snap := filepath.Join(dir, "replica.snap")
+	r, err := replica.Open(ctx, replica.Config{Log: st, Path: snap, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(r *replica.Replica, doc string) {
+		t.Helper()
+		got, err := r.Organization(ctx)
+		if err != nil || string(got) != doc {
+			t.Fatalf("the replica's organization: %q %v, want %q", got, err, doc)
+		}
+	}
+	want(r, `{"id":"o-1"}`)
+	st.OnCommit(r.Committed)
+	set([]byte(`{"id":"o-1","members":[]}`))
+	want(r, `{"id":"o-1","members":[]}`)
+	r.Close()
+	down := &failingLog{ChangeLog: st}
+	down.down.Store(true)
+	r2, err := replica.Open(ctx, replica.Config{Log: down, Path: snap, MaxStale: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(r2, `{"id":"o-1","members":[]}`)
+	r2.Close()
+	r3, err := replica.Open(ctx, replica.Config{Log: st, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r3.Close()
+	st.OnCommit(r3.Committed)
+	set(nil)
+	want(r3, "")
+}

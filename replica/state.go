@@ -30,6 +30,7 @@ type state struct {
 	bucketIDs   map[string]string // name → ID: bucket names are the deployment's
 	providers   map[string]*iamd.OIDCProvider
 	providerIDs map[string]string // account "/" URL → ID
+	org         []byte            // the organization's document; nil: none
 }
 
 // named is the key an entity of an account is indexed under by name.
@@ -55,6 +56,7 @@ func newState(epoch string, seq int64, account iamd.Account, r *iamd.Records) *s
 		providers: map[string]*iamd.OIDCProvider{}, providerIDs: map[string]string{}}
 	mine(r, account.ID)
 	st.put(r)
+	st.org = r.Organization
 	return st
 }
 
@@ -230,6 +232,11 @@ func (st *state) apply(d *iamd.Delta) effects {
 	mine(&d.Records, st.account.ID) // a journal written before accounts
 	st.put(&d.Records)
 	for _, e := range d.Entries {
+		if e.Kind == iamd.ChangeOrganization {
+			st.org = d.Records.Organization
+		}
+	}
+	for _, e := range d.Entries {
 		switch e.Kind {
 		case iamd.ChangeKey:
 			fx.keys[e.ID] = struct{}{}
@@ -274,5 +281,6 @@ func (st *state) records() iamd.Records {
 	for _, p := range st.providers {
 		r.Providers = append(r.Providers, p)
 	}
+	r.Organization = st.org
 	return r
 }

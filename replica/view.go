@@ -71,6 +71,19 @@ func (r *Replica) GetRole(ctx context.Context, name string) (*iamd.Role, error) 
 func (r *Replica) GetBucket(ctx context.Context, name string) (*iamd.Bucket, error) {
 	return r.own().GetBucket(ctx, name)
 }
+
+// Organization returns the organization's document as the replica holds
+// it (nil: none): what a node reads of the accounts it serves and the SCPs
+// that bind them, also while the database is away.
+func (r *Replica) Organization(ctx context.Context) ([]byte, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if err := r.usable("", ""); err != nil {
+		return nil, err
+	}
+	return r.st.org, nil
+}
+
 func (r *Replica) BucketAccount(ctx context.Context, name string) (string, error) {
 	return r.own().BucketAccount(ctx, name)
 }

@@ -253,6 +253,9 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	// The organization's other accounts: each its own Service and doors
 	// over its part of the store and the replica.
 	orgs := organizations.New(m.svc, st)
+	if m.replica != nil {
+		orgs.ReadFrom(m.replica)
+	}
 	m.tenants = tenants.New(tenants.Config{First: m.svc, Service: svcCfg, Open: orgs.OpenAccounts, Guardrail: orgs.Guardrail, Now: c.Now})
 	orgs.OnCreate(m.tenants.Opened)
 	orgs.OnClose(m.tenants.Closed)

@@ -147,6 +147,19 @@ func loadRecords(ctx context.Context, q Q, r *iamd.Records, named map[iamd.Chang
 	if r.Providers, err = loadEach(ctx, q, named, iamd.ChangeProvider, `SELECT `+providerCols+` FROM oidc_providers`, "id", scanProvider); err != nil {
 		return err
 	}
+	if named == nil || len(named[iamd.ChangeOrganization]) > 0 {
+		rows, err := q.Query(ctx, `SELECT v FROM meta WHERE k = 'organization'`)
+		docs, err := collect(rows, err, func(row sqlkit.Row) (string, error) {
+			var v string
+			return v, row.Scan(&v)
+		})
+		if err != nil {
+			return err
+		}
+		if len(docs) > 0 {
+			r.Organization = []byte(docs[0])
+		}
+	}
 	// What users, groups and roles hold: memberships and policies.
 	users := map[string]*iamd.UserRecord{}
 	for _, u := range r.Users {

@@ -43,10 +43,13 @@ func (s *Store) UpdateOrganization(ctx context.Context, fn func([]byte) ([]byte,
 		if err != nil {
 			return err
 		}
+		// Nodes decide from it (accounts open, SCPs): it is in the log.
 		if next == nil {
+			logGone(q, iamd.ChangeOrganization, "organization")
 			_, err = q.Exec(ctx, `DELETE FROM meta WHERE k = 'organization'`)
 			return err
 		}
+		logChange(q, iamd.ChangeOrganization, "organization")
 		if cur == nil {
 			_, err = q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('organization', $1)`, string(next))
 			if s.db.IsUnique(err) {
