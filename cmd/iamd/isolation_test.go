@@ -315,3 +315,39 @@ func TestIsolationProxy(t *testing.T) {
 		t.Fatalf("the identity's account: %q", got)
 	}
 }
+
+// TestIsolationBucketPolicy: what the gateway protocol allows across
+// accounts. B's bucket policy may name a principal of A (iamd checks that
+// it exists, in A); versitygw then grants that principal what the policy
+// allows, and nothing else of B's. A principal A does not have is refused
+// in the policy.
+func TestIsolationBucketPolicy(t *testing.T) {
+	s, g, _ := objectsSetup(t)
+	a, b := twoTenants(t, s)
+	mustBucket(t, s.lightsail(b.keyID, b.secret), "b-shared")
+	bID, bSecret := bucketKey(t, s.lightsail(b.keyID, b.secret), "b-shared")
+	inB := s.s3(g, bID, bSecret)
+	if _, err := inB.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b-shared"), Key: aws.String("o"), Body: strings.NewReader("b's")}); err != nil {
+		t.Fatal(err)
+	}
+	policy := func(principal string) *string {
+		return aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + principal +
+			`"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b-shared/*"}]}`)
+	}
+	_, err := inB.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("b-shared"), Policy: policy("arn:aws:iam::" + a.id + ":user/nobody")})
+	if code := s3Code(err); code != "MalformedPolicy" {
+		t.Fatalf("a bucket policy naming a user A does not have: %v", err)
+	}
+	if _, err := inB.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("b-shared"), Policy: policy("arn:aws:iam::" + a.id + ":user/admin")}); err != nil {
+		t.Fatalf("a bucket policy naming A's admin: %v", err)
+	}
+	inA := s.s3(g, a.keyID, a.secret)
+	got, err := inA.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("b-shared"), Key: aws.String("o")})
+	if err != nil {
+		t.Fatalf("A's admin reading what B's bucket policy grants it: %v", err)
+	}
+	got.Body.Close()
+	if _, err := inA.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b-shared"), Key: aws.String("o"), Body: strings.NewReader("a's")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("A's admin writing what B's policy does not grant: %v", err)
+	}
+}
