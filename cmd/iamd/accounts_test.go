@@ -1,9 +1,11 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -571,4 +573,72 @@ func TestPGAccountsDuringOutage(t *testing.T) {
 	restarted := node(dir)
 	signs(restarted, "on a node restarted during the outage")
 	px.restore()
+}
+
+// beforeAccounts turns a SQLite data dir back into what iamd made before
+// accounts (schema 15): migration 0016 undone, its data kept.
+const beforeAccounts = `
+UPDATE users SET name_fold = substr(name_fold, 14);
+UPDATE iam_groups SET name_fold = substr(name_fold, 14);
+UPDATE policies SET name_fold = substr(name_fold, 14);
+UPDATE iam_roles SET name_fold = substr(name_fold, 14);
+UPDATE instance_profiles SET name_fold = substr(name_fold, 14);
+UPDATE mfa_devices SET name_fold = substr(name_fold, 14);
+UPDATE oidc_providers SET url = substr(url, 14);
+UPDATE access_keys SET owner_id = NULL WHERE owner_kind = 1;
+DROP INDEX buckets_account; ALTER TABLE buckets DROP COLUMN account;
+DROP INDEX operations_account; ALTER TABLE operations DROP COLUMN account;
+DROP INDEX attached_policies_account; ALTER TABLE attached_policies DROP COLUMN account;
+CREATE TABLE password_policy (id INTEGER PRIMARY KEY CHECK (id = 1), policy TEXT NOT NULL);
+INSERT INTO password_policy(id, policy) SELECT 1, policy FROM password_policies;
+DROP TABLE password_policies;
+CREATE TABLE credential_report (id INTEGER PRIMARY KEY CHECK (id = 1), generated_at INTEGER NOT NULL, content BLOB NOT NULL);
+DROP TABLE credential_reports;
+UPDATE meta SET k = 'account_alias' WHERE substr(k, 1, 14) = 'account_alias/';
+PRAGMA user_version = 15;
+`
+
+// TestUpgradeDataDir: a data dir of the schema before accounts becomes
+// the first account's: the keys made then sign as they did, with the same
+// ARNs, and the root's, the password policy and the alias are kept.
+func TestUpgradeDataDir(t *testing.T) {
+	s := start(t)
+	if _, err := s.root().CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("Bob"), Path: aws.String("/team/")}); err != nil {
+		t.Fatal(err)
+	}
+	bob := mustKey(t, s.root(), "Bob")
+	if _, err := s.root().CreateAccountAlias(ctx, &iam.CreateAccountAliasInput{AccountAlias: aws.String("kept-alias")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.root().UpdateAccountPasswordPolicy(ctx, &iam.UpdateAccountPasswordPolicyInput{MinimumPasswordLength: aws.Int32(17)}); err != nil {
+		t.Fatal(err)
+	}
+	dir := s.Dir
+	s.Main.Close()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "iamd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(beforeAccounts)
+	db.Close()
+	if err != nil {
+		t.Fatalf("back to the schema before accounts: %v", err)
+	}
+	s = start(t, func(c *Config) { c.DataDir = dir })
+	who, err := s.sts(*bob.AccessKeyId, *bob.SecretAccessKey).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || *who.Arn != "arn:aws:iam::"+account+":user/team/Bob" {
+		t.Fatalf("Bob's key after the upgrade: %+v %v", who, err)
+	}
+	if _, err := s.sts(rootID, rootSecret).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("the root's key after the upgrade: %v", err)
+	}
+	if aliases, err := s.root().ListAccountAliases(ctx, &iam.ListAccountAliasesInput{}); err != nil || len(aliases.AccountAliases) != 1 || aliases.AccountAliases[0] != "kept-alias" {
+		t.Fatalf("the alias after the upgrade: %+v %v", aliases, err)
+	}
+	if pp, err := s.root().GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{}); err != nil || *pp.PasswordPolicy.MinimumPasswordLength != 17 {
+		t.Fatalf("the password policy after the upgrade: %+v %v", pp, err)
+	}
+	if keys, err := s.root().ListAccessKeys(ctx, &iam.ListAccessKeysInput{}); err != nil || len(keys.AccessKeyMetadata) != 1 {
+		t.Fatalf("the root's keys after the upgrade: %+v %v", keys, err)
+	}
 }
