@@ -1,7 +1,6 @@
 package iamd
 
 import (
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -66,5 +65,24 @@ func KeyAccount(id string) (string, bool) {
 	if account >= maxAccount {
 		return "", false // 40 bits hold more than 12 digits: no account's
 	}
-	return fmt.Sprintf("%012d", account), true
+	// 12 digits, leading zeros kept, without fmt: every request asks.
+	var digits [12]byte
+	for i := 11; i >= 0; i-- {
+		digits[i] = byte('0' + account%10)
+		account /= 10
+	}
+	return string(digits[:]), true
+}
+
+// IsAccountID reports whether s is an account ID: 12 digits.
+func IsAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -89,7 +89,7 @@ func (notManagement) Do(context.Context, *iamd.Caller, string, []byte) (any, err
 type tenants struct {
 	set   iamd.Accounts // nil: one account
 	parts func(*iamd.Service) Parts
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	byID  map[string]*tenant
 }
 
@@ -127,12 +127,18 @@ func (s *Server) tenantFor(svc *iamd.Service) *tenant {
 		return s.first
 	}
 	acct := svc.Account().ID
+	s.others.mu.RLock()
+	t := s.others.byID[acct]
+	s.others.mu.RUnlock()
+	if t != nil && t.svc == svc {
+		return t
+	}
 	s.others.mu.Lock()
 	defer s.others.mu.Unlock()
 	if t := s.others.byID[acct]; t != nil && t.svc == svc {
 		return t
 	}
-	t := newTenant(s.others.parts(svc), s.bundles, s.roles, notManagement{})
+	t = newTenant(s.others.parts(svc), s.bundles, s.roles, notManagement{})
 	if s.others.byID == nil {
 		s.others.byID = map[string]*tenant{}
 	}

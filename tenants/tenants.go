@@ -9,6 +9,7 @@ package tenants
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"iamd"
@@ -40,10 +41,10 @@ type Config struct {
 type Set struct {
 	cfg Config
 
-	mu         sync.Mutex
+	mu         sync.RWMutex
 	open       map[string]time.Time // the open accounts, as last read
 	readAt     time.Time
-	refreshing bool // a read of the open accounts is under way
+	refreshing atomic.Bool // a read of the open accounts is under way
 	services   map[string]*iamd.Service
 	gone       map[string]bool // closed here: a list read before is older
 	closed     bool
@@ -74,24 +75,23 @@ func (t *Set) Service(ctx context.Context, id string) (*iamd.Service, error) {
 	if id == t.cfg.First.Account().ID {
 		return t.cfg.First, nil
 	}
+	if svc := t.served(id); svc != nil {
+		return svc, nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
 		return nil, notServed
 	}
-	switch {
-	case t.open == nil:
+	if t.open == nil {
 		// The first request for another account reads the list; later
-		// ones use what was read while it is read again, so that a slow
-		// database delays no decision.
+		// ones use what was read while it is read again (served), so
+		// that a slow database delays no decision.
 		open, err := t.cfg.Open(ctx)
 		if err != nil {
 			return nil, err
 		}
 		t.set(open)
-	case !t.refreshing && t.cfg.Now().Sub(t.readAt) >= t.cfg.Fresh:
-		t.refreshing = true
-		go t.refresh()
 	}
 	created, ok := t.open[id]
 	if !ok && !t.gone[id] && t.cfg.Now().Sub(t.readAt) >= missAfter {
@@ -126,18 +126,40 @@ func (t *Set) Service(ctx context.Context, id string) (*iamd.Service, error) {
 	return svc, nil
 }
 
+// served returns the Service this node has for the account of that ID,
+// nil if none yet; it starts a read of the open accounts in the
+// background when the last is older than Fresh.
+func (t *Set) served(id string) *iamd.Service {
+	t.mu.RLock()
+	svc := t.services[id]
+	stale := t.open != nil && !t.closed && t.cfg.Now().Sub(t.readAt) >= t.cfg.Fresh
+	t.mu.RUnlock()
+	if stale && t.refreshing.CompareAndSwap(false, true) {
+		go t.refresh()
+	}
+	return svc
+}
+
 // ForKey returns the Service of the account an access key ID is for (see
 // iamd.Accounts). An older key of the first account may read as another
 // account's (its bits are random): a long-term key that account does not
-// have is the first account's.
+// have is the first account's. A key of an account this node has no
+// Service for yet is looked for in the first account before the open
+// accounts are read again for it, so that older keys never cause a read.
 func (t *Set) ForKey(ctx context.Context, keyID string) *iamd.Service {
 	acct, ok := iamd.KeyAccount(keyID)
 	if !ok || acct == t.cfg.First.Account().ID {
 		return t.cfg.First
 	}
-	svc, err := t.Service(ctx, acct)
-	if err != nil {
-		return t.cfg.First
+	svc := t.served(acct)
+	if svc == nil {
+		if _, err := t.cfg.First.Credential(ctx, keyID); err == nil {
+			return t.cfg.First
+		}
+		var err error
+		if svc, err = t.Service(ctx, acct); err != nil {
+			return t.cfg.First
+		}
 	}
 	if !iamd.IsSessionKey(keyID) {
 		if _, err := svc.Credential(ctx, keyID); iamd.KindOf(err) == iamd.NotFound {
@@ -157,7 +179,7 @@ func (t *Set) refresh() {
 	open, err := t.cfg.Open(ctx)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.refreshing = false
+	t.refreshing.Store(false)
 	if err != nil || t.closed {
 		return
 	}

@@ -2,6 +2,7 @@ package tenants_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"sync"
 	"testing"
@@ -73,6 +74,32 @@ func TestSet(t *testing.T) {
 	if list.reads != reads {
 		t.Fatalf("%d reads of the list for unknown accounts within 100 ms", list.reads-reads)
 	}
+	// A key of the first account that reads as another account's (iamd's
+	// older keys are random) is the first account's, found without
+	// reading the list.
+	older, _ := iamd.NewAccessKeyID(rand.Reader, "410987654321")
+	if err := env.Service.EnsureRootKey(ctx, older, "secret-of-an-older-key"); err != nil {
+		t.Fatal(err)
+	}
+	const b = "310987654321"
+	list.set(map[string]time.Time{a: env.Clock.Now(), b: env.Clock.Now()}, nil)
+	env.Clock.Add(time.Second) // the list is older than missAfter, younger than Fresh
+	reads = list.reads
+	if got := set.ForKey(ctx, older); got != env.Service {
+		t.Fatalf("an older key of the first account went to %v", got.Account())
+	}
+	if list.reads != reads {
+		t.Fatal("an older key of the first account read the list")
+	}
+	// A key of an account made since the list was read: read again.
+	newKey, _ := iamd.NewAccessKeyID(rand.Reader, b)
+	if got := set.ForKey(ctx, newKey); list.reads != reads+1 || got != env.Service {
+		t.Fatalf("a key of an account made since: %d reads, went to %v (the account has no such key)", list.reads-reads, got.Account())
+	}
+	if svc, err := set.Service(ctx, b); err != nil || svc.Account().ID != b {
+		t.Fatalf("the account made since: %v %v", svc, err)
+	}
+
 	// The organization cannot be read: what was read serves.
 	list.set(nil, &iamd.Error{Kind: iamd.Unavailable, Message: "down"})
 	env.Clock.Add(time.Minute)
