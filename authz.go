@@ -266,7 +266,7 @@ func (s *Service) authorize(ctx context.Context, c *Caller, action string, r res
 	r.tagKeys(&pc)
 	req := &policy.Request{Action: action, Resource: r.arn, Context: &pc}
 	if g := guarded(d.guard, req); g != policy.Allowed {
-		return s.deniedByGuardrail(c, action, r.requested, g == policy.ExplicitDeny)
+		return refused(c, action, r.requested, g == policy.ExplicitDeny, "a service control policy")
 	}
 	switch d.decide(req) {
 	case policy.Allowed:
@@ -477,13 +477,21 @@ func (s *Service) AuthorizeTagged(ctx context.Context, c *Caller, action, resour
 }
 
 func (s *Service) denied(c *Caller, action, resource string, explicit bool) error {
+	return refused(c, action, resource, explicit, "an identity-based policy")
+}
+
+// refused is AWS's refusal of action by c on resource for want of an
+// Allow in the policies of kind ("an identity-based policy", "a service
+// control policy"), or for their explicit Deny.
+func refused(c *Caller, action, resource string, explicit bool, kind string) error {
 	resource = DeniedResource(action, resource)
 	if explicit {
-		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in an identity-based policy",
-			c.ARN(), action, resource)
+		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in %s",
+			c.ARN(), action, resource, kind)
 	}
-	return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
-		c.ARN(), action, resource, action)
+	_, bare, _ := strings.Cut(kind, " ") // without its article
+	return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no %s allows the %s action",
+		c.ARN(), action, resource, bare, action)
 }
 
 // DeniedResource is how IAM names the resource of a refused action: an

@@ -32,18 +32,6 @@ func guarded(levels [][]*policy.Policy, r *policy.Request) policy.Decision {
 	return out
 }
 
-// deniedByGuardrail is AWS's refusal of what a service control policy
-// does not allow.
-func (s *Service) deniedByGuardrail(c *Caller, action, resource string, explicit bool) error {
-	resource = DeniedResource(action, resource)
-	if explicit {
-		return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in a service control policy",
-			c.ARN(), action, resource)
-	}
-	return Errorf(AccessDenied, "User: %s is not authorized to perform: %s on resource: %s because no service control policy allows the %s action",
-		c.ARN(), action, resource, action)
-}
-
 // Accounts are the accounts one deployment serves, each with a Service
 // of its own (package tenants).
 type Accounts interface {

@@ -33,22 +33,10 @@ func (a *Accounts) CreateAlias(ctx context.Context, c *iamd.Caller, alias string
 	if !reAlias.MatchString(alias) || len(alias) < 3 || len(alias) > 63 {
 		return iamd.Errorf(iamd.Invalid, "Value '%s' at 'accountAlias' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$", alias)
 	}
-	if isAccountID(alias) {
+	if iamd.IsAccountID(alias) {
 		return iamd.Errorf(iamd.InvalidInput, "An account alias cannot be an account ID.")
 	}
 	return a.store.SetAccountAlias(ctx, alias)
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // Aliases lists the account's alias (none or one).

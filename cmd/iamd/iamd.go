@@ -291,7 +291,7 @@ func (m *Main) Start(ctx context.Context) (err error) {
 	// their account by ID or alias.
 	signInAccount := func(ctx context.Context, name string) (signin.Account, bool) {
 		id := name
-		if !isAccountID(name) {
+		if !iamd.IsAccountID(name) {
 			var err error
 			if id, err = st.AliasAccount(ctx, name); err != nil {
 				return signin.Account{}, false
@@ -819,17 +819,4 @@ func (m *Main) observeRequest() func(service, action, code string, took time.Dur
 		return nil
 	}
 	return m.metrics.Request
-}
-
-// isAccountID reports whether s is an account ID: 12 digits.
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
