@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"iamd"
@@ -92,6 +94,49 @@ func testAccounts(t *testing.T, a iamd.Store) {
 	}
 	if _, err := a.AliasAccount(ctx, "nobody"); iamd.KindOf(err) != iamd.NotFound {
 		t.Fatalf("an alias nobody has: %v", err)
+	}
+	// Renamed, the old alias is free; set again, it stays the account's.
+	if err := b.SetAccountAlias(ctx, "tenant-b2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetAccountAlias(ctx, "tenant-b2"); err != nil {
+		t.Fatalf("the account's own alias again: %v", err)
+	}
+	if _, err := a.AliasAccount(ctx, "tenant-b"); iamd.KindOf(err) != iamd.NotFound {
+		t.Fatalf("a renamed alias: %v", err)
+	}
+	// Both accounts take one alias at once, four times each: one has it.
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for i := range 8 {
+		s := []iamd.Store{a, b}[i%2]
+		wg.Go(func() {
+			if err := s.SetAccountAlias(ctx, "raced"); err == nil {
+				won.Add(1)
+			} else if iamd.KindOf(err) != iamd.AlreadyExists {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	holder, err := a.AliasAccount(ctx, "raced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if won.Load() != 4 {
+		t.Fatalf("%d of 8 took the alias, want the 4 of its holder %s", won.Load(), holder)
+	}
+	for i, s := range []iamd.Store{a, b} {
+		alias, _ := s.AccountAlias(ctx)
+		if mine := []string{"123456789012", other}[i] == holder; mine != (alias == "raced") {
+			t.Fatalf("account %d's alias %q, the alias's holder %s", i, alias, holder)
+		}
+	}
+	if err := a.SetAccountAlias(ctx, "tenant-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetAccountAlias(ctx, "tenant-b"); err != nil {
+		t.Fatal(err)
 	}
 
 	for i, s := range []iamd.Store{a, b} {

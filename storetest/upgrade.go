@@ -63,6 +63,9 @@ func TestUpgrade(t *testing.T, s iamd.Store) {
 	if alias, err := s.AccountAlias(ctx); err != nil || alias != "old-alias" {
 		t.Fatalf("the alias: %q %v", alias, err)
 	}
+	if acct, err := s.AliasAccount(ctx, "old-alias"); err != nil || acct != "123456789012" {
+		t.Fatalf("the alias's account: %q %v", acct, err)
+	}
 	// Another account sees none of it.
 	o := s.In("210987654321")
 	if _, err := o.GetCredential(ctx, "AKIAOLDKEY0000000001"); iamd.KindOf(err) != iamd.NotFound {

@@ -595,6 +595,7 @@ DROP TABLE password_policies;
 CREATE TABLE credential_report (id INTEGER PRIMARY KEY CHECK (id = 1), generated_at INTEGER NOT NULL, content BLOB NOT NULL);
 DROP TABLE credential_reports;
 UPDATE meta SET k = 'account_alias' WHERE substr(k, 1, 14) = 'account_alias/';
+DELETE FROM meta WHERE substr(k, 1, 6) = 'alias/';
 PRAGMA user_version = 15;
 `
 

@@ -270,7 +270,10 @@ const inAccount = `d.name_fold > $1 AND d.name_fold < $2`
 
 // ---- the account alias ----
 
-// An account's alias is the meta row "account_alias/<account>".
+// An account's alias is the meta row "account_alias/<account>", and the
+// row "alias/<alias>" names its account: the key's uniqueness keeps an
+// alias one account's in the deployment, as on AWS, also when two
+// accounts take it at once.
 
 func (s *Store) AccountAlias(ctx context.Context) (alias string, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
@@ -285,12 +288,10 @@ func (s *Store) AccountAlias(ctx context.Context) (alias string, err error) {
 
 func (s *Store) AliasAccount(ctx context.Context, alias string) (account string, err error) {
 	err = s.read(ctx, func(ctx context.Context, q Q) error {
-		var k string
-		err := q.QueryRow(ctx, `SELECT k FROM meta WHERE v = $1 AND substr(k, 1, 14) = 'account_alias/'`, alias).Scan(&k)
+		err := q.QueryRow(ctx, `SELECT v FROM meta WHERE k = $1`, "alias/"+alias).Scan(&account)
 		if errors.Is(err, s.db.NoRows) {
 			return iamd.Errorf(iamd.NotFound, "No account has the alias %s.", alias)
 		}
-		account = k[len("account_alias/"):]
 		return err
 	})
 	return account, err
@@ -298,21 +299,36 @@ func (s *Store) AliasAccount(ctx context.Context, alias string) (account string,
 
 func (s *Store) SetAccountAlias(ctx context.Context, alias string) error {
 	return s.write(ctx, func(q Q) error {
-		k := "account_alias/" + s.acct()
+		acct := s.acct()
+		k := "account_alias/" + acct
+		var old string
+		if err := q.QueryRow(ctx, `SELECT v FROM meta WHERE k = $1`+s.db.Lock, k).Scan(&old); err != nil && !errors.Is(err, s.db.NoRows) {
+			return err
+		}
+		if alias != "" && alias != old {
+			// Taken first: of two accounts taking one alias, the second
+			// waits for the first's row and finds it not its own.
+			if _, err := q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING`, "alias/"+alias, acct); err != nil {
+				return err
+			}
+			var owner string
+			if err := q.QueryRow(ctx, `SELECT v FROM meta WHERE k = $1`, "alias/"+alias).Scan(&owner); err != nil {
+				return err
+			}
+			if owner != acct {
+				return iamd.Errorf(iamd.AlreadyExists, "The account alias %s already exists.", alias)
+			}
+		}
+		if old != "" && old != alias {
+			if _, err := q.Exec(ctx, `DELETE FROM meta WHERE k = $1`, "alias/"+old); err != nil {
+				return err
+			}
+		}
 		if alias == "" {
 			_, err := q.Exec(ctx, `DELETE FROM meta WHERE k = $1`, k)
 			return err
 		}
-		// An alias names one account in the deployment, as on AWS.
-		var other string
-		err := q.QueryRow(ctx, `SELECT k FROM meta WHERE v = $1 AND k <> $2 AND substr(k, 1, 14) = 'account_alias/'`, alias, k).Scan(&other)
-		if err == nil {
-			return iamd.Errorf(iamd.AlreadyExists, "The account alias %s already exists.", alias)
-		}
-		if !errors.Is(err, s.db.NoRows) {
-			return err
-		}
-		_, err = q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, alias)
+		_, err := q.Exec(ctx, `INSERT INTO meta(k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, alias)
 		return err
 	})
 }

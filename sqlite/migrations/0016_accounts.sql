@@ -26,7 +26,7 @@ UPDATE attached_policies SET account = (SELECT v FROM meta WHERE k = 'account_id
 CREATE INDEX attached_policies_account ON attached_policies(policy_id, account);
 
 -- The password policy, the credential report and the alias are each
--- account's.
+-- account's; the row alias/<alias> names the account whose alias it is.
 CREATE TABLE password_policies (
 	account TEXT PRIMARY KEY,
 	policy  TEXT NOT NULL
@@ -40,4 +40,5 @@ CREATE TABLE credential_reports (
 );
 INSERT INTO credential_reports(account, generated_at, content) SELECT (SELECT v FROM meta WHERE k = 'account_id'), generated_at, content FROM credential_report;
 DROP TABLE credential_report;
+INSERT INTO meta(k, v) SELECT 'alias/' || v, (SELECT v FROM meta WHERE k = 'account_id') FROM meta WHERE k = 'account_alias';
 UPDATE meta SET k = 'account_alias/' || (SELECT v FROM meta WHERE k = 'account_id') WHERE k = 'account_alias';
