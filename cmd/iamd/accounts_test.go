@@ -334,64 +334,42 @@ terraform {
 variable "endpoint" {}
 variable "access_key" {}
 variable "secret_key" {}
-variable "tenant_a" {}
-variable "tenant_b" {}
-` + terraformProvider(`alias = "a"
+` + terraformTenant("a") + terraformTenant("b")
+
+// terraformTenant is tenant t's part of terraformTenants: a provider that
+// assumes its access role, an administrator, and a user with a key.
+func terraformTenant(t string) string {
+	return strings.NewReplacer("TENANT", t).Replace(`variable "tenant_TENANT" {}
+` + terraformProvider(`alias = "TENANT"
   access_key = var.access_key
   secret_key = var.secret_key
   assume_role {
-    role_arn     = "arn:aws:iam::${var.tenant_a}:role/OrganizationAccountAccessRole"
-    session_name = "terraform"
-  }`, "iam", "sts") + terraformProvider(`alias = "b"
-  access_key = var.access_key
-  secret_key = var.secret_key
-  assume_role {
-    role_arn     = "arn:aws:iam::${var.tenant_b}:role/OrganizationAccountAccessRole"
+    role_arn     = "arn:aws:iam::${var.tenant_TENANT}:role/OrganizationAccountAccessRole"
     session_name = "terraform"
   }`, "iam", "sts") + `
-resource "aws_iam_user" "admin_a" {
-  provider = aws.a
+resource "aws_iam_user" "admin_TENANT" {
+  provider = aws.TENANT
   name     = "admin"
 }
-resource "aws_iam_user_policy_attachment" "admin_a" {
-  provider   = aws.a
-  user       = aws_iam_user.admin_a.name
+resource "aws_iam_user_policy_attachment" "admin_TENANT" {
+  provider   = aws.TENANT
+  user       = aws_iam_user.admin_TENANT.name
   policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
 }
-resource "aws_iam_user" "app_a" {
-  provider = aws.a
+resource "aws_iam_user" "app_TENANT" {
+  provider = aws.TENANT
   name     = "app"
 }
-resource "aws_iam_access_key" "app_a" {
-  provider = aws.a
-  user     = aws_iam_user.app_a.name
+resource "aws_iam_access_key" "app_TENANT" {
+  provider = aws.TENANT
+  user     = aws_iam_user.app_TENANT.name
 }
-resource "aws_iam_user" "admin_b" {
-  provider = aws.b
-  name     = "admin"
-}
-resource "aws_iam_user_policy_attachment" "admin_b" {
-  provider   = aws.b
-  user       = aws_iam_user.admin_b.name
-  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
-}
-resource "aws_iam_user" "app_b" {
-  provider = aws.b
-  name     = "app"
-}
-resource "aws_iam_access_key" "app_b" {
-  provider = aws.b
-  user     = aws_iam_user.app_b.name
-}
-output "app_a" {
-  value     = { id = aws_iam_access_key.app_a.id, secret = aws_iam_access_key.app_a.secret, arn = aws_iam_user.app_a.arn }
+output "app_TENANT" {
+  value     = { id = aws_iam_access_key.app_TENANT.id, secret = aws_iam_access_key.app_TENANT.secret, arn = aws_iam_user.app_TENANT.arn }
   sensitive = true
 }
-output "app_b" {
-  value     = { id = aws_iam_access_key.app_b.id, secret = aws_iam_access_key.app_b.secret, arn = aws_iam_user.app_b.arn }
-  sensitive = true
+`)
 }
-`
 
 // TestTerraformAccounts: Terraform makes the organization and two tenant
 // accounts, then, through providers that assume each account's access
