@@ -17,7 +17,7 @@ import (
 const guardFresh = 2 * time.Second
 
 type guardState struct {
-	mu         sync.Mutex
+	mu         sync.RWMutex
 	org        *Org // nil: none, or not read yet
 	read       bool
 	readAt     time.Time
@@ -43,6 +43,15 @@ type guardrail struct {
 // organization.
 func (r guardrail) Levels(ctx context.Context) ([][]*policy.Policy, error) {
 	gs := &r.g.guard
+	// Every decision of a member account asks: what was worked out
+	// already is read under the read lock.
+	gs.mu.RLock()
+	l, ok := gs.levels[r.account]
+	fresh := gs.read && (gs.refreshing || r.g.now().Sub(gs.readAt) < guardFresh)
+	gs.mu.RUnlock()
+	if ok && fresh {
+		return l, nil
+	}
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
 	switch {
