@@ -297,14 +297,7 @@ func TestServiceControlPolicy(t *testing.T) {
 
 // terraformAccounts makes the organization and two tenant accounts, as the
 // management account's administrator (var.access_key) would.
-var terraformAccounts = `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "5.100.0" }
-  }
-}
-variable "endpoint" {}
-variable "access_key" {}
+var terraformAccounts = terraformRequired + `variable "access_key" {}
 variable "secret_key" {}
 ` + terraformProvider(`access_key = var.access_key
   secret_key = var.secret_key`, "iam", "sts", "organizations") + `
@@ -325,14 +318,7 @@ output "accounts" { value = { for k, a in aws_organizations_account.tenant : k =
 
 // terraformTenants makes, in each tenant account (entered through its
 // OrganizationAccountAccessRole), an administrator and a user with a key.
-var terraformTenants = `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "5.100.0" }
-  }
-}
-variable "endpoint" {}
-variable "access_key" {}
+var terraformTenants = terraformRequired + `variable "access_key" {}
 variable "secret_key" {}
 ` + terraformTenant("a") + terraformTenant("b")
 

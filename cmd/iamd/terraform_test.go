@@ -67,30 +67,12 @@ func terraform(t *testing.T, dir string, args ...string) (int, string) {
 	return 0, string(out)
 }
 
-const terraformLifecycle = `
-terraform {
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "5.100.0" }
-  }
-}
-variable "endpoint" {}
+var terraformLifecycle = terraformHead("iam", "sts", "lightsail") + `
 variable "user_name" { default = "alice" }
 variable "path" { default = "/team-a/" }
 variable "team" { default = "a" }
 variable "user_team" { default = "a" }
 variable "bundle" { default = "small_1_0" }
-provider "aws" {
-  region                  = "us-east-1"
-  access_key              = "` + rootID + `"
-  secret_key              = "` + rootSecret + `"
-  skip_metadata_api_check = true
-  skip_region_validation  = true
-  endpoints {
-    iam       = var.endpoint
-    sts       = var.endpoint
-    lightsail = var.endpoint
-  }
-}
 resource "aws_iam_user" "u" {
   name          = var.user_name
   path          = var.path
@@ -211,16 +193,20 @@ func TestTerraformLifecycle(t *testing.T) {
 // terraformHead starts a configuration that manages iamd as the root, at
 // var.endpoint, through the aws provider's endpoints for services.
 func terraformHead(services ...string) string {
-	return `
+	return terraformRequired + terraformProvider(`access_key = "`+rootID+`"
+  secret_key = "`+rootSecret+`"`, services...)
+}
+
+// terraformRequired starts every configuration: the provider's version
+// (from the mirror) and iamd's endpoint.
+const terraformRequired = `
 terraform {
   required_providers {
     aws = { source = "hashicorp/aws", version = "5.100.0" }
   }
 }
 variable "endpoint" {}
-` + terraformProvider(`access_key = "`+rootID+`"
-  secret_key = "`+rootSecret+`"`, services...)
-}
+`
 
 // terraformProvider is a provider block with attrs (keys, an alias, an
 // assume_role block) whose services' endpoints are var.endpoint.
